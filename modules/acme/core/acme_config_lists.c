@@ -1,0 +1,152 @@
+/* Lists in directive values: key types (MDPrivateKeys) and challenge types
+ * (MDCAChallenges). */
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <strings.h>
+
+#include "acme_config_value.h"
+
+#define WHY(text) do { if (pwhy) { *pwhy = (text); } } while (0)
+
+static int all_digits(const char *s)
+{
+    if (!*s) {
+        return 0;
+    }
+    for (; *s; ++s) {
+        if (!apr_isdigit(*s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int array_has(const apr_array_header_t *a, const char *s, size_t prefix_len)
+{
+    int i;
+
+    for (i = 0; i < a->nelts; ++i) {
+        const char *e = APR_ARRAY_IDX(a, i, const char *);
+        if (prefix_len ? !strncmp(e, s, prefix_len) : !strcmp(e, s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Parses the key type starting at argv[*pi] into *pspec ("rsa3072",
+ * "secp256r1"); advances *pi past an RSA bit count argument. */
+static apr_status_t keyspec_one(const char **pspec, apr_pool_t *p, int argc,
+                                const char *const *argv, int *pi, const char **pwhy)
+{
+    const char *a = argv[*pi];
+    const char *bits_text = NULL;
+    int bits = ACME_CONFIG_RSA_BITS_DEFAULT;
+
+    if (!strcasecmp(a, "secp256r1") || !strcasecmp(a, "P-256")) {
+        *pspec = "secp256r1";
+        return APR_SUCCESS;
+    }
+    if (!strcasecmp(a, "secp384r1") || !strcasecmp(a, "P-384")) {
+        *pspec = "secp384r1";
+        return APR_SUCCESS;
+    }
+    if (!strcasecmp(a, "RSA")) {
+        if (*pi + 1 < argc && all_digits(argv[*pi + 1])) {
+            bits_text = argv[++*pi];
+        }
+    }
+    else if (!strncasecmp(a, "rsa", 3) && all_digits(a + 3)) {
+        bits_text = a + 3;
+    }
+    else {
+        WHY("is not a key type; use RSA [bits], rsa3072, secp256r1 (P-256) or "
+            "secp384r1 (P-384)");
+        return APR_EINVAL;
+    }
+    if (bits_text && acme_config_int_parse(&bits, bits_text, ACME_CONFIG_RSA_BITS_MIN,
+                                           ACME_CONFIG_RSA_BITS_MAX, NULL) != APR_SUCCESS) {
+        WHY("asks for an RSA key size outside 2048 to 8192 bits");
+        return ACME_CONFIG_ERANGE;
+    }
+    *pspec = apr_psprintf(p, "rsa%d", bits);
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_config_keyspecs_parse(apr_array_header_t **pspecs, apr_pool_t *p,
+                                        int argc, const char *const *argv,
+                                        int *pbad, const char **pwhy)
+{
+    apr_array_header_t *specs = apr_array_make(p, argc > 0 ? argc : 1, sizeof(const char *));
+    const char *spec;
+    apr_status_t rv;
+    int i;
+
+    if (argc <= 0) {
+        *pbad = 0;
+        WHY("is missing; name at least one key type, e.g. RSA or secp256r1");
+        return APR_EINVAL;
+    }
+    for (i = 0; i < argc; ++i) {
+        if (!strcasecmp(argv[i], "Default")) {
+            if (argc > 1) {
+                *pbad = i;
+                WHY("cannot be combined with other key types");
+                return APR_EINVAL;
+            }
+            spec = apr_psprintf(p, "rsa%d", ACME_CONFIG_RSA_BITS_DEFAULT);
+        }
+        else {
+            if ((rv = keyspec_one(&spec, p, argc, argv, &i, pwhy)) != APR_SUCCESS) {
+                *pbad = i;
+                return rv;
+            }
+        }
+        if (array_has(specs, spec, strncmp(spec, "rsa", 3) ? 0 : 3)) {
+            *pbad = i;
+            WHY("names a key type a second time; there is one certificate per type");
+            return APR_EINVAL;
+        }
+        APR_ARRAY_PUSH(specs, const char *) = spec;
+    }
+    *pspecs = specs;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_config_challenges_parse(apr_array_header_t **ptypes, apr_pool_t *p,
+                                          int argc, const char *const *argv,
+                                          int *pbad, const char **pwhy)
+{
+    static const char *const known[] = { "tls-alpn-01", "http-01", "dns-01", NULL };
+    apr_array_header_t *types = apr_array_make(p, argc > 0 ? argc : 1, sizeof(const char *));
+    int i, k, usable = 0;
+
+    for (i = 0; i < argc; ++i) {
+        *pbad = i;
+        for (k = 0; known[k] && strcasecmp(argv[i], known[k]); ++k) {
+        }
+        if (!known[k]) {
+            WHY("is not a challenge type; use tls-alpn-01, http-01 or dns-01");
+            return APR_EINVAL;
+        }
+        if (array_has(types, known[k], 0)) {
+            WHY("is listed twice");
+            return APR_EINVAL;
+        }
+        usable += strcmp(known[k], "dns-01") != 0;
+        APR_ARRAY_PUSH(types, const char *) = known[k];
+    }
+    if (argc <= 0) {
+        *pbad = 0;
+        WHY("is missing; name at least one challenge type, e.g. http-01");
+        return APR_EINVAL;
+    }
+    if (!usable) {
+        *pbad = 0;
+        WHY("is not supported yet: dns-01 needs MDChallengeDns01, which mod_acme does not "
+            "support yet; add tls-alpn-01 or http-01");
+        return ACME_CONFIG_ERANGE;
+    }
+    *ptypes = types;
+    return APR_SUCCESS;
+}

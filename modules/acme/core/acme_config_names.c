@@ -1,0 +1,187 @@
+/* DNS names, email addresses, URLs and CA names in directive values. */
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <strings.h>
+#include <apr_uri.h>
+
+#include "acme_config_value.h"
+
+#define WHY(text) do { if (pwhy) { *pwhy = (text); } } while (0)
+
+/* Checks LDH labels of s; returns the number of labels or -1 (and *pwhy). */
+static int dns_labels_check(const char *s, const char **pwhy)
+{
+    size_t label = 0;
+    int labels = 0;
+    const char *c;
+
+    for (c = s;; ++c) {
+        if (*c == '.' || *c == '\0') {
+            if (label == 0) {
+                WHY("has an empty label (two dots, or a dot at either end)");
+                return -1;
+            }
+            if (c[-1] == '-') {
+                WHY("has a label ending in '-'");
+                return -1;
+            }
+            ++labels;
+            label = 0;
+            if (*c == '\0') {
+                return labels;
+            }
+            continue;
+        }
+        if (*c & 0x80) {
+            WHY("is not ASCII; write internationalized names in their xn-- form");
+            return -1;
+        }
+        if (!apr_isalnum(*c) && *c != '-') {
+            WHY("is not a DNS name; use letters, digits, '-' and '.' (a leading '*.' for "
+                "a wildcard)");
+            return -1;
+        }
+        if (label == 0 && *c == '-') {
+            WHY("has a label starting with '-'");
+            return -1;
+        }
+        if (++label > 63) {
+            WHY("has a label longer than 63 characters");
+            return -1;
+        }
+    }
+}
+
+apr_status_t acme_config_dns_name_check(const char *s, const char **pwhy)
+{
+    size_t len = s ? strlen(s) : 0;
+
+    if (len == 0 || len > 253) {
+        WHY("is not a DNS name of 1 to 253 characters");
+        return APR_EINVAL;
+    }
+    if (s[0] == '*') {
+        if (s[1] != '.') {
+            WHY("is not a DNS name; a wildcard must be the whole first label, as in "
+                "*.example.org");
+            return APR_EINVAL;
+        }
+        s += 2;
+        if (strchr(s, '.') == NULL) {
+            WHY("is a wildcard for a top-level domain; use e.g. *.example.org");
+            return APR_EINVAL;
+        }
+    }
+    if (strchr(s, '*')) {
+        WHY("is not a DNS name; a wildcard must be the whole first label, as in "
+            "*.example.org");
+        return APR_EINVAL;
+    }
+    return dns_labels_check(s, pwhy) > 0 ? APR_SUCCESS : APR_EINVAL;
+}
+
+/* RFC 5322 atext, which is what CAs accept in the local part. */
+static int is_atext(char c)
+{
+    return apr_isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+apr_status_t acme_config_email_parse(const char **pemail, apr_pool_t *p, const char *s,
+                                     const char **pwhy)
+{
+    const char *at, *c;
+
+    if (s && !strncasecmp(s, "mailto:", 7)) {
+        s += 7;
+    }
+    at = s ? strchr(s, '@') : NULL;
+    if (!at || strchr(at + 1, '@')) {
+        WHY("is not an email address; use e.g. admin@example.org");
+        return APR_EINVAL;
+    }
+    if (at == s || *s == '.' || at[-1] == '.' || at - s > 64) {
+        WHY("has an empty or malformed part before the '@'");
+        return APR_EINVAL;
+    }
+    for (c = s; c < at; ++c) {
+        if (!is_atext(*c) && !(*c == '.' && c[1] != '.')) {
+            WHY("has a character before the '@' that CAs do not accept");
+            return APR_EINVAL;
+        }
+    }
+    if (at[1] == '*' || acme_config_dns_name_check(at + 1, NULL) != APR_SUCCESS
+        || !strchr(at + 1, '.')) {
+        WHY("does not end in a domain name with a dot, e.g. admin@example.org");
+        return APR_EINVAL;
+    }
+    *pemail = apr_pstrdup(p, s);
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_config_url_check(apr_pool_t *p, const char *s, int https_only,
+                                   const char **pwhy)
+{
+    apr_uri_t uri;
+    const char *c;
+
+    for (c = s; c && *c; ++c) {
+        if (apr_isspace(*c) || apr_iscntrl(*c)) {
+            WHY("contains white space or control characters, which a URL cannot");
+            return APR_EINVAL;
+        }
+    }
+    if (!s || apr_uri_parse(p, s, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
+        || !*uri.hostname) {
+        WHY(https_only ? "is not an absolute URL; use e.g. https://ca.example/directory"
+                       : "is not an absolute URL; use e.g. http://proxy.example:3128");
+        return APR_EINVAL;
+    }
+    if (strcasecmp(uri.scheme, "https")
+        && (https_only || strcasecmp(uri.scheme, "http"))) {
+        WHY(https_only ? "is not an https: URL" : "is not an http: or https: URL");
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+typedef struct {
+    const char *name;
+    const char *url;
+} ca_known_t;
+
+static const ca_known_t ca_known[] = {
+    { "LetsEncrypt", ACME_CONFIG_CA_LE },
+    { "LetsEncrypt-Test", ACME_CONFIG_CA_LE_TEST },
+    { "Buypass", ACME_CONFIG_CA_BUYPASS },
+    { "Buypass-Test", ACME_CONFIG_CA_BUYPASS_TEST },
+    { NULL, NULL },
+};
+
+const char *acme_config_ca_known_url(const char *name)
+{
+    int i;
+
+    for (i = 0; name && ca_known[i].name; ++i) {
+        if (!strcasecmp(name, ca_known[i].name)) {
+            return ca_known[i].url;
+        }
+    }
+    return NULL;
+}
+
+apr_status_t acme_config_ca_resolve(const char **purl, apr_pool_t *p, const char *s,
+                                    const char **pwhy)
+{
+    const char *url = acme_config_ca_known_url(s);
+
+    if (!url) {
+        if (acme_config_url_check(p, s, 0, NULL) != APR_SUCCESS) {
+            WHY("is neither a CA directory URL (https://...) nor a known CA name: "
+                "LetsEncrypt, LetsEncrypt-Test, Buypass, Buypass-Test");
+            return APR_EINVAL;
+        }
+        url = s;
+    }
+    *purl = url;
+    return APR_SUCCESS;
+}
