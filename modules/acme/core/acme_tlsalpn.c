@@ -1,0 +1,87 @@
+/* tls-alpn-01 challenge certificates (RFC 8737). */
+#include <string.h>
+
+#include <apr_tables.h>
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+#include "acme_cert.h"
+#include "acme_log.h"
+#include "acme_selfsigned.h"
+#include "acme_tlsalpn.h"
+
+#define VALID_BEFORE apr_time_from_sec(24 * 3600)
+#define VALID_AFTER apr_time_from_sec(7 * 24 * 3600)
+
+apr_status_t acme_tlsalpn_digest(unsigned char digest[ACME_TLSALPN_DIGEST_LEN],
+                                 const char *key_authz)
+{
+    unsigned int len = 0;
+
+    if (key_authz == NULL || *key_authz == '\0') {
+        acme_log(ACME_LOG_ERR, APR_EINVAL, "ACME0350 empty key authorization");
+        return APR_EINVAL;
+    }
+    if (!EVP_Digest(key_authz, strlen(key_authz), digest, &len, EVP_sha256(), NULL)
+        || len != ACME_TLSALPN_DIGEST_LEN) {
+        return acme_cert_ssl_error("ACME0351 hashing key authorization");
+    }
+    return APR_SUCCESS;
+}
+
+/* extnValue = DER of OCTET STRING (the digest): 04 20 <32 bytes>. */
+static X509_EXTENSION *identifier_ext_create(const unsigned char *digest)
+{
+    unsigned char der[2 + ACME_TLSALPN_DIGEST_LEN];
+    ASN1_OBJECT *oid = OBJ_txt2obj(ACME_TLSALPN_OID, 1);
+    ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+
+    der[0] = V_ASN1_OCTET_STRING;
+    der[1] = ACME_TLSALPN_DIGEST_LEN;
+    memcpy(der + 2, digest, ACME_TLSALPN_DIGEST_LEN);
+    if (oid != NULL && value != NULL && ASN1_OCTET_STRING_set(value, der, sizeof(der))) {
+        ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, value);
+    }
+    ASN1_OBJECT_free(oid);
+    ASN1_OCTET_STRING_free(value);
+    return ext;
+}
+
+apr_status_t acme_tlsalpn_cert_create(X509 **pcert, const char **ppem,
+                                      apr_pool_t *p, EVP_PKEY *pkey,
+                                      const char *identifier,
+                                      const unsigned char digest[ACME_TLSALPN_DIGEST_LEN])
+{
+    acme_selfsigned_spec_t spec = { 0 };
+    apr_array_header_t *names = apr_array_make(p, 1, sizeof(const char *));
+    apr_time_t now = apr_time_now();
+    const char *pem = NULL;
+    X509 *cert = NULL;
+    apr_status_t rv;
+
+    APR_ARRAY_PUSH(names, const char *) = identifier;
+    spec.pkey = pkey;
+    spec.names = names;
+    spec.allow_wildcard = 0;
+    spec.not_before = now - VALID_BEFORE;
+    spec.not_after = now + VALID_AFTER;
+    spec.extra = identifier_ext_create(digest);
+    if (spec.extra == NULL) {
+        return acme_cert_ssl_error("ACME0352 building acmeIdentifier extension");
+    }
+    rv = acme_selfsigned_build(&cert, p, &spec);
+    if (rv == APR_SUCCESS && ppem != NULL) {
+        rv = acme_cert_to_pem(&pem, p, cert);
+    }
+    X509_EXTENSION_free(spec.extra);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *pcert = cert;
+    if (ppem != NULL) {
+        *ppem = pem;
+    }
+    return APR_SUCCESS;
+}
