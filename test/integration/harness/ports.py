@@ -1,0 +1,86 @@
+"""The suite's ports and the check that they are free before anything starts.
+
+All ports move together by $ACME_TEST_PORT_OFFSET (default 0), so a second
+suite (e.g. the harness's own nested run) can run next to the first one.
+"""
+import os
+import re
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+
+
+class PortBusyError(RuntimeError):
+    """A port the suite needs is held by another process."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    acme: int = 14000          # pebble ACME (directory at /dir)
+    pebble_mgmt: int = 15000   # pebble management (roots, intermediates)
+    dns: int = 8053            # challtestsrv DNS (udp and tcp)
+    dns_mgmt: int = 8055       # challtestsrv management
+    https: int = 5001          # httpd https, pebble's tls-alpn-01 target
+    http: int = 5002           # httpd http, pebble's http-01 target
+
+    @classmethod
+    def from_env(cls):
+        offset = int(os.environ.get("ACME_TEST_PORT_OFFSET", "0"))
+        base = cls()
+        return cls(**{k: v + offset for k, v in base.__dict__.items()})
+
+
+def holders(port, udp=False):
+    """Describes who listens on port ('' if nobody), from `ss -lnp`."""
+    flags = "-Hlunp" if udp else "-Hltnp"
+    try:
+        out = subprocess.run(["ss", flags, f"sport = :{port}"], capture_output=True,
+                             text=True, timeout=10).stdout
+    except FileNotFoundError:
+        return _probe_bind(port, udp)
+    lines = [line for line in out.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    procs = re.findall(r'\("([^"]+)",pid=(\d+)', out)
+    if procs:
+        return ", ".join(sorted({f"{name} (pid {pid})" for name, pid in procs}))
+    return "an unknown process (run as root to see it): " + "; ".join(lines)
+
+
+def _probe_bind(port, udp):
+    kind = socket.SOCK_DGRAM if udp else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            return f"an unknown process ({e}; install iproute2 for `ss` to name it)"
+    return ""
+
+
+def ensure_free(what, port, udp=False):
+    """Raises PortBusyError naming the holder if port is in use."""
+    holder = holders(port, udp)
+    if holder:
+        proto = "udp" if udp else "tcp"
+        raise PortBusyError(f"{what} needs {proto} port {port}, but it is held by {holder}; "
+                            "stop that process (or set ACME_TEST_PORT_OFFSET) and retry")
+
+
+def wait_listening(port, timeout=10.0, alive=None, host="127.0.0.1"):
+    """Waits until a TCP connect to port succeeds.
+
+    alive: optional callable; when it returns False the wait ends early
+    (the process we wait for has died). Returns True when connected.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False

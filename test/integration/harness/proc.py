@@ -1,0 +1,142 @@
+"""Processes started by the suite: each is stopped by its pid (never by name).
+
+Every process runs in its own session, so its process group can be killed
+as a whole when it leaves children behind. A registry of what is still
+running lets the session end stop anything a finalizer missed.
+"""
+import os
+import signal
+import subprocess
+import time
+
+_running = set()
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+def pid_status(pid):
+    """The fields of /proc/<pid>/status as a dict ({} if gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    except (FileNotFoundError, ProcessLookupError):
+        return {}
+
+
+def children(pid):
+    """Pids whose parent is pid."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def group_members(pgid):
+    """Live pids in process group pgid."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def wait_gone(pids, timeout):
+    """Waits until none of pids is alive; returns those still alive."""
+    deadline = time.monotonic() + timeout
+    left = [p for p in pids if pid_alive(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = [p for p in left if pid_alive(p)]
+    return left
+
+
+def kill_group(pgid):
+    """SIGKILLs what is left of process group pgid and waits for it."""
+    members = group_members(pgid)
+    if members:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        wait_gone(members, 5)
+
+
+class Process:
+    """A long-running helper (pebble, challtestsrv) with its output in a log file."""
+
+    def __init__(self, name, argv, log_path, env=None, cwd=None):
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = env
+        self.cwd = cwd
+        self.popen = None
+
+    @property
+    def pid(self):
+        return self.popen.pid if self.popen else None
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=subprocess.STDOUT, env=self.env,
+                                          cwd=self.cwd, start_new_session=True)
+        _running.add(self)
+        return self
+
+    def alive(self):
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout=10):
+        """SIGTERM, wait, then SIGKILL the process group. Safe to call twice."""
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        kill_group(self.popen.pid)
+        if self.popen.poll() is None:
+            self.popen.wait(5)
+        _running.discard(self)
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def __repr__(self):
+        return f"<{self.name} pid={self.pid}>"
+
+
+def stop_all():
+    """Stops every Process still registered (the session's safety net)."""
+    for proc in list(_running):
+        proc.stop()
