@@ -1,0 +1,52 @@
+#!/bin/sh
+# Installs what building and testing mod_acme needs on Debian 12, skipping
+# what is already there, and creates the unprivileged user the test httpd
+# runs its children as. Run as root (or with sudo available); non-interactive.
+set -eu
+
+PACKAGES="build-essential autoconf automake libtool pkg-config
+  apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev
+  libcurl4-openssl-dev libjansson-dev check
+  pebble python3 python3-pytest openssl curl iproute2 ca-certificates"
+TEST_USER=acmetest
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
+  else echo "install-deps: need root for: $*" >&2; return 1
+  fi
+}
+
+installed() {
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+missing=""
+for pkg in $PACKAGES; do
+  installed "$pkg" || missing="$missing $pkg"
+done
+
+if [ -n "$missing" ]; then
+  echo "install-deps: installing$missing"
+  apache_was_installed=no
+  installed apache2 && apache_was_installed=yes
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -q
+  # shellcheck disable=SC2086
+  as_root apt-get install -y -q --no-install-recommends $missing
+  # Without a policy-rc.d that forbids it, installing apache2 starts the
+  # system server on port 80. It does not take the suite's ports, but a
+  # server nobody asked for should not keep running.
+  if [ "$apache_was_installed" = no ] && [ -f /run/apache2/apache2.pid ]; then
+    echo "install-deps: stopping the system apache2 the package started"
+    as_root service apache2 stop || as_root kill "$(cat /run/apache2/apache2.pid)" || true
+  fi
+else
+  echo "install-deps: all packages present"
+fi
+
+if ! getent passwd "$TEST_USER" >/dev/null; then
+  echo "install-deps: creating system user $TEST_USER (children of the test httpd)"
+  as_root useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin "$TEST_USER"
+fi
