@@ -1,0 +1,77 @@
+#!/bin/bash
+# The test command: installs missing dependencies, builds, runs `make check`
+# (unit tests, then the integration suite against real httpd + pebble), then
+# does the same for the sanitizer build (ASan + UBSan). Exits non-zero if
+# anything failed; the output ends with one summary line per pass.
+#
+#   test/run-tests.sh [--no-sanitizers] [--no-deps] [--builddir DIR] [--asan-builddir DIR]
+#
+# PYTEST_ARGS (e.g. "-k graceful -x") is passed on to the integration suite.
+set -uo pipefail
+
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+sanitizers=yes
+deps=yes
+builddir="$srcdir/build"
+asan_builddir="$srcdir/build-asan"
+
+usage() {
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-sanitizers) sanitizers=no ;;
+    --no-deps) deps=no ;;
+    --builddir) [ $# -ge 2 ] || usage; builddir=$2; shift ;;
+    --asan-builddir) [ $# -ge 2 ] || usage; asan_builddir=$2; shift ;;
+    -h|--help) usage ;;
+    *) echo "run-tests: unknown option $1" >&2; usage ;;
+  esac
+  shift
+done
+
+summaries=()
+failures=()
+
+# One pass: build, make check, remember the unit and pytest summary lines.
+run_pass() {
+  local name=$1 dir=$2 log rc
+  shift 2
+  echo "=== $name build ($dir)"
+  if ! "$srcdir/scripts/build.sh" --builddir "$dir" "$@"; then
+    failures+=("FAILED: $name build")
+    return
+  fi
+  echo "=== $name: make check"
+  log="$dir/make-check.log"
+  # -k: integration tests still run (and report) when a unit test failed
+  make -k -C "$dir" check PYTEST_ARGS="${PYTEST_ARGS:-}" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  local unit pytest_line
+  unit=$(grep -E '^unit: [0-9]+ passed' "$log" | tail -n 1)
+  pytest_line=$(grep -E '^=*\s*([0-9]+ (passed|failed|error|errors|skipped|deselected)|no tests ran).* in [0-9.]+s' "$log" \
+    | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')
+  summaries+=("$name ${unit:-unit: no summary (unit tests did not run)}")
+  summaries+=("$name integration: ${pytest_line:-no summary (suite did not run)}")
+  if [ "$rc" -ne 0 ]; then
+    failures+=("FAILED: $name make check (exit $rc), log in $log")
+  fi
+}
+
+if [ "$deps" = yes ]; then
+  "$srcdir/scripts/install-deps.sh" || { echo "run-tests: installing dependencies failed" >&2; exit 1; }
+fi
+
+run_pass plain "$builddir"
+if [ "$sanitizers" = yes ]; then
+  run_pass sanitizers "$asan_builddir" --sanitizers
+fi
+
+echo
+echo "=== summary"
+# failures first, so that the last line is pytest's own summary
+for line in ${failures[@]+"${failures[@]}"} ${summaries[@]+"${summaries[@]}"}; do
+  echo "$line"
+done
+[ ${#failures[@]} -eq 0 ]
