@@ -160,6 +160,7 @@ LogLevel info acme:debug
 LoadModule mpm_event_module $MODULES/mod_mpm_event.so
 LoadModule authz_core_module $MODULES/mod_authz_core.so
 LoadModule mime_module $MODULES/mod_mime.so
+LoadModule dir_module $MODULES/mod_dir.so
 LoadModule socache_shmcb_module $MODULES/mod_socache_shmcb.so
 LoadModule ssl_module $MODULES/mod_ssl.so
 LoadModule acme_module $builddir/.libs/mod_acme.so

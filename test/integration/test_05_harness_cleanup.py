@@ -49,14 +49,14 @@ def _nested_ports():
     return Ports(**{k: v + OFFSET for k, v in Ports.from_env().__dict__.items()})
 
 
-def test_failing_tests_leave_nothing_running(tmp_path, acme_config):
+def test_failing_tests_leave_nothing_running(tmp_path, test_dir):
     tests = tmp_path / "test_nested_failure.py"
     tests.write_text(FAILING_TESTS)
     pid_file = tmp_path / "pids.jsonl"
     here = os.path.dirname(os.path.abspath(__file__))
     offset = _nested_ports().acme - Ports().acme
     env = dict(os.environ, ACME_TEST_PORT_OFFSET=str(offset), HARNESS_PIDS=str(pid_file),
-               ACME_TEST_GEN_DIR=str(tmp_path / "gen"), PYTHONPATH=here,
+               ACME_TEST_GEN_DIR=os.path.join(test_dir, "nested-gen"), PYTHONPATH=here,
                PYTHONDONTWRITEBYTECODE="1")
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "harness.plugin",
                           "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path),
