@@ -1,0 +1,414 @@
+/* Private keys: specs, generation, PEM, see acme_pkey.h. */
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "acme_log.h"
+#include "acme_pkey.h"
+
+struct acme_pkey_t {
+    EVP_PKEY *evp;
+    acme_pkey_spec_t spec;
+    int has_private;
+};
+
+/* A PEM copy of a private key, wiped when its pool goes. */
+typedef struct {
+    char *buf;
+    apr_size_t len;
+} pkey_secret_t;
+
+/* Accepted curve words; the first of each curve is also what OpenSSL's
+ * group names look like when a key is loaded ("prime256v1", "secp384r1"). */
+static const struct {
+    const char *word;
+    acme_pkey_curve_e curve;
+} curve_words[] = {
+    {"prime256v1", ACME_PKEY_P256},
+    {"secp256r1", ACME_PKEY_P256},
+    {"P-256", ACME_PKEY_P256},
+    {"secp384r1", ACME_PKEY_P384},
+    {"P-384", ACME_PKEY_P384},
+};
+
+static void set_err(const char **perr, apr_pool_t *p, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(const char **perr, apr_pool_t *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (perr) {
+        va_start(ap, fmt);
+        *perr = apr_pvsprintf(p, fmt, ap);
+        va_end(ap);
+    }
+}
+
+const char *acme_pkey_ossl_err(apr_pool_t *p, const char *what)
+{
+    unsigned long e, first = 0;
+    const char *data = NULL;
+    int flags = 0;
+    char buf[256];
+
+    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+        ERR_error_string_n(e, buf, sizeof(buf));
+        acme_log(ACME_LOG_DEBUG, APR_EGENERAL, "ACME0200 %s: OpenSSL: %s%s%s", what, buf,
+                 (flags & ERR_TXT_STRING) && data && *data ? ": " : "",
+                 (flags & ERR_TXT_STRING) && data ? data : "");
+        if (!first) {
+            first = e; /* the innermost cause, queued first */
+        }
+    }
+    if (first && ERR_reason_error_string(first)) {
+        return apr_psprintf(p, "%s: %s", what, ERR_reason_error_string(first));
+    }
+    return apr_psprintf(p, "%s: unknown OpenSSL error", what);
+}
+
+static acme_pkey_curve_e curve_from_word(const char *word)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(curve_words) / sizeof(curve_words[0]); ++i) {
+        if (strcasecmp(word, curve_words[i].word) == 0) {
+            return curve_words[i].curve;
+        }
+    }
+    return ACME_PKEY_CURVE_NONE;
+}
+
+/* Decimal digits only (no sign, no blanks), within the RSA size range. */
+static apr_status_t rsa_bits_parse(unsigned int *pbits, apr_pool_t *p, const char *s,
+                                   const char **perr)
+{
+    unsigned long v = 0;
+    apr_size_t i, n = strlen(s);
+
+    for (i = 0; i < n && n <= 5; ++i) {
+        if (s[i] < '0' || s[i] > '9') {
+            break;
+        }
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    if (n == 0 || n > 5 || i != n) {
+        set_err(perr, p, "RSA key size '%.20s' is not a number", s);
+        return APR_EINVAL;
+    }
+    if (v < ACME_PKEY_RSA_MIN_BITS || v > ACME_PKEY_RSA_MAX_BITS) {
+        set_err(perr, p, "RSA key size %lu is out of range (%d..%d bits)", v,
+                ACME_PKEY_RSA_MIN_BITS, ACME_PKEY_RSA_MAX_BITS);
+        return APR_EINVAL;
+    }
+    *pbits = (unsigned int)v;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_pkey_spec_parse(acme_pkey_spec_t *spec, apr_pool_t *p, const char *word,
+                                  const char **perr)
+{
+    acme_pkey_spec_t s = {0};
+    apr_status_t rv;
+
+    if (word == NULL || *word == '\0') {
+        set_err(perr, p, "empty private key type");
+        return APR_EINVAL;
+    }
+    if (strcasecmp(word, "RSA") == 0) {
+        s.type = ACME_PKEY_RSA;
+        s.bits = ACME_PKEY_RSA_DEFAULT_BITS;
+    }
+    else if (strncasecmp(word, "rsa", 3) == 0) {
+        s.type = ACME_PKEY_RSA;
+        if ((rv = rsa_bits_parse(&s.bits, p, word + 3, perr)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    else if ((s.curve = curve_from_word(word)) != ACME_PKEY_CURVE_NONE) {
+        s.type = ACME_PKEY_EC;
+    }
+    else {
+        set_err(perr, p, "unsupported private key type '%.40s' (use RSA, rsa2048, rsa3072, "
+                "rsa4096, P-256 (secp256r1) or P-384 (secp384r1))", word);
+        return APR_EINVAL;
+    }
+    *spec = s;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_pkey_spec_set_rsa_bits(acme_pkey_spec_t *spec, apr_pool_t *p,
+                                         const char *bits, const char **perr)
+{
+    unsigned int v;
+    apr_status_t rv;
+
+    if (spec->type != ACME_PKEY_RSA) {
+        set_err(perr, p, "a key size applies to RSA keys only");
+        return APR_EINVAL;
+    }
+    if ((rv = rsa_bits_parse(&v, p, bits ? bits : "", perr)) != APR_SUCCESS) {
+        return rv;
+    }
+    spec->bits = v;
+    return APR_SUCCESS;
+}
+
+const char *acme_pkey_spec_name(apr_pool_t *p, const acme_pkey_spec_t *spec)
+{
+    if (spec->type == ACME_PKEY_RSA) {
+        return apr_psprintf(p, "rsa%u", spec->bits);
+    }
+    if (spec->type == ACME_PKEY_EC && spec->curve == ACME_PKEY_P256) {
+        return "P-256";
+    }
+    if (spec->type == ACME_PKEY_EC && spec->curve == ACME_PKEY_P384) {
+        return "P-384";
+    }
+    return "invalid";
+}
+
+int acme_pkey_spec_eq(const acme_pkey_spec_t *a, const acme_pkey_spec_t *b)
+{
+    if (a->type != b->type) {
+        return 0;
+    }
+    return a->type == ACME_PKEY_RSA ? a->bits == b->bits : a->curve == b->curve;
+}
+
+static apr_status_t pkey_cleanup(void *data)
+{
+    acme_pkey_t *key = data;
+
+    EVP_PKEY_free(key->evp);
+    key->evp = NULL;
+    return APR_SUCCESS;
+}
+
+static apr_status_t secret_cleanup(void *data)
+{
+    pkey_secret_t *secret = data;
+
+    OPENSSL_cleanse(secret->buf, secret->len);
+    return APR_SUCCESS;
+}
+
+/* Whether the private half is present, without leaving errors behind. */
+static int evp_has_private(EVP_PKEY *evp)
+{
+    const char *name = EVP_PKEY_is_a(evp, "RSA") ? OSSL_PKEY_PARAM_RSA_D
+                                                 : OSSL_PKEY_PARAM_PRIV_KEY;
+    BIGNUM *bn = NULL;
+    int ok;
+
+    ERR_set_mark();
+    ok = EVP_PKEY_get_bn_param(evp, name, &bn);
+    ERR_pop_to_mark();
+    BN_clear_free(bn);
+    return ok == 1;
+}
+
+/* The spec of an OpenSSL key, or APR_EINVAL when we do not support it. */
+static apr_status_t evp_detect_spec(acme_pkey_spec_t *spec, apr_pool_t *p, EVP_PKEY *evp,
+                                    const char **perr)
+{
+    acme_pkey_spec_t s = {0};
+    char group[64];
+    size_t glen = 0;
+    int bits;
+
+    if (EVP_PKEY_is_a(evp, "RSA")) {
+        bits = EVP_PKEY_get_bits(evp);
+        if (bits < ACME_PKEY_RSA_MIN_BITS || bits > ACME_PKEY_RSA_MAX_BITS) {
+            set_err(perr, p, "RSA key of %d bits is not supported (%d..%d bits)", bits,
+                    ACME_PKEY_RSA_MIN_BITS, ACME_PKEY_RSA_MAX_BITS);
+            return APR_EINVAL;
+        }
+        s.type = ACME_PKEY_RSA;
+        s.bits = (unsigned int)bits;
+    }
+    else if (EVP_PKEY_is_a(evp, "EC")) {
+        ERR_set_mark();
+        if (!EVP_PKEY_get_utf8_string_param(evp, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                            sizeof(group), &glen)) {
+            ERR_pop_to_mark();
+            set_err(perr, p, "EC key without a named curve is not supported");
+            return APR_EINVAL;
+        }
+        ERR_pop_to_mark();
+        s.type = ACME_PKEY_EC;
+        if ((s.curve = curve_from_word(group)) == ACME_PKEY_CURVE_NONE) {
+            set_err(perr, p, "EC curve %s is not supported (use P-256 or P-384)", group);
+            return APR_EINVAL;
+        }
+    }
+    else {
+        set_err(perr, p, "key type %s is not supported (use RSA or EC)",
+                EVP_PKEY_get0_type_name(evp) ? EVP_PKEY_get0_type_name(evp) : "unknown");
+        return APR_EINVAL;
+    }
+    *spec = s;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_pkey_wrap(acme_pkey_t **pkey, apr_pool_t *p, EVP_PKEY *evp,
+                            const char **perr)
+{
+    acme_pkey_spec_t spec;
+    acme_pkey_t *key;
+    apr_status_t rv;
+
+    if ((rv = evp_detect_spec(&spec, p, evp, perr)) != APR_SUCCESS) {
+        EVP_PKEY_free(evp);
+        return rv;
+    }
+    key = apr_pcalloc(p, sizeof(*key));
+    key->evp = evp;
+    key->spec = spec;
+    key->has_private = evp_has_private(evp);
+    apr_pool_cleanup_register(p, key, pkey_cleanup, apr_pool_cleanup_null);
+    *pkey = key;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_pkey_generate(acme_pkey_t **pkey, apr_pool_t *p, const acme_pkey_spec_t *spec,
+                                const char **perr)
+{
+    EVP_PKEY *evp = NULL;
+
+    if (spec->type == ACME_PKEY_RSA) {
+        if (spec->bits < ACME_PKEY_RSA_MIN_BITS || spec->bits > ACME_PKEY_RSA_MAX_BITS) {
+            set_err(perr, p, "RSA key size %u is out of range (%d..%d bits)", spec->bits,
+                    ACME_PKEY_RSA_MIN_BITS, ACME_PKEY_RSA_MAX_BITS);
+            return APR_EINVAL;
+        }
+        evp = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)spec->bits);
+    }
+    else if (spec->type == ACME_PKEY_EC && spec->curve != ACME_PKEY_CURVE_NONE) {
+        evp = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+                                spec->curve == ACME_PKEY_P256 ? "P-256" : "P-384");
+    }
+    else {
+        set_err(perr, p, "invalid private key spec");
+        return APR_EINVAL;
+    }
+    if (evp == NULL) {
+        set_err(perr, p, "%s", acme_pkey_ossl_err(p, "generating a private key"));
+        return APR_EGENERAL;
+    }
+    acme_log(ACME_LOG_DEBUG, 0, "ACME0201 generated a %s key", acme_pkey_spec_name(p, spec));
+    return acme_pkey_wrap(pkey, p, evp, perr);
+}
+
+/* Refuses to prompt for a passphrase; notes that one was asked for. */
+static int pem_no_passphrase_cb(char *buf, int size, int rwflag, void *u)
+{
+    *(int *)u = 1;
+    return -1;
+}
+
+apr_status_t acme_pkey_from_pem(acme_pkey_t **pkey, apr_pool_t *p, const char *pem,
+                                apr_size_t len, const char **perr)
+{
+    EVP_PKEY *evp = NULL;
+    acme_pkey_t *key;
+    BIO *bio = NULL;
+    apr_status_t rv;
+    int asked = 0;
+
+    if (pem == NULL || len == 0 || len > INT_MAX) {
+        set_err(perr, p, "no private key found: empty or oversized PEM input");
+        return APR_EINVAL;
+    }
+    if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+        set_err(perr, p, "%s", acme_pkey_ossl_err(p, "reading PEM"));
+        return APR_ENOMEM;
+    }
+    evp = PEM_read_bio_PrivateKey(bio, NULL, pem_no_passphrase_cb, &asked);
+    BIO_free(bio);
+    if (evp == NULL) {
+        acme_pkey_ossl_err(p, "reading a private key from PEM"); /* details at debug */
+        set_err(perr, p, "%s", asked ? "the private key is encrypted (passphrases are not "
+                                       "supported)"
+                                     : "no private key found in PEM (missing or damaged)");
+        return APR_EINVAL;
+    }
+    if ((rv = acme_pkey_wrap(&key, p, evp, perr)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!key->has_private) {
+        set_err(perr, p, "no private key found in PEM (only a public key)");
+        return APR_EINVAL;
+    }
+    *pkey = key;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_pkey_to_pem(const char **ppem, apr_size_t *plen, apr_pool_t *p,
+                              const acme_pkey_t *key, const char **perr)
+{
+    pkey_secret_t *secret;
+    apr_status_t rv = APR_SUCCESS;
+    char *data = NULL;
+    long n;
+    /* secure memory: OpenSSL wipes the BIO's buffer (and its regrowths) on free */
+    BIO *bio = BIO_new(BIO_s_secmem());
+
+    if (!key->has_private) {
+        set_err(perr, p, "a public key has no private PEM");
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
+    if (bio == NULL || !PEM_write_bio_PrivateKey(bio, key->evp, NULL, NULL, 0, NULL, NULL)
+        || (n = BIO_get_mem_data(bio, &data)) <= 0) {
+        set_err(perr, p, "%s", acme_pkey_ossl_err(p, "writing the private key as PEM"));
+        rv = APR_EGENERAL;
+        goto cleanup;
+    }
+    secret = apr_palloc(p, sizeof(*secret));
+    secret->len = (apr_size_t)n + 1;
+    secret->buf = apr_palloc(p, secret->len);
+    memcpy(secret->buf, data, (apr_size_t)n);
+    secret->buf[n] = '\0';
+    apr_pool_cleanup_register(p, secret, secret_cleanup, apr_pool_cleanup_null);
+    *ppem = secret->buf;
+    if (plen) {
+        *plen = (apr_size_t)n;
+    }
+cleanup:
+    BIO_free(bio);
+    return rv;
+}
+
+const acme_pkey_spec_t *acme_pkey_get_spec(const acme_pkey_t *key)
+{
+    return &key->spec;
+}
+
+EVP_PKEY *acme_pkey_get_evp(const acme_pkey_t *key)
+{
+    return key->evp;
+}
+
+int acme_pkey_has_private(const acme_pkey_t *key)
+{
+    return key->has_private;
+}
+
+int acme_pkey_public_eq(const acme_pkey_t *a, const acme_pkey_t *b)
+{
+    int eq;
+
+    ERR_set_mark();
+    eq = EVP_PKEY_eq(a->evp, b->evp);
+    ERR_pop_to_mark();
+    return eq == 1;
+}
