@@ -1,25 +1,34 @@
-"""The harness stops everything it started when a test fails, and fails a
-test after which a sanitizer report appeared: a nested pytest run of
-deliberately failing tests leaves no process and no busy port behind. It
-runs on ports shifted by an offset, next to this session."""
+"""The harness stops everything it started when a test fails or the run is
+killed, fails a test after which a sanitizer report appeared, and refuses
+to start on a busy port, naming who holds it. The failing runs are nested
+pytest sessions on ports shifted by an offset, next to this session."""
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 
-from harness.ports import Ports, holders
+import pytest
+
+from harness.httpd import Httpd
+from harness.ports import PortBusyError, Ports, ensure_free, holders
 from harness.proc import pid_alive
 
 OFFSET = 100
+HERE = os.path.dirname(os.path.abspath(__file__))
 
-FAILING_TESTS = textwrap.dedent('''
-    import json, os
+RECORD = '''
+import json, os, time
 
-    def _record(**pids):
-        with open(os.environ["HARNESS_PIDS"], "a") as f:
-            f.write(json.dumps(pids) + "\\n")
+def _record(**pids):
+    with open(os.environ["HARNESS_PIDS"], "a") as f:
+        f.write(json.dumps(pids) + "\\n")
+'''
 
+FAILING_TESTS = RECORD + textwrap.dedent('''
     def test_fails_with_everything_running(pebble, challtestsrv, httpd):
         p = pebble(eab=True)
         challtestsrv.set_txt("_acme-challenge.fail.test", "x")
@@ -44,38 +53,91 @@ FAILING_TESTS = textwrap.dedent('''
             f.write("==4242==ERROR: AddressSanitizer: planted report\\n")
 ''')
 
+HANGING_TEST = RECORD + textwrap.dedent('''
+    def test_hangs_until_killed(pebble, challtestsrv, httpd):
+        p = pebble()
+        httpd.write_conf("")
+        httpd.start()
+        _record(pebble=p.proc.pid, challtestsrv=challtestsrv.proc.pid,
+                httpd=httpd.pid, workers=httpd.worker_pids())
+        time.sleep(600)
+''')
+
 
 def _nested_ports():
     return Ports(**{k: v + OFFSET for k, v in Ports.from_env().__dict__.items()})
 
 
-def test_failing_tests_leave_nothing_running(tmp_path, test_dir):
-    tests = tmp_path / "test_nested_failure.py"
-    tests.write_text(FAILING_TESTS)
+def _nested(tmp_path, test_dir, source):
+    """Starts a nested pytest on source; returns (Popen, pid file)."""
+    tests = tmp_path / "test_nested.py"
+    tests.write_text(source)
     pid_file = tmp_path / "pids.jsonl"
-    here = os.path.dirname(os.path.abspath(__file__))
     offset = _nested_ports().acme - Ports().acme
     env = dict(os.environ, ACME_TEST_PORT_OFFSET=str(offset), HARNESS_PIDS=str(pid_file),
-               ACME_TEST_GEN_DIR=os.path.join(test_dir, "nested-gen"), PYTHONPATH=here,
+               ACME_TEST_GEN_DIR=os.path.join(test_dir, "nested-gen"), PYTHONPATH=HERE,
                PYTHONDONTWRITEBYTECODE="1")
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "harness.plugin",
-                          "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path),
-                          str(tests)], capture_output=True, text=True, env=env,
-                         cwd=str(tmp_path), stdin=subprocess.DEVNULL, timeout=300)
-    out = run.stdout + run.stderr
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "harness.plugin",
+                            "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path),
+                            str(tests)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, env=env, cwd=str(tmp_path), stdin=subprocess.DEVNULL)
+    return run, pid_file
+
+
+def _assert_nothing_left(pid_file, expected_records):
+    records = [json.loads(line) for line in pid_file.read_text().splitlines()]
+    assert len(records) == expected_records
+    assert all(r["workers"] for r in records), "httpd had no children to check"
+    pids = [pid for r in records for v in r.values()
+            for pid in (v if isinstance(v, list) else [v])]
+    assert [p for p in pids if pid_alive(p)] == []
+    nested = _nested_ports()
+    busy = {port: holders(port) for port in nested.__dict__.values() if holders(port)}
+    assert busy == {} and holders(nested.dns, udp=True) == ""
+
+
+def test_failing_tests_leave_nothing_running(tmp_path, test_dir):
+    run, pid_file = _nested(tmp_path, test_dir, FAILING_TESTS)
+    out, _ = run.communicate(timeout=300)
     assert run.returncode == 1, out
     assert "2 failed, 1 passed, 1 error" in out, out
     assert "deliberate failure" in out and "MDRenewMode" in out, out
     assert "ERROR at teardown of test_passes_but_leaves_a_sanitizer_report" in out, out
     assert "planted report" in out, out
+    _assert_nothing_left(pid_file, 3)
 
-    records = [json.loads(line) for line in pid_file.read_text().splitlines()]
-    assert len(records) == 3, out
-    pids = [pid for r in records for v in r.values()
-            for pid in (v if isinstance(v, list) else [v])]
-    assert all(r["workers"] for r in records), "httpd had no children to check"
-    assert [p for p in pids if pid_alive(p)] == []
 
-    nested = _nested_ports()
-    busy = {port: holders(port) for port in nested.__dict__.values() if holders(port)}
-    assert busy == {} and holders(nested.dns, udp=True) == ""
+def test_killed_run_leaves_nothing_running(tmp_path, test_dir):
+    # What a CI timeout does: SIGTERM to pytest in the middle of a test.
+    run, pid_file = _nested(tmp_path, test_dir, HANGING_TEST)
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text()) and run.poll() is None:
+        assert time.monotonic() < deadline, "the nested test did not start its servers"
+        time.sleep(0.1)
+    run.send_signal(signal.SIGTERM)
+    out, _ = run.communicate(timeout=120)
+    assert run.returncode != 0, out
+    _assert_nothing_left(pid_file, 1)
+
+
+def test_busy_port_is_refused_naming_its_holder(acme_config, ports, test_dir):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", ports.http))
+        s.listen()
+        with pytest.raises(PortBusyError) as err:
+            ensure_free("httpd (http)", ports.http)
+        assert f"pid {os.getpid()}" in str(err.value)
+        assert f"tcp port {ports.http}" in str(err.value)
+        # and nothing is started on top of it
+        server = Httpd(acme_config, ports, os.path.join(test_dir, "httpd"))
+        with pytest.raises(PortBusyError):
+            server.start()
+        assert server.pid is None and server.read_pid() is None
+
+
+def test_busy_udp_port_is_refused(ports):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", _nested_ports().dns))
+        with pytest.raises(PortBusyError) as err:
+            ensure_free("DNS", _nested_ports().dns, udp=True)
+        assert f"pid {os.getpid()}" in str(err.value) and "udp" in str(err.value)

@@ -17,6 +17,7 @@ fails; pytest_sessionfinish stops anything left as a safety net.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -32,6 +33,17 @@ from .ports import Ports
 
 _httpds_key = pytest.StashKey[list]()
 _all_httpds = []
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config):
+    # A CI timeout sends SIGTERM: turn it into what Ctrl-C does, so that the
+    # finalizers still stop every process (they run in their own sessions
+    # and do not get the terminal's signals themselves).
+    signal.signal(signal.SIGTERM, _terminate)
 
 
 def pytest_report_header(config):
