@@ -1,0 +1,186 @@
+/* Name validation: see acme_names.h for the rules and why they are strict. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "acme_names.h"
+
+#define PRINTABLE_MAX 80
+
+static int is_ldh(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+static int is_file_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        || c == '.' || c == '_' || c == '-';
+}
+
+/* One label: [a-z0-9-]{1,63}, no hyphen at either end. Returns its length or
+ * 0 when invalid. */
+static apr_size_t label_len(const char *s)
+{
+    apr_size_t n = 0;
+
+    while (s[n] && s[n] != '.') {
+        if (!is_ldh(s[n]) || n >= ACME_NAMES_LABEL_MAX) {
+            return 0;
+        }
+        ++n;
+    }
+    if (n == 0 || s[0] == '-' || s[n - 1] == '-') {
+        return 0;
+    }
+    return n;
+}
+
+apr_status_t acme_names_check_domain(const char *name, int flags)
+{
+    const char *s = name;
+    apr_size_t n;
+
+    if (name == NULL || strlen(name) > ACME_NAMES_DOMAIN_MAX) {
+        return APR_EINVAL;
+    }
+    if ((flags & ACME_NAMES_WILDCARD) && s[0] == '*' && s[1] == '.') {
+        s += 2;
+    }
+    for (;;) {
+        n = label_len(s);
+        if (n == 0) {
+            return APR_EINVAL;
+        }
+        s += n;
+        if (*s == '\0') {
+            return APR_SUCCESS;
+        }
+        ++s; /* the dot; a trailing or double dot gives an empty label next */
+    }
+}
+
+/* The common rule of ids and aspects: file alphabet, bounded length, no
+ * leading dot (reserved for temp files), no ".." anywhere. */
+static apr_status_t check_file_name(const char *s, apr_size_t max)
+{
+    apr_size_t i;
+
+    if (s == NULL || s[0] == '\0' || s[0] == '.') {
+        return APR_EINVAL;
+    }
+    for (i = 0; s[i]; ++i) {
+        if (i >= max || !is_file_char(s[i]) || (s[i] == '.' && s[i + 1] == '.')) {
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_names_check_id(const char *id)
+{
+    /* No leading '-': ids end up as arguments of hook commands. */
+    if (id != NULL && id[0] == '-') {
+        return APR_EINVAL;
+    }
+    return check_file_name(id, ACME_NAMES_ID_MAX);
+}
+
+apr_status_t acme_names_check_aspect(const char *aspect)
+{
+    return check_file_name(aspect, ACME_NAMES_ASPECT_MAX);
+}
+
+apr_status_t acme_names_check_token(const char *token)
+{
+    apr_size_t i;
+
+    if (token == NULL || token[0] == '\0') {
+        return APR_EINVAL;
+    }
+    for (i = 0; token[i]; ++i) {
+        char c = token[i];
+        if (i >= ACME_NAMES_TOKEN_MAX
+            || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                 || c == '_' || c == '-')) {
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_names_domain_normalize(const char **pout, apr_pool_t *p, const char *in,
+                                         int flags)
+{
+    char *s;
+    apr_size_t i, len;
+
+    if (in == NULL) {
+        return APR_EINVAL;
+    }
+    s = apr_pstrdup(p, in);
+    len = strlen(s);
+    if (len > 1 && s[len - 1] == '.') {
+        s[--len] = '\0';
+    }
+    for (i = 0; i < len; ++i) {
+        if (s[i] >= 'A' && s[i] <= 'Z') {
+            s[i] = (char)(s[i] - 'A' + 'a');
+        }
+    }
+    if (acme_names_check_domain(s, flags) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    *pout = s;
+    return APR_SUCCESS;
+}
+
+const char *acme_names_domain_to_key(apr_pool_t *p, const char *domain)
+{
+    if (domain[0] == '*' && domain[1] == '.') {
+        return apr_pstrcat(p, ACME_NAMES_WILDCARD_KEY, domain + 2, NULL);
+    }
+    return domain;
+}
+
+const char *acme_names_domain_from_key(apr_pool_t *p, const char *key, int flags)
+{
+    static const apr_size_t wlen = sizeof(ACME_NAMES_WILDCARD_KEY) - 1;
+    const char *name = key;
+
+    if (key == NULL) {
+        return NULL;
+    }
+    if ((flags & ACME_NAMES_WILDCARD) && strncmp(key, ACME_NAMES_WILDCARD_KEY, wlen) == 0) {
+        name = apr_pstrcat(p, "*.", key + wlen, NULL);
+    }
+    return acme_names_check_domain(name, flags) == APR_SUCCESS ? name : NULL;
+}
+
+const char *acme_names_printable(apr_pool_t *p, const char *s)
+{
+    char *out, *o;
+    apr_size_t i;
+
+    if (s == NULL) {
+        return "(null)";
+    }
+    /* Worst case: every byte escaped (4x), plus "..." and the NUL. */
+    out = o = apr_palloc(p, PRINTABLE_MAX * 4 + 4);
+    for (i = 0; s[i] && i < PRINTABLE_MAX; ++i) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '\\') {
+            apr_snprintf(o, 5, "\\x%02x", c);
+            o += 4;
+        }
+        else {
+            *o++ = (char)c;
+        }
+    }
+    if (s[i]) {
+        memcpy(o, "...", 3);
+        o += 3;
+    }
+    *o = '\0';
+    return out;
+}

@@ -1,0 +1,67 @@
+/* Validation of the names that become store keys, file names or arguments.
+ *
+ * Every string that comes from the configuration, the CA or a request is
+ * checked against its alphabet here before the store (or anything else) turns
+ * it into a path, a Redis key or a command argument. The checks are pure: no
+ * logging, no allocation; callers log with their own context.
+ *
+ * Rules (all checks return APR_SUCCESS or APR_EINVAL; NULL is invalid):
+ * - domain: lowercase LDH labels of 1..63 characters, no leading or trailing
+ *   '-', separated by single dots, at most 253 characters, no trailing dot.
+ *   Uppercase is rejected, not folded: a key has exactly one spelling, and
+ *   acme_names_domain_normalize() is the one place that folds input from
+ *   configuration or the CA. With ACME_NAMES_WILDCARD a leading "*." is
+ *   allowed. IPv4 literals pass (they are LDH); IPv6 literals do not.
+ * - id (account ids, lock names): [A-Za-z0-9._-], 1..64 characters, not
+ *   starting with '.' or '-', no "..". Mixed case is kept: mod_md account ids
+ *   look like "ACME-pebble-0001".
+ * - aspect (the item inside a name, e.g. "privkey.rsa2048.pem"):
+ *   [A-Za-z0-9._-], 1..160 characters, not starting with '.', no "..".
+ *   A leading dot is reserved for the store's own temporary files.
+ * - token (ACME challenge tokens, RFC 8555 section 8.1): base64url alphabet
+ *   [A-Za-z0-9_-], 1..128 characters, no padding. */
+#ifndef ACME_NAMES_H
+#define ACME_NAMES_H
+
+#include <apr_errno.h>
+#include <apr_pools.h>
+
+#define ACME_NAMES_DOMAIN_MAX 253
+#define ACME_NAMES_LABEL_MAX 63
+#define ACME_NAMES_ID_MAX 64
+#define ACME_NAMES_ASPECT_MAX 160
+#define ACME_NAMES_TOKEN_MAX 128
+
+/* On-disk/key form of a wildcard's "*." prefix. Domain names never contain
+ * '_', so the mapping cannot collide with a real name and is reversible. */
+#define ACME_NAMES_WILDCARD_KEY "_wildcard_."
+
+/* Flags of acme_names_check_domain(). */
+#define ACME_NAMES_WILDCARD 0x01 /* accept a leading "*." */
+
+apr_status_t acme_names_check_domain(const char *name, int flags);
+apr_status_t acme_names_check_id(const char *id);
+apr_status_t acme_names_check_aspect(const char *aspect);
+apr_status_t acme_names_check_token(const char *token);
+
+/* Folds `in` to the canonical form (ASCII lowercase, one trailing dot
+ * dropped) and checks it as a domain with `flags`. *pout is allocated from p
+ * and set only on success. */
+apr_status_t acme_names_domain_normalize(const char **pout, apr_pool_t *p, const char *in,
+                                         int flags);
+
+/* The key form of a valid (possibly wildcard) domain: "*.example.org" becomes
+ * "_wildcard_.example.org"; other names are returned unchanged. The caller has
+ * checked `domain` already. */
+const char *acme_names_domain_to_key(apr_pool_t *p, const char *domain);
+
+/* Reverse of acme_names_domain_to_key(): NULL when `key` is not the key of a
+ * valid domain (callers skip such entries, e.g. foreign files in a listing). */
+const char *acme_names_domain_from_key(apr_pool_t *p, const char *key, int flags);
+
+/* A copy of an untrusted string that is safe to put into a log line: non
+ * printable bytes are escaped as \xNN and the result is cut after 80 input
+ * bytes ("..." appended). NULL becomes "(null)". */
+const char *acme_names_printable(apr_pool_t *p, const char *s);
+
+#endif /* ACME_NAMES_H */

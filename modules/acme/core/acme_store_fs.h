@@ -1,0 +1,80 @@
+/* The filesystem backend of the store (acme_store.h).
+ *
+ * Layout under the base directory (only this backend knows it):
+ *   store.json                      {"format": 1}: refuse newer formats
+ *   accounts/<id>/<aspect>          dirs 0700
+ *   live/<key>/<aspect>             dirs 0755 (keys inside are 0600 files)
+ *   staging/ challenges/ jobs/ ocsp/  like live; tmp/ like accounts
+ *   archive/<key>.N/<aspect>        previous live sets
+ *   intents/<key>                   activation in progress (see below), 0700
+ *   locks/<group>/<key>             flock(2) lock files, 0600 in 0700 dirs
+ *   locks/activation/<key>          serializes activations of one name
+ * where <key> is the name with a wildcard's "*." written as "_wildcard_."
+ * (acme_names_domain_to_key). Files are 0644, or 0600 for ACME_STORE_SECRET.
+ * Names and aspects can never start with '.', so the backend's temporary
+ * entries (".tmp.*") never collide with items and are skipped by listings.
+ *
+ * Writes: a temp file is created in the item's directory with
+ * open(O_CREAT|O_EXCL, 0600), so it is never readable by others, even
+ * briefly; then written, fsync'ed, given its final mode, renamed over the
+ * item (or hard-linked for ACME_STORE_EXCL), and the directory fsync'ed.
+ * Every path component is opened with O_NOFOLLOW: a symlink planted in a
+ * group the worker owns cannot redirect reads or writes of the parent.
+ *
+ * Locks are flock(2)s: a process forked while holding one shares it with its
+ * parent (release before forking workers); exec'd commands do not inherit it.
+ *
+ * Activation of <key>: under locks/activation/<key>,
+ *   1. intents/<key> = {"archive": N} (N = 0 when there is no live set)
+ *   2. rename live/<key> -> archive/<key>.N           (if live exists)
+ *   3. rename staging/<key> -> live/<key>, chown it to live's owner
+ *   4. remove intents/<key>
+ * each step fsync'ed. A crash leaves an intent; recovery then rolls forward
+ * when staging/<key> still exists (steps 2-4), rolls back (archive -> live)
+ * when staging is gone but live is missing, and otherwise only finishes step
+ * 3's chown and step 4. At every point the old or the new set is complete.
+ *
+ * mod_md compatibility: the layout is our own (live/ instead of domains/,
+ * store.json instead of md_store.json), so that both modules never mix files
+ * in one directory. Opening a directory that holds an md_store.json and no
+ * store.json is refused; a mod_md store is imported through this interface
+ * (which also re-checks names and fixes modes), not adopted in place.
+ *
+ * Ownership (the parent runs as root, the httpd workers as User/Group):
+ * the worker runs the renewal jobs, so it owns STAGING, JOBS, CHALLENGES and
+ * TMP. It also owns ACCOUNTS: it signs every ACME request with the account
+ * key and registers new accounts, so it must read and write them; EAB HMAC
+ * secrets are never stored (they stay in configuration memory). LIVE, ARCHIVE
+ * and OCSP stay with root: the worker cannot read live private keys or change
+ * what gets served. acme_store_fs_group_for_worker() encodes this policy. */
+#ifndef ACME_STORE_FS_H
+#define ACME_STORE_FS_H
+
+#include <sys/types.h>
+
+#include "acme_store.h"
+
+/* Highest store.json format this code reads (and the one it writes). */
+#define ACME_STORE_FS_FORMAT 1
+
+/* Opens (creating if needed) the store at base_dir; the parent directory must
+ * exist. Errors: APR_ENOTIMPL when store.json has a newer format than
+ * ACME_STORE_FS_FORMAT; APR_EINVAL when store.json is corrupt; APR_EEXIST
+ * when the directory is a mod_md store; OS errors otherwise. The store and
+ * its directory handle live until p is destroyed. */
+apr_status_t acme_store_fs_open(acme_store_t **pstore, apr_pool_t *p, const char *base_dir);
+
+/* Makes `group` (its directory, its lock directory and everything in them)
+ * owned by uid:gid, and remembers the owner so that entries created later by
+ * root in that group, or moved into it, get it too. The worker can take
+ * locks only in groups given to it here (this creates their lock directory).
+ * Needs root unless uid/gid are the caller's own. Call at start-up, before
+ * other threads use the store (the owner table is not synchronized).
+ * APR_EINVAL if `store` is not an fs store. */
+apr_status_t acme_store_fs_set_owner(acme_store_t *store, apr_pool_t *p,
+                                     acme_store_group_e group, uid_t uid, gid_t gid);
+
+/* True for the groups the httpd worker user should own (see above). */
+int acme_store_fs_group_for_worker(acme_store_group_e group);
+
+#endif /* ACME_STORE_FS_H */

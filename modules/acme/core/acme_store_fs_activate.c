@@ -1,0 +1,319 @@
+/* Activation (staging -> live, previous live -> archive) and start-up
+ * recovery of the fs store. The sequence and its crash points are described
+ * in acme_store_fs.h; the rule that makes it safe is that one routine,
+ * activation_finish(), brings ANY intermediate state to the final one, and
+ * both a fresh activation and recovery run exactly that routine. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "acme_log.h"
+#include "acme_names.h"
+#include "acme_store_fs_int.h"
+
+#define FS_ACTIVATION_LOCK_TIMEOUT apr_time_from_sec(10)
+#define FS_ARCHIVE_N_MAX 999999
+
+typedef struct {
+    int sfd, lfd, afd, ifd; /* staging, live, archive, intents */
+} fs_dirs_t;
+
+static void dirs_close(fs_dirs_t *d)
+{
+    int *fds[4] = {&d->sfd, &d->lfd, &d->afd, &d->ifd};
+    int i;
+
+    for (i = 0; i < 4; ++i) {
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    }
+}
+
+static apr_status_t dirs_open(fs_dirs_t *d, acme_store_fs_t *fs)
+{
+    apr_status_t rv;
+
+    d->sfd = d->lfd = d->afd = d->ifd = -1;
+    rv = fs_group_open(&d->sfd, fs, ACME_STORE_STAGING, NULL, 1);
+    if (rv == APR_SUCCESS) {
+        rv = fs_group_open(&d->lfd, fs, ACME_STORE_LIVE, NULL, 1);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = fs_group_open(&d->afd, fs, ACME_STORE_ARCHIVE, NULL, 1);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = fs_dir_open(&d->ifd, fs->base_fd, FS_INTENTS_DIR, 1, 0700, NULL);
+    }
+    if (rv != APR_SUCCESS) {
+        dirs_close(d);
+    }
+    return rv;
+}
+
+static const char *archive_key(apr_pool_t *p, const char *key, int n)
+{
+    return apr_psprintf(p, "%s.%d", key, n);
+}
+
+/* One above the highest N of "<key>.N" in the archive. */
+static apr_status_t archive_next(int *pn, int afd, const char *key)
+{
+    apr_size_t klen = strlen(key);
+    struct dirent *de;
+    int fd, max = 0;
+    DIR *dir;
+
+    /* A fresh open: a dup would share (and move) afd's directory offset. */
+    fd = openat(afd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+        apr_status_t rv = APR_FROM_OS_ERROR(errno);
+        if (fd >= 0) {
+            close(fd);
+        }
+        return rv;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        const char *rest = de->d_name + klen + 1;
+        if (strncmp(de->d_name, key, klen) == 0 && de->d_name[klen] == '.' && *rest
+            && strspn(rest, "0123456789") == strlen(rest) && strlen(rest) <= 6) {
+            int n = atoi(rest);
+            max = n > max ? n : max;
+        }
+    }
+    closedir(dir);
+    if (max >= FS_ARCHIVE_N_MAX) {
+        return APR_ENOSPC;
+    }
+    *pn = max + 1;
+    return APR_SUCCESS;
+}
+
+/* rename + fsync of both directories, so the renames of one activation
+ * reach the disk in their order. */
+static apr_status_t rename_synced(int ffd, const char *from, int tfd, const char *to)
+{
+    apr_status_t rv;
+
+    if (renameat(ffd, from, tfd, to) != 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    rv = fs_sync(ffd);
+    return rv == APR_SUCCESS ? fs_sync(tfd) : rv;
+}
+
+static apr_status_t exists_or_error(int *pexists, int dfd, const char *name)
+{
+    apr_status_t rv = fs_dir_exists(dfd, name);
+
+    *pexists = (rv == APR_SUCCESS);
+    return (rv == APR_SUCCESS || APR_STATUS_IS_ENOENT(rv)) ? APR_SUCCESS : rv;
+}
+
+/* Brings any state of the activation of `key` (planned archive number *pn,
+ * 0: none) to its end. On return *pn is the archive number holding the
+ * previous live set, or 0 when there was none (or it was restored). */
+static apr_status_t activation_finish(int *pn, apr_pool_t *p, acme_store_fs_t *fs,
+                                      const fs_dirs_t *d, const char *key)
+{
+    int staged, live, archived = 0, n = *pn;
+    apr_status_t rv;
+
+    if ((rv = exists_or_error(&staged, d->sfd, key)) != APR_SUCCESS
+        || (rv = exists_or_error(&live, d->lfd, key)) != APR_SUCCESS
+        || (n && (rv = exists_or_error(&archived, d->afd, archive_key(p, key, n)))
+                     != APR_SUCCESS)) {
+        return rv;
+    }
+    if (staged) {
+        if (live) {
+            /* Step 2. A planned number that is taken by now is re-planned:
+             * the live set has not moved yet, so nothing refers to it. */
+            if ((n == 0 || archived) && (rv = archive_next(&n, d->afd, key)) != APR_SUCCESS) {
+                return rv;
+            }
+            rv = rename_synced(d->lfd, key, d->afd, archive_key(p, key, n));
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        rv = rename_synced(d->sfd, key, d->lfd, key); /* step 3 */
+    }
+    else if (!live && archived) {
+        /* The staged set vanished after the live one was archived: restore
+         * the old set rather than leave the name without certificates. */
+        rv = rename_synced(d->afd, archive_key(p, key, n), d->lfd, key);
+        acme_log(ACME_LOG_WARNING, rv, "ACME0752 store(fs): activation of %s rolled back: "
+                 "staged set missing, previous set restored", key);
+    }
+    /* The set came from a worker-owned group: give it to live's owner, so
+     * the worker can no longer read its keys or change what is served. */
+    if (rv == APR_SUCCESS && (rv = exists_or_error(&live, d->lfd, key)) == APR_SUCCESS
+        && live) {
+        rv = fs_chown_tree(d->lfd, key, fs_owner_for(fs, ACME_STORE_LIVE),
+                           fs_dir_mode(ACME_STORE_LIVE));
+    }
+    if (rv == APR_SUCCESS && n
+        && (rv = exists_or_error(&archived, d->afd, archive_key(p, key, n))) == APR_SUCCESS
+        && !archived) {
+        n = 0;
+    }
+    *pn = n;
+    return rv;
+}
+
+static apr_status_t intent_write(int ifd, const char *key, int n)
+{
+    char buf[64];
+    int len = snprintf(buf, sizeof(buf), "{\"archive\": %d}\n", n);
+
+    return fs_write_atomic(ifd, key, buf, (apr_size_t)len, 0600, NULL, 0);
+}
+
+/* The archive number of an intent; 0 (with a log line) when unreadable: the
+ * rule in activation_finish() then still never loses a set. */
+static int intent_read(apr_pool_t *p, int ifd, const char *key)
+{
+    const char *data;
+    apr_size_t len;
+    json_t *json, *jn;
+    json_int_t n = -1;
+
+    if (fs_read_capped(&data, &len, p, ifd, key, 4096) == APR_SUCCESS) {
+        json = json_loadb(data, len, 0, NULL);
+        jn = json_is_object(json) ? json_object_get(json, "archive") : NULL;
+        n = json_is_integer(jn) ? json_integer_value(jn) : -1;
+        json_decref(json);
+    }
+    if (n < 0 || n > FS_ARCHIVE_N_MAX) {
+        acme_log(ACME_LOG_ERR, APR_EINVAL, "ACME0755 store(fs): activation intent of %s is "
+                 "unreadable; completing without its archive number", key);
+        return 0;
+    }
+    return (int)n;
+}
+
+static apr_status_t intent_remove(int ifd, const char *key)
+{
+    if (unlinkat(ifd, key, 0) != 0 && errno != ENOENT) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    return fs_sync(ifd);
+}
+
+/* Finishes a crashed activation of key, if its intent exists. Caller holds
+ * the activation lock of key. */
+static apr_status_t recover_one(apr_pool_t *p, acme_store_fs_t *fs, const fs_dirs_t *d,
+                                const char *key)
+{
+    apr_status_t rv;
+    int n;
+
+    if (faccessat(d->ifd, key, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+        return errno == ENOENT ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    }
+    n = intent_read(p, d->ifd, key);
+    rv = activation_finish(&n, p, fs, d, key);
+    if (rv == APR_SUCCESS) {
+        rv = intent_remove(d->ifd, key);
+    }
+    acme_log(rv == APR_SUCCESS ? ACME_LOG_NOTICE : ACME_LOG_ERR, rv,
+             "ACME0753 store(fs): interrupted activation of %s %s", key,
+             rv == APR_SUCCESS ? "completed" : "could not be completed");
+    return rv;
+}
+
+apr_status_t fs_activate(const char **parchived, apr_pool_t *p, void *baton, const char *name)
+{
+    acme_store_fs_t *fs = baton;
+    const char *key = acme_names_domain_to_key(p, name);
+    void *lock = NULL;
+    fs_dirs_t d;
+    apr_status_t rv;
+    int live = 0, n = 0;
+
+    rv = fs_lock_take(&lock, p, fs, FS_ACTIVATION_LOCKS, NULL, key, FS_ACTIVATION_LOCK_TIMEOUT);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = dirs_open(&d, fs); /* all handles -1 on failure */
+    if (rv != APR_SUCCESS) {
+        goto cleanup;
+    }
+    if ((rv = recover_one(p, fs, &d, key)) != APR_SUCCESS
+        || (rv = fs_dir_exists(d.sfd, key)) != APR_SUCCESS
+        || (rv = exists_or_error(&live, d.lfd, key)) != APR_SUCCESS
+        || (live && (rv = archive_next(&n, d.afd, key)) != APR_SUCCESS)
+        || (rv = intent_write(d.ifd, key, n)) != APR_SUCCESS) {
+        goto cleanup;
+    }
+    rv = activation_finish(&n, p, fs, &d, key);
+    if (rv == APR_SUCCESS) {
+        rv = intent_remove(d.ifd, key);
+    }
+    if (rv == APR_SUCCESS) {
+        *parchived = n ? apr_psprintf(p, "%s.%d", name, n) : NULL;
+        acme_log(ACME_LOG_INFO, rv, "ACME0750 store(fs): activated %s%s%s", name,
+                 n ? ", previous set archived as " : "", n ? *parchived : "");
+    }
+
+cleanup:
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
+        acme_log(ACME_LOG_ERR, rv, "ACME0751 store(fs): activation of %s in %s failed; "
+                 "if it had begun, recovery completes it at the next start", name, fs->base);
+    }
+    dirs_close(&d);
+    fs_lock_release(lock);
+    return rv;
+}
+
+apr_status_t fs_activation_recover_all(acme_store_fs_t *fs, apr_pool_t *p)
+{
+    apr_array_header_t *keys = apr_array_make(p, 4, sizeof(const char *));
+    apr_status_t rv, rv_all = APR_SUCCESS;
+    struct dirent *de;
+    fs_dirs_t d;
+    DIR *dir;
+    int i, fd;
+
+    rv = dirs_open(&d, fs);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    fd = openat(d.ifd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+        rv = APR_FROM_OS_ERROR(errno);
+        if (fd >= 0) {
+            close(fd);
+        }
+        dirs_close(&d);
+        return rv;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        if (acme_names_domain_from_key(p, de->d_name, ACME_NAMES_WILDCARD) != NULL) {
+            APR_ARRAY_PUSH(keys, const char *) = apr_pstrdup(p, de->d_name);
+        }
+    }
+    closedir(dir);
+    for (i = 0; i < keys->nelts; ++i) {
+        const char *key = APR_ARRAY_IDX(keys, i, const char *);
+        void *lock;
+        rv = fs_lock_take(&lock, p, fs, FS_ACTIVATION_LOCKS, NULL, key,
+                          FS_ACTIVATION_LOCK_TIMEOUT);
+        if (rv == APR_SUCCESS) {
+            rv = recover_one(p, fs, &d, key);
+            fs_lock_release(lock);
+        }
+        rv_all = rv_all == APR_SUCCESS ? rv : rv_all;
+    }
+    dirs_close(&d);
+    return rv_all;
+}

@@ -1,0 +1,104 @@
+/* Private parts of the filesystem store, shared by its acme_store_fs_*.c
+ * files. Nothing outside the fs backend includes this. */
+#ifndef ACME_STORE_FS_INT_H
+#define ACME_STORE_FS_INT_H
+
+#include <sys/types.h>
+
+#include "acme_store_fs.h"
+
+#define FS_TMP_PREFIX ".tmp."
+#define FS_INTENTS_DIR "intents"
+#define FS_LOCKS_DIR "locks"
+#define FS_ACTIVATION_LOCKS "activation"
+#define FS_STORE_JSON "store.json"
+
+typedef struct {
+    uid_t uid;
+    gid_t gid;
+    int set;
+} fs_owner_t;
+
+typedef struct {
+    const char *base;  /* as given, for log lines */
+    int base_fd;       /* O_DIRECTORY handle, closed with the pool */
+    fs_owner_t owner[ACME_STORE_GROUP_COUNT]; /* from acme_store_fs_set_owner() */
+    fs_owner_t self;   /* euid/egid at open: owner of groups with none set */
+} acme_store_fs_t;
+
+/* ------------------------------------------------ acme_store_fs_io.c */
+
+/* The owner entries created in or moved into `group` get when running as
+ * root: the recorded one, else root's own. NULL when not running as root
+ * (entries then simply belong to whoever creates them). */
+const fs_owner_t *fs_owner_for(const acme_store_fs_t *fs, acme_store_group_e group);
+
+/* 0700 for groups holding secrets readable only by their owner, else 0755. */
+mode_t fs_dir_mode(acme_store_group_e group);
+
+/* The directory name of a group ("live"). */
+const char *fs_group_dir_name(acme_store_group_e group);
+
+/* Opens directory `name` under dfd with O_NOFOLLOW; with `create` makes it
+ * first (mode and owner exact, parent fsync'ed). APR_ENOENT when absent. */
+apr_status_t fs_dir_open(int *pfd, int dfd, const char *name, int create, mode_t mode,
+                         const fs_owner_t *owner);
+
+/* Opens base/<group> and, when key is not NULL, base/<group>/<key>. */
+apr_status_t fs_group_open(int *pfd, acme_store_fs_t *fs, acme_store_group_e group,
+                           const char *key, int create);
+
+/* Writes `fname` in dfd atomically and durably (see acme_store_fs.h). With
+ * `excl` fails with APR_EEXIST if it exists. */
+apr_status_t fs_write_atomic(int dfd, const char *fname, const void *data, apr_size_t len,
+                             mode_t mode, const fs_owner_t *owner, int excl);
+
+/* Reads regular file `fname` in dfd (not following a symlink), at most max
+ * bytes, NUL-terminated; EFBIG when larger. A file that shrinks or grows
+ * while read (never one of ours: we replace, never rewrite) gives what its
+ * size was at open, or less. */
+apr_status_t fs_read_capped(const char **pdata, apr_size_t *plen, apr_pool_t *p, int dfd,
+                            const char *fname, apr_size_t max);
+
+/* fsync of a directory (or file) handle, as apr_status_t. */
+apr_status_t fs_sync(int fd);
+
+/* Writes a fresh name for a temporary entry, ".tmp.<pid>.<n>", into buf
+ * (FS_TMP_NAME_SIZE bytes): unique among the processes of this host. */
+#define FS_TMP_NAME_SIZE 48
+void fs_tmp_name(char *buf);
+
+/* True for names of temporary entries (FS_TMP_PREFIX). */
+int fs_is_tmp_name(const char *name);
+
+/* Removes `name` under dfd, recursively for directories, never following
+ * symlinks. APR_ENOENT when absent. */
+apr_status_t fs_remove_tree(int dfd, const char *name);
+
+/* Changes owner of `name` under dfd and everything below it (no symlinks
+ * followed; owner NULL: keep owners); with `dir_mode` nonzero also sets that
+ * mode on directories. */
+apr_status_t fs_chown_tree(int dfd, const char *name, const fs_owner_t *owner,
+                           mode_t dir_mode);
+
+/* APR_SUCCESS if `name` under dfd exists as a directory (symlinks are not
+ * followed), APR_ENOENT when absent, APR_EINVAL when something else. */
+apr_status_t fs_dir_exists(int dfd, const char *name);
+
+/* ------------------------------------------------ acme_store_fs_activate.c */
+apr_status_t fs_activate(const char **parchived, apr_pool_t *p, void *baton, const char *name);
+/* Finishes every activation that has an intent (crash leftovers). */
+apr_status_t fs_activation_recover_all(acme_store_fs_t *fs, apr_pool_t *p);
+
+/* ------------------------------------------------ acme_store_fs_recover.c */
+apr_status_t fs_recover(void *baton, apr_pool_t *p, apr_interval_time_t tmp_min_age);
+
+/* ------------------------------------------------ acme_store_fs_lock.c */
+/* The lock file locks/<sub>/<key>; sub is a group's dir name or
+ * FS_ACTIVATION_LOCKS. */
+apr_status_t fs_lock_take(void **phandle, apr_pool_t *p, acme_store_fs_t *fs, const char *sub,
+                          const fs_owner_t *owner, const char *key,
+                          apr_interval_time_t timeout);
+apr_status_t fs_lock_release(void *handle);
+
+#endif /* ACME_STORE_FS_INT_H */

@@ -1,0 +1,247 @@
+/* Activation STAGING -> LIVE (previous LIVE -> ARCHIVE) and recovery from
+ * every crash point of that sequence. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include <apr_strings.h>
+
+#include "test_store.h"
+
+#define MD "a.example"
+
+/* A complete set: two items that must always travel together. */
+static void stage_set(acme_store_group_e group, const char *name, const char *tag)
+{
+    test_store_save_str(group, name, "privkey.pem", apr_pstrcat(test_pool, "key-", tag, NULL),
+                        ACME_STORE_SECRET);
+    test_store_save_str(group, name, "pubcert.pem", apr_pstrcat(test_pool, "cert-", tag, NULL),
+                        0);
+}
+
+/* The set under (group, name) is complete and is the one tagged `tag`. */
+static void assert_set(acme_store_group_e group, const char *name, const char *tag)
+{
+    const char *key = test_store_load_str(group, name, "privkey.pem");
+    const char *cert = test_store_load_str(group, name, "pubcert.pem");
+
+    ck_assert_msg(key && cert, "%s/%s incomplete", acme_store_group_name(group), name);
+    ck_assert_str_eq(key, apr_pstrcat(test_pool, "key-", tag, NULL));
+    ck_assert_str_eq(cert, apr_pstrcat(test_pool, "cert-", tag, NULL));
+}
+
+static void assert_absent(acme_store_group_e group, const char *name)
+{
+    ck_assert_msg(acme_store_exists(test_store, test_pool, group, name, NULL) == APR_ENOENT,
+                  "%s/%s should be absent", acme_store_group_name(group), name);
+}
+
+static apr_status_t activate(const char **parchived, const char *name)
+{
+    *parchived = "unset";
+    return acme_store_activate(parchived, test_pool, test_store, name);
+}
+
+START_TEST(first_activation_without_previous)
+{
+    const char *archived;
+
+    stage_set(ACME_STORE_STAGING, MD, "v1");
+    ck_assert_int_eq(activate(&archived, MD), APR_SUCCESS);
+    ck_assert_ptr_null(archived);
+    assert_set(ACME_STORE_LIVE, MD, "v1");
+    assert_absent(ACME_STORE_STAGING, MD);
+    ck_assert_int_eq(test_store_mode("live/" MD "/privkey.pem"), 0600);
+    ck_assert(!test_store_raw_exists("intents/" MD));
+}
+END_TEST
+
+START_TEST(activation_archives_previous_sets_in_order)
+{
+    apr_array_header_t *names;
+    const char *archived;
+
+    stage_set(ACME_STORE_STAGING, MD, "v1");
+    ck_assert_int_eq(activate(&archived, MD), APR_SUCCESS);
+    stage_set(ACME_STORE_STAGING, MD, "v2");
+    ck_assert_int_eq(activate(&archived, MD), APR_SUCCESS);
+    ck_assert_str_eq(archived, MD ".1");
+    stage_set(ACME_STORE_STAGING, MD, "v3");
+    ck_assert_int_eq(activate(&archived, MD), APR_SUCCESS);
+    ck_assert_str_eq(archived, MD ".2");
+    assert_set(ACME_STORE_LIVE, MD, "v3");
+    assert_set(ACME_STORE_ARCHIVE, MD ".1", "v1");
+    assert_set(ACME_STORE_ARCHIVE, MD ".2", "v2");
+    ck_assert_int_eq(acme_store_list(&names, test_pool, test_store, ACME_STORE_ARCHIVE,
+                                     MD ".*"), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 2);
+}
+END_TEST
+
+START_TEST(wildcard_name_activation)
+{
+    const char *archived;
+
+    stage_set(ACME_STORE_STAGING, "*.example.org", "w1");
+    ck_assert_int_eq(activate(&archived, "*.example.org"), APR_SUCCESS);
+    stage_set(ACME_STORE_STAGING, "*.example.org", "w2");
+    ck_assert_int_eq(activate(&archived, "*.example.org"), APR_SUCCESS);
+    ck_assert_str_eq(archived, "*.example.org.1");
+    assert_set(ACME_STORE_LIVE, "*.example.org", "w2");
+    assert_set(ACME_STORE_ARCHIVE, "*.example.org.1", "w1");
+    ck_assert(test_store_raw_exists("live/_wildcard_.example.org/pubcert.pem"));
+}
+END_TEST
+
+START_TEST(activation_without_staged_set)
+{
+    const char *archived;
+
+    stage_set(ACME_STORE_LIVE, MD, "v1");
+    ck_assert_int_eq(activate(&archived, MD), APR_ENOENT);
+    assert_set(ACME_STORE_LIVE, MD, "v1");
+    ck_assert(!test_store_raw_exists("intents/" MD));
+    ck_assert_int_eq(activate(&archived, "Bad..name"), APR_EINVAL);
+}
+END_TEST
+
+/* Crash points by the failing rename: 1 = writing the intent, 2 = moving
+ * live to archive, 3 = moving staging to live. After recovery the new set
+ * is live (the intent existed) or the old one is and the staged set is
+ * still there to retry (no intent); nothing is ever lost. */
+static void crash_and_recover(int fail_at)
+{
+    const char *archived;
+
+    stage_set(ACME_STORE_STAGING, MD, "v1");
+    ck_assert_int_eq(activate(&archived, MD), APR_SUCCESS);
+    stage_set(ACME_STORE_STAGING, MD, "v2");
+    test_store_fail_renameat_at = fail_at;
+    ck_assert_int_ne(activate(&archived, MD), APR_SUCCESS);
+    test_store_fail_renameat_at = 0;
+    ck_assert_int_eq(test_store_raw_exists("intents/" MD), fail_at > 1);
+    ck_assert_int_eq(acme_store_recover(test_store, test_pool, 0), APR_SUCCESS);
+    ck_assert(!test_store_raw_exists("intents/" MD));
+    if (fail_at == 1) {
+        assert_set(ACME_STORE_LIVE, MD, "v1");
+        assert_set(ACME_STORE_STAGING, MD, "v2");
+        assert_absent(ACME_STORE_ARCHIVE, MD ".1");
+        ck_assert_int_eq(activate(&archived, MD), APR_SUCCESS); /* the retry works */
+    }
+    assert_set(ACME_STORE_LIVE, MD, "v2");
+    assert_set(ACME_STORE_ARCHIVE, MD ".1", "v1");
+    assert_absent(ACME_STORE_STAGING, MD);
+    assert_absent(ACME_STORE_ARCHIVE, MD ".2");
+}
+
+START_TEST(crash_before_intent)
+{
+    crash_and_recover(1);
+}
+END_TEST
+
+START_TEST(crash_after_intent)
+{
+    crash_and_recover(2);
+}
+END_TEST
+
+START_TEST(crash_after_archiving_live)
+{
+    crash_and_recover(3);
+}
+END_TEST
+
+START_TEST(crash_before_intent_removed)
+{
+    /* The last step: everything moved, only the intent is left. */
+    stage_set(ACME_STORE_LIVE, MD, "v2");
+    stage_set(ACME_STORE_ARCHIVE, MD ".1", "v1");
+    ck_assert_int_eq(mkdir(test_store_path("intents"), 0700), 0);
+    test_store_put_raw("intents/" MD, "{\"archive\": 1}");
+    ck_assert_int_eq(acme_store_recover(test_store, test_pool, 0), APR_SUCCESS);
+    ck_assert(!test_store_raw_exists("intents/" MD));
+    assert_set(ACME_STORE_LIVE, MD, "v2");
+    assert_set(ACME_STORE_ARCHIVE, MD ".1", "v1");
+}
+END_TEST
+
+START_TEST(recovery_rolls_back_when_staged_set_vanished)
+{
+    stage_set(ACME_STORE_ARCHIVE, MD ".1", "v1");
+    ck_assert_int_eq(mkdir(test_store_path("intents"), 0700), 0);
+    test_store_put_raw("intents/" MD, "{\"archive\": 1}");
+    ck_assert_int_eq(acme_store_recover(test_store, test_pool, 0), APR_SUCCESS);
+    assert_set(ACME_STORE_LIVE, MD, "v1");
+    assert_absent(ACME_STORE_ARCHIVE, MD ".1");
+    ck_assert(!test_store_raw_exists("intents/" MD));
+}
+END_TEST
+
+START_TEST(recovery_never_overwrites_a_taken_archive_number)
+{
+    /* Intent planned .1, but .1 holds an older set by now; live not moved. */
+    stage_set(ACME_STORE_ARCHIVE, MD ".1", "v0");
+    stage_set(ACME_STORE_LIVE, MD, "v1");
+    stage_set(ACME_STORE_STAGING, MD, "v2");
+    ck_assert_int_eq(mkdir(test_store_path("intents"), 0700), 0);
+    test_store_put_raw("intents/" MD, "{\"archive\": 1}");
+    ck_assert_int_eq(acme_store_recover(test_store, test_pool, 0), APR_SUCCESS);
+    assert_set(ACME_STORE_LIVE, MD, "v2");
+    assert_set(ACME_STORE_ARCHIVE, MD ".1", "v0");
+    assert_set(ACME_STORE_ARCHIVE, MD ".2", "v1");
+}
+END_TEST
+
+START_TEST(recovery_with_corrupt_intent_loses_nothing)
+{
+    /* Live already archived as .1, staged set not moved, intent garbage. */
+    stage_set(ACME_STORE_ARCHIVE, MD ".1", "v1");
+    stage_set(ACME_STORE_STAGING, MD, "v2");
+    ck_assert_int_eq(mkdir(test_store_path("intents"), 0700), 0);
+    test_store_put_raw("intents/" MD, "garbage");
+    ck_assert_int_eq(acme_store_recover(test_store, test_pool, 0), APR_SUCCESS);
+    assert_set(ACME_STORE_LIVE, MD, "v2");
+    assert_set(ACME_STORE_ARCHIVE, MD ".1", "v1");
+    ck_assert(!test_store_raw_exists("intents/" MD));
+}
+END_TEST
+
+START_TEST(activation_finishes_a_leftover_intent_first)
+{
+    const char *archived;
+
+    /* Crashed after archiving v1; before any restart, v3 gets activated. */
+    stage_set(ACME_STORE_ARCHIVE, MD ".1", "v1");
+    stage_set(ACME_STORE_STAGING, MD, "v2");
+    ck_assert_int_eq(mkdir(test_store_path("intents"), 0700), 0);
+    test_store_put_raw("intents/" MD, "{\"archive\": 1}");
+    ck_assert_int_eq(activate(&archived, MD), APR_ENOENT); /* v2 went live, nothing staged */
+    assert_set(ACME_STORE_LIVE, MD, "v2");
+    stage_set(ACME_STORE_STAGING, MD, "v3");
+    ck_assert_int_eq(activate(&archived, MD), APR_SUCCESS);
+    ck_assert_str_eq(archived, MD ".2");
+    assert_set(ACME_STORE_LIVE, MD, "v3");
+    assert_set(ACME_STORE_ARCHIVE, MD ".2", "v2");
+    assert_set(ACME_STORE_ARCHIVE, MD ".1", "v1");
+}
+END_TEST
+
+TCase *test_store_activate_tcase(void)
+{
+    TCase *tc = tcase_create("activate");
+
+    tcase_add_checked_fixture(tc, test_store_setup, test_store_teardown);
+    tcase_add_test(tc, first_activation_without_previous);
+    tcase_add_test(tc, activation_archives_previous_sets_in_order);
+    tcase_add_test(tc, wildcard_name_activation);
+    tcase_add_test(tc, activation_without_staged_set);
+    tcase_add_test(tc, crash_before_intent);
+    tcase_add_test(tc, crash_after_intent);
+    tcase_add_test(tc, crash_after_archiving_live);
+    tcase_add_test(tc, crash_before_intent_removed);
+    tcase_add_test(tc, recovery_rolls_back_when_staged_set_vanished);
+    tcase_add_test(tc, recovery_never_overwrites_a_taken_archive_number);
+    tcase_add_test(tc, recovery_with_corrupt_intent_loses_nothing);
+    tcase_add_test(tc, activation_finishes_a_leftover_intent_first);
+    return tc;
+}

@@ -1,0 +1,169 @@
+/* Name validation (acme_names.h): what may become a path or a key. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "acme_names.h"
+#include "test_store.h"
+
+static char *repeat(char c, int n)
+{
+    char *s = apr_palloc(test_pool, (apr_size_t)n + 1);
+
+    memset(s, c, (size_t)n);
+    s[n] = '\0';
+    return s;
+}
+
+START_TEST(domain_accepts_ldh_names)
+{
+    static const char *const good[] = {
+        "a.example", "localhost", "xn--bcher-kva.example", "a-b.c0.example",
+        "192.0.2.1", "a.example.3",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); ++i) {
+        ck_assert_msg(acme_names_check_domain(good[i], 0) == APR_SUCCESS, "%s", good[i]);
+    }
+    ck_assert_int_eq(acme_names_check_domain("*.example.org", ACME_NAMES_WILDCARD),
+                     APR_SUCCESS);
+    /* Limits: a 63-character label, a 253-character name. */
+    ck_assert_int_eq(acme_names_check_domain(apr_pstrcat(test_pool, repeat('a', 63), ".x",
+                                                         NULL), 0), APR_SUCCESS);
+    ck_assert_int_eq(acme_names_check_domain(
+                         apr_pstrcat(test_pool, repeat('a', 63), ".", repeat('b', 63), ".",
+                                     repeat('c', 63), ".", repeat('d', 61), NULL), 0),
+                     APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(domain_rejects_everything_else)
+{
+    static const char *const bad[] = {
+        "", "A.example", "a..b", ".a", "a.", "-a.b", "a-.b", "a_b.c", "a/b", "../x", "..",
+        "a b", "a\n", "\xc3\xa4.example", "*.example", "a.*.b", "**.x", "_wildcard_.x",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        ck_assert_msg(acme_names_check_domain(bad[i], 0) == APR_EINVAL, "'%s'", bad[i]);
+    }
+    ck_assert_int_eq(acme_names_check_domain(NULL, 0), APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_domain("*.", ACME_NAMES_WILDCARD), APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_domain("a.*.b", ACME_NAMES_WILDCARD), APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_domain(apr_pstrcat(test_pool, repeat('a', 64), ".x",
+                                                         NULL), 0), APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_domain(
+                         apr_pstrcat(test_pool, repeat('a', 63), ".", repeat('b', 63), ".",
+                                     repeat('c', 63), ".", repeat('d', 62), NULL), 0),
+                     APR_EINVAL);
+}
+END_TEST
+
+START_TEST(domain_normalize_folds_case_and_trailing_dot)
+{
+    const char *out = "untouched";
+
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "A.Example.", 0),
+                     APR_SUCCESS);
+    ck_assert_str_eq(out, "a.example");
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "*.EXAMPLE.org",
+                                                 ACME_NAMES_WILDCARD), APR_SUCCESS);
+    ck_assert_str_eq(out, "*.example.org");
+    out = "untouched";
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "a..B", 0), APR_EINVAL);
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "*.b.c", 0), APR_EINVAL);
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, ".", 0), APR_EINVAL);
+    ck_assert_str_eq(out, "untouched");
+}
+END_TEST
+
+START_TEST(id_and_aspect_rules)
+{
+    static const char *const bad_ids[] = {"", ".hidden", "-x", "a/b", "..", "a..b", "a b",
+                                          "a\x01", "a:b"};
+    static const char *const bad_aspects[] = {"", ".x", "a/b", "../x", "..", "a..pem",
+                                              "a\x01", "a\\b"};
+    size_t i;
+
+    ck_assert_int_eq(acme_names_check_id("ACME-pebble-0001"), APR_SUCCESS);
+    ck_assert_int_eq(acme_names_check_id(repeat('x', ACME_NAMES_ID_MAX)), APR_SUCCESS);
+    ck_assert_int_eq(acme_names_check_id(repeat('x', ACME_NAMES_ID_MAX + 1)), APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_id(NULL), APR_EINVAL);
+    for (i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); ++i) {
+        ck_assert_msg(acme_names_check_id(bad_ids[i]) == APR_EINVAL, "'%s'", bad_ids[i]);
+    }
+    ck_assert_int_eq(acme_names_check_aspect("privkey.rsa2048.pem"), APR_SUCCESS);
+    ck_assert_int_eq(acme_names_check_aspect("http-01.-_abcXYZ09"), APR_SUCCESS);
+    ck_assert_int_eq(acme_names_check_aspect(repeat('a', ACME_NAMES_ASPECT_MAX)),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_names_check_aspect(repeat('a', ACME_NAMES_ASPECT_MAX + 1)),
+                     APR_EINVAL);
+    for (i = 0; i < sizeof(bad_aspects) / sizeof(bad_aspects[0]); ++i) {
+        ck_assert_msg(acme_names_check_aspect(bad_aspects[i]) == APR_EINVAL, "'%s'",
+                      bad_aspects[i]);
+    }
+}
+END_TEST
+
+START_TEST(token_is_base64url_without_padding)
+{
+    ck_assert_int_eq(acme_names_check_token("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_names_check_token(repeat('A', ACME_NAMES_TOKEN_MAX)), APR_SUCCESS);
+    ck_assert_int_eq(acme_names_check_token(repeat('A', ACME_NAMES_TOKEN_MAX + 1)),
+                     APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_token("abc="), APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_token("a.b"), APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_token("a/b"), APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_token("a+b"), APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_token(""), APR_EINVAL);
+    ck_assert_int_eq(acme_names_check_token(NULL), APR_EINVAL);
+}
+END_TEST
+
+START_TEST(wildcard_key_mapping_round_trips)
+{
+    const char *key = acme_names_domain_to_key(test_pool, "*.example.org");
+
+    ck_assert_str_eq(key, "_wildcard_.example.org");
+    ck_assert_str_eq(acme_names_domain_from_key(test_pool, key, ACME_NAMES_WILDCARD),
+                     "*.example.org");
+    ck_assert_str_eq(acme_names_domain_to_key(test_pool, "a.example"), "a.example");
+    ck_assert_str_eq(acme_names_domain_from_key(test_pool, "a.example", ACME_NAMES_WILDCARD),
+                     "a.example");
+    ck_assert_ptr_null(acme_names_domain_from_key(test_pool, key, 0));
+    ck_assert_ptr_null(acme_names_domain_from_key(test_pool, "_x.example",
+                                                  ACME_NAMES_WILDCARD));
+    ck_assert_ptr_null(acme_names_domain_from_key(test_pool, ".tmp.1.2",
+                                                  ACME_NAMES_WILDCARD));
+}
+END_TEST
+
+START_TEST(printable_escapes_and_truncates)
+{
+    const char *s = acme_names_printable(test_pool, "a\nb\\c\x7f");
+
+    ck_assert_str_eq(s, "a\\x0ab\\x5cc\\x7f");
+    s = acme_names_printable(test_pool, repeat('z', 200));
+    ck_assert_uint_eq(strlen(s), 83);
+    ck_assert_str_eq(s + 80, "...");
+    ck_assert_str_eq(acme_names_printable(test_pool, NULL), "(null)");
+}
+END_TEST
+
+TCase *test_store_names_tcase(void)
+{
+    TCase *tc = tcase_create("names");
+
+    tcase_add_checked_fixture(tc, test_pool_setup, test_pool_teardown);
+    tcase_add_test(tc, domain_accepts_ldh_names);
+    tcase_add_test(tc, domain_rejects_everything_else);
+    tcase_add_test(tc, domain_normalize_folds_case_and_trailing_dot);
+    tcase_add_test(tc, id_and_aspect_rules);
+    tcase_add_test(tc, token_is_base64url_without_padding);
+    tcase_add_test(tc, wildcard_key_mapping_round_trips);
+    tcase_add_test(tc, printable_escapes_and_truncates);
+    return tc;
+}
