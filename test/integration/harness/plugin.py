@@ -85,7 +85,8 @@ def _prepare_gen_root(path):
     """httpd's children (the unprivileged user) must reach the ServerRoot
     (challenge files, sanitizer reports). A build dir inside a private
     directory (mktemp -d, /root) cannot be reached: then the runtime files
-    go to a fresh directory under /tmp and path becomes a symlink to it."""
+    go to a fresh directory under /tmp and path becomes a symlink to it.
+    Returns the real path (the one httpd's children use)."""
     user = test_user() if os.geteuid() == 0 else None
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if os.path.islink(path):
@@ -95,13 +96,14 @@ def _prepare_gen_root(path):
             shutil.rmtree(target, ignore_errors=True)
     shutil.rmtree(path, ignore_errors=True)     # the previous session's files
     os.makedirs(path, mode=0o755)
-    if _user_can_enter(path, user):
-        return path
+    real = os.path.realpath(path)
+    if _user_can_enter(real, user):
+        return real
     shutil.rmtree(path)
     target = tempfile.mkdtemp(prefix="mod_acme-gen-", dir="/tmp")
     os.chmod(target, 0o755)
     os.symlink(target, path)
-    return path
+    return target
 
 
 @pytest.fixture(scope="session")
