@@ -1,0 +1,36 @@
+/* What lives where in the store: the aspect names that the renewal job, the
+ * activation, the challenge responders and the status pages agree on.
+ *
+ * A domain's certificate set (group LIVE, STAGING or ARCHIVE, name = the
+ * domain's name) holds, per key spec (acme_pkey_spec_name(): "rsa2048",
+ * "P-256", ...):
+ *   privkey.<spec>.pem   the private key, PKCS#8 PEM, saved ACME_STORE_SECRET
+ *   pubcert.<spec>.pem   the certificate chain, leaf first
+ * and once per set:
+ *   md.json              what the set was issued for: {"name", "names":[...],
+ *                        "pkey-specs":[...], "ca-url", "issued": RFC 3339}
+ *
+ * Challenge answers (group CHALLENGES, name = the identifier being validated,
+ * so the responders look them up by the requested host name):
+ *   http-01.<token>      the key authorization
+ *   tls-alpn-01.cert.pem the RFC 8737 certificate, tls-alpn-01.key.pem its key
+ *
+ * Renewal jobs (group JOBS, name = the domain's name): job.json. */
+#ifndef ACME_LAYOUT_H
+#define ACME_LAYOUT_H
+
+#include <apr_pools.h>
+
+#define ACME_ASPECT_MD              "md.json"
+#define ACME_ASPECT_JOB             "job.json"
+#define ACME_ASPECT_TLSALPN_CERT    "tls-alpn-01.cert.pem"
+#define ACME_ASPECT_TLSALPN_KEY     "tls-alpn-01.key.pem"
+
+/* "privkey.<spec>.pem" */
+const char *acme_layout_privkey(apr_pool_t *p, const char *spec_name);
+/* "pubcert.<spec>.pem" */
+const char *acme_layout_pubcert(apr_pool_t *p, const char *spec_name);
+/* "http-01.<token>"; the token must have passed acme_keyauth_token_is_valid(). */
+const char *acme_layout_http01(apr_pool_t *p, const char *token);
+
+#endif /* ACME_LAYOUT_H */
