@@ -28,6 +28,7 @@ fi
 
 if [ ! -x "$srcdir/configure" ]; then
   echo "build: generating configure (autoreconf)"
+  mkdir -p "$srcdir/m4"     # libtool's macros go there (not in git)
   (cd "$srcdir" && autoreconf -fi)
 fi
 

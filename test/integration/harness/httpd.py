@@ -114,6 +114,11 @@ class Httpd:
         ]
         return "\n".join(lines) + "\n"
 
+    def md_port_map(self):
+        """The MDPortMap line for the suite's ports (public 80/443 reach
+        our http/https ports), for callers to put into their extra config."""
+        return f"MDPortMap http:{self.ports.http} https:{self.ports.https}"
+
     def write_conf(self, extra=""):
         """Writes conf/httpd.conf: the base plus extra; returns its path."""
         with open(self.conf_path, "w") as f:

@@ -58,8 +58,8 @@ class Pebble:
     def mgmt_url(self):
         return f"https://127.0.0.1:{self.ports.pebble_mgmt}"
 
-    def config(self):
-        cert, key = self.ca.issue("pebble-localhost", ["DNS:localhost", "IP:127.0.0.1"])
+    def config(self, cert, key):
+        """Pebble's configuration, its listener using cert/key."""
         conf = {
             "listenAddress": f"127.0.0.1:{self.ports.acme}",
             "managementListenAddress": f"127.0.0.1:{self.ports.pebble_mgmt}",
@@ -79,8 +79,9 @@ class Pebble:
         ensure_free("pebble (ACME)", self.ports.acme)
         ensure_free("pebble (management)", self.ports.pebble_mgmt)
         os.makedirs(self.directory, exist_ok=True)
+        cert, key = self.ca.issue("pebble-localhost", ["DNS:localhost", "IP:127.0.0.1"])
         with open(self.config_path, "w") as f:
-            json.dump(self.config(), f, indent=2)
+            json.dump(self.config(cert, key), f, indent=2)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PEBBLE_")}
         env["PEBBLE_VA_NOSLEEP"] = "1"
         env.update({k: str(v) for k, v in self.env.items()})
