@@ -8,6 +8,12 @@
 
 #include "mod_acme_config.h"
 
+static int acme_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                             server_rec *s)
+{
+    return acme_config_check_config(pconf, plog, ptemp, s);
+}
+
 static int acme_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s)
 {
@@ -16,6 +22,8 @@ static int acme_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
 static void acme_register_hooks(apr_pool_t *p)
 {
+    /* check_config also runs for `httpd -t`, post_config does not */
+    ap_hook_check_config(acme_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(acme_post_config, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

@@ -1,144 +1,277 @@
-/* Directive parsing and validation. Every error names the directive and says
- * what would be accepted, so `apachectl -t` tells the admin how to fix it. */
+/* Configuration records: creation, merging, where directives may appear, and
+ * the check_config steps that complete the records (defaults, static files).
+ * Directive handlers are in mod_acme_config_{section,cmds,renew,global}.c,
+ * the table in mod_acme_config_table.c, vhost matching in mod_acme_vhosts.c. */
 #include <apr_strings.h>
-#include <apr_lib.h>
 
 #include <httpd.h>
 #include <http_config.h>
+#include <http_core.h>
 #include <http_log.h>
 
 #include "mod_acme_config.h"
+#include "mod_acme_config_int.h"
+#include "mod_acme_vhosts.h"
 
-extern module AP_MODULE_DECLARE_DATA acme_module;
+APLOG_USE_MODULE(acme);
 
-static acme_config_global_t *config_global(cmd_parms *cmd)
+/* The global record of the configuration pass being read. httpd creates the
+ * main server's record first in every pass; the vhosts' records share it. */
+static acme_config_global_t *global_current;
+
+static apr_status_t global_forget(void *data)
 {
-    acme_config_srv_t *sc = ap_get_module_config(cmd->server->module_config, &acme_module);
-    return sc->global;
+    if (global_current == data) {
+        global_current = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static acme_config_global_t *global_make(apr_pool_t *p)
+{
+    acme_config_global_t *g = apr_pcalloc(p, sizeof(*g));
+
+    g->mds = apr_array_make(p, 16, sizeof(acme_config_md_t *));
+    acme_config_props_clear(&g->props);
+    g->http_port = 80;
+    g->https_port = 443;
+    g->match_names = ACME_MATCH_ALL;
+    g->check_interval = apr_time_from_sec(12 * 3600);
+    g->retry_delay = apr_time_from_sec(30);
+    g->retry_failover = 13;
+    g->store_lock_wait = apr_time_from_sec(5);
+    g->dns01_version = 1;
+    apr_pool_cleanup_register(p, g, global_forget, apr_pool_cleanup_null);
+    return g;
 }
 
 void *acme_config_create_srv(apr_pool_t *p, server_rec *s)
 {
-    /* All vhosts share the global record of the main server: the first
-     * created record (the main server's) creates it. */
-    static acme_config_global_t *shared;
     acme_config_srv_t *sc = apr_pcalloc(p, sizeof(*sc));
 
-    if (!s->is_virtual || !shared) {
-        shared = apr_pcalloc(p, sizeof(*shared));
-        shared->mds = apr_array_make(p, 8, sizeof(acme_config_md_t *));
-        shared->renew_mode = ACME_RENEW_AUTO;
+    if (!s->is_virtual || !global_current) {
+        global_current = global_make(p);
     }
-    sc->global = shared;
+    sc->global = global_current;
+    sc->server = s;
     return sc;
 }
 
 void *acme_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
 {
-    acme_config_srv_t *add = addv;
+    acme_config_srv_t *base = basev, *add = addv;
     acme_config_srv_t *merged = apr_pcalloc(p, sizeof(*merged));
-    merged->global = add->global ? add->global : ((acme_config_srv_t *)basev)->global;
+
+    merged->global = add->global ? add->global : base->global;
+    merged->server = add->server;
     return merged;
 }
 
-/* A DNS name as accepted in a managed domain: LDH labels, optional leading
- * "*." wildcard, at most 253 characters. */
-static const char *config_check_name(apr_pool_t *p, const char *name)
+acme_config_srv_t *acme_config_srv_get(const server_rec *s)
 {
-    const char *s = name;
-    size_t label = 0, total = strlen(name);
-
-    if (total == 0 || total > 253) {
-        return "must be 1 to 253 characters long";
-    }
-    if (s[0] == '*' && s[1] == '.') {
-        s += 2;
-    }
-    for (; *s; ++s) {
-        if (*s == '.') {
-            if (label == 0) {
-                return "has an empty label";
-            }
-            label = 0;
-            continue;
-        }
-        if (!apr_isalnum(*s) && *s != '-') {
-            return apr_psprintf(p, "contains '%c', which is not allowed in a DNS name", *s);
-        }
-        if (++label > 63) {
-            return "has a label longer than 63 characters";
-        }
-    }
-    return label == 0 ? "ends with an empty label" : NULL;
+    return ap_get_module_config(s->module_config, &acme_module);
 }
 
-static const char *cmd_managed_domain(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+acme_config_global_t *acme_config_global_get(const server_rec *s)
 {
-    acme_config_global_t *g = config_global(cmd);
-    acme_config_md_t *md;
-    const char *err;
-    int i;
+    return acme_config_srv_get(s)->global;
+}
 
-    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
-        return err;
+acme_config_global_t *acme_config_global_of(cmd_parms *cmd)
+{
+    return acme_config_global_get(cmd->server);
+}
+
+const char *acme_config_scope_check(cmd_parms *cmd, void *dc, acme_scope_e scope)
+{
+    const char *name = cmd->cmd->name;
+    int in_section = acme_config_section_md(cmd, dc) != NULL;
+
+    if (in_section) {
+        return scope == ACME_SCOPE_GLOBAL
+            ? apr_psprintf(cmd->pool, "%s is not allowed inside <MDomain>: it applies to "
+                           "the whole server; put it at server level", name)
+            : NULL;
     }
-    if (argc == 0) {
-        return apr_psprintf(cmd->pool, "%s needs at least one domain name", cmd->cmd->name);
+    if (scope == ACME_SCOPE_SECTION) {
+        return apr_psprintf(cmd->pool, "%s is only valid inside <MDomain name ...>", name);
     }
-    md = apr_pcalloc(cmd->pool, sizeof(*md));
-    md->names = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    if (cmd->server->is_virtual) {
+        return scope == ACME_SCOPE_GLOBAL
+            ? apr_psprintf(cmd->pool, "%s cannot occur within <VirtualHost>: it applies to "
+                           "the whole server; put it at server level", name)
+            : apr_psprintf(cmd->pool, "%s cannot occur within <VirtualHost>; set it at "
+                           "server level (the default for all managed domains) or inside "
+                           "<MDomain name ...>", name);
+    }
+    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
+}
+
+acme_config_props_t *acme_config_props_target(cmd_parms *cmd, void *dc, const char **perr)
+{
+    acme_config_md_t *md = acme_config_section_md(cmd, dc);
+
+    if ((*perr = acme_config_scope_check(cmd, dc, ACME_SCOPE_ANY)) != NULL) {
+        return NULL;
+    }
+    return md ? &md->props : &acme_config_global_of(cmd)->props;
+}
+
+const char *acme_config_bad_value(cmd_parms *cmd, const char *value, const char *why)
+{
+    return apr_psprintf(cmd->pool, "%s: '%s' %s", cmd->cmd->name, value, why);
+}
+
+const char *acme_config_error(cmd_parms *cmd, const char *text)
+{
+    return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, text);
+}
+
+const char *acme_config_file_path(cmd_parms *cmd, const char *arg, const char **perr)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t finfo;
+    apr_status_t rv;
+
+    *perr = NULL;
+    if (!path || !*arg) {
+        *perr = acme_config_bad_value(cmd, arg, "is not a valid file path");
+        return NULL;
+    }
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_DUMP) {
+        return path;    /* -D DUMP_CONFIG shows the configuration, needs no files */
+    }
+    rv = apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->pool);
+    if (rv != APR_SUCCESS || finfo.filetype != APR_REG) {
+        *perr = apr_psprintf(cmd->pool, "%s: file '%s' %s", cmd->cmd->name, path,
+                             rv == APR_SUCCESS ? "is not a regular file" : "does not exist");
+        return NULL;
+    }
+    return path;
+}
+
+void acme_config_props_clear(acme_config_props_t *props)
+{
+    memset(props, 0, sizeof(*props));
+    props->must_staple = ACME_CONFIG_UNSET;
+    props->renew_mode = ACME_CONFIG_UNSET;
+    props->renew_via_ari = ACME_CONFIG_UNSET;
+    props->transitive = ACME_CONFIG_UNSET;
+    props->require_https = ACME_CONFIG_UNSET;
+    props->server_status = ACME_CONFIG_UNSET;
+    props->certificate_status = ACME_CONFIG_UNSET;
+    props->stapling = ACME_CONFIG_UNSET;
+    props->staple_others = ACME_CONFIG_UNSET;
+    props->stapling_keep = ACME_CONFIG_UNSET;
+}
+
+acme_config_md_t *acme_config_md_make(apr_pool_t *p, cmd_parms *cmd)
+{
+    acme_config_md_t *md = apr_pcalloc(p, sizeof(*md));
+
+    md->names = apr_array_make(p, 4, sizeof(const char *));
     md->defn_file = cmd->directive->filename;
     md->defn_line = cmd->directive->line_num;
-    for (i = 0; i < argc; ++i) {
-        char *name = apr_pstrdup(cmd->pool, argv[i]);
-        ap_str_tolower(name);
-        if ((err = config_check_name(cmd->pool, name))) {
-            return apr_psprintf(cmd->pool, "%s: '%s' %s", cmd->cmd->name, argv[i], err);
-        }
-        APR_ARRAY_PUSH(md->names, const char *) = name;
-    }
-    md->name = APR_ARRAY_IDX(md->names, 0, const char *);
-    APR_ARRAY_PUSH(g->mds, acme_config_md_t *) = md;
-    return NULL;
+    acme_config_props_clear(&md->props);
+    return md;
 }
 
-static const char *cmd_renew_mode(cmd_parms *cmd, void *dc, const char *value)
+void acme_config_md_name_add(acme_config_md_t *md, apr_pool_t *p, const char *lowercase)
 {
-    acme_config_global_t *g = config_global(cmd);
+    int i;
 
-    if (!strcasecmp(value, "auto")) {
-        g->renew_mode = ACME_RENEW_AUTO;
+    for (i = 0; i < md->names->nelts; ++i) {
+        if (!strcmp(APR_ARRAY_IDX(md->names, i, const char *), lowercase)) {
+            return;
+        }
     }
-    else if (!strcasecmp(value, "always")) {
-        g->renew_mode = ACME_RENEW_ALWAYS;
+    APR_ARRAY_PUSH(md->names, const char *) = apr_pstrdup(p, lowercase);
+    if (!md->name) {
+        md->name = APR_ARRAY_IDX(md->names, 0, const char *);
     }
-    else if (!strcasecmp(value, "manual")) {
-        g->renew_mode = ACME_RENEW_MANUAL;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: unknown value '%s'; use auto, always or manual",
-                            cmd->cmd->name, value);
-    }
-    return NULL;
 }
 
-const command_rec acme_config_cmds[] = {
-    AP_INIT_TAKE_ARGV("ManagedDomain", cmd_managed_domain, NULL, RSRC_CONF,
-                      "A managed domain: its names, the first one naming it"),
-    AP_INIT_TAKE_ARGV("MDomain", cmd_managed_domain, NULL, RSRC_CONF,
-                      "A managed domain (alias of ManagedDomain)"),
-    AP_INIT_TAKE1("MDRenewMode", cmd_renew_mode, NULL, RSRC_CONF,
-                  "auto, always or manual: which domains are renewed"),
-    AP_INIT_TAKE1("MDDriveMode", cmd_renew_mode, NULL, RSRC_CONF,
-                  "Old name of MDRenewMode"),
-    { NULL }
-};
+acme_config_md_t *acme_config_md_for_name(const acme_config_global_t *g, const char *name)
+{
+    char lower[256];
+    const char *dot;
+    acme_config_md_t *md;
+    size_t len = name ? strlen(name) : 0;
+
+    if (!g->md_by_name || len == 0 || len >= sizeof(lower) - 1) {
+        return NULL;
+    }
+    memcpy(lower, name, len + 1);
+    ap_str_tolower(lower);
+    md = apr_hash_get(g->md_by_name, lower, (apr_ssize_t)len);
+    if (!md && lower[0] != '*' && (dot = strchr(lower, '.')) != NULL) {
+        /* "*.example.org" covers exactly one label below example.org */
+        char *wild = (char *)dot - 1;
+        *wild = '*';
+        md = apr_hash_get(g->md_by_name, wild, APR_HASH_KEY_STRING);
+    }
+    return md;
+}
+
+apr_status_t acme_config_global_finish(acme_config_global_t *g, apr_pool_t *p, server_rec *s)
+{
+    apr_finfo_t finfo;
+
+    g->base_server = s;
+    if (!g->store_dir) {
+        g->store_dir = ap_server_root_relative(p, "md");
+    }
+    if (apr_stat(&finfo, g->store_dir, APR_FINFO_TYPE, p) == APR_SUCCESS
+        && finfo.filetype != APR_DIR) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ACME1112 MDStoreDir: '%s' exists and is "
+                     "not a directory; name a directory (it is created when missing)",
+                     g->store_dir);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Every server gets a record of its own (see acme_config_srv_t). */
+static void srv_records_own(server_rec *base, apr_pool_t *p)
+{
+    server_rec *s;
+
+    for (s = base; s; s = s->next) {
+        acme_config_srv_t *sc = acme_config_srv_get(s);
+        if (sc->server != s) {
+            acme_config_srv_t *own = apr_pcalloc(p, sizeof(*own));
+            own->global = sc->global;
+            own->server = s;
+            ap_set_module_config(s->module_config, &acme_module, own);
+        }
+    }
+}
+
+int acme_config_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                             server_rec *s)
+{
+    acme_config_global_t *g = acme_config_global_get(s);
+
+    srv_records_own(s, pconf);
+
+    if (acme_config_global_finish(g, pconf, s) != APR_SUCCESS
+        || acme_config_mds_resolve(g, pconf, ptemp) != APR_SUCCESS
+        || acme_vhosts_link(g, pconf, ptemp) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
 
 int acme_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s)
 {
-    acme_config_srv_t *sc = ap_get_module_config(s->module_config, &acme_module);
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME0100 %d managed domain(s) configured",
-                 sc->global->mds->nelts);
+    acme_config_global_t *g = acme_config_global_get(s);
+    int i, driven = 0;
+
+    for (i = 0; i < g->mds->nelts; ++i) {
+        driven += APR_ARRAY_IDX(g->mds, i, acme_config_md_t *)->driven;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1100 %d managed domain(s) configured, "
+                 "%d to renew, store %s", g->mds->nelts, driven, g->store_dir);
     return OK;
 }

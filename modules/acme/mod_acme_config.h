@@ -1,37 +1,165 @@
-/* Directives of mod_acme (mod_md compatible) and the configuration records
- * they fill. See docs/directives.md. */
+/* The configuration of mod_acme: directives (mod_md compatible, see
+ * docs/directives.md) and the records they fill, which the rest of the module
+ * consumes.
+ *
+ * Life cycle, once per configuration pass (httpd reads its configuration
+ * twice at start and again at every restart; all records live in pconf):
+ *  1. Directives fill an acme_config_global_t (shared by all servers), one
+ *     acme_config_md_t per declared domain, and the server-level defaults in
+ *     global->props (settings inside <MDomain> go to md->props).
+ *  2. acme_config_check_config() (check_config hook: runs also for `httpd -t`)
+ *     resolves every md->props against the server level and the defaults,
+ *     matches domains to virtual hosts, adds names (MDMembers auto), decides
+ *     which domains are driven, and fails the start on conflicts.
+ *  3. From then on the records are read-only: every field documented as
+ *     "resolved" is set, domains and vhosts are linked both ways.
+ *
+ * Secrets: props.eab_hmac is a credential. Never log it, put it in an error
+ * message or show it in a status page. */
 #ifndef MOD_ACME_CONFIG_H
 #define MOD_ACME_CONFIG_H
+
+#include <apr_hash.h>
+#include <apr_tables.h>
 
 #include <httpd.h>
 #include <http_config.h>
 
-/* One managed domain as declared in httpd.conf. */
+#include "acme_config_value.h"
+
+/* Integer settings not given (yet). */
+#define ACME_CONFIG_UNSET (-1)
+
+typedef enum {
+    ACME_RENEW_AUTO = 0,        /* renew domains used by a vhost with SSL */
+    ACME_RENEW_ALWAYS = 1,      /* renew every domain */
+    ACME_RENEW_MANUAL = 2       /* never renew */
+} acme_renew_mode_e;
+
+typedef enum {
+    ACME_REQUIRE_HTTPS_OFF = 0,
+    ACME_REQUIRE_HTTPS_TEMPORARY = 1,   /* redirect http: to https: (302) */
+    ACME_REQUIRE_HTTPS_PERMANENT = 2    /* 301, and HSTS on https: */
+} acme_require_https_e;
+
+typedef enum {
+    ACME_MATCH_ALL = 0,         /* vhosts match by ServerName and ServerAlias */
+    ACME_MATCH_SERVERNAMES = 1  /* by ServerName only */
+} acme_match_names_e;
+
+/* Settings allowed at server level (the defaults of every domain) and inside
+ * <MDomain> (that domain's own). Before check_config, a field not given is
+ * NULL or ACME_CONFIG_UNSET; in md->props after check_config every field is
+ * resolved: NULL then means "none" as documented. */
 typedef struct {
-    const char *name;              /* first name given: the domain's name */
-    apr_array_header_t *names;     /* const char *: all names, lowercased */
-    const char *defn_file;         /* where it was declared, for messages */
+    apr_array_header_t *ca_urls;        /* const char *: CA directory URLs, failover order */
+    const char *ca_agreement;           /* "accepted", or NULL: terms of service not accepted */
+    const char *ca_proto;               /* "ACME" */
+    const char *contact;                /* email address without "mailto:"; resolved from
+                                         * ServerAdmin when not given; NULL: none usable */
+    const char *eab_kid;                /* external account binding key id; NULL: none */
+    const char *eab_hmac;               /* SECRET: its base64url HMAC key; set with eab_kid */
+    const char *http_proxy;             /* proxy URL for outgoing requests; NULL: direct */
+    const char *http_proxy_ca_file;     /* trust roots for the proxy; NULL: system */
+    const char *ca_file;                /* trust roots for the CA; NULL: system roots */
+    apr_array_header_t *challenges;     /* const char *: "tls-alpn-01", "http-01", "dns-01",
+                                         * preference order; resolved default: all three */
+    apr_array_header_t *pkey_specs;     /* const char *: "rsa2048", "rsa3072", "secp256r1",
+                                         * "secp384r1"; one certificate per entry */
+    int must_staple;                    /* 0/1 */
+    int renew_mode;                     /* acme_renew_mode_e */
+    const acme_config_window_t *renew_window;   /* default 33% */
+    const acme_config_window_t *warn_window;    /* default 10% */
+    int renew_via_ari;                  /* 0/1, default 1 */
+    int transitive;                     /* MDMembers: 1 auto (default), 0 manual */
+    int require_https;                  /* acme_require_https_e */
+    int server_status;                  /* 0/1, default 1 */
+    int certificate_status;             /* 0/1, default 1 */
+    const char *cert_check_name;        /* MDCertificateCheck, default "crt.sh" */
+    const char *cert_check_url;         /* default "https://crt.sh?q=" */
+    int stapling;                       /* 0 (on is rejected: not supported yet) */
+    int staple_others;                  /* 0 (on is rejected: not supported yet) */
+    apr_interval_time_t stapling_keep;  /* default 7d */
+    const acme_config_window_t *stapling_renew_window;  /* default 33% */
+} acme_config_props_t;
+
+/* One managed domain. */
+typedef struct {
+    const char *name;                   /* its first name, identifies it (store, status) */
+    apr_array_header_t *names;          /* const char *: lowercase, no duplicates: the declared
+                                         * names, MDMember, and after check_config the names
+                                         * added from vhosts (MDMembers auto) */
+    const char *defn_file;              /* where it was declared, for messages */
     int defn_line;
+    acme_config_props_t props;          /* see acme_config_props_t */
+    apr_array_header_t *cert_files;     /* const char *: absolute MDCertificateFile paths, or NULL */
+    apr_array_header_t *key_files;      /* const char *: the matching MDCertificateKeyFile */
+
+    /* set by check_config */
+    apr_array_header_t *vhosts;         /* server_rec *: the vhosts using this domain */
+    int has_ssl_vhost;                  /* one of them serves https */
+    int driven;                         /* renewals run for it: MDRenewMode always, or auto
+                                         * with an SSL vhost; never with static cert files */
 } acme_config_md_t;
 
-/* Settings shared by the whole server (set outside any vhost). */
+/* Settings of the whole server. One record per configuration pass, shared by
+ * the main server and all vhosts. */
 typedef struct {
-    apr_array_header_t *mds;       /* acme_config_md_t * */
-    int renew_mode;                /* ACME_RENEW_* */
+    apr_array_header_t *mds;            /* acme_config_md_t *, in order of declaration */
+    apr_hash_t *md_by_name;             /* check_config: every name of every domain
+                                         * (lowercase, "*.x" for wildcards) -> acme_config_md_t * */
+    acme_config_props_t props;          /* server level: defaults of every domain */
+    server_rec *base_server;            /* the main server (set by check_config) */
+    const char *store_dir;              /* MDStoreDir, absolute; default ServerRoot/md */
+    int http_port;                      /* local port reached as public port 80; 0: none */
+    int https_port;                     /* local port reached as public port 443; 0: none */
+    int manage_base_server;             /* MDBaseServer */
+    int match_names;                    /* acme_match_names_e */
+    apr_interval_time_t check_interval; /* default 12h */
+    apr_interval_time_t initial_delay;  /* default 0 */
+    apr_interval_time_t retry_delay;    /* first retry after an error, default 30s */
+    int retry_failover;                 /* errors before the next CA, default 13 */
+    apr_interval_time_t activation_delay; /* after notBefore, default 0 */
+    int store_locks;                    /* 0/1 */
+    apr_interval_time_t store_lock_wait;  /* how long to wait for a lock, default 5s */
+    int dns01_version;                  /* 1 or 2 */
+    apr_array_header_t *notify_argv;    /* const char *: MDNotifyCmd argv, or NULL */
+    apr_array_header_t *message_argv;   /* const char *: MDMessageCmd argv, or NULL */
 } acme_config_global_t;
 
-/* Per virtual host record; `global` is the same object in every vhost. */
+/* Per server (main server and each vhost). httpd lets a vhost without any of
+ * our directives share the main server's record; check_config gives every
+ * server a record of its own, so after it `server` is the owner. */
 typedef struct {
     acme_config_global_t *global;
+    const server_rec *server;           /* the server this record belongs to */
+    /* set by check_config */
+    acme_config_md_t *md;               /* the domain this vhost uses; NULL when none, or
+                                         * when a non-SSL vhost matches several */
+    apr_array_header_t *mds;            /* acme_config_md_t *: every matching domain, or NULL */
+    int is_ssl;                         /* serves https (see mod_acme_vhosts.c for how we know) */
 } acme_config_srv_t;
-
-enum { ACME_RENEW_AUTO = 0, ACME_RENEW_ALWAYS = 1, ACME_RENEW_MANUAL = 2 };
 
 extern const command_rec acme_config_cmds[];
 
 void *acme_config_create_srv(apr_pool_t *p, server_rec *s);
 void *acme_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
+
+/* check_config hook: completes and validates the configuration (see above).
+ * Logs every problem and returns !OK on the first fatal one. */
+int acme_config_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                             server_rec *s);
+
+/* post_config hook: logs a summary of the completed configuration. */
 int acme_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s);
+
+acme_config_srv_t *acme_config_srv_get(const server_rec *s);
+acme_config_global_t *acme_config_global_get(const server_rec *s);
+
+/* The domain responsible for a host name (any case): the one that has the
+ * name, else the one with the wildcard covering it; NULL if none. Valid after
+ * check_config. O(1). */
+acme_config_md_t *acme_config_md_for_name(const acme_config_global_t *g, const char *name);
 
 #endif /* MOD_ACME_CONFIG_H */

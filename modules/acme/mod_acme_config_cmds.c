@@ -1,0 +1,236 @@
+/* Directives for the CA, the account and the certificate of a domain (scope
+ * A: server level as the default, or inside <MDomain>), and the ones that are
+ * refused because the feature is not supported yet. */
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+
+#include "mod_acme_config.h"
+#include "mod_acme_config_int.h"
+
+APLOG_USE_MODULE(acme);
+
+/* The EAB kid stored for "MDExternalAccountBinding none" (without an HMAC:
+ * resolves to "no EAB", also over a server-level one). */
+static const char eab_none[] = "none";
+
+const char *acme_cmd_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    acme_config_props_t *props;
+    const char *err, *url, *why;
+    apr_array_header_t *urls;
+    int i;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (argc == 0) {
+        return acme_config_error(cmd, "needs a CA: a directory URL or one of LetsEncrypt, "
+                                 "LetsEncrypt-Test, Buypass, Buypass-Test");
+    }
+    urls = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; ++i) {
+        if (acme_config_ca_resolve(&url, cmd->pool, argv[i], &why) != APR_SUCCESS) {
+            return acme_config_bad_value(cmd, argv[i], why);
+        }
+        if (!strncasecmp(url, "http:", 5)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "ACME1102 %s: '%s' is "
+                         "plain http; ACME requires https, use it only for a local test CA",
+                         cmd->cmd->name, url);
+        }
+        APR_ARRAY_PUSH(urls, const char *) = url;
+    }
+    props->ca_urls = urls;
+    return NULL;
+}
+
+const char *acme_cmd_agreement(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_props_t *props;
+    const char *err;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
+    }
+    /* mod_md 1.x took the URL of the terms of service: that accepts them too */
+    if (strcasecmp(arg, "accepted") && acme_config_url_check(cmd->pool, arg, 0, NULL)) {
+        return acme_config_bad_value(cmd, arg, "is not understood; use 'accepted' to accept "
+                                     "the CA's terms of service");
+    }
+    props->ca_agreement = "accepted";
+    return NULL;
+}
+
+const char *acme_cmd_challenges(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    acme_config_props_t *props;
+    apr_array_header_t *types;
+    const char *err, *why;
+    int bad = 0, i;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (acme_config_challenges_parse(&types, cmd->pool, argc, (const char *const *)argv,
+                                     &bad, &why) != APR_SUCCESS) {
+        return acme_config_bad_value(cmd, argc ? argv[bad] : "", why);
+    }
+    /* dns-01 needs MDChallengeDns01 (not supported yet): drop it, say so */
+    props->challenges = apr_array_make(cmd->pool, types->nelts, sizeof(const char *));
+    for (i = 0; i < types->nelts; ++i) {
+        const char *type = APR_ARRAY_IDX(types, i, const char *);
+        if (!strcmp(type, "dns-01")) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "ACME1101 %s: dns-01 "
+                         "is ignored: it needs MDChallengeDns01, which is not supported yet",
+                         cmd->cmd->name);
+            continue;
+        }
+        APR_ARRAY_PUSH(props->challenges, const char *) = type;
+    }
+    return NULL;
+}
+
+const char *acme_cmd_protocol(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_props_t *props;
+    const char *err;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (strcasecmp(arg, "ACME")) {
+        return acme_config_bad_value(cmd, arg, "is not supported; the only protocol is ACME");
+    }
+    props->ca_proto = "ACME";
+    return NULL;
+}
+
+const char *acme_cmd_contact(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_props_t *props;
+    const char *err, *why, *email;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (acme_config_email_parse(&email, cmd->pool, arg, &why) != APR_SUCCESS) {
+        return acme_config_bad_value(cmd, arg, why);
+    }
+    props->contact = email;
+    return NULL;
+}
+
+const char *acme_cmd_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    acme_config_props_t *props;
+    const char *err, *why;
+    int bad = 0;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
+    }
+    /* TODO(acme_pkey): hand over to acme_pkey's spec parser once it has one;
+     * the accepted spellings are validated here meanwhile. */
+    if (acme_config_keyspecs_parse(&props->pkey_specs, cmd->pool, argc,
+                                   (const char *const *)argv, &bad, &why) != APR_SUCCESS) {
+        return acme_config_bad_value(cmd, argc ? argv[bad] : "", why);
+    }
+    return NULL;
+}
+
+/* Never echoes the HMAC: errors name the key id or the file only. */
+const char *acme_cmd_eab(cmd_parms *cmd, void *dc, const char *kid, const char *hmac)
+{
+    acme_config_props_t *props;
+    const char *err, *why, *path;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (!hmac && !strcasecmp(kid, "none")) {
+        props->eab_kid = eab_none;
+        props->eab_hmac = NULL;
+        return NULL;
+    }
+    if (hmac) {
+        if (acme_config_eab_check(kid, hmac, &why) != APR_SUCCESS) {
+            return apr_psprintf(cmd->pool, "%s: the credentials for key id '%s' are not "
+                                "usable; the value %s", cmd->cmd->name, kid, why);
+        }
+        props->eab_kid = kid;
+        props->eab_hmac = hmac;
+        return NULL;
+    }
+    if (!(path = acme_config_file_path(cmd, kid, &err))) {
+        return apr_pstrcat(cmd->pool, err, "; give 'kid hmac', a JSON file with "
+                           "{\"kid\": ..., \"hmac\": ...}, or none", NULL);
+    }
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_DUMP) {
+        return NULL;
+    }
+    if (acme_config_eab_file_read(&props->eab_kid, &props->eab_hmac, cmd->pool, path, &why)
+        != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: file '%s' %s", cmd->cmd->name, path, why);
+    }
+    return NULL;
+}
+
+const char *acme_cmd_proxy(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_props_t *props;
+    const char *err, *why;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (acme_config_url_check(cmd->pool, arg, 0, &why) != APR_SUCCESS) {
+        return acme_config_bad_value(cmd, arg, why);
+    }
+    props->http_proxy = arg;
+    return NULL;
+}
+
+const char *acme_cmd_proxy_ca_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_props_t *props;
+    const char *err;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
+    }
+    props->http_proxy_ca_file = acme_config_file_path(cmd, arg, &err);
+    return err;
+}
+
+const char *acme_cmd_ca_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_props_t *props;
+    const char *err;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (!strcasecmp(arg, "none")) {
+        props->ca_file = "none";    /* the system's roots, also over a server-level file */
+        return NULL;
+    }
+    props->ca_file = acme_config_file_path(cmd, arg, &err);
+    return err;
+}
+
+/* MDProfile, MDChallengeDns01: any use asks for what we cannot do yet, and
+ * silently ignoring it would leave the admin with a different certificate or
+ * no renewal at all. */
+const char *acme_cmd_unsupported(cmd_parms *cmd, void *dc, const char *args)
+{
+    const char *err;
+
+    if ((err = acme_config_scope_check(cmd, dc, ACME_SCOPE_ANY))) {
+        return err;
+    }
+    return apr_psprintf(cmd->pool, "%s is not supported yet by mod_acme (%s); remove it",
+                        cmd->cmd->name, (const char *)cmd->info);
+}

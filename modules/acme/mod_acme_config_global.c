@@ -1,0 +1,232 @@
+/* Directives that apply to the whole server (scope G: server level only, not
+ * in <VirtualHost>, not in <MDomain>). */
+#include <unistd.h>
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+
+#include "mod_acme_config.h"
+#include "mod_acme_config_int.h"
+
+static acme_config_global_t *global_target(cmd_parms *cmd, void *dc, const char **perr)
+{
+    if ((*perr = acme_config_scope_check(cmd, dc, ACME_SCOPE_GLOBAL)) != NULL) {
+        return NULL;
+    }
+    return acme_config_global_of(cmd);
+}
+
+const char *acme_cmd_port_map(cmd_parms *cmd, void *dc, const char *a1, const char *a2)
+{
+    acme_config_global_t *g;
+    const char *args[2] = { a1, a2 };
+    const char *err, *why;
+    int ports[2][2], i;
+
+    if (!(g = global_target(cmd, dc, &err))) {
+        return err;
+    }
+    for (i = 0; i < 2 && args[i]; ++i) {
+        if (acme_config_portmap_parse(&ports[i][0], &ports[i][1], args[i], &why)
+            != APR_SUCCESS) {
+            return acme_config_bad_value(cmd, args[i], why);
+        }
+    }
+    if (a2 && ports[0][0] == ports[1][0]) {
+        return acme_config_bad_value(cmd, a2, "maps the same public port a second time; "
+                                     "use e.g. MDPortMap http:5002 https:5001");
+    }
+    for (i = 0; i < 2 && args[i]; ++i) {
+        *(ports[i][0] == 80 ? &g->http_port : &g->https_port) = ports[i][1];
+    }
+    return NULL;
+}
+
+const char *acme_cmd_base_server(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_global_t *g;
+    const char *err, *why;
+
+    if (!(g = global_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (acme_config_flag_parse(&g->manage_base_server, arg, &why) != APR_SUCCESS) {
+        return acme_config_bad_value(cmd, arg, why);
+    }
+    return NULL;
+}
+
+const char *acme_cmd_store_dir(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_global_t *g;
+    const char *err, *path;
+
+    if (!(g = global_target(cmd, dc, &err))) {
+        return err;
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!*arg || !path) {
+        return acme_config_bad_value(cmd, arg, "is not a valid directory path");
+    }
+    g->store_dir = path;    /* a file in the way is reported at check_config */
+    return NULL;
+}
+
+/* MDNotifyCmd, MDMessageCmd (cmd_data: offset of the argv in the global
+ * record). The command is run with this argv, never through a shell. A
+ * program named by a path must exist and be executable; a bare name is
+ * looked up in PATH when it runs. */
+const char *acme_cmd_hook_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    acme_config_global_t *g;
+    apr_array_header_t *list;
+    const char *err, *program;
+    int i;
+
+    if (!(g = global_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (argc == 0 || !*argv[0]) {
+        return acme_config_error(cmd, "needs a program to run, e.g. /usr/local/bin/notify");
+    }
+    program = argv[0];
+    if (strchr(program, '/')) {
+        program = ap_server_root_relative(cmd->pool, program);
+        if (!program || (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_DUMP
+                         && access(program, X_OK) != 0)) {
+            return acme_config_bad_value(cmd, argv[0], "is not an executable program; give "
+                                         "the full path of an existing one");
+        }
+    }
+    list = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    APR_ARRAY_PUSH(list, const char *) = program;
+    for (i = 1; i < argc; ++i) {
+        APR_ARRAY_PUSH(list, const char *) = argv[i];
+    }
+    *(apr_array_header_t **)(void *)((char *)g + (apr_size_t)(apr_uintptr_t)cmd->info) = list;
+    return NULL;
+}
+
+const char *acme_cmd_dns01_version(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_global_t *g;
+    const char *err;
+
+    if (!(g = global_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (acme_config_int_parse(&g->dns01_version, arg, 1, 2, NULL) != APR_SUCCESS) {
+        return acme_config_bad_value(cmd, arg, "is not a version; use 1 or 2");
+    }
+    return NULL;
+}
+
+/* A G duration of at least `min` (and at most `max`). */
+static const char *duration_set(cmd_parms *cmd, void *dc, const char *arg,
+                                apr_size_t offset, apr_interval_time_t bare_unit,
+                                apr_interval_time_t min, apr_interval_time_t max,
+                                const char *range)
+{
+    acme_config_global_t *g;
+    apr_interval_time_t d;
+    const char *err, *why;
+
+    if (!(g = global_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (acme_config_duration_parse(&d, arg, bare_unit, &why) != APR_SUCCESS) {
+        return acme_config_bad_value(cmd, arg, why);
+    }
+    if (d < min || d > max) {
+        return acme_config_bad_value(cmd, arg, range);
+    }
+    *(apr_interval_time_t *)(void *)((char *)g + offset) = d;
+    return NULL;
+}
+
+const char *acme_cmd_check_interval(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return duration_set(cmd, dc, arg, APR_OFFSETOF(acme_config_global_t, check_interval),
+                        ACME_CONFIG_SECOND, ACME_CONFIG_SECOND, ACME_CONFIG_DURATION_MAX,
+                        "is shorter than the minimum of 1s");
+}
+
+const char *acme_cmd_initial_delay(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return duration_set(cmd, dc, arg, APR_OFFSETOF(acme_config_global_t, initial_delay),
+                        ACME_CONFIG_SECOND, 0, ACME_CONFIG_DURATION_MAX, "");
+}
+
+const char *acme_cmd_retry_delay(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return duration_set(cmd, dc, arg, APR_OFFSETOF(acme_config_global_t, retry_delay),
+                        ACME_CONFIG_SECOND, ACME_CONFIG_SECOND, ACME_CONFIG_DAY,
+                        "is outside 1s to 1d (retries double from it, up to a day)");
+}
+
+const char *acme_cmd_activation_delay(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return duration_set(cmd, dc, arg, APR_OFFSETOF(acme_config_global_t, activation_delay),
+                        ACME_CONFIG_DAY, 0, ACME_CONFIG_DURATION_MAX, "");
+}
+
+const char *acme_cmd_retry_failover(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_global_t *g;
+    const char *err;
+
+    if (!(g = global_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (acme_config_int_parse(&g->retry_failover, arg, 1, 1000, NULL) != APR_SUCCESS) {
+        return acme_config_bad_value(cmd, arg, "is not a number of errors from 1 to 1000");
+    }
+    return NULL;
+}
+
+/* on, off, or how long to wait for the lock (which turns locking on; 0 off). */
+const char *acme_cmd_store_locks(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_global_t *g;
+    apr_interval_time_t wait;
+    const char *err;
+
+    if (!(g = global_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (acme_config_flag_parse(&g->store_locks, arg, NULL) == APR_SUCCESS) {
+        return NULL;
+    }
+    if (acme_config_duration_parse(&wait, arg, ACME_CONFIG_SECOND, NULL) != APR_SUCCESS) {
+        return acme_config_bad_value(cmd, arg, "is neither on, off nor a duration to wait "
+                                     "for the lock, e.g. 5s");
+    }
+    g->store_locks = wait > 0;
+    if (wait > 0) {
+        g->store_lock_wait = wait;
+    }
+    return NULL;
+}
+
+const char *acme_cmd_match_names(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_config_global_t *g;
+    const char *err;
+
+    if (!(g = global_target(cmd, dc, &err))) {
+        return err;
+    }
+    if (!strcasecmp(arg, "all")) {
+        g->match_names = ACME_MATCH_ALL;
+    }
+    else if (!strcasecmp(arg, "servernames")) {
+        g->match_names = ACME_MATCH_SERVERNAMES;
+    }
+    else {
+        return acme_config_bad_value(cmd, arg, "is not understood; use all or servernames");
+    }
+    return NULL;
+}

@@ -1,0 +1,175 @@
+"""Bad configurations fail `apache2 -t` with a message that names the
+directive and says what would be accepted (the admin's first feedback)."""
+import pytest
+
+# (id, configuration added to the base, directive named, phrase of the fix)
+# {https}/{http} are the suite's ports, {root} the ServerRoot.
+BAD_VALUES = [
+    ("renew-window-unit", "MDRenewWindow 40x", "MDRenewWindow",
+     "'40x' is not a duration or percentage; use e.g. 30d, 12h or 33%"),
+    ("renew-window-100pct", "MDRenewWindow 101%", "MDRenewWindow", "below 100%"),
+    ("warn-window-fraction", "MDWarnWindow 1.5d", "MDWarnWindow", "36h for 1.5d"),
+    ("check-interval-zero", "MDCheckInterval 0", "MDCheckInterval", "minimum of 1s"),
+    ("retry-delay-negative", "MDRetryDelay -5s", "MDRetryDelay", "is negative"),
+    ("retry-delay-too-long", "MDRetryDelay 2d", "MDRetryDelay", "outside 1s to 1d"),
+    ("retry-failover-zero", "MDRetryFailover 0", "MDRetryFailover", "from 1 to 1000"),
+    ("activation-delay", "MDActivationDelay 2x", "MDActivationDelay", "not a duration"),
+    ("stapling-keep", "MDStaplingKeepResponse 7days", "MDStaplingKeepResponse",
+     "not a duration"),
+    ("portmap-scheme", "MDPortMap ftp:21", "MDPortMap", "use http:N or https:N"),
+    ("portmap-range", "MDPortMap https:70000", "MDPortMap", "from 1 to 65535"),
+    ("portmap-twice", "MDPortMap http:80 http:81", "MDPortMap", "same public port"),
+    ("ca-unknown-name", "MDCertificateAuthority LetsEncrypt-Staging",
+     "MDCertificateAuthority", "LetsEncrypt, LetsEncrypt-Test, Buypass, Buypass-Test"),
+    ("ca-protocol", "MDCertificateProtocol SCEP", "MDCertificateProtocol",
+     "only protocol is ACME"),
+    ("agreement", "MDCertificateAgreement yes", "MDCertificateAgreement", "use 'accepted'"),
+    ("contact-email", "MDContactEmail webmaster", "MDContactEmail",
+     "not an email address"),
+    ("contact-no-domain", "MDContactEmail admin@localhost", "MDContactEmail",
+     "domain name with a dot"),
+    ("rsa-too-small", "MDPrivateKeys RSA 1024", "MDPrivateKeys", "2048 to 8192 bits"),
+    ("key-type", "MDPrivateKeys secp521r1", "MDPrivateKeys", "'secp521r1' is not a key type"),
+    ("key-twice", "MDPrivateKeys P-256 secp256r1", "MDPrivateKeys", "second time"),
+    ("challenge-type", "MDCAChallenges http-01 tls-sni-01", "MDCAChallenges",
+     "'tls-sni-01' is not a challenge type; use tls-alpn-01, http-01 or dns-01"),
+    ("challenge-dns-only", "MDCAChallenges dns-01", "MDCAChallenges", "not supported yet"),
+    ("renew-mode", "MDRenewMode sometimes", "MDRenewMode", "use auto, always or manual"),
+    ("drive-mode", "MDDriveMode sometimes", "MDDriveMode", "use auto, always or manual"),
+    ("require-https", "MDRequireHttps always", "MDRequireHttps",
+     "use off, temporary or permanent"),
+    ("must-staple", "MDMustStaple yes", "MDMustStaple", "use on or off"),
+    ("base-server", "MDBaseServer maybe", "MDBaseServer", "use on or off"),
+    ("server-status", "MDServerStatus 1", "MDServerStatus", "use on or off"),
+    ("proxy-scheme", "MDHttpProxy ftp://proxy.example:21", "MDHttpProxy",
+     "not an http: or https: URL"),
+    ("store-locks", "MDStoreLocks sometimes", "MDStoreLocks",
+     "neither on, off nor a duration"),
+    ("match-names", "MDMatchNames aliases", "MDMatchNames", "use all or servernames"),
+    ("dns01-version", "MDChallengeDns01Version 3", "MDChallengeDns01Version", "use 1 or 2"),
+    ("notify-cmd", "MDNotifyCmd /nonexistent/notify --now", "MDNotifyCmd",
+     "not an executable program"),
+    ("message-cmd-empty", "MDMessageCmd", "MDMessageCmd", "needs a program"),
+    ("ca-file-missing", "MDCACertificateFile /nonexistent/roots.pem", "MDCACertificateFile",
+     "does not exist"),
+    ("proxy-ca-file-missing", "MDHttpProxyCACertificateFile missing.pem",
+     "MDHttpProxyCACertificateFile", "does not exist"),
+    ("eab-file-missing", "MDExternalAccountBinding /nonexistent/eab.json",
+     "MDExternalAccountBinding", "does not exist"),
+    ("cert-check-url", "MDCertificateCheck crt.sh crt.sh?q=", "MDCertificateCheck",
+     "certificate search"),
+    ("domain-name", "MDomain a_b.test", "MDomain", "'a_b.test' is not a DNS name"),
+    ("domain-wildcard-inside", "ManagedDomain a.*.test", "ManagedDomain",
+     "wildcard must be the whole first label"),
+    ("domain-empty", "MDomain auto", "MDomain", "needs at least one domain name"),
+    ("members-names-outside", "MDMembers www.a.test", "MDMembers",
+     "names only inside <MDomain"),
+    ("section-name", "<MDomain a.test b_c.test>\n</MDomain>", "<MDomain",
+     "'b_c.test' is not a DNS name"),
+]
+
+NOT_SUPPORTED = [
+    ("stapling", "MDStapling on", "MDStapling on is not supported yet"),
+    ("staple-others", "MDStapleOthers on", "MDStapleOthers on is not supported yet"),
+    ("profile", "MDProfile tlsserver", "MDProfile is not supported yet"),
+    ("profile-mandatory", "MDProfileMandatory on",
+     "MDProfileMandatory on is not supported yet"),
+    ("dns01-cmd", "MDChallengeDns01 /usr/local/bin/dns-hook", "MDChallengeDns01 is not "
+     "supported yet"),
+    ("profile-in-section", "<MDomain a.test>\n  MDProfile shortlived\n</MDomain>",
+     "MDProfile is not supported yet"),
+]
+
+WRONG_PLACE = [
+    ("member-outside", "MDomain a.test\nMDMember www.a.test", "MDMember",
+     "only valid inside <MDomain"),
+    ("cert-file-outside", "MDCertificateFile cert.pem", "MDCertificateFile",
+     "only valid inside <MDomain"),
+    ("portmap-in-section", "<MDomain a.test>\n  MDPortMap http:5002\n</MDomain>",
+     "MDPortMap", "not allowed inside <MDomain>"),
+    ("store-dir-in-section", "<MDomain a.test>\n  MDStoreDir md2\n</MDomain>",
+     "MDStoreDir", "not allowed inside <MDomain>"),
+    ("store-dir-in-vhost", "<VirtualHost *:{http}>\n  ServerName a.test\n"
+     "  MDStoreDir md2\n</VirtualHost>", "MDStoreDir", "cannot occur within <VirtualHost>"),
+    ("renew-window-in-vhost", "<VirtualHost *:{http}>\n  ServerName a.test\n"
+     "  MDRenewWindow 30d\n</VirtualHost>", "MDRenewWindow",
+     "or inside <MDomain name ...>"),
+    ("mdomain-in-vhost", "<VirtualHost *:{http}>\n  ServerName a.test\n"
+     "  MDomain a.test\n</VirtualHost>", "MDomain", "cannot occur within <VirtualHost>"),
+    ("section-in-vhost", "<VirtualHost *:{http}>\n  ServerName a.test\n"
+     "  <MDomain a.test>\n  </MDomain>\n</VirtualHost>", "<MDomain",
+     "cannot occur within <VirtualHost>"),
+    ("section-nested", "<MDomain a.test>\n  <MDomain b.test>\n  </MDomain>\n</MDomain>",
+     "<MDomain", "<MDomain> cannot be nested"),
+    ("foreign-directive-in-section", "<MDomain a.test>\n  ServerAlias b.test\n</MDomain>",
+     "ServerAlias", "is not allowed inside; only MD* settings"),
+    ("member-in-location", "<Location /x>\n  MDMember a.test\n</Location>", "MDMember",
+     "not allowed in <Location> context"),
+]
+
+
+def _run(httpd, conf):
+    httpd.write_conf(conf.format(http=httpd.ports.http, https=httpd.ports.https,
+                                 root=httpd.root))
+    return httpd.config_test()
+
+
+@pytest.mark.parametrize("conf,directive,phrase", [c[1:] for c in BAD_VALUES],
+                         ids=[c[0] for c in BAD_VALUES])
+def test_bad_value_fails_config_test(httpd, conf, directive, phrase):
+    rc, out = _run(httpd, conf)
+    assert rc != 0, out
+    assert directive in out, out
+    assert phrase in out, out
+
+
+@pytest.mark.parametrize("conf,phrase", [c[1:] for c in NOT_SUPPORTED],
+                         ids=[c[0] for c in NOT_SUPPORTED])
+def test_unsupported_feature_is_refused(httpd, conf, phrase):
+    rc, out = _run(httpd, conf)
+    assert rc != 0, out
+    assert phrase in out, out
+
+
+@pytest.mark.parametrize("conf,directive,phrase", [c[1:] for c in WRONG_PLACE],
+                         ids=[c[0] for c in WRONG_PLACE])
+def test_directive_in_wrong_place_fails(httpd, conf, directive, phrase):
+    rc, out = _run(httpd, conf)
+    assert rc != 0, out
+    assert directive in out, out
+    assert phrase in out, out
+
+
+def test_error_points_at_the_line_inside_the_section(httpd):
+    rc, out = _run(httpd, "<MDomain a.test>\n  MDMember www.a.test\n"
+                          "  MDRenewWindow 40x\n</MDomain>")
+    assert rc != 0
+    conf_lines = open(httpd.conf_path).read().splitlines()
+    line = conf_lines.index("  MDRenewWindow 40x") + 1
+    assert f"line {line} of" in out, out
+
+
+def test_eab_hmac_never_shown(httpd):
+    secret = "c2hvcnRzZWNyZXQ"      # base64url, but too short
+    rc, out = _run(httpd, f"MDExternalAccountBinding kid-1 {secret}")
+    assert rc != 0
+    assert "MDExternalAccountBinding" in out and "16 bytes" in out, out
+    assert secret not in out, out
+
+
+def test_eab_hmac_in_broken_json_file_never_shown(httpd):
+    path = f"{httpd.root}/eab.json"
+    with open(path, "w") as f:
+        f.write('{"kid": "kid-1", "hmac": SECRETVALUE}')
+    rc, out = _run(httpd, f"MDExternalAccountBinding {path}")
+    assert rc != 0
+    assert "MDExternalAccountBinding" in out and "not valid JSON" in out, out
+    assert "SECRETVALUE" not in out, out
+
+
+def test_store_dir_that_is_a_file_fails(httpd):
+    path = f"{httpd.root}/not-a-dir"
+    open(path, "w").close()
+    rc, out = _run(httpd, f"MDStoreDir {path}\nMDomain a.test")
+    assert rc != 0
+    assert "MDStoreDir" in out and "is not a directory" in out, out
