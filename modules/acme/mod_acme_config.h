@@ -64,8 +64,8 @@ typedef struct {
     const char *ca_file;                /* trust roots for the CA; NULL: system roots */
     apr_array_header_t *challenges;     /* const char *: "tls-alpn-01", "http-01", "dns-01",
                                          * preference order; resolved default: all three */
-    apr_array_header_t *pkey_specs;     /* const char *: "rsa2048", "rsa3072", "secp256r1",
-                                         * "secp384r1"; one certificate per entry */
+    apr_array_header_t *pkey_specs;     /* acme_pkey_spec_t: the key types, one certificate
+                                         * per entry; default RSA 2048 */
     int must_staple;                    /* 0/1 */
     int renew_mode;                     /* acme_renew_mode_e */
     const acme_config_window_t *renew_window;   /* default 33% */

@@ -132,13 +132,25 @@ const char *acme_cmd_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
-    /* TODO(acme_pkey): hand over to acme_pkey's spec parser once it has one;
-     * the accepted spellings are validated here meanwhile. */
     if (acme_config_keyspecs_parse(&props->pkey_specs, cmd->pool, argc,
                                    (const char *const *)argv, &bad, &why) != APR_SUCCESS) {
         return acme_config_bad_value(cmd, argc ? argv[bad] : "", why);
     }
     return NULL;
+}
+
+/* Warns when the file holding the HMAC key can be read by every user (mod_md
+ * users were bitten by world-readable EAB secrets). */
+static void eab_secret_file_check(cmd_parms *cmd, const char *path)
+{
+    apr_finfo_t finfo;
+
+    if (path && apr_stat(&finfo, path, APR_FINFO_PROT, cmd->temp_pool) == APR_SUCCESS
+        && (finfo.protection & APR_FPROT_WREAD)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "ACME1131 %s: the HMAC key "
+                     "is in '%s', which every user can read; keep it in a JSON file only "
+                     "root can read", cmd->cmd->name, path);
+    }
 }
 
 /* Never echoes the HMAC: errors name the key id or the file only. */
@@ -162,6 +174,7 @@ const char *acme_cmd_eab(cmd_parms *cmd, void *dc, const char *kid, const char *
         }
         props->eab_kid = kid;
         props->eab_hmac = hmac;
+        eab_secret_file_check(cmd, cmd->directive->filename);
         return NULL;
     }
     if (!(path = acme_config_file_path(cmd, kid, &err))) {
@@ -175,6 +188,7 @@ const char *acme_cmd_eab(cmd_parms *cmd, void *dc, const char *kid, const char *
         != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: file '%s' %s", cmd->cmd->name, path, why);
     }
+    eab_secret_file_check(cmd, path);
     return NULL;
 }
 

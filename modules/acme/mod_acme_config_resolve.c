@@ -37,7 +37,6 @@ static void props_resolve_ca(acme_config_props_t *md, const acme_config_props_t 
 {
     static const char *const ca_default[] = { ACME_CONFIG_CA_DEFAULT, NULL };
     static const char *const challenges_default[] = { "tls-alpn-01", "http-01", NULL };
-    static const char *const keys_default[] = { "rsa2048", NULL };
     const char *kid;
 
     md->ca_urls = PICK_PTR(ca_urls, strings_make(p, ca_default));
@@ -55,7 +54,14 @@ static void props_resolve_ca(acme_config_props_t *md, const acme_config_props_t 
         md->ca_file = NULL;
     }
     md->challenges = PICK_PTR(challenges, strings_make(p, challenges_default));
-    md->pkey_specs = PICK_PTR(pkey_specs, strings_make(p, keys_default));
+    if (!md->pkey_specs && !(md->pkey_specs = srv->pkey_specs)) {
+        acme_pkey_spec_t *rsa;
+        md->pkey_specs = apr_array_make(p, 1, sizeof(acme_pkey_spec_t));
+        rsa = apr_array_push(md->pkey_specs);
+        rsa->type = ACME_PKEY_RSA;
+        rsa->bits = ACME_PKEY_RSA_DEFAULT_BITS;
+        rsa->curve = ACME_PKEY_CURVE_NONE;
+    }
     md->must_staple = PICK_INT(must_staple, 0);
 }
 

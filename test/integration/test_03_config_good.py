@@ -163,3 +163,19 @@ def test_section_settings_override_server_level(httpd):
             renewed = line.split(", ")[-2]
             expect = "renewed" if "'b.test'" in line else "not renewed"
             assert renewed == expect, line
+
+
+def test_world_readable_eab_secret_warns(httpd):
+    files = write_files(httpd)      # the JSON file is 0600
+    httpd.write_conf(f"MDExternalAccountBinding {files['eab']}\nMDomain a.test\n")
+    rc, out = httpd.config_test()
+    assert rc == 0 and "ACME1131" not in out, out
+    os.chmod(files["eab"], 0o644)
+    rc, out = httpd.config_test()
+    assert rc == 0, out
+    assert "ACME1131" in out and f"'{files['eab']}', which every user can read" in out, out
+    os.chmod(httpd.conf_path, 0o644)
+    httpd.write_conf(f"MDExternalAccountBinding kid-1 {HMAC}\nMDomain a.test\n")
+    rc, out = httpd.config_test()
+    assert "ACME1131" in out and httpd.conf_path in out, out
+    assert HMAC not in out

@@ -1,10 +1,12 @@
-/* Lists in directive values: key types (MDPrivateKeys) and challenge types
- * (MDCAChallenges). */
+/* Lists in directive values: key types (MDPrivateKeys, each word read by
+ * acme_pkey) and challenge types (MDCAChallenges). */
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <strings.h>
 
+#include "acme_assert.h"
 #include "acme_config_value.h"
+#include "acme_pkey.h"
 
 #define WHY(text) do { if (pwhy) { *pwhy = (text); } } while (0)
 
@@ -21,64 +23,69 @@ static int all_digits(const char *s)
     return 1;
 }
 
-static int array_has(const apr_array_header_t *a, const char *s, size_t prefix_len)
+static int array_has(const apr_array_header_t *a, const char *s)
 {
     int i;
 
     for (i = 0; i < a->nelts; ++i) {
-        const char *e = APR_ARRAY_IDX(a, i, const char *);
-        if (prefix_len ? !strncmp(e, s, prefix_len) : !strcmp(e, s)) {
+        if (!strcmp(APR_ARRAY_IDX(a, i, const char *), s)) {
             return 1;
         }
     }
     return 0;
 }
 
-/* Parses the key type starting at argv[*pi] into *pspec ("rsa3072",
- * "secp256r1"); advances *pi past an RSA bit count argument. */
-static apr_status_t keyspec_one(const char **pspec, apr_pool_t *p, int argc,
+/* Parses the key type starting at argv[*pi] (the words are acme_pkey's);
+ * advances *pi past an RSA bit count argument. */
+static apr_status_t keyspec_one(acme_pkey_spec_t *pspec, apr_pool_t *p, int argc,
                                 const char *const *argv, int *pi, const char **pwhy)
 {
     const char *a = argv[*pi];
-    const char *bits_text = NULL;
-    int bits = ACME_CONFIG_RSA_BITS_DEFAULT;
+    int rsa_sized = !strncasecmp(a, "rsa", 3) && all_digits(a + 3);
+    acme_pkey_spec_t spec;
 
-    if (!strcasecmp(a, "secp256r1") || !strcasecmp(a, "P-256")) {
-        *pspec = "secp256r1";
-        return APR_SUCCESS;
-    }
-    if (!strcasecmp(a, "secp384r1") || !strcasecmp(a, "P-384")) {
-        *pspec = "secp384r1";
-        return APR_SUCCESS;
-    }
-    if (!strcasecmp(a, "RSA")) {
-        if (*pi + 1 < argc && all_digits(argv[*pi + 1])) {
-            bits_text = argv[++*pi];
+    if (acme_pkey_spec_parse(&spec, p, a, NULL) != APR_SUCCESS) {
+        if (rsa_sized) {
+            WHY("asks for an RSA key size outside 2048 to 8192 bits");
+            return ACME_CONFIG_ERANGE;
         }
-    }
-    else if (!strncasecmp(a, "rsa", 3) && all_digits(a + 3)) {
-        bits_text = a + 3;
-    }
-    else {
         WHY("is not a key type; use RSA [bits], rsa3072, secp256r1 (P-256) or "
             "secp384r1 (P-384)");
         return APR_EINVAL;
     }
-    if (bits_text && acme_config_int_parse(&bits, bits_text, ACME_CONFIG_RSA_BITS_MIN,
-                                           ACME_CONFIG_RSA_BITS_MAX, NULL) != APR_SUCCESS) {
-        WHY("asks for an RSA key size outside 2048 to 8192 bits");
-        return ACME_CONFIG_ERANGE;
+    if (!strcasecmp(a, "RSA") && *pi + 1 < argc && all_digits(argv[*pi + 1])) {
+        ++*pi;
+        if (acme_pkey_spec_set_rsa_bits(&spec, p, argv[*pi], NULL) != APR_SUCCESS) {
+            WHY("asks for an RSA key size outside 2048 to 8192 bits");
+            return ACME_CONFIG_ERANGE;
+        }
     }
-    *pspec = apr_psprintf(p, "rsa%d", bits);
+    *pspec = spec;
     return APR_SUCCESS;
+}
+
+/* One RSA key and one per curve: a second RSA size is a second RSA key. */
+static int keyspec_taken(const apr_array_header_t *specs, const acme_pkey_spec_t *spec)
+{
+    int i;
+
+    for (i = 0; i < specs->nelts; ++i) {
+        const acme_pkey_spec_t *other = &APR_ARRAY_IDX(specs, i, acme_pkey_spec_t);
+        if (other->type == spec->type
+            && (spec->type == ACME_PKEY_RSA || other->curve == spec->curve)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 apr_status_t acme_config_keyspecs_parse(apr_array_header_t **pspecs, apr_pool_t *p,
                                         int argc, const char *const *argv,
                                         int *pbad, const char **pwhy)
 {
-    apr_array_header_t *specs = apr_array_make(p, argc > 0 ? argc : 1, sizeof(const char *));
-    const char *spec;
+    apr_array_header_t *specs = apr_array_make(p, argc > 0 ? argc : 1,
+                                               sizeof(acme_pkey_spec_t));
+    acme_pkey_spec_t spec;
     apr_status_t rv;
     int i;
 
@@ -94,20 +101,19 @@ apr_status_t acme_config_keyspecs_parse(apr_array_header_t **pspecs, apr_pool_t 
                 WHY("cannot be combined with other key types");
                 return APR_EINVAL;
             }
-            spec = apr_psprintf(p, "rsa%d", ACME_CONFIG_RSA_BITS_DEFAULT);
+            rv = acme_pkey_spec_parse(&spec, p, "RSA", NULL);
+            ACME_ASSERT(rv == APR_SUCCESS);
         }
-        else {
-            if ((rv = keyspec_one(&spec, p, argc, argv, &i, pwhy)) != APR_SUCCESS) {
-                *pbad = i;
-                return rv;
-            }
+        else if ((rv = keyspec_one(&spec, p, argc, argv, &i, pwhy)) != APR_SUCCESS) {
+            *pbad = i;
+            return rv;
         }
-        if (array_has(specs, spec, strncmp(spec, "rsa", 3) ? 0 : 3)) {
+        if (keyspec_taken(specs, &spec)) {
             *pbad = i;
             WHY("names a key type a second time; there is one certificate per type");
             return APR_EINVAL;
         }
-        APR_ARRAY_PUSH(specs, const char *) = spec;
+        APR_ARRAY_PUSH(specs, acme_pkey_spec_t) = spec;
     }
     *pspecs = specs;
     return APR_SUCCESS;
@@ -129,7 +135,7 @@ apr_status_t acme_config_challenges_parse(apr_array_header_t **ptypes, apr_pool_
             WHY("is not a challenge type; use tls-alpn-01, http-01 or dns-01");
             return APR_EINVAL;
         }
-        if (array_has(types, known[k], 0)) {
+        if (array_has(types, known[k])) {
             WHY("is listed twice");
             return APR_EINVAL;
         }

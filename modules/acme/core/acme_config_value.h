@@ -17,6 +17,8 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
+#include "acme_pkey.h"
+
 /* A value of the right shape, out of the accepted range. */
 #define ACME_CONFIG_ERANGE (APR_OS_START_USERERR + 1100)
 
@@ -33,11 +35,6 @@
 #define ACME_CONFIG_CA_BUYPASS "https://api.buypass.com/acme/directory"
 #define ACME_CONFIG_CA_BUYPASS_TEST "https://api.test4.buypass.no/acme/directory"
 #define ACME_CONFIG_CA_DEFAULT ACME_CONFIG_CA_LE
-
-/* RSA key sizes accepted by MDPrivateKeys. */
-#define ACME_CONFIG_RSA_BITS_MIN 2048
-#define ACME_CONFIG_RSA_BITS_MAX 8192
-#define ACME_CONFIG_RSA_BITS_DEFAULT 2048
 
 /* How much of a certificate's (or OCSP response's) lifetime is left when
  * something shall happen: either a percentage of the lifetime or a fixed
@@ -101,12 +98,11 @@ apr_status_t acme_config_email_parse(const char **pemail, apr_pool_t *p, const c
 apr_status_t acme_config_dns_name_check(const char *s, const char **pwhy);
 
 /* MDPrivateKeys arguments: "Default" alone, or a list of "RSA [bits]",
- * "rsaNNNN", "secp256r1"/"P-256", "secp384r1"/"P-384" (case-insensitive),
- * RSA bits from 2048 to 8192, at most one key per type. *pspecs is an array
- * of normalized names: "rsa<bits>", "secp256r1", "secp384r1". On error,
- * *pbad is the index of the offending argument.
- * (Kept as strings until acme_pkey's spec type exists; then this parser
- * should hand over to it.) */
+ * "rsaNNNN", "secp256r1"/"P-256", "secp384r1"/"P-384" (case-insensitive;
+ * each word as acme_pkey_spec_parse() reads it), RSA bits from 2048 to 8192,
+ * at most one key per type (one RSA, one per curve). *pspecs is an array of
+ * acme_pkey_spec_t in the order given. On error, *pbad is the index of the
+ * offending argument. */
 apr_status_t acme_config_keyspecs_parse(apr_array_header_t **pspecs, apr_pool_t *p,
                                         int argc, const char *const *argv,
                                         int *pbad, const char **pwhy);
