@@ -71,6 +71,10 @@ START_TEST(directory_without_meta)
     ck_assert_int_eq(dir->profiles->nelts, 0);
     ck_assert_int_eq(parse(&dir, r, "{" MIN_DIR ", \"meta\": null, \"keyChange\": null}"),
                      APR_SUCCESS);
+    /* informational links may use any scheme (pebble: a data: URL) */
+    ck_assert_int_eq(parse(&dir, r, "{" MIN_DIR ", \"meta\": {\"termsOfService\":"
+                           " \"data:text/plain,Do%20what%20thou%20wilt\"}}"), APR_SUCCESS);
+    ck_assert_str_eq(dir->terms_of_service, "data:text/plain,Do%20what%20thou%20wilt");
 }
 END_TEST
 
@@ -90,6 +94,8 @@ static const struct {
       " \"newOrder\": \"" NEWORDER_URL "\"}", "newNonce" },
     { "{" MIN_DIR ", \"meta\": []}", "meta" },
     { "{" MIN_DIR ", \"meta\": {\"termsOfService\": \"tos.html\"}}", "termsOfService" },
+    { "{" MIN_DIR ", \"meta\": {\"website\": \"https://ca.test/a\\nb\"}}", "website" },
+    { "{" MIN_DIR ", \"meta\": {\"website\": \":x\"}}", "website" },
     { "{" MIN_DIR ", \"meta\": {\"caaIdentities\": \"ca.test\"}}", "caaIdentities" },
     { "{" MIN_DIR ", \"meta\": {\"caaIdentities\": [\"\"]}}", "caaIdentities" },
     { "{" MIN_DIR ", \"meta\": {\"externalAccountRequired\": \"yes\"}}",

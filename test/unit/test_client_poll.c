@@ -112,7 +112,8 @@ START_TEST(authz_poll_steps_and_failure)
                                  "Retry-After", "3");
     client_test_post(fx, AUTHZ_URL, 200, AUTHZ_BODY("valid", "valid", ""));
     client_test_post(fx, AUTHZ_URL, 200, AUTHZ_BODY("invalid", "invalid", ", \"error\": {"
-        "\"type\": \"urn:ietf:params:acme:error:connection\", \"detail\": \"connection refused\"}"));
+        "\"type\": \"urn:ietf:params:acme:error:connection\","
+        " \"detail\": \"connection refused\"}"));
     ck_assert_int_eq(acme_authz_poll(&az, &next, test_pool, fx->client, AUTHZ_URL, NOW, fx->r),
                      APR_SUCCESS);
     ck_assert(next == NOW + apr_time_from_sec(3));

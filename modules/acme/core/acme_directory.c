@@ -27,6 +27,38 @@ static apr_status_t get_url_opt(const char **purl, apr_pool_t *p, const json_t *
     return APR_SUCCESS;
 }
 
+/* meta termsOfService / website: informational links, shown to admins and
+ * never fetched. Any absolute URI is accepted (pebble sends a "data:" URL),
+ * as long as it is printable ASCII without blanks and bounded. */
+static apr_status_t get_link_opt(const char **plink, apr_pool_t *p, const json_t *obj,
+                                 const char *key, const char **perr)
+{
+    const char *link, *c;
+    apr_status_t rv;
+
+    *plink = NULL;
+    rv = acme_json_get_string_opt(&link, p, obj, key, perr);
+    if (rv != APR_SUCCESS || link == NULL) {
+        return rv;
+    }
+    c = link + strspn(link, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                            "0123456789+-.");
+    if (c == link || *c != ':' || !((*link | 0x20) >= 'a' && (*link | 0x20) <= 'z')
+        || strlen(link) > ACME_JSON_MAX_URL_LEN) {
+        *perr = apr_psprintf(p, "meta member '%s' is not an absolute URI", key);
+        return APR_EINVAL;
+    }
+    for (; *c; ++c) {
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
+            *perr = apr_psprintf(p, "meta member '%s' holds blanks or control characters",
+                                 key);
+            return APR_EINVAL;
+        }
+    }
+    *plink = link;
+    return APR_SUCCESS;
+}
+
 /* Cuts CA-supplied text to the bound, on a UTF-8 character boundary. */
 static const char *text_bounded(apr_pool_t *p, const char *s)
 {
@@ -98,8 +130,8 @@ static apr_status_t parse_meta(acme_directory_t *dir, apr_pool_t *p, const json_
         *perr = "member 'meta' is not an object";
         return APR_EINVAL;
     }
-    if ((rv = get_url_opt(&dir->terms_of_service, p, meta, "termsOfService", perr))
-        || (rv = get_url_opt(&dir->website, p, meta, "website", perr))
+    if ((rv = get_link_opt(&dir->terms_of_service, p, meta, "termsOfService", perr))
+        || (rv = get_link_opt(&dir->website, p, meta, "website", perr))
         || (rv = acme_json_get_strings_opt(&caa, p, meta, "caaIdentities", perr))) {
         return rv;
     }

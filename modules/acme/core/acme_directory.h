@@ -2,7 +2,9 @@
  *
  * Parsing validates everything the CA sent: the three resources a client
  * cannot work without (newNonce, newAccount, newOrder) must be present, every
- * URL must be absolute http(s), and meta members must have their types.
+ * resource URL must be absolute http(s), and meta members must have their
+ * types (the informational links termsOfService and website may be any
+ * absolute URI: pebble's is a "data:" URL).
  * Unknown members are ignored, as the RFC asks. Also understood:
  *   - "renewalInfo" (RFC 9773, ARI): the base URL of renewal information;
  *   - meta "profiles" (draft-ietf-acme-profiles): profile name -> description.
@@ -39,8 +41,8 @@ typedef struct acme_directory_t {
     const char *key_change;     /* optional here; rollover fails without it */
     const char *renewal_info;   /* ARI base URL, or NULL */
     /* meta */
-    const char *terms_of_service;     /* URL or NULL */
-    const char *website;              /* URL or NULL */
+    const char *terms_of_service;     /* absolute URI (any scheme) or NULL */
+    const char *website;              /* absolute URI (any scheme) or NULL */
     apr_array_header_t *caa_identities;  /* const char *, never NULL */
     int external_account_required;
     apr_array_header_t *profiles;     /* acme_directory_profile_t, never NULL */
