@@ -138,9 +138,14 @@ JSON
   echo "pebble issues under the root in $demo_dir/pebble-root.pem"
 }
 
-# The mod_acme part of httpd.conf: what an admin writes.
+# The mod_acme part of httpd.conf: what an admin writes (here: pebble as the
+# CA, trusted through the demo CA, and the local ports pebble validates on).
 demo_acme_conf() {
   cat <<CONF
+MDCertificateAuthority https://127.0.0.1:$P_ACME/dir
+MDCACertificateFile $demo_dir/ca/ca.pem
+MDCertificateAgreement accepted
+MDPortMap http:$P_HTTP https:$P_HTTPS
 ManagedDomain $DOMAIN www.$DOMAIN
 CONF
 }
@@ -200,16 +205,18 @@ demo_start_httpd() {
 }
 
 # The main job: mod_acme obtains a certificate for $DOMAIN from pebble and
-# httpd serves it on https://$DOMAIN:$P_HTTPS/.
+# httpd serves it on https://$DOMAIN:$P_HTTPS/. That needs a vhost for
+# $DOMAIN on $P_HTTPS with SSLEngine on (MDRenewMode auto renews only the
+# domains served with TLS), added here together with the wait for the
+# certificate once the module can start such a vhost before it has one.
 demo_issue_and_serve() {
   step "Certificate for $DOMAIN from pebble, served over https"
   cat <<TEXT
-Not available in this version: the module parses its configuration but
-cannot obtain certificates yet. The ACME client (accounts, orders,
-http-01/tls-alpn-01 challenges, installing the certificate for mod_ssl)
-is being built; when it lands, this step configures the CA
-(https://127.0.0.1:$P_ACME/dir, trusting $demo_dir/ca/ca.pem), waits for
-the certificate and shows it being served:
+Not available in this version: the module checks its configuration (above)
+but does not obtain certificates yet. The ACME client core exists; driving
+it from httpd (renewal jobs, challenge answers, handing the certificate to
+mod_ssl) is being built. When it lands, this step waits for the certificate
+for $DOMAIN from pebble and shows it being served:
   curl --cacert $demo_dir/pebble-root.pem \\
        --resolve $DOMAIN:$P_HTTPS:127.0.0.1 https://$DOMAIN:$P_HTTPS/
 TEXT
