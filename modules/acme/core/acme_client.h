@@ -34,8 +34,12 @@
 #include "acme_pkey.h"
 #include "acme_result.h"
 
-/* How many times one POST is sent when the CA keeps answering badNonce. */
-#define ACME_CLIENT_NONCE_TRIES 5
+/* How many times one POST is sent when the CA keeps answering badNonce. A
+ * real CA sends badNonce rarely (an expired nonce); pebble's fault knob
+ * PEBBLE_WFE_NONCEREJECT=50 rejects half of all good nonces, where 5 tries
+ * would fail 1 request in 32. 16 tries fail 1 in 65536 there, and a CA that
+ * refuses 16 fresh nonces in a row is broken: the loop stays bounded. */
+#define ACME_CLIENT_NONCE_TRIES 16
 
 typedef struct acme_client_t acme_client_t;
 
