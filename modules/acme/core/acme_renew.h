@@ -1,0 +1,157 @@
+/* The renewal job of one managed domain: an explicit, persisted, resumable
+ * state machine that obtains a certificate set into STAGING/<md>.
+ *
+ * The job lives in the store (JOBS/<md>/job.json, see acme_layout.h) and
+ * moves through these steps, saving job.json after EVERY transition:
+ *
+ *   account    find or register the ACME account for (ca_url, contact, eab_kid)
+ *              in ACCOUNTS (shared by every domain using that CA and contact)
+ *   order      newOrder for spec->names; the order URL is saved at once
+ *   authz      fetch each authorization; for a pending one, pick a challenge
+ *              by spec->challenges, write its answer to CHALLENGES/<identifier>
+ *              and tell the CA to validate
+ *   poll-authz wait until every authorization is valid
+ *   finalize   make (once) and save STAGING/<md>/privkey.<spec>.pem, send the CSR
+ *   poll-order wait until the order is valid
+ *   download   fetch the chain, check it matches the key and covers the names,
+ *              save STAGING/<md>/pubcert.<spec>.pem
+ *   (order .. download are done once per key spec: ONE ORDER PER KEY SPEC)
+ *   save       write STAGING/<md>/md.json, remove the challenge answers
+ *   done       a verified set is in STAGING/<md>, waiting for activation
+ *
+ * Nothing sleeps: where the job must wait (polling, the CA's Retry-After, a
+ * backoff after an error) acme_renew_run() returns the time to call it again.
+ *
+ * Resuming: a job found in JOBS resumes at its saved step. A known order URL
+ * is fetched again instead of creating a new order, so a crash costs at most
+ * one extra order (a crash between the CA creating the order and the job
+ * saving its URL). A key saved in STAGING is reused. An order that the CA
+ * declares invalid restarts the job at `order` with the CA's problem recorded.
+ * A `done` job whose STAGING files are gone (or do not verify) is redone.
+ * A job made for another spec (names, key specs, CA, contact, EAB key id,
+ * challenge types, must-staple changed) is discarded and started afresh.
+ *
+ * Errors: the failing step's acme_result_t (activity, problem type, detail,
+ * subproblems, Retry-After) is saved in the job and the consecutive error
+ * count goes up; any step that makes progress resets the count. The job then
+ * waits until acme_backoff_retry_at(now, spec->retry_delay, errors, the CA's
+ * retry_at, random). By the error's action (acme_problem.h):
+ *   RETRY       ACME_RENEW_AGAIN_AT at that time, at the same step.
+ *   GIVE_UP     ACME_RENEW_AGAIN_AT at that time, from `order` on: the order
+ *               (or what was requested in it) is moot, a new one may work.
+ *   FIX_CONFIG  ACME_RENEW_FAILED: an admin must act (a wrong EAB HMAC, a CA
+ *               requiring EAB, a name the CA refuses, an unreachable
+ *               challenge port, dns-01 not supported yet, ...). next_at is then
+ *               at least ACME_RENEW_FAILED_DELAY away, so a wrong EAB HMAC does
+ *               not hit the CA every few seconds; backoff grows to a day.
+ * While a job waits for an error's retry time, acme_renew_run() called
+ * earlier does not contact the CA: it returns the saved outcome. A spec
+ * change, or acme_renew_reset(), starts afresh at once.
+ *
+ * Concurrency: one run per domain at a time, in one process of the fleet;
+ * the caller serializes (e.g. with acme_store_lock(JOBS, md)). Accounts are
+ * created under the store lock (ACCOUNTS, ACME_RENEW_ACCOUNT_LOCK), taken
+ * without waiting (when another job holds it, the run returns AGAIN_AT a
+ * second later), so jobs of several domains may run in parallel, each with
+ * its own client.
+ *
+ * Secrets: the EAB HMAC and private keys are never logged nor written to the
+ * job; keys are saved ACME_STORE_SECRET. Log numbers ACME0850-0999. */
+#ifndef ACME_RENEW_H
+#define ACME_RENEW_H
+
+#include <apr_errno.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "acme_client.h"
+#include "acme_result.h"
+#include "acme_store.h"
+
+/* The shortest wait after a FIX_CONFIG failure. */
+#define ACME_RENEW_FAILED_DELAY (apr_time_from_sec(3600))
+/* Poll interval when the CA sends no Retry-After (ACME_ORDER_POLL_INTERVAL). */
+#define ACME_RENEW_POLL_INTERVAL (apr_time_from_sec(2))
+/* The store lock (group ACCOUNTS) under which accounts are created. */
+#define ACME_RENEW_ACCOUNT_LOCK "accounts"
+
+/* What to obtain; filled by the glue from the configuration. Borrowed for
+ * the call: nothing here is kept after acme_renew_run() returns. */
+typedef struct acme_renew_spec_t {
+    const char *md_name;               /* store name of the domain (domain rule) */
+    apr_array_header_t *names;         /* const char *: DNS names / IPs to certify */
+    apr_array_header_t *pkey_specs;    /* acme_pkey_spec_t: one certificate per spec,
+                                        * no spec twice */
+    apr_array_header_t *challenges;    /* const char *: challenge types in order of
+                                        * preference ("http-01", "tls-alpn-01") */
+    const char *ca_url;                /* directory URL: the client's CA */
+    const char *contact;               /* "mailto:..." or a bare email, or NULL */
+    int tos_agreed;                    /* MDCertificateAgreement accepted */
+    const char *eab_kid;               /* EAB key id, NULL when no EAB */
+    const char *eab_hmac;              /* SECRET base64url HMAC key; NULL without EAB */
+    int must_staple;                   /* ask for the TLS Feature status_request */
+    const char *profile;               /* ACME profile, or NULL */
+    const char *preferred_chain;       /* issuer CN of the preferred chain, or NULL */
+    apr_interval_time_t retry_delay;   /* MDRetryDelay: backoff base; <= 0: default */
+} acme_renew_spec_t;
+
+typedef enum {
+    ACME_RENEW_AGAIN_AT,   /* call acme_renew_run() again at next_at (polling,
+                            * Retry-After, backoff after a transient error) */
+    ACME_RENEW_DONE,       /* a verified set is in STAGING/<md>; activate it,
+                            * then acme_renew_reset() */
+    ACME_RENEW_FAILED      /* needs a configuration fix (result says why);
+                            * retried at next_at nevertheless */
+} acme_renew_status_e;
+
+typedef struct acme_renew_outcome_t {
+    acme_renew_status_e status;
+    apr_time_t next_at;        /* AGAIN_AT, FAILED: when to run again; DONE: 0 */
+    acme_result_t *result;     /* the last error (in the run's pool), or NULL */
+    const char *step;          /* the job's step name ("authz", "done", ...) */
+} acme_renew_outcome_t;
+
+/* Runs the job of spec->md_name as far as it can go now without waiting:
+ * loads JOBS/<md>/job.json (creating a job when absent or made for another
+ * spec), performs steps, persists the job after every step transition, and
+ * fills *out. `client` (transport and nonce pool of the CA at spec->ca_url;
+ * one thread at a time) gets the account key and URL set during the run and
+ * cleared before it returns. Everything is allocated from p.
+ *
+ * Returns APR_SUCCESS whenever *out says what happened, CA and network errors
+ * included (they are in out->result and in the job). Other returns are
+ * errors of the caller or the store: APR_EINVAL for an invalid spec (no names,
+ * no key specs, an invalid md name), store I/O errors (the job could not be
+ * loaded or saved); *out is then still filled as far as known (FAILED). */
+apr_status_t acme_renew_run(acme_renew_outcome_t *out, apr_pool_t *p, acme_store_t *store,
+                            acme_client_t *client, const acme_renew_spec_t *spec,
+                            apr_time_t now);
+
+/* Forgets the job of md_name (after activation, or when the configuration
+ * changed what it is for): removes its challenge answers and JOBS/<md>. The
+ * STAGING set is left alone (activation moves it). APR_SUCCESS also when
+ * there was no job. */
+apr_status_t acme_renew_reset(acme_store_t *store, apr_pool_t *p, const char *md_name);
+
+/* A job's persisted state, for status pages and logs. No secrets inside. */
+typedef struct acme_renew_info_t {
+    const char *md_name;
+    const char *step;            /* as in acme_renew_outcome_t */
+    int failed;                  /* 1: waiting for a configuration fix */
+    int errors;                  /* consecutive errors, 0 after progress */
+    apr_time_t next_at;          /* when the job wants to run again; 0: now */
+    apr_time_t started;          /* when the job was created */
+    apr_time_t updated;          /* its last save */
+    const char *pkey_spec;       /* the key spec being worked on, or NULL */
+    const char *order_url;       /* its order, or NULL */
+    acme_result_t *last_error;   /* the last error (activity, problem type, detail,
+                                  * subproblems, retry_at), or NULL */
+} acme_renew_info_t;
+
+/* Reads the job of md_name. APR_ENOENT when there is none; APR_EINVAL when
+ * job.json is corrupt (a run then starts a new job). */
+apr_status_t acme_renew_info_load(acme_renew_info_t **pinfo, apr_pool_t *p,
+                                  acme_store_t *store, const char *md_name);
+
+#endif /* ACME_RENEW_H */
