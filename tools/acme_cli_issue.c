@@ -161,6 +161,10 @@ static int authorize(acme_cli_t *cli, const acme_order_t *order, apr_array_heade
         if ((rv = acme_authz_fetch(&az, cli->pool, cli->client, url, cli->r))) {
             return acme_cli_fail(cli, rv);
         }
+        if (!acme_order_covers_authz(order, az)) {
+            return acme_cli_error(cli, "authorization %s is for %s, which was not ordered",
+                                  url, az->identifier.value);
+        }
         if (az->status != ACME_AUTHZ_PENDING) {
             continue;   /* valid already, or invalid: wait_authz reports it */
         }

@@ -225,6 +225,37 @@ START_TEST(challenge_selection_by_preference)
 }
 END_TEST
 
+START_TEST(authorization_must_be_for_an_ordered_name)
+{
+    acme_result_t *r = acme_result_create(test_pool);
+    acme_order_t *order;
+    acme_authz_t *az;
+
+    ck_assert_int_eq(acme_order_from_json(&order, test_pool, parse_json(
+        "{\"status\": \"pending\", \"identifiers\": [{\"type\": \"dns\", \"value\": \"a.test\"},"
+        " {\"type\": \"dns\", \"value\": \"*.w.test\"}, {\"type\": \"ip\", \"value\": \"::1\"}],"
+        " \"authorizations\": [], \"finalize\": \"" FINALIZE_URL "\"}"), ORDER_URL, r),
+        APR_SUCCESS);
+    ck_assert_int_eq(acme_authz_from_json(&az, test_pool, parse_json(AUTHZ_JSON), AUTHZ_URL, r),
+                     APR_SUCCESS);
+    ck_assert(acme_order_covers_authz(order, az));
+    az->identifier.value = "w.test";
+    ck_assert(!acme_order_covers_authz(order, az));   /* only the wildcard was ordered */
+    az->wildcard = 1;
+    ck_assert(acme_order_covers_authz(order, az));
+    az->identifier.value = "a.test";
+    ck_assert(!acme_order_covers_authz(order, az));
+    az->wildcard = 0;
+    az->identifier.value = "evil.test";
+    ck_assert(!acme_order_covers_authz(order, az));
+    az->identifier.type = "ip";
+    az->identifier.value = "::1";
+    ck_assert(acme_order_covers_authz(order, az));
+    az->identifier.type = "dns";
+    ck_assert(!acme_order_covers_authz(order, az));
+}
+END_TEST
+
 static const char *const bad_authzs[] = {
     "{\"status\": \"pending\", \"identifier\": {\"type\": \"dns\", \"value\": \"a.test\"},"
     " \"challenges\": [{\"type\": \"http-01\", \"url\": \"" CHALL_URL "\","
@@ -304,6 +335,7 @@ TCase *test_client_order_tcase(void)
     tcase_add_test(tc, order_identifier_limit);
     tcase_add_test(tc, malformed_and_oversized_answers_are_errors);
     tcase_add_test(tc, challenge_selection_by_preference);
+    tcase_add_test(tc, authorization_must_be_for_an_ordered_name);
     tcase_add_loop_test(tc, authorization_documents_are_validated, 0,
                         sizeof(bad_authzs) / sizeof(bad_authzs[0]));
     tcase_add_test(tc, respond_and_finalize);

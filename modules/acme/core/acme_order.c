@@ -408,3 +408,24 @@ const acme_challenge_t *acme_authz_select_challenge(const acme_authz_t *authz,
     }
     return NULL;
 }
+
+int acme_order_covers_authz(const acme_order_t *order, const acme_authz_t *authz)
+{
+    const char *want = authz->identifier.value;
+    int i;
+
+    for (i = 0; i < order->identifiers->nelts; ++i) {
+        const acme_identifier_t *id = &APR_ARRAY_IDX(order->identifiers, i, acme_identifier_t);
+        const char *value = id->value;
+        if (authz->wildcard && strncmp(value, "*.", 2) != 0) {
+            continue;
+        }
+        if (authz->wildcard) {
+            value += 2;
+        }
+        if (!strcmp(id->type, authz->identifier.type) && !strcmp(value, want)) {
+            return 1;
+        }
+    }
+    return 0;
+}

@@ -116,6 +116,12 @@ apr_status_t acme_authz_from_json(acme_authz_t **pauthz, apr_pool_t *p, const js
 apr_status_t acme_challenge_from_json(acme_challenge_t **pchal, apr_pool_t *p,
                                       const json_t *json, acme_result_t *r);
 
+/* True when `authz` is for one of the order's identifiers (for a wildcard
+ * authorization: "*." + its value). A client checks this before publishing
+ * anything, so that a CA cannot make it prove control of names it did not
+ * order. */
+int acme_order_covers_authz(const acme_order_t *order, const acme_authz_t *authz);
+
 /* The first challenge of `authz` whose type is in `prefs` (const char *,
  * most preferred first) and that is not invalid; NULL when none matches. */
 const acme_challenge_t *acme_authz_select_challenge(const acme_authz_t *authz,
