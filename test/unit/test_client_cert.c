@@ -102,12 +102,15 @@ START_TEST(download_falls_back_to_default_chain)
     acme_cert_chain_t *chain;
 
     acme_http_script_step_header(chain_step(fx, CERT_URL, "chain-a.pem"), "Link",
-                                 "<ftp://ca.test/x>;rel=\"alternate\", <" ALT2_URL ">;"
-                                 "rel=alternate");
-    chain_step(fx, ALT2_URL, "chain-b.pem");
+                                 "<ftp://ca.test/x>;rel=\"alternate\", <" ALT1_URL ">;"
+                                 "rel=alternate, <" ALT2_URL ">;rel=alternate");
+    client_test_post(fx, ALT1_URL, 404, "{\"type\": \"urn:ietf:params:acme:error:"
+                     "malformed\", \"detail\": \"gone\"}");
+    chain_step(fx, ALT2_URL, "chain-bad.pem");
     ck_assert_int_eq(acme_order_download(&chain, test_pool, fx->client, CERT_URL, "Other Root",
                                          fx->r), APR_SUCCESS);
     ck_assert(same_chain(chain, load_chain("chain-a.pem")));
+    ck_assert_int_eq(fx->r->status, APR_SUCCESS);
     client_test_script_done(fx);
 }
 END_TEST

@@ -118,6 +118,8 @@ static const char *const bad_orders[] = {
     ORDER_JSON("pending", ", \"notAfter\": \"2030-13-02T03:04:05Z\""),
     ORDER_JSON("pending", ", \"error\": \"failed\""),
     ORDER_JSON("pending", ", \"profile\": 7"),
+    ORDER_JSON("pending", ", \"profile\": \"a-profile-name-that-is-longer-than-any-ca-would-ever-"
+               "use-for-one-of-its-certificate-profiles\""),
     "{\"status\": \"pending\", \"identifiers\": [], \"authorizations\": [],"
     " \"finalize\": \"" FINALIZE_URL "\"}",
     "{\"status\": \"pending\", \"identifiers\": [{\"type\": \"dns\", \"value\": \"../x\"}],"

@@ -289,6 +289,11 @@ apr_status_t acme_order_from_json(acme_order_t **porder, apr_pool_t *p, const js
         return acme_result_fail(r, rv, "order %s: %s", url ? url : "", why);
     }
     o->status = (acme_order_status_e)status;
+    if ((o->profile && strlen(o->profile) > ACME_ORDER_MAX_PROFILE)
+        || (o->replaces && strlen(o->replaces) > ACME_ORDER_MAX_REPLACES)) {
+        return acme_result_fail(r, APR_EINVAL, "order %s: 'profile' or 'replaces' too long",
+                                url ? url : "");
+    }
     if (o->status == ACME_ORDER_VALID && o->certificate == NULL) {
         return acme_result_fail(r, APR_EINVAL, "order %s: valid but without a certificate",
                                 url ? url : "");

@@ -28,6 +28,9 @@
 /* Bounds on CA documents (Let's Encrypt allows 100 names per order). */
 #define ACME_ORDER_MAX_IDENTIFIERS 100
 #define ACME_ORDER_MAX_CHALLENGES 16
+/* Longest "profile" name and "replaces" certificate id accepted. */
+#define ACME_ORDER_MAX_PROFILE 64
+#define ACME_ORDER_MAX_REPLACES 512
 /* How many alternate chains (Link rel="alternate") are looked at. */
 #define ACME_ORDER_MAX_ALTERNATES 8
 /* Poll interval when the CA sends no Retry-After. */
@@ -172,8 +175,9 @@ apr_status_t acme_order_finalize(acme_order_t **porder, apr_pool_t *p, acme_clie
  * `preferred_issuer` (a CN), the default chain and up to
  * ACME_ORDER_MAX_ALTERNATES alternates (Link rel="alternate") are
  * considered and the first one that acme_order_chain_matches() is returned;
- * when none matches, the default chain. Every chain must parse and be in
- * issuing order. */
+ * when none matches, the default chain. The default chain must parse and be
+ * in issuing order (else APR_EINVAL); an alternate that cannot be fetched or
+ * fails those checks is skipped. */
 apr_status_t acme_order_download(acme_cert_chain_t **pchain, apr_pool_t *p, acme_client_t *c,
                                  const char *cert_url, const char *preferred_issuer,
                                  acme_result_t *r);

@@ -93,8 +93,12 @@ apr_status_t acme_order_download(acme_cert_chain_t **pchain, apr_pool_t *p, acme
                 acme_log(ACME_LOG_DEBUG, 0, "ACME0581 skipping alternate chain: %s", why);
                 continue;
             }
-            if ((rv = fetch_chain(&alt, NULL, p, c, url, r)) != APR_SUCCESS) {
-                return rv;
+            if (fetch_chain(&alt, NULL, p, c, url, r) != APR_SUCCESS) {
+                /* a broken alternate must not cost us the certificate */
+                acme_log(ACME_LOG_NOTICE, r->status, "ACME0584 skipping alternate chain:"
+                         " %s", acme_result_render(r, p));
+                acme_result_clear(r);
+                continue;
             }
             if (acme_order_chain_matches(alt, preferred_issuer)) {
                 acme_log(ACME_LOG_INFO, 0, "ACME0582 certificate %s: using alternate chain"
