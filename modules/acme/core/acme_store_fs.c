@@ -378,3 +378,35 @@ int acme_store_fs_group_for_worker(acme_store_group_e group)
         return 0;
     }
 }
+
+apr_status_t acme_store_fs_live_path(const char **ppath, apr_pool_t *p, acme_store_t *store,
+                                     const char *name, const char *aspect)
+{
+    acme_store_fs_t *fs = acme_store_baton(store, FS_KIND);
+    const char *key;
+    struct stat st;
+    apr_status_t rv;
+    int fd;
+
+    if (fs == NULL || acme_names_check_domain(name, ACME_NAMES_WILDCARD) != APR_SUCCESS
+        || strlen(name) > ACME_STORE_NAME_MAX || acme_names_check_aspect(aspect) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    key = key_of(p, ACME_STORE_LIVE, name);
+    rv = fs_group_open(&fd, fs, ACME_STORE_LIVE, key, 0);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (fstatat(fd, aspect, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    else if (!S_ISREG(st.st_mode)) {
+        rv = APR_ENOENT;
+    }
+    close(fd);
+    if (rv == APR_SUCCESS) {
+        *ppath = apr_pstrcat(p, fs->base, "/", fs_group_dir_name(ACME_STORE_LIVE), "/", key,
+                             "/", aspect, NULL);
+    }
+    return rv;
+}

@@ -77,4 +77,16 @@ apr_status_t acme_store_fs_set_owner(acme_store_t *store, apr_pool_t *p,
 /* True for the groups the httpd worker user should own (see above). */
 int acme_store_fs_group_for_worker(acme_store_group_e group);
 
+/* The filesystem path of the existing regular file LIVE/name/aspect, in *ppath
+ * (allocated from p). Only for handing files to code that insists on paths:
+ * mod_ssl loads certificates and keys by file name. It is restricted to LIVE
+ * on purpose: LIVE stays with root, so nobody else can swap the file for a
+ * symlink between this check and mod_ssl's open, and a path into a worker
+ * owned group would give that up. Everything else goes through the store
+ * interface, which never exposes paths (a shared backend has none).
+ * APR_EINVAL for an invalid name or aspect or a store that is not an fs
+ * store, APR_ENOENT when the file does not exist (or is not a regular file). */
+apr_status_t acme_store_fs_live_path(const char **ppath, apr_pool_t *p, acme_store_t *store,
+                                     const char *name, const char *aspect);
+
 #endif /* ACME_STORE_FS_H */
