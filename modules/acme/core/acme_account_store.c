@@ -1,0 +1,327 @@
+/* Accounts in the store, see acme_account_store.h. */
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "acme_account.h"
+#include "acme_account_store.h"
+#include "acme_job.h"
+#include "acme_json.h"
+#include "acme_log.h"
+#include "acme_names.h"
+#include "acme_order.h"
+
+/* How much of the CA's host goes into an account id. */
+#define ID_HOST_MAX 40
+
+const char *acme_account_store_contact(apr_pool_t *p, const char *contact)
+{
+    if (contact == NULL || *contact == '\0') {
+        return NULL;
+    }
+    return strchr(contact, ':') ? apr_pstrdup(p, contact)
+                                : apr_pstrcat(p, "mailto:", contact, NULL);
+}
+
+static int str_eq_null(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* rec_contact (normalized) against a wanted contact in either spelling. */
+static int contact_eq(const char *rec_contact, const char *want)
+{
+    if (want == NULL || *want == '\0') {
+        return rec_contact == NULL;
+    }
+    if (rec_contact == NULL) {
+        return 0;
+    }
+    if (strchr(want, ':') == NULL) {
+        return strncmp(rec_contact, "mailto:", 7) == 0 && strcmp(rec_contact + 7, want) == 0;
+    }
+    return strcmp(rec_contact, want) == 0;
+}
+
+int acme_account_store_matches(const acme_account_record_t *rec,
+                               const acme_account_want_t *want)
+{
+    return str_eq_null(rec->ca_url, want->ca_url) && contact_eq(rec->contact, want->contact)
+           && str_eq_null(rec->eab_kid, want->eab_kid);
+}
+
+static apr_status_t record_from_json(acme_account_record_t *rec, apr_pool_t *p,
+                                     const char *text, apr_size_t len, const char **perr)
+{
+    const char *created;
+    json_t *obj;
+    apr_status_t rv;
+
+    if ((rv = acme_json_parse(&obj, p, text, len, ACME_JSON_OBJECT, perr))
+        || (rv = acme_json_get_url(&rec->ca_url, p, obj, "ca-url", perr))
+        || (rv = acme_json_get_string_opt(&rec->contact, p, obj, "contact", perr))
+        || (rv = acme_json_get_string_opt(&rec->eab_kid, p, obj, "eab-kid", perr))
+        || (rv = acme_json_get_string_opt(&created, p, obj, "created", perr))) {
+        return rv;
+    }
+    if (json_object_get(obj, "url") != NULL
+        && (rv = acme_json_get_url(&rec->url, p, obj, "url", perr)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (created && acme_order_parse_time(&rec->created, created) != APR_SUCCESS) {
+        *perr = "'created' is not an RFC 3339 time";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_account_store_load(acme_account_record_t **prec, apr_pool_t *p,
+                                     acme_store_t *store, const char *id, const char **perr)
+{
+    acme_account_record_t *rec = apr_pcalloc(p, sizeof(*rec));
+    const char *text, *pem;
+    apr_size_t len, pem_len;
+    apr_status_t rv;
+
+    rec->id = apr_pstrdup(p, id);
+    rv = acme_store_load(&text, &len, p, store, ACME_STORE_ACCOUNTS, id,
+                         ACME_ACCOUNT_STORE_JSON);
+    if (rv == APR_SUCCESS) {
+        rv = acme_store_load(&pem, &pem_len, p, store, ACME_STORE_ACCOUNTS, id,
+                             ACME_ACCOUNT_STORE_KEY);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = record_from_json(rec, p, text, len, perr)) != APR_SUCCESS
+        || (rv = acme_pkey_from_pem(&rec->key, p, pem, pem_len, perr)) != APR_SUCCESS) {
+        return rv;
+    }
+    *prec = rec;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_account_store_find(acme_account_record_t **prec, apr_pool_t *p,
+                                     acme_store_t *store, const acme_account_want_t *want)
+{
+    apr_array_header_t *ids;
+    acme_account_record_t *rec;
+    const char *why = NULL;
+    apr_status_t rv;
+    int i;
+
+    if ((rv = acme_store_list(&ids, p, store, ACME_STORE_ACCOUNTS, NULL)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < ids->nelts; ++i) {
+        const char *id = APR_ARRAY_IDX(ids, i, const char *);
+        rv = acme_account_store_load(&rec, p, store, id, &why);
+        if (rv == APR_ENOENT) {
+            continue;   /* a name without both aspects: not an account of ours */
+        }
+        if (rv != APR_SUCCESS) {
+            acme_log(ACME_LOG_WARNING, rv, "ACME0850 acme[account=%s]: unusable, skipped: %s",
+                     id, why ? why : "cannot read");
+            continue;
+        }
+        if (acme_account_store_matches(rec, want)) {
+            *prec = rec;
+            return APR_SUCCESS;
+        }
+    }
+    return APR_ENOENT;
+}
+
+static apr_status_t record_save(acme_store_t *store, apr_pool_t *p,
+                                const acme_account_record_t *rec)
+{
+    json_t *obj = acme_json_pool_adopt(p, json_object());
+    const char *text;
+    apr_size_t len;
+    apr_status_t rv;
+
+    json_object_set_new(obj, "ca-url", json_string(rec->ca_url));
+    if (rec->contact) {
+        json_object_set_new(obj, "contact", json_string(rec->contact));
+    }
+    if (rec->eab_kid) {
+        json_object_set_new(obj, "eab-kid", json_string(rec->eab_kid));
+    }
+    if (rec->url) {
+        json_object_set_new(obj, "url", json_string(rec->url));
+    }
+    json_object_set_new(obj, "created", json_string(acme_job_time_format(p, rec->created)));
+    if ((rv = acme_json_dump(&text, &len, p, obj)) != APR_SUCCESS) {
+        return rv;
+    }
+    return acme_store_save(store, p, ACME_STORE_ACCOUNTS, rec->id, ACME_ACCOUNT_STORE_JSON,
+                           text, len, 0);
+}
+
+/* "ACME-<host>-": the host of the CA URL in the id alphabet. */
+static const char *id_prefix(apr_pool_t *p, const char *ca_url)
+{
+    const char *host = strstr(ca_url, "://");
+    char buf[ID_HOST_MAX + 1];
+    apr_size_t n = 0;
+
+    for (host = host ? host + 3 : ca_url; *host && *host != '/' && *host != ':'
+         && n < ID_HOST_MAX; ++host) {
+        char ch = *host;
+        buf[n++] = (apr_isalnum(ch) || ch == '.' || ch == '-') ? ch : '-';
+    }
+    buf[n] = '\0';
+    return apr_pstrcat(p, "ACME-", n ? buf : "ca", "-", NULL);
+}
+
+/* A new record with a fresh key, saved (key first, exclusively). */
+static apr_status_t record_create(acme_account_record_t **prec, apr_pool_t *p,
+                                  acme_store_t *store, const acme_account_want_t *want,
+                                  acme_result_t *r)
+{
+    acme_pkey_spec_t spec = { ACME_PKEY_EC, 0, ACME_PKEY_P256 };
+    acme_account_record_t *rec = apr_pcalloc(p, sizeof(*rec));
+    const char *prefix = id_prefix(p, want->ca_url), *pem, *why = NULL;
+    apr_size_t len;
+    apr_status_t rv;
+    int n;
+
+    rec->ca_url = want->ca_url;
+    rec->contact = acme_account_store_contact(p, want->contact);
+    rec->eab_kid = want->eab_kid;
+    rec->created = apr_time_now();
+    if ((rv = acme_pkey_generate(&rec->key, p, &spec, &why))
+        || (rv = acme_pkey_to_pem(&pem, &len, p, rec->key, &why))) {
+        return acme_result_fail(r, rv, "account key: %s", why);
+    }
+    rv = APR_EEXIST;
+    for (n = 1; rv == APR_EEXIST && n <= ACME_ACCOUNT_STORE_MAX_PER_CA; ++n) {
+        rec->id = apr_psprintf(p, "%s%04d", prefix, n);
+        if (acme_names_check_id(rec->id) != APR_SUCCESS) {
+            rec->id = apr_psprintf(p, "ACME-ca-%04d", n);
+        }
+        rv = acme_store_save(store, p, ACME_STORE_ACCOUNTS, rec->id, ACME_ACCOUNT_STORE_KEY,
+                             pem, len, ACME_STORE_SECRET | ACME_STORE_EXCL);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = record_save(store, p, rec);
+    }
+    if (rv != APR_SUCCESS) {
+        rv = acme_result_fail(r, rv, "saving a new account for %s", want->ca_url);
+        r->action = ACME_ACTION_RETRY;  /* the store may recover (disk space) */
+        return rv;
+    }
+    acme_log(ACME_LOG_INFO, 0, "ACME0851 acme[account=%s]: created for %s", rec->id,
+             want->ca_url);
+    *prec = rec;
+    return APR_SUCCESS;
+}
+
+/* newAccount for the record's key; saves the URL the CA assigned. */
+static apr_status_t record_register(acme_account_record_t *rec, apr_pool_t *p,
+                                    acme_store_t *store, acme_client_t *c,
+                                    const acme_account_want_t *want, acme_result_t *r)
+{
+    apr_array_header_t *contacts = apr_array_make(p, 1, sizeof(const char *));
+    acme_account_params_t params = { 0 };
+    acme_account_t *acct;
+    apr_status_t rv;
+
+    if (rec->contact) {
+        APR_ARRAY_PUSH(contacts, const char *) = rec->contact;
+    }
+    params.contacts = contacts;
+    params.agree_tos = want->tos_agreed;
+    params.eab_kid = want->eab_kid;
+    params.eab_hmac = want->eab_hmac;
+    acme_client_set_account(c, rec->key, NULL);
+    acme_result_set_activity(r, "registering account %s at %s", rec->id, rec->ca_url);
+    if ((rv = acme_account_register(&acct, p, c, &params, r)) != APR_SUCCESS) {
+        acme_client_set_account(c, NULL, NULL);
+        return rv;
+    }
+    rec->url = acct->url;
+    if ((rv = record_save(store, p, rec)) != APR_SUCCESS) {
+        rv = acme_result_fail(r, rv, "saving account %s", rec->id);
+        r->action = ACME_ACTION_RETRY;
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t store_fail(acme_result_t *r, apr_status_t rv)
+{
+    acme_result_fail(r, rv, "reading the accounts of the store");
+    r->action = ACME_ACTION_RETRY;
+    return rv;
+}
+
+/* Under the account lock: find (another process may just have made the
+ * account), else create, then register when not registered. */
+static apr_status_t ensure_locked(acme_account_record_t **prec, apr_pool_t *p,
+                                  acme_store_t *store, acme_client_t *c,
+                                  const acme_account_want_t *want, acme_result_t *r)
+{
+    acme_account_record_t *rec = NULL;
+    apr_status_t rv;
+
+    rv = acme_account_store_find(&rec, p, store, want);
+    if (rv == APR_ENOENT) {
+        rv = record_create(&rec, p, store, want, r);
+    }
+    else if (rv != APR_SUCCESS) {
+        return store_fail(r, rv);
+    }
+    if (rv == APR_SUCCESS && rec->url == NULL) {
+        rv = record_register(rec, p, store, c, want, r);
+    }
+    if (rv == APR_SUCCESS) {
+        *prec = rec;
+    }
+    return rv;
+}
+
+apr_status_t acme_account_store_ensure(acme_account_record_t **prec, apr_pool_t *p,
+                                       acme_store_t *store, acme_client_t *c,
+                                       const acme_account_want_t *want, acme_result_t *r)
+{
+    acme_account_record_t *rec = NULL;
+    acme_store_lock_t *lock;
+    apr_status_t rv;
+
+    rv = acme_account_store_find(&rec, p, store, want);
+    if (rv != APR_SUCCESS || rec->url == NULL) {
+        if (rv != APR_SUCCESS && rv != APR_ENOENT) {
+            return store_fail(r, rv);
+        }
+        rv = acme_store_lock(&lock, p, store, ACME_STORE_ACCOUNTS, ACME_ACCOUNT_STORE_LOCK, 0);
+        if (rv != APR_SUCCESS) {
+            return rv == APR_TIMEUP ? rv : store_fail(r, rv);
+        }
+        rv = ensure_locked(&rec, p, store, c, want, r);
+        acme_store_unlock(lock);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    acme_client_set_account(c, rec->key, rec->url);
+    *prec = rec;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_account_store_forget_url(acme_store_t *store, apr_pool_t *p,
+                                           const char *id)
+{
+    acme_account_record_t *rec;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    if ((rv = acme_account_store_load(&rec, p, store, id, &why)) != APR_SUCCESS) {
+        return rv;
+    }
+    acme_log(ACME_LOG_NOTICE, 0, "ACME0852 acme[account=%s]: the CA no longer knows %s,"
+             " registering the key again", id, rec->url ? rec->url : "it");
+    rec->url = NULL;
+    return record_save(store, p, rec);
+}
