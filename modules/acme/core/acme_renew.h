@@ -32,21 +32,29 @@
  * challenge types, must-staple changed) is discarded and started afresh.
  *
  * Errors: the failing step's acme_result_t (activity, problem type, detail,
- * subproblems, Retry-After) is saved in the job and the consecutive error
- * count goes up; any step that makes progress resets the count. The job then
- * waits until acme_backoff_retry_at(now, spec->retry_delay, errors, the CA's
- * retry_at, random). By the error's action (acme_problem.h):
- *   RETRY       ACME_RENEW_AGAIN_AT at that time, at the same step.
- *   GIVE_UP     ACME_RENEW_AGAIN_AT at that time, from `order` on: the order
- *               (or what was requested in it) is moot, a new one may work.
+ * subproblems, Retry-After) is saved in the job and its error count goes up
+ * (it counts the failed attempts of this job and is cleared when the job is
+ * done, so an order that keeps going invalid backs off further each time).
+ * The job then waits until acme_backoff_retry_at(now, spec->retry_delay,
+ * errors, the CA's retry_at, random): never before the CA's Retry-After. By
+ * the error's action (acme_problem.h):
+ *   RETRY       ACME_RENEW_AGAIN_AT at that time, at the same step (badNonce
+ *               never gets here: the client re-sends with a fresh nonce).
+ *   GIVE_UP     ACME_RENEW_FAILED; the order is abandoned (the job restarts at
+ *               `order` when it runs again): repeating the request cannot work.
  *   FIX_CONFIG  ACME_RENEW_FAILED: an admin must act (a wrong EAB HMAC, a CA
  *               requiring EAB, a name the CA refuses, an unreachable
- *               challenge port, dns-01 not supported yet, ...). next_at is then
- *               at least ACME_RENEW_FAILED_DELAY away, so a wrong EAB HMAC does
- *               not hit the CA every few seconds; backoff grows to a day.
- * While a job waits for an error's retry time, acme_renew_run() called
+ *               challenge port, dns-01 not supported yet, ...).
+ * A FAILED job's next_at is at least ACME_RENEW_FAILED_DELAY away, growing
+ * with the backoff to about a day, so that e.g. a wrong EAB HMAC does not hit
+ * the CA every few seconds. An order, authorization or challenge the CA
+ * declared invalid always abandons the order (whatever the action).
+ * The CA saying accountDoesNotExist makes the run register the account's key
+ * again (once per run) and start a new order.
+ * While a job waits out an error (until next_at), acme_renew_run() called
  * earlier does not contact the CA: it returns the saved outcome. A spec
- * change, or acme_renew_reset(), starts afresh at once.
+ * change, or acme_renew_reset(), starts afresh at once. Waits for polling
+ * are not binding: an early call polls.
  *
  * Concurrency: one run per domain at a time, in one process of the fleet;
  * the caller serializes (e.g. with acme_store_lock(JOBS, md)). Accounts are
@@ -65,6 +73,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
+#include "acme_account_store.h"
 #include "acme_client.h"
 #include "acme_result.h"
 #include "acme_store.h"
@@ -74,7 +83,7 @@
 /* Poll interval when the CA sends no Retry-After (ACME_ORDER_POLL_INTERVAL). */
 #define ACME_RENEW_POLL_INTERVAL (apr_time_from_sec(2))
 /* The store lock (group ACCOUNTS) under which accounts are created. */
-#define ACME_RENEW_ACCOUNT_LOCK "accounts"
+#define ACME_RENEW_ACCOUNT_LOCK ACME_ACCOUNT_STORE_LOCK
 
 /* What to obtain; filled by the glue from the configuration. Borrowed for
  * the call: nothing here is kept after acme_renew_run() returns. */
@@ -84,7 +93,8 @@ typedef struct acme_renew_spec_t {
     apr_array_header_t *pkey_specs;    /* acme_pkey_spec_t: one certificate per spec,
                                         * no spec twice */
     apr_array_header_t *challenges;    /* const char *: challenge types in order of
-                                        * preference ("http-01", "tls-alpn-01") */
+                                        * preference ("http-01", "tls-alpn-01");
+                                        * NULL or empty: http-01, then tls-alpn-01 */
     const char *ca_url;                /* directory URL: the client's CA */
     const char *contact;               /* "mailto:..." or a bare email, or NULL */
     int tos_agreed;                    /* MDCertificateAgreement accepted */
@@ -93,7 +103,8 @@ typedef struct acme_renew_spec_t {
     int must_staple;                   /* ask for the TLS Feature status_request */
     const char *profile;               /* ACME profile, or NULL */
     const char *preferred_chain;       /* issuer CN of the preferred chain, or NULL */
-    apr_interval_time_t retry_delay;   /* MDRetryDelay: backoff base; <= 0: default */
+    apr_interval_time_t retry_delay;   /* MDRetryDelay: backoff base; <= 0: default
+                                        * (ACME_BACKOFF_BASE_DEFAULT) */
 } acme_renew_spec_t;
 
 typedef enum {
@@ -139,7 +150,7 @@ typedef struct acme_renew_info_t {
     const char *md_name;
     const char *step;            /* as in acme_renew_outcome_t */
     int failed;                  /* 1: waiting for a configuration fix */
-    int errors;                  /* consecutive errors, 0 after progress */
+    int errors;                  /* failed attempts of this job (0 once done) */
     apr_time_t next_at;          /* when the job wants to run again; 0: now */
     apr_time_t started;          /* when the job was created */
     apr_time_t updated;          /* its last save */

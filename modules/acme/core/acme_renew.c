@@ -1,0 +1,553 @@
+/* The renewal job's driver: opening the job, running steps, recording errors
+ * with backoff, and the outcome. See acme_renew.h; the steps are in
+ * acme_renew_steps.c and acme_renew_cert.c. */
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "acme_assert.h"
+#include "acme_backoff.h"
+#include "acme_json.h"
+#include "acme_log.h"
+#include "acme_names.h"
+#include "acme_renew_challenge.h"
+#include "acme_renew_int.h"
+
+/* Transitions one run may make per key spec (a run never waits, so a CA that
+ * keeps bouncing an order between states must not keep it busy). */
+#define RUN_TRANSITIONS_PER_KEY 8
+
+static const char *const default_challenges[] = { "http-01", "tls-alpn-01" };
+
+const acme_pkey_spec_t *acme_renew_key_spec(const acme_renew_ctx_t *ctx)
+{
+    return &APR_ARRAY_IDX(ctx->spec->pkey_specs, ctx->job->key_index, acme_pkey_spec_t);
+}
+
+const char *acme_renew_key_name(const acme_renew_ctx_t *ctx)
+{
+    return acme_pkey_spec_name(ctx->p, acme_renew_key_spec(ctx));
+}
+
+apr_status_t acme_renew_job_save(acme_renew_ctx_t *ctx)
+{
+    apr_status_t rv = acme_job_save(ctx->job, ctx->p, ctx->store, ctx->now);
+
+    if (rv != APR_SUCCESS) {
+        acme_result_fail(ctx->r, rv, "saving the job of %s", ctx->spec->md_name);
+        ctx->r->action = ACME_ACTION_RETRY;
+    }
+    return rv;
+}
+
+static void answers_remove(acme_store_t *store, apr_pool_t *p, acme_job_t *job)
+{
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < job->answers->nelts; ++i) {
+        const acme_job_answer_t *a = &APR_ARRAY_IDX(job->answers, i, acme_job_answer_t);
+        rv = acme_renew_challenge_remove(store, p, a->identifier, a->type, a->token);
+        if (rv != APR_SUCCESS) {
+            acme_log(ACME_LOG_WARNING, rv, "ACME0900 acme[md=%s]: cannot remove the %s answer"
+                     " for %s", job->md_name, a->type, a->identifier);
+        }
+    }
+    apr_array_clear(job->answers);
+}
+
+void acme_renew_answers_remove(acme_renew_ctx_t *ctx)
+{
+    answers_remove(ctx->store, ctx->p, ctx->job);
+}
+
+void acme_renew_restart_order(acme_renew_ctx_t *ctx)
+{
+    acme_renew_answers_remove(ctx);
+    acme_job_set_order(ctx->job, NULL);
+    ctx->order = NULL;
+    ctx->job->step = ctx->job->account_id ? ACME_JOB_ORDER : ACME_JOB_ACCOUNT;
+}
+
+/* ------------------------------------------------------------ the spec */
+
+static json_t *strings_json(const apr_array_header_t *arr)
+{
+    json_t *out = json_array();
+    int i;
+
+    for (i = 0; i < arr->nelts; ++i) {
+        json_array_append_new(out, json_string(APR_ARRAY_IDX(arr, i, const char *)));
+    }
+    return out;
+}
+
+static void set_opt(json_t *obj, const char *key, const char *value)
+{
+    if (value != NULL) {
+        json_object_set_new(obj, key, json_string(value));
+    }
+}
+
+/* What the job is for, as saved in job.json: everything that, changed,
+ * makes the job's work moot. The EAB HMAC is secret and not part of it. */
+static json_t *spec_json(apr_pool_t *p, const acme_renew_spec_t *spec,
+                         const apr_array_header_t *challenges)
+{
+    json_t *obj = acme_json_pool_adopt(p, json_object()), *keys = json_array();
+    int i;
+
+    for (i = 0; i < spec->pkey_specs->nelts; ++i) {
+        const acme_pkey_spec_t *ks = &APR_ARRAY_IDX(spec->pkey_specs, i, acme_pkey_spec_t);
+        json_array_append_new(keys, json_string(acme_pkey_spec_name(p, ks)));
+    }
+    json_object_set_new(obj, "names", strings_json(spec->names));
+    json_object_set_new(obj, "pkey-specs", keys);
+    json_object_set_new(obj, "ca-url", json_string(spec->ca_url));
+    set_opt(obj, "contact", acme_account_store_contact(p, spec->contact));
+    set_opt(obj, "eab-kid", spec->eab_kid);
+    json_object_set_new(obj, "tos-agreed", json_boolean(spec->tos_agreed));
+    json_object_set_new(obj, "challenges", strings_json(challenges));
+    json_object_set_new(obj, "must-staple", json_boolean(spec->must_staple));
+    set_opt(obj, "profile", spec->profile);
+    set_opt(obj, "preferred-chain", spec->preferred_chain);
+    return obj;
+}
+
+static apr_status_t spec_check_keys(const acme_renew_spec_t *spec, apr_pool_t *p,
+                                    const char **pwhy)
+{
+    int i, j;
+
+    if (!spec->pkey_specs || spec->pkey_specs->nelts < 1
+        || spec->pkey_specs->nelts > ACME_JOB_MAX_KEYS) {
+        *pwhy = "one to " APR_STRINGIFY(ACME_JOB_MAX_KEYS) " key specs are needed";
+        return APR_EINVAL;
+    }
+    for (i = 0; i < spec->pkey_specs->nelts; ++i) {
+        const acme_pkey_spec_t *a = &APR_ARRAY_IDX(spec->pkey_specs, i, acme_pkey_spec_t);
+        for (j = 0; j < i; ++j) {
+            if (acme_pkey_spec_eq(a, &APR_ARRAY_IDX(spec->pkey_specs, j, acme_pkey_spec_t))) {
+                *pwhy = apr_psprintf(p, "key spec %s is listed twice",
+                                     acme_pkey_spec_name(p, a));
+                return APR_EINVAL;
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t spec_check(const acme_renew_spec_t *spec, apr_pool_t *p,
+                               const char **pwhy)
+{
+    int i;
+
+    if (!spec->md_name || acme_names_check_domain(spec->md_name, ACME_NAMES_WILDCARD)) {
+        *pwhy = "the domain's name is invalid";
+        return APR_EINVAL;
+    }
+    if (!spec->names || spec->names->nelts < 1) {
+        *pwhy = "no names to certify";
+        return APR_EINVAL;
+    }
+    for (i = 0; i < spec->names->nelts; ++i) {
+        if (APR_ARRAY_IDX(spec->names, i, const char *) == NULL) {
+            *pwhy = "a name is NULL";
+            return APR_EINVAL;
+        }
+    }
+    if (!spec->ca_url || acme_json_check_url(spec->ca_url, pwhy) != APR_SUCCESS) {
+        *pwhy = "the CA URL is invalid";
+        return APR_EINVAL;
+    }
+    if ((spec->eab_kid == NULL) != (spec->eab_hmac == NULL)) {
+        *pwhy = "External Account Binding needs both a key id and an HMAC key";
+        return APR_EINVAL;
+    }
+    return spec_check_keys(spec, p, pwhy);
+}
+
+static const apr_array_header_t *spec_challenges(apr_pool_t *p, const acme_renew_spec_t *spec)
+{
+    apr_array_header_t *arr;
+    apr_size_t i;
+
+    if (spec->challenges && spec->challenges->nelts > 0) {
+        return spec->challenges;
+    }
+    arr = apr_array_make(p, 2, sizeof(const char *));
+    for (i = 0; i < sizeof(default_challenges) / sizeof(default_challenges[0]); ++i) {
+        APR_ARRAY_PUSH(arr, const char *) = default_challenges[i];
+    }
+    return arr;
+}
+
+/* ------------------------------------------------------------ the job */
+
+/* A fresh job: what was staged before belongs to no job any more. */
+static apr_status_t job_fresh(acme_renew_ctx_t *ctx, const json_t *spec)
+{
+    apr_status_t rv;
+
+    rv = acme_store_purge(ctx->store, ctx->p, ACME_STORE_STAGING, ctx->spec->md_name);
+    if (rv != APR_SUCCESS && rv != APR_ENOENT) {
+        return rv;
+    }
+    ctx->job = acme_job_create(ctx->p, ctx->spec->md_name, spec,
+                               ctx->spec->pkey_specs->nelts, ctx->now);
+    acme_log(ACME_LOG_INFO, 0, "ACME0901 acme[md=%s]: new renewal job", ctx->spec->md_name);
+    return acme_job_save(ctx->job, ctx->p, ctx->store, ctx->now);
+}
+
+/* Loads the job of the spec's domain, or starts one. */
+static apr_status_t job_open(acme_renew_ctx_t *ctx)
+{
+    const char *md = ctx->spec->md_name, *why = NULL;
+    json_t *spec = spec_json(ctx->p, ctx->spec, ctx->challenges);
+    apr_status_t rv;
+
+    rv = acme_job_load(&ctx->job, ctx->p, ctx->store, md, &why);
+    if (rv == APR_SUCCESS && !json_equal(ctx->job->spec, spec)) {
+        acme_log(ACME_LOG_NOTICE, 0, "ACME0902 acme[md=%s]: the configuration changed,"
+                 " the job at step %s starts afresh", md, acme_job_step_name(ctx->job->step));
+        answers_remove(ctx->store, ctx->p, ctx->job);
+        rv = APR_ENOENT;
+    }
+    else if (rv == APR_EINVAL) {
+        acme_log(ACME_LOG_WARNING, rv, "ACME0903 acme[md=%s]: job.json unusable (%s),"
+                 " starting afresh", md, why ? why : "?");
+        rv = APR_ENOENT;
+    }
+    if (rv == APR_ENOENT) {
+        rv = job_fresh(ctx, spec);
+    }
+    return rv;
+}
+
+/* The account the job uses, checked against the spec; back to "account"
+ * when it is gone, unregistered or not the right one any more. */
+static void job_account_load(acme_renew_ctx_t *ctx)
+{
+    acme_account_want_t want = { 0 };
+    acme_account_record_t *rec = NULL;
+    const char *why = NULL;
+    apr_status_t rv = APR_ENOENT;
+
+    want.ca_url = ctx->spec->ca_url;
+    want.contact = ctx->spec->contact;
+    want.eab_kid = ctx->spec->eab_kid;
+    if (ctx->job->account_id) {
+        rv = acme_account_store_load(&rec, ctx->p, ctx->store, ctx->job->account_id, &why);
+    }
+    if (rv == APR_SUCCESS && rec->url && acme_account_store_matches(rec, &want)) {
+        ctx->account = rec;
+        acme_client_set_account(ctx->client, rec->key, rec->url);
+        return;
+    }
+    acme_log(ACME_LOG_NOTICE, rv, "ACME0904 acme[md=%s]: account %s is not usable (%s),"
+             " looking for the account again", ctx->spec->md_name,
+             ctx->job->account_id ? ctx->job->account_id : "-",
+             why ? why : (rv == APR_SUCCESS ? "not registered" : "cannot load it"));
+    ctx->job->account_id = NULL;
+    acme_renew_restart_order(ctx);
+}
+
+static apr_status_t step_run(acme_renew_ctx_t *ctx)
+{
+    switch (ctx->job->step) {
+    case ACME_JOB_ACCOUNT:
+        return acme_renew_step_account(ctx);
+    case ACME_JOB_ORDER:
+        return acme_renew_step_order(ctx);
+    case ACME_JOB_AUTHZ:
+        return acme_renew_step_authz(ctx);
+    case ACME_JOB_POLL_AUTHZ:
+        return acme_renew_step_poll_authz(ctx);
+    case ACME_JOB_FINALIZE:
+        return acme_renew_step_finalize(ctx);
+    case ACME_JOB_POLL_ORDER:
+        return acme_renew_step_poll_order(ctx);
+    case ACME_JOB_DOWNLOAD:
+        return acme_renew_step_download(ctx);
+    case ACME_JOB_SAVE:
+        return acme_renew_step_save(ctx);
+    case ACME_JOB_DONE:
+        break;
+    }
+    ACME_ASSERT(!"step_run on a done job");
+    return APR_EGENERAL;
+}
+
+/* ------------------------------------------------------------ outcomes */
+
+static void outcome_set(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx,
+                        acme_renew_status_e status, apr_time_t next_at,
+                        const acme_result_t *result)
+{
+    out->status = status;
+    out->next_at = next_at;
+    out->result = result ? acme_result_copy(ctx->p, result) : NULL;
+    out->step = acme_job_step_name(ctx->job->step);
+}
+
+static apr_status_t outcome_save(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
+{
+    apr_status_t rv = acme_renew_job_save(ctx);
+
+    if (rv != APR_SUCCESS) {
+        outcome_set(out, ctx, ACME_RENEW_FAILED, 0, ctx->r);
+    }
+    return rv;
+}
+
+static uint32_t random_u32(void)
+{
+    uint32_t v = 0;
+
+    if (apr_generate_random_bytes((unsigned char *)&v, sizeof(v)) != APR_SUCCESS) {
+        v = (uint32_t)apr_time_now();   /* jitter only: predictability is harmless */
+    }
+    return v;
+}
+
+/* Records the error of a step, computes when to try again and saves. */
+static apr_status_t job_failed(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
+{
+    acme_job_t *job = ctx->job;
+    acme_result_t *r = ctx->r;
+    apr_time_t next;
+
+    ++job->errors;
+    acme_job_set_error(job, r);
+    if (r->action == ACME_ACTION_GIVE_UP && job->order_url) {
+        acme_renew_restart_order(ctx);   /* the operation is moot: start it afresh */
+    }
+    next = acme_backoff_retry_at(ctx->now, ctx->spec->retry_delay, job->errors, r->retry_at,
+                                 random_u32());
+    job->failed = r->action != ACME_ACTION_RETRY;
+    if (job->failed && next < ctx->now + ACME_RENEW_FAILED_DELAY) {
+        next = ctx->now + ACME_RENEW_FAILED_DELAY;
+    }
+    job->next_at = next;
+    job->backoff = 1;
+    acme_log(job->failed ? ACME_LOG_ERR : ACME_LOG_WARNING, r->status,
+             "ACME0905 acme[md=%s]: %s (%s, error %u); next attempt at step %s at %s",
+             job->md_name, acme_result_render(r, ctx->p), acme_problem_action_name(r->action),
+             job->errors, acme_job_step_name(job->step), acme_job_time_format(ctx->p, next));
+    outcome_set(out, ctx, job->failed ? ACME_RENEW_FAILED : ACME_RENEW_AGAIN_AT, next, r);
+    return outcome_save(out, ctx);
+}
+
+/* The CA forgot the account (accountDoesNotExist): register its key again
+ * and start a new order, once per run. */
+static int job_reregister(acme_renew_ctx_t *ctx, int *pdone)
+{
+    if (*pdone || !acme_result_is(ctx->r, "accountDoesNotExist") || !ctx->job->account_id) {
+        return 0;
+    }
+    *pdone = 1;
+    acme_job_set_error(ctx->job, ctx->r);
+    if (acme_account_store_forget_url(ctx->store, ctx->p, ctx->job->account_id)) {
+        return 0;
+    }
+    ctx->job->account_id = NULL;
+    acme_renew_restart_order(ctx);
+    return 1;
+}
+
+/* A DONE job whose staged set does not verify is redone from the order. */
+static apr_status_t job_check_done(acme_renew_ctx_t *ctx, int *pdone)
+{
+    const char *why = "?";
+    apr_status_t rv = acme_renew_staging_verify(ctx, &why);
+
+    *pdone = rv == APR_SUCCESS;
+    if (rv == APR_SUCCESS || (rv != APR_ENOENT && rv != APR_EINVAL)) {
+        return rv;
+    }
+    acme_log(ACME_LOG_WARNING, rv, "ACME0906 acme[md=%s]: the staged set is not complete"
+             " (%s), renewing again", ctx->spec->md_name, why);
+    rv = acme_store_purge(ctx->store, ctx->p, ACME_STORE_STAGING, ctx->spec->md_name);
+    if (rv != APR_SUCCESS && rv != APR_ENOENT) {
+        return rv;
+    }
+    ctx->job->key_index = 0;
+    acme_renew_restart_order(ctx);
+    return acme_job_save(ctx->job, ctx->p, ctx->store, ctx->now);
+}
+
+/* Runs steps until the job waits, fails or is done. */
+static apr_status_t job_drive(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
+{
+    int n, max = RUN_TRANSITIONS_PER_KEY * (ctx->job->key_count + 2), reregistered = 0;
+    acme_job_t *job = ctx->job;
+    acme_job_step_e prev;
+    apr_status_t rv;
+
+    if (job->step != ACME_JOB_ACCOUNT) {
+        job_account_load(ctx);
+    }
+    for (n = 0; n < max; ++n) {
+        prev = job->step;
+        ctx->wait_at = 0;
+        ctx->r = acme_result_create(ctx->p);
+        if ((rv = step_run(ctx)) != APR_SUCCESS) {
+            if (job_reregister(ctx, &reregistered)) {
+                continue;
+            }
+            return job_failed(out, ctx);
+        }
+        if (ctx->wait_at) {
+            job->next_at = ctx->wait_at;
+            outcome_set(out, ctx, ACME_RENEW_AGAIN_AT, ctx->wait_at, NULL);
+            return outcome_save(out, ctx);
+        }
+        ACME_ASSERT(job->step != prev);
+        acme_log(ACME_LOG_DEBUG, 0, "ACME0907 acme[md=%s]: %s -> %s", job->md_name,
+                 acme_job_step_name(prev), acme_job_step_name(job->step));
+        if (job->step == ACME_JOB_DONE) {
+            job->errors = 0;
+            job->next_at = 0;
+            acme_job_set_error(job, NULL);
+            acme_log(ACME_LOG_NOTICE, 0, "ACME0908 acme[md=%s]: certificates staged",
+                     job->md_name);
+            outcome_set(out, ctx, ACME_RENEW_DONE, 0, NULL);
+            return outcome_save(out, ctx);
+        }
+        if ((rv = acme_renew_job_save(ctx)) != APR_SUCCESS) {
+            outcome_set(out, ctx, ACME_RENEW_FAILED, 0, ctx->r);
+            return rv;
+        }
+    }
+    /* Only a CA that keeps moving its order around gets here. */
+    job->next_at = ctx->now + ACME_RENEW_POLL_INTERVAL;
+    outcome_set(out, ctx, ACME_RENEW_AGAIN_AT, job->next_at, NULL);
+    return outcome_save(out, ctx);
+}
+
+/* Opens the job and runs it unless it waits out an error. */
+static apr_status_t job_run(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
+{
+    acme_job_t *job;
+    apr_status_t rv;
+    int done;
+
+    if ((rv = job_open(ctx)) != APR_SUCCESS) {
+        acme_result_fail(ctx->r, rv, "opening the job of %s", ctx->spec->md_name);
+        ctx->r->action = ACME_ACTION_RETRY;
+        return rv;
+    }
+    job = ctx->job;
+    if (job->backoff && ctx->now < job->next_at) {
+        outcome_set(out, ctx, job->failed ? ACME_RENEW_FAILED : ACME_RENEW_AGAIN_AT,
+                    job->next_at, job->last_error);
+        return APR_SUCCESS;
+    }
+    job->backoff = 0;
+    job->failed = 0;
+    if (job->step == ACME_JOB_DONE) {
+        if ((rv = job_check_done(ctx, &done)) != APR_SUCCESS) {
+            acme_result_fail(ctx->r, rv, "checking STAGING/%s", ctx->spec->md_name);
+            ctx->r->action = ACME_ACTION_RETRY;
+            return rv;
+        }
+        if (done) {
+            outcome_set(out, ctx, ACME_RENEW_DONE, 0, NULL);
+            return APR_SUCCESS;
+        }
+    }
+    return job_drive(out, ctx);
+}
+
+apr_status_t acme_renew_run(acme_renew_outcome_t *out, apr_pool_t *p, acme_store_t *store,
+                            acme_client_t *client, const acme_renew_spec_t *spec,
+                            apr_time_t now)
+{
+    acme_renew_ctx_t ctx;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    memset(out, 0, sizeof(*out));
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.p = p;
+    ctx.store = store;
+    ctx.client = client;
+    ctx.spec = spec;
+    ctx.now = now;
+    ctx.r = acme_result_create(p);
+    out->status = ACME_RENEW_FAILED;
+    out->result = ctx.r;
+    if ((rv = spec_check(spec, p, &why)) != APR_SUCCESS) {
+        acme_result_fail(ctx.r, rv, "renewal of %s: %s",
+                         spec->md_name ? acme_names_printable(p, spec->md_name) : "?", why);
+        ctx.r->action = ACME_ACTION_FIX_CONFIG;
+        acme_log(ACME_LOG_ERR, rv, "ACME0909 %s", acme_result_render(ctx.r, p));
+        return rv;
+    }
+    ctx.challenges = spec_challenges(p, spec);
+    rv = job_run(out, &ctx);
+    if (rv != APR_SUCCESS && ctx.job == NULL) {
+        out->result = ctx.r;
+    }
+    else if (rv != APR_SUCCESS) {
+        outcome_set(out, &ctx, ACME_RENEW_FAILED, 0, ctx.r);
+    }
+    /* The account key lives in p: the client must not keep pointing at it. */
+    acme_client_set_account(client, NULL, NULL);
+    return rv;
+}
+
+apr_status_t acme_renew_reset(acme_store_t *store, apr_pool_t *p, const char *md_name)
+{
+    acme_job_t *job;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    if (acme_names_check_domain(md_name, ACME_NAMES_WILDCARD) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    rv = acme_job_load(&job, p, store, md_name, &why);
+    if (rv == APR_SUCCESS) {
+        answers_remove(store, p, job);
+    }
+    else if (rv != APR_ENOENT && rv != APR_EINVAL) {
+        return rv;
+    }
+    rv = acme_store_purge(store, p, ACME_STORE_JOBS, md_name);
+    if (rv == APR_SUCCESS) {
+        acme_log(ACME_LOG_DEBUG, 0, "ACME0910 acme[md=%s]: job removed", md_name);
+    }
+    return rv == APR_ENOENT ? APR_SUCCESS : rv;
+}
+
+apr_status_t acme_renew_info_load(acme_renew_info_t **pinfo, apr_pool_t *p,
+                                  acme_store_t *store, const char *md_name)
+{
+    acme_renew_info_t *info;
+    acme_job_t *job;
+    const json_t *keys;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    if (acme_names_check_domain(md_name, ACME_NAMES_WILDCARD) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if ((rv = acme_job_load(&job, p, store, md_name, &why)) != APR_SUCCESS) {
+        return rv;
+    }
+    info = apr_pcalloc(p, sizeof(*info));
+    info->md_name = job->md_name;
+    info->step = acme_job_step_name(job->step);
+    info->failed = job->failed;
+    info->errors = (int)job->errors;
+    info->next_at = job->next_at;
+    info->started = job->started;
+    info->updated = job->updated;
+    info->order_url = job->order_url;
+    info->last_error = job->last_error;
+    keys = json_object_get(job->spec, "pkey-specs");
+    info->pkey_spec = json_string_value(json_array_get(keys, (size_t)job->key_index));
+    *pinfo = info;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,230 @@
+/* Renewal job steps up to valid authorizations: account, order, authz,
+ * poll-authz. See acme_renew_int.h for the step contract. */
+#include <apr_strings.h>
+
+#include "acme_log.h"
+#include "acme_renew_challenge.h"
+#include "acme_renew_int.h"
+
+/* How long to wait when another job holds the account lock. */
+#define ACCOUNT_LOCK_WAIT apr_time_from_sec(1)
+
+apr_status_t acme_renew_step_account(acme_renew_ctx_t *ctx)
+{
+    const acme_renew_spec_t *spec = ctx->spec;
+    acme_account_want_t want = { 0 };
+    apr_status_t rv;
+
+    want.ca_url = spec->ca_url;
+    want.contact = spec->contact;
+    want.tos_agreed = spec->tos_agreed;
+    want.eab_kid = spec->eab_kid;
+    want.eab_hmac = spec->eab_hmac;
+    acme_result_set_activity(ctx->r, "finding the account for %s", spec->ca_url);
+    rv = acme_account_store_ensure(&ctx->account, ctx->p, ctx->store, ctx->client, &want,
+                                   ctx->r);
+    if (rv == APR_TIMEUP) {
+        ctx->wait_at = ctx->now + ACCOUNT_LOCK_WAIT;
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    ctx->job->account_id = apr_pstrdup(ctx->job->pool, ctx->account->id);
+    ctx->job->step = ACME_JOB_ORDER;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_renew_step_order(acme_renew_ctx_t *ctx)
+{
+    acme_order_params_t params = { 0 };
+    apr_status_t rv;
+
+    params.names = ctx->spec->names;
+    params.profile = ctx->spec->profile;
+    acme_result_set_activity(ctx->r, "creating the %s order for %s",
+                             acme_renew_key_name(ctx), ctx->spec->md_name);
+    if ((rv = acme_order_create(&ctx->order, ctx->p, ctx->client, &params, ctx->r))) {
+        return rv;
+    }
+    acme_log(ACME_LOG_INFO, 0, "ACME0920 acme[md=%s order=%s]: created (%s)",
+             ctx->spec->md_name, ctx->order->url, acme_renew_key_name(ctx));
+    /* Saved with the transition: a crash before that costs one extra order. */
+    acme_job_set_order(ctx->job, ctx->order->url);
+    ctx->job->step = ACME_JOB_AUTHZ;
+    return APR_SUCCESS;
+}
+
+acme_job_step_e acme_renew_step_for_order(acme_job_step_e now, acme_order_status_e status)
+{
+    switch (status) {
+    case ACME_ORDER_PENDING:
+        return now == ACME_JOB_POLL_AUTHZ ? ACME_JOB_POLL_AUTHZ : ACME_JOB_AUTHZ;
+    case ACME_ORDER_READY:
+        return ACME_JOB_FINALIZE;
+    case ACME_ORDER_PROCESSING:
+        return ACME_JOB_POLL_ORDER;
+    case ACME_ORDER_VALID:
+        return ACME_JOB_DOWNLOAD;
+    case ACME_ORDER_INVALID:
+        break;
+    }
+    return ACME_JOB_ORDER;
+}
+
+apr_status_t acme_renew_order_sync(acme_renew_ctx_t *ctx, acme_order_status_e want,
+                                   int *pmoved)
+{
+    acme_job_t *job = ctx->job;
+    apr_status_t rv;
+
+    *pmoved = 0;
+    acme_result_set_activity(ctx->r, "fetching order %s", job->order_url);
+    if ((rv = acme_order_fetch(&ctx->order, ctx->p, ctx->client, job->order_url, ctx->r))) {
+        return rv;
+    }
+    if (ctx->order->status == ACME_ORDER_INVALID) {
+        acme_result_set_activity(ctx->r, "order %s", job->order_url);
+        if (ctx->order->error) {
+            rv = acme_result_from_problem(ctx->r, ctx->order->error, 0, 0);
+        }
+        else {
+            rv = acme_result_fail(ctx->r, ACME_EPROBLEM, "the CA declared the order invalid");
+        }
+        ctx->r->action = ctx->r->action == ACME_ACTION_RETRY ? ACME_ACTION_GIVE_UP
+                                                             : ctx->r->action;
+        acme_renew_restart_order(ctx);
+        return rv;
+    }
+    if (ctx->order->status != want) {
+        job->step = acme_renew_step_for_order(job->step, ctx->order->status);
+        *pmoved = 1;
+    }
+    return APR_SUCCESS;
+}
+
+/* The CA declared an authorization dead: its order is dead too. */
+static apr_status_t authz_failed(acme_renew_ctx_t *ctx, const acme_authz_t *az)
+{
+    const acme_challenge_t *failed = NULL;
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < az->challenges->nelts && !failed; ++i) {
+        const acme_challenge_t *ch = APR_ARRAY_IDX(az->challenges, i, acme_challenge_t *);
+        failed = ch->error ? ch : NULL;
+    }
+    acme_result_set_activity(ctx->r, "authorization of %s", az->identifier.value);
+    if (failed) {
+        rv = acme_result_from_problem(ctx->r, failed->error, 0, 0);
+    }
+    else {
+        rv = acme_result_fail(ctx->r, ACME_EPROBLEM, "the authorization is %s",
+                              acme_authz_status_name(az->status));
+        ctx->r->action = ACME_ACTION_GIVE_UP;
+    }
+    acme_renew_restart_order(ctx);
+    return rv;
+}
+
+/* Publishes the answer for a pending authorization and asks the CA to
+ * validate it (unless it is validating already: a resumed job). */
+static apr_status_t authz_answer(acme_renew_ctx_t *ctx, const acme_authz_t *az)
+{
+    const acme_challenge_t *ch;
+    acme_challenge_t *answered;
+    apr_status_t rv;
+
+    acme_result_set_activity(ctx->r, "authorizing %s", az->identifier.value);
+    if ((rv = acme_renew_challenge_select(&ch, az, ctx->challenges, ctx->p, ctx->r))) {
+        return rv;
+    }
+    /* Recorded before it is written: a crash cannot leave an unknown answer. */
+    if (acme_job_add_answer(ctx->job, az->identifier.value, ch->type, ch->token)) {
+        return acme_result_fail(ctx->r, APR_ENOSPC, "too many challenge answers");
+    }
+    if ((rv = acme_renew_job_save(ctx))
+        || (rv = acme_renew_challenge_setup(ctx->store, ctx->p, az, ch, ctx->account->key,
+                                            ctx->r))) {
+        return rv;
+    }
+    if (ch->status != ACME_CHALLENGE_PENDING) {
+        return APR_SUCCESS;
+    }
+    acme_log(ACME_LOG_INFO, 0, "ACME0921 acme[md=%s]: answering %s for %s",
+             ctx->spec->md_name, ch->type, az->identifier.value);
+    return acme_challenge_respond(&answered, ctx->p, ctx->client, ch, ctx->r);
+}
+
+apr_status_t acme_renew_step_authz(acme_renew_ctx_t *ctx)
+{
+    acme_authz_t *az;
+    apr_status_t rv;
+    int i, moved;
+
+    if ((rv = acme_renew_order_sync(ctx, ACME_ORDER_PENDING, &moved)) || moved) {
+        return rv;
+    }
+    for (i = 0; i < ctx->order->authorizations->nelts; ++i) {
+        const char *url = APR_ARRAY_IDX(ctx->order->authorizations, i, const char *);
+        acme_result_set_activity(ctx->r, "fetching authorization %s", url);
+        if ((rv = acme_authz_fetch(&az, ctx->p, ctx->client, url, ctx->r))) {
+            return rv;
+        }
+        if (!acme_order_covers_authz(ctx->order, az)) {
+            rv = acme_result_fail(ctx->r, APR_EINVAL, "authorization %s is for %s, which"
+                                  " the order does not name", url, az->identifier.value);
+            acme_renew_restart_order(ctx);
+            return rv;
+        }
+        if (az->status == ACME_AUTHZ_PENDING) {
+            if ((rv = authz_answer(ctx, az)) != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        else if (az->status != ACME_AUTHZ_VALID) {
+            return authz_failed(ctx, az);
+        }
+    }
+    ctx->job->step = ACME_JOB_POLL_AUTHZ;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_renew_step_poll_authz(acme_renew_ctx_t *ctx)
+{
+    apr_time_t next = 0;
+    acme_authz_t *az;
+    apr_status_t rv;
+    int i, moved;
+
+    if ((rv = acme_renew_order_sync(ctx, ACME_ORDER_PENDING, &moved)) || moved) {
+        return rv;
+    }
+    for (i = 0; i < ctx->order->authorizations->nelts && !next; ++i) {
+        const char *url = APR_ARRAY_IDX(ctx->order->authorizations, i, const char *);
+        acme_result_set_activity(ctx->r, "waiting for authorization %s", url);
+        az = NULL;
+        rv = acme_authz_poll(&az, &next, ctx->p, ctx->client, url, ctx->now, ctx->r);
+        if (rv == ACME_EPROBLEM && az && az->status != ACME_AUTHZ_PENDING
+            && az->status != ACME_AUTHZ_VALID) {
+            acme_renew_restart_order(ctx);
+            return rv;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (!next && az->status != ACME_AUTHZ_VALID) {
+            return authz_failed(ctx, az);
+        }
+    }
+    if (next) {
+        ctx->wait_at = next;
+        return APR_SUCCESS;
+    }
+    /* All valid: the order should be ready now; if the CA lags, look again soon. */
+    if ((rv = acme_renew_order_sync(ctx, ACME_ORDER_PENDING, &moved)) || moved) {
+        return rv;
+    }
+    ctx->wait_at = ctx->now + ACME_RENEW_POLL_INTERVAL;
+    return APR_SUCCESS;
+}
