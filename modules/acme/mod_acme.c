@@ -5,8 +5,10 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_ssl.h>
 
 #include "mod_acme_config.h"
+#include "mod_acme_serve.h"
 
 static int acme_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                              server_rec *s)
@@ -20,11 +22,40 @@ static int acme_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     return acme_config_post_config(pconf, plog, ptemp, s);
 }
 
+/* Before mod_ssl's post_config: it asks for the certificate files. */
+static int acme_post_config_serve(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                  server_rec *s)
+{
+    acme_config_global_t *g = acme_config_global_get(s);
+
+    (void)plog;
+    acme_glue_log_install(s, pconf);
+    if (g->mds->nelts == 0) {
+        return OK;
+    }
+    if (acme_glue_store_open(s, pconf, ptemp) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!acme_glue_is_dry_run()) {
+        acme_activation_run(g, acme_glue_store_get(), ptemp, s);
+    }
+    acme_served_prepare(g, acme_glue_store_get(), pconf, ptemp, s);
+    return OK;
+}
+
 static void acme_register_hooks(apr_pool_t *p)
 {
+    static const char *const mod_ssl[] = { "mod_ssl.c", NULL };
+
     /* check_config also runs for `httpd -t`, post_config does not */
     ap_hook_check_config(acme_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(acme_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* serving: store, activation, certificates for mod_ssl */
+    ap_hook_post_config(acme_post_config_serve, NULL, mod_ssl, APR_HOOK_MIDDLE);
+    ap_hook_ssl_add_cert_files(acme_ssl_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_add_fallback_cert_files(acme_ssl_add_fallback_cert_files, NULL, NULL,
+                                        APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(acme) = {

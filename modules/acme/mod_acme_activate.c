@@ -1,0 +1,250 @@
+/* Activation at (re)start: a staged set (STAGING/<md>, written by the
+ * renewal job) becomes the live one when it passes every check; the previous
+ * live set goes to the archive. See docs/operations.md.
+ *
+ * States of a staged set and what happens:
+ *  - a pubcert of some key spec missing: the job is not done (it saves the
+ *    key first and the certificate when the CA delivers): left alone;
+ *  - issued but failing a check (key does not match, chain not in order,
+ *    names not covered, expired, ...): rejected, i.e. moved to
+ *    ARCHIVE/<md>.rejected-N with a rejected.json that says why, and removed
+ *    from STAGING so that it is not retried at every restart and the job
+ *    sees that it has to start over;
+ *  - valid, but its notBefore + MDActivationDelay still ahead: left alone;
+ *  - valid and due: activated. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include "acme_certset.h"
+#include "acme_layout.h"
+#include "mod_acme_serve.h"
+
+APLOG_USE_MODULE(acme);
+
+#define REJECTED_INFIX ".rejected-"
+#define REJECTED_JSON "rejected.json"
+#define REJECTED_N_MAX 9999
+
+static const char *date_str(apr_pool_t *p, apr_time_t t)
+{
+    char buf[APR_RFC822_DATE_LEN];
+
+    apr_rfc822_date(buf, t);
+    return apr_pstrdup(p, buf);
+}
+
+/* "<md>.rejected-N" with N one above the highest in the archive. */
+static apr_status_t rejected_name(const char **pname, apr_pool_t *p, acme_store_t *store,
+                                  const char *md_name)
+{
+    const char *prefix = apr_pstrcat(p, md_name, REJECTED_INFIX, NULL);
+    apr_size_t plen = strlen(prefix);
+    apr_array_header_t *names;
+    apr_status_t rv;
+    int i, n, max = 0;
+
+    rv = acme_store_list(&names, p, store, ACME_STORE_ARCHIVE, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        if (strncmp(name, prefix, plen) == 0 && strlen(name + plen) <= 4
+            && name[plen] && strspn(name + plen, "0123456789") == strlen(name + plen)) {
+            n = atoi(name + plen);
+            max = n > max ? n : max;
+        }
+    }
+    if (max >= REJECTED_N_MAX) {
+        return APR_ENOSPC;
+    }
+    *pname = apr_psprintf(p, "%s%d", prefix, max + 1);
+    return APR_SUCCESS;
+}
+
+/* Copies one aspect if it exists. */
+static apr_status_t aspect_copy(apr_pool_t *p, acme_store_t *store, const char *from_name,
+                                const char *to_name, const char *aspect, int flags)
+{
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = acme_store_load(&data, &len, p, store, ACME_STORE_STAGING, from_name, aspect);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = acme_store_save(store, p, ACME_STORE_ARCHIVE, to_name, aspect, data, len, flags);
+    }
+    return rv;
+}
+
+static apr_status_t rejected_record(apr_pool_t *p, acme_store_t *store, const char *to_name,
+                                    const char *md_name, const char *why)
+{
+    char stamp[32];
+    apr_time_exp_t tm;
+    apr_size_t n;
+    json_t *json;
+    char *text;
+    apr_status_t rv = APR_ENOMEM;
+
+    apr_time_exp_gmt(&tm, apr_time_now());
+    apr_strftime(stamp, &n, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json = json_pack("{s:s, s:s, s:s}", "name", md_name, "reason", why, "rejected", stamp);
+    text = json ? json_dumps(json, JSON_INDENT(2)) : NULL;
+    if (text) {
+        rv = acme_store_save(store, p, ACME_STORE_ARCHIVE, to_name, REJECTED_JSON, text,
+                             strlen(text), 0);
+        free(text);
+    }
+    json_decref(json);
+    return rv;
+}
+
+/* Moves the staged set of md to ARCHIVE/<md>.rejected-N (caller holds the
+ * staging lock). Only aspects of the layout are kept: the set is evidence
+ * for the admin, not something to serve. */
+static apr_status_t staged_reject(const char **pto, apr_pool_t *p, acme_store_t *store,
+                                  const acme_config_md_t *md,
+                                  const acme_certset_check_t *check)
+{
+    const char *to;
+    apr_status_t rv;
+    int i;
+
+    if ((rv = rejected_name(&to, p, store, md->name)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < check->pairs->nelts && rv == APR_SUCCESS; ++i) {
+        const char *spec = APR_ARRAY_IDX(check->pairs, i, acme_certset_pair_t).spec_name;
+        rv = aspect_copy(p, store, md->name, to, acme_layout_privkey(p, spec),
+                         ACME_STORE_SECRET);
+        if (rv == APR_SUCCESS) {
+            rv = aspect_copy(p, store, md->name, to, acme_layout_pubcert(p, spec), 0);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = aspect_copy(p, store, md->name, to, ACME_ASPECT_MD, 0);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = rejected_record(p, store, to, md->name, check->problem);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = acme_store_purge(store, p, ACME_STORE_STAGING, md->name);
+    }
+    *pto = to;
+    return rv;
+}
+
+/* Decides about the staged set of md; caller holds the staging lock. */
+static void staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool_t *p,
+                          const acme_config_md_t *md, server_rec *s)
+{
+    acme_certset_check_t *check;
+    const char *archived = NULL, *to = NULL;
+    apr_time_t now = apr_time_now(), due;
+    apr_status_t rv;
+    int had_fallback;
+
+    rv = acme_certset_check(&check, p, store, ACME_STORE_STAGING, md->name,
+                            md->props.pkey_specs, md->names, now);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1211 %s: cannot read the staged "
+                     "certificate set; it stays staged, the live one in service", md->name);
+        return;
+    }
+    if (!acme_certset_is_issued(check)) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1212 %s: staged set not finished "
+                     "(%s); nothing to activate yet", md->name, check->problem);
+        return;
+    }
+    if (!acme_certset_is_complete(check)) {
+        rv = staged_reject(&to, p, store, md, check);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1215 %s: staged certificate NOT "
+                     "activated: %s. The live certificate stays in service; the staged set "
+                     "%s%s", md->name, check->problem,
+                     rv == APR_SUCCESS ? "was moved to archive/" : "could not be moved to "
+                     "archive/", to ? to : "(no free name)");
+        return;
+    }
+    due = check->not_before + g->activation_delay;
+    if (due > now) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "ACME1213 %s: staged certificate becomes "
+                     "active at the first restart after %s (notBefore + MDActivationDelay)",
+                     md->name, date_str(p, due));
+        return;
+    }
+    /* a fallback in LIVE means that is what was served (it is made only
+     * while no live pair is usable) */
+    had_fallback = acme_store_exists(store, p, ACME_STORE_LIVE, md->name,
+                                     ACME_FALLBACK_CERT) == APR_SUCCESS;
+    rv = acme_store_activate(&archived, p, store, md->name);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1216 %s: activation of the staged "
+                     "certificate failed; see the store's lines before", md->name);
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ACME1214 activated new certificate for %s "
+                 "(valid until %s)%s%s%s", md->name, date_str(p, check->not_after),
+                 had_fallback ? ", replaces the fallback certificate" : "",
+                 archived ? (had_fallback ? " (archived as " : ", previous one archived as ")
+                          : "",
+                 archived ? apr_pstrcat(p, archived, had_fallback ? ")" : "", NULL) : "");
+}
+
+static void activate_one(acme_config_global_t *g, acme_store_t *store, apr_pool_t *p,
+                         const acme_config_md_t *md, server_rec *s)
+{
+    acme_store_lock_t *lock;
+    apr_status_t rv;
+
+    rv = acme_store_exists(store, p, ACME_STORE_STAGING, md->name, NULL);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = acme_store_lock(&lock, p, store, ACME_ACTIVATION_LOCK_GROUP, md->name,
+                             g->store_lock_wait);
+    }
+    if (APR_STATUS_IS_TIMEUP(rv)) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "ACME1210 %s: the staged set is being "
+                     "written right now; it is activated at a later restart", md->name);
+        return;
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1217 %s: cannot look at the staged "
+                     "set; the live one stays in service", md->name);
+        return;
+    }
+    staged_decide(g, store, p, md, s);
+    acme_store_unlock(lock);  /* before httpd forks: children would share it */
+}
+
+void acme_activation_run(acme_config_global_t *g, acme_store_t *store, apr_pool_t *ptemp,
+                         server_rec *s)
+{
+    apr_pool_t *p;
+    int i;
+
+    apr_pool_create(&p, ptemp);
+    apr_pool_tag(p, "acme_activation");
+    for (i = 0; i < g->mds->nelts; ++i) {
+        const acme_config_md_t *md = APR_ARRAY_IDX(g->mds, i, const acme_config_md_t *);
+
+        if (md->cert_files && md->cert_files->nelts > 0) {
+            continue;   /* static files: whatever is staged is not ours to serve */
+        }
+        activate_one(g, store, p, md, s);
+        apr_pool_clear(p);
+    }
+    apr_pool_destroy(p);
+}

@@ -1,0 +1,133 @@
+/* The fallback certificate of a domain that has no certificate yet: https
+ * answers (mod_ssl sends 503 with it) instead of failing the handshake or
+ * presenting another site's certificate.
+ *
+ * Cheap at every start: the P-256 key is made once and kept in LIVE/<md>;
+ * the self-signed certificate is re-signed from it only when it nears its
+ * end or no longer covers the domain's names. Both are root's (LIVE), the
+ * key 0600. */
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include "acme_cert.h"
+#include "acme_chain.h"
+#include "acme_pkey.h"
+#include "acme_selfsigned.h"
+#include "acme_store_fs.h"
+#include "mod_acme_serve.h"
+
+APLOG_USE_MODULE(acme);
+
+#define FALLBACK_VALIDITY apr_time_from_sec(30 * 24 * 3600)
+/* re-signed when less than this is left: a server may run for weeks
+ * without a restart while the CA cannot be reached */
+#define FALLBACK_MARGIN apr_time_from_sec(14 * 24 * 3600)
+
+/* The kept key, or a new one (saved) when there is none or it is unusable. */
+static apr_status_t fallback_key(acme_pkey_t **pkey, int *pfresh, apr_pool_t *p,
+                                 acme_store_t *store, const acme_config_md_t *md)
+{
+    static const acme_pkey_spec_t p256 = { ACME_PKEY_EC, 0, ACME_PKEY_P256 };
+    const char *pem, *err = NULL;
+    apr_size_t len;
+    apr_status_t rv;
+
+    *pfresh = 0;
+    rv = acme_store_load(&pem, &len, p, store, ACME_STORE_LIVE, md->name, ACME_FALLBACK_KEY);
+    if (rv == APR_SUCCESS && acme_pkey_from_pem(pkey, p, pem, len, &err) == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
+        return rv;
+    }
+    if ((rv = acme_pkey_generate(pkey, p, &p256, &err)) != APR_SUCCESS
+        || (rv = acme_pkey_to_pem(&pem, &len, p, *pkey, &err)) != APR_SUCCESS) {
+        return rv;
+    }
+    *pfresh = 1;
+    return acme_store_save(store, p, ACME_STORE_LIVE, md->name, ACME_FALLBACK_KEY, pem, len,
+                           ACME_STORE_SECRET);
+}
+
+/* True when the kept certificate is from `key`, covers the names and lasts. */
+static int fallback_cert_fits(apr_pool_t *p, acme_store_t *store, const acme_config_md_t *md,
+                              const acme_pkey_t *key)
+{
+    acme_cert_chain_t *chain;
+    const char *pem;
+    apr_size_t len;
+    apr_time_t not_after;
+    X509 *cert;
+
+    if (acme_store_load(&pem, &len, p, store, ACME_STORE_LIVE, md->name, ACME_FALLBACK_CERT)
+            != APR_SUCCESS
+        || acme_chain_from_pem(&chain, p, pem, len) != APR_SUCCESS) {
+        return 0;
+    }
+    cert = acme_chain_get(chain, 0);
+    return acme_cert_check_key(cert, acme_pkey_get_evp(key)) == APR_SUCCESS
+        && acme_cert_check_names(NULL, p, cert, md->names) == APR_SUCCESS
+        && acme_cert_get_not_after(&not_after, cert) == APR_SUCCESS
+        && not_after > apr_time_now() + FALLBACK_MARGIN;
+}
+
+static apr_status_t fallback_ensure(apr_pool_t *p, acme_store_t *store,
+                                    const acme_config_md_t *md, server_rec *s)
+{
+    acme_pkey_t *key;
+    const char *pem;
+    apr_status_t rv;
+    X509 *cert;
+    int fresh;
+
+    if ((rv = fallback_key(&key, &fresh, p, store, md)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!fresh && fallback_cert_fits(p, store, md, key)) {
+        return APR_SUCCESS;
+    }
+    if ((rv = acme_selfsigned_fallback_create(&cert, p, acme_pkey_get_evp(key), md->names,
+                                              FALLBACK_VALIDITY)) != APR_SUCCESS
+        || (rv = acme_cert_to_pem(&pem, p, cert)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = acme_store_save(store, p, ACME_STORE_LIVE, md->name, ACME_FALLBACK_CERT, pem,
+                         strlen(pem), 0);
+    if (rv == APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "ACME1230 %s: made a fallback certificate "
+                     "(self-signed, 30 days) to serve until a real one is obtained",
+                     md->name);
+    }
+    return rv;
+}
+
+apr_status_t acme_fallback_files(const char **pcert_path, const char **pkey_path,
+                                 apr_pool_t *p, acme_store_t *store,
+                                 const acme_config_md_t *md, server_rec *s)
+{
+    const char *cert = NULL, *key = NULL;
+    apr_pool_t *scratch;
+    apr_status_t rv;
+
+    apr_pool_create(&scratch, p);
+    rv = fallback_ensure(scratch, store, md, s);
+    apr_pool_destroy(scratch);
+    if (rv == APR_SUCCESS
+        && (rv = acme_store_fs_live_path(&cert, p, store, md->name, ACME_FALLBACK_CERT))
+               == APR_SUCCESS) {
+        rv = acme_store_fs_live_path(&key, p, store, md->name, ACME_FALLBACK_KEY);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1231 %s: no fallback certificate "
+                     "available; mod_ssl gets nothing from mod_acme for it", md->name);
+        return rv;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1232 %s: serving the fallback "
+                 "certificate", md->name);
+    *pcert_path = cert;
+    *pkey_path = key;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,97 @@
+/* The serving side of mod_acme: the store of the running generation, the
+ * activation of staged certificates, the hand-over of certificates to
+ * mod_ssl.
+ *
+ * Life cycle (parent, as root, once per configuration pass):
+ *   acme_glue_log_install()          core log lines go to the error log
+ *   acme_glue_store_open()           store at MDStoreDir; on the real pass
+ *                                    also recovery and ownership for User
+ *   acme_activation_run()            STAGING/<md> -> LIVE/<md> when it passes
+ *   acme_served_prepare()            what each domain serves (LIVE, static)
+ * all before mod_ssl's post_config, which then asks the ssl_add_*cert_files
+ * hooks. httpd's first pass at start-up is a dry run (its configuration is
+ * thrown away): the store is opened and read then, so that mod_ssl finds the
+ * files it insists on, but nothing is recovered, chowned or activated.
+ *
+ * Children inherit the store handle and the per-domain state; both are
+ * read-only there, so request threads use them without locks. Everything
+ * lives in pconf and is forgotten when it is cleared. */
+#ifndef MOD_ACME_SERVE_H
+#define MOD_ACME_SERVE_H
+
+#include <apr_tables.h>
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include "acme_store.h"
+#include "mod_acme_config.h"
+
+extern module AP_MODULE_DECLARE_DATA acme_module;
+
+/* ------------------------------------------------ mod_acme_log.c */
+
+/* Sends the core's acme_log() lines to the error log of `s` (the main
+ * server), up to the module's log level there. Undone when pconf is cleared. */
+void acme_glue_log_install(server_rec *s, apr_pool_t *pconf);
+
+/* ------------------------------------------------ mod_acme_store.c */
+
+/* True on httpd's first configuration pass at start-up (the dry run). */
+int acme_glue_is_dry_run(void);
+
+/* Opens the store of this generation (see above). Returns APR_SUCCESS or
+ * the store's error (logged): a store that cannot be opened fails the start,
+ * since no managed domain could be served. */
+apr_status_t acme_glue_store_open(server_rec *s, apr_pool_t *pconf, apr_pool_t *ptemp);
+
+/* The store opened for this generation, NULL before (or when it failed). */
+acme_store_t *acme_glue_store_get(void);
+
+/* ------------------------------------------------ mod_acme_activate.c */
+
+/* For every domain without static certificate files that has a staged set:
+ * verifies it and makes it live, moves a bad one aside (see
+ * docs/operations.md), leaves one that is not finished or not due yet.
+ * Problems are logged per domain and never fail the start: the live set
+ * stays in service. */
+void acme_activation_run(acme_config_global_t *g, acme_store_t *store, apr_pool_t *ptemp,
+                         server_rec *s);
+
+/* Writers of STAGING/<md> hold acme_store_lock(STAGING, <md>) while they
+ * change the set; the activation takes it too, so it never sees half a set. */
+#define ACME_ACTIVATION_LOCK_GROUP ACME_STORE_STAGING
+
+/* ------------------------------------------------ mod_acme_ssl.c */
+
+/* Decides per domain what mod_ssl gets: the static files, or the usable
+ * pairs of the LIVE set; neither means the fallback certificate. */
+void acme_served_prepare(acme_config_global_t *g, acme_store_t *store, apr_pool_t *pconf,
+                         apr_pool_t *ptemp, server_rec *s);
+
+/* True when the domain serves a real certificate (live or static), not the
+ * fallback: only then do redirects to https make sense. */
+int acme_served_has_cert(const acme_config_md_t *md);
+
+int acme_ssl_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                            apr_array_header_t *key_files);
+int acme_ssl_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
+                                     apr_array_header_t *cert_files,
+                                     apr_array_header_t *key_files);
+
+/* ------------------------------------------------ mod_acme_fallback.c */
+
+/* LIVE/<md> aspects of the fallback certificate: a P-256 key made once and
+ * kept, and a self-signed certificate for the domain's names, renewed from
+ * that key when it nears its end or the names changed. They sit next to a
+ * set's pairs (and are archived with it at the next activation). */
+#define ACME_FALLBACK_KEY "fallback-privkey.pem"
+#define ACME_FALLBACK_CERT "fallback-pubcert.pem"
+
+/* Paths of the fallback certificate and key of `md` for mod_ssl, made or
+ * refreshed as needed (as root: LIVE stays root's). */
+apr_status_t acme_fallback_files(const char **pcert_path, const char **pkey_path,
+                                 apr_pool_t *p, acme_store_t *store,
+                                 const acme_config_md_t *md, server_rec *s);
+
+#endif /* MOD_ACME_SERVE_H */
