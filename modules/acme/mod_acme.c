@@ -5,6 +5,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_protocol.h>
 #include <http_ssl.h>
 
 #include "mod_acme_config.h"
@@ -51,11 +52,18 @@ static void acme_register_hooks(apr_pool_t *p)
     ap_hook_check_config(acme_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(acme_post_config, NULL, NULL, APR_HOOK_MIDDLE);
 
-    /* serving: store, activation, certificates for mod_ssl */
+    /* serving: store, activation, certificates for mod_ssl, challenges */
     ap_hook_post_config(acme_post_config_serve, NULL, mod_ssl, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_cert_files(acme_ssl_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(acme_ssl_add_fallback_cert_files, NULL, NULL,
                                         APR_HOOK_MIDDLE);
+    ap_hook_ssl_answer_challenge(acme_alpn_answer_challenge, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_propose(acme_alpn_propose, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_switch(acme_alpn_switch, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_get(acme_alpn_get, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before any access control of the site can refuse the CA */
+    ap_hook_post_read_request(acme_challenge_http01, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(acme_https_require, mod_ssl, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(acme) = {

@@ -1,6 +1,6 @@
 /* The serving side of mod_acme: the store of the running generation, the
  * activation of staged certificates, the hand-over of certificates to
- * mod_ssl.
+ * mod_ssl, the challenge responders and MDRequireHttps.
  *
  * Life cycle (parent, as root, once per configuration pass):
  *   acme_glue_log_install()          core log lines go to the error log
@@ -93,5 +93,32 @@ int acme_ssl_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
 apr_status_t acme_fallback_files(const char **pcert_path, const char **pkey_path,
                                  apr_pool_t *p, acme_store_t *store,
                                  const acme_config_md_t *md, server_rec *s);
+
+/* ------------------------------------------------ mod_acme_challenge.c */
+
+/* post_read_request: answers GET /.well-known/acme-challenge/<token> for
+ * names of managed domains from CHALLENGES/<host>/http-01.<token>. */
+int acme_challenge_http01(request_rec *r);
+
+/* ------------------------------------------------ mod_acme_alpn.c */
+
+/* ALPN "acme-tls/1" (RFC 8737): proposed when a TLS client offers it; the
+ * switched connection gets the tls-alpn-01 certificate of the SNI name from
+ * CHALLENGES/<name>/tls-alpn-01.{cert,key}.pem and is closed after the
+ * handshake. */
+int acme_alpn_propose(conn_rec *c, request_rec *r, server_rec *s,
+                      const apr_array_header_t *offers, apr_array_header_t *proposals);
+int acme_alpn_switch(conn_rec *c, request_rec *r, server_rec *s, const char *protocol);
+const char *acme_alpn_get(const conn_rec *c);
+int acme_alpn_answer_challenge(conn_rec *c, const char *server_name, const char **pcert_pem,
+                               const char **pkey_pem);
+
+/* ------------------------------------------------ mod_acme_https.c */
+
+/* post_read_request: MDRequireHttps. http: requests to a domain that
+ * serves a real certificate are redirected to https: (temporary: 302/307,
+ * permanent: 301/308); https: responses get Strict-Transport-Security with
+ * permanent. /.well-known/acme-challenge/ is never redirected. */
+int acme_https_require(request_rec *r);
 
 #endif /* MOD_ACME_SERVE_H */
