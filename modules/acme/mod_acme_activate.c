@@ -136,7 +136,8 @@ static apr_status_t staged_reject(const char **pto, apr_pool_t *p, acme_store_t 
         rv = aspect_copy(p, store, md->name, to, ACME_ASPECT_MD, 0);
     }
     if (rv == APR_SUCCESS) {
-        rv = rejected_record(p, store, to, md->name, check->problem);
+        rv = rejected_record(p, store, to, md->name,
+                             check->problem ? check->problem : "incomplete set");
     }
     if (rv == APR_SUCCESS) {
         rv = acme_store_purge(store, p, ACME_STORE_STAGING, md->name);

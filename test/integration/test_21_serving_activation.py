@@ -2,6 +2,7 @@
 worker user) goes live at the next (graceful) restart when it passes every
 check; the previous live set is archived. A bad staged set is moved aside
 once, with a log line saying why, and the live certificate stays."""
+import fcntl
 import json
 import os
 import time
@@ -161,3 +162,23 @@ def test_first_certificate_replaces_the_fallback(httpd, set_ca):
     assert "replaces the fallback certificate" in line.group(0)
     assert "previous" not in line.group(0)
     assert httpd.get("https://a.test/index.html").status == 200
+
+
+def test_set_being_written_is_not_looked_at(httpd, set_ca):
+    # a renewal holds the (staging, a.test) lock while it writes the set:
+    # the restart does not judge half a set, it leaves it for later
+    key, chain, serial = set_ca.issue(["a.test"])
+    httpd.write_conf(domain_conf(httpd, extra="MDStoreLocks 1s"))
+    httpd.start()
+    stage(httpd, {"P-256": (key, None)})
+    lock_path = os.path.join(store_dir(httpd), "locks", "staging", "a.test")
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stage(httpd, {"P-256": (None, chain[:len(chain) // 2])})    # half written
+        mark = httpd.log_mark()
+        httpd.graceful()
+        httpd.wait_for_log(r"ACME1210 a\.test: the staged set is being written", since=mark)
+        assert "ACME1215" not in httpd.error_log()[mark:]
+        stage(httpd, {"P-256": (None, chain)})
+    httpd.graceful()
+    wait_served(httpd, "a.test", serial)
