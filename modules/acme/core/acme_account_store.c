@@ -297,7 +297,7 @@ apr_status_t acme_account_store_ensure(acme_account_record_t **prec, apr_pool_t 
         }
         rv = acme_store_lock(&lock, p, store, ACME_STORE_ACCOUNTS, ACME_ACCOUNT_STORE_LOCK, 0);
         if (rv != APR_SUCCESS) {
-            return rv == APR_TIMEUP ? rv : store_fail(r, rv);
+            return rv == APR_TIMEUP ? APR_EBUSY : store_fail(r, rv);
         }
         rv = ensure_locked(&rec, p, store, c, want, r);
         acme_store_unlock(lock);

@@ -394,6 +394,10 @@ static apr_status_t job_drive(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
         ctx->r = acme_result_create(ctx->p);
         if ((rv = step_run(ctx)) != APR_SUCCESS) {
             if (job_reregister(ctx, &reregistered)) {
+                if ((rv = acme_renew_job_save(ctx)) != APR_SUCCESS) {
+                    outcome_set(out, ctx, ACME_RENEW_FAILED, 0, ctx->r);
+                    return rv;
+                }
                 continue;
             }
             return job_failed(out, ctx);
@@ -403,7 +407,13 @@ static apr_status_t job_drive(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
             outcome_set(out, ctx, ACME_RENEW_AGAIN_AT, ctx->wait_at, NULL);
             return outcome_save(out, ctx);
         }
-        ACME_ASSERT(job->step != prev);
+        if (job->step == prev) {
+            /* A CA answer that moves nothing (an order "processing" without
+             * a poll time): look again soon rather than spin. */
+            job->next_at = ctx->now + ACME_RENEW_POLL_INTERVAL;
+            outcome_set(out, ctx, ACME_RENEW_AGAIN_AT, job->next_at, NULL);
+            return outcome_save(out, ctx);
+        }
         acme_log(ACME_LOG_DEBUG, 0, "ACME0907 acme[md=%s]: %s -> %s", job->md_name,
                  acme_job_step_name(prev), acme_job_step_name(job->step));
         if (job->step == ACME_JOB_DONE) {

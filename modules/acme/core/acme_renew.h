@@ -133,8 +133,14 @@ typedef struct acme_renew_outcome_t {
  * Returns APR_SUCCESS whenever *out says what happened, CA and network errors
  * included (they are in out->result and in the job). Other returns are
  * errors of the caller or the store: APR_EINVAL for an invalid spec (no names,
- * no key specs, an invalid md name), store I/O errors (the job could not be
- * loaded or saved); *out is then still filled as far as known (FAILED). */
+ * no or duplicate key specs, an invalid md name or CA URL, an EAB key id
+ * without HMAC or the reverse), store I/O errors (the job could not be
+ * loaded or saved); *out is then FAILED with out->result saying why, and
+ * out->step is NULL when no job could be opened.
+ *
+ * After DONE, the caller activates the staged set and then calls
+ * acme_renew_reset(): a DONE job whose staged set is gone is redone, so a
+ * job left behind after activation would order a new certificate. */
 apr_status_t acme_renew_run(acme_renew_outcome_t *out, apr_pool_t *p, acme_store_t *store,
                             acme_client_t *client, const acme_renew_spec_t *spec,
                             apr_time_t now);

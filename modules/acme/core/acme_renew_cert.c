@@ -145,6 +145,7 @@ static void next_key(acme_renew_ctx_t *ctx)
     acme_job_t *job = ctx->job;
 
     acme_job_set_order(job, NULL);
+    ctx->order = NULL;
     if (job->key_index + 1 < job->key_count) {
         ++job->key_index;
         job->step = ACME_JOB_ORDER;

@@ -44,10 +44,11 @@ void acme_renew_restart_order(acme_renew_ctx_t *ctx);
 /* Removes every challenge answer the job recorded. */
 void acme_renew_answers_remove(acme_renew_ctx_t *ctx);
 
-/* Fetches the job's order into ctx->order. An invalid order is an error
- * (the CA's problem in r) and restarts the job at "order". When the order's
- * status is not `want`, the job's step follows the status instead and
- * *pmoved is set. */
+/* The job's order in ctx->order: as seen earlier in this run (an order
+ * just created, finalized or polled), else fetched now; set ctx->order to
+ * NULL first to force a fetch. An invalid order is an error (the CA's
+ * problem in r) and restarts the job at "order". When the order's status is
+ * not `want`, the job's step follows the status instead and *pmoved is set. */
 apr_status_t acme_renew_order_sync(acme_renew_ctx_t *ctx, acme_order_status_e want,
                                    int *pmoved);
 

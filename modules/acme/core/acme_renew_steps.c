@@ -23,7 +23,7 @@ apr_status_t acme_renew_step_account(acme_renew_ctx_t *ctx)
     acme_result_set_activity(ctx->r, "finding the account for %s", spec->ca_url);
     rv = acme_account_store_ensure(&ctx->account, ctx->p, ctx->store, ctx->client, &want,
                                    ctx->r);
-    if (rv == APR_TIMEUP) {
+    if (rv == APR_EBUSY && ctx->r->status == APR_SUCCESS) {
         ctx->wait_at = ctx->now + ACCOUNT_LOCK_WAIT;
         return APR_SUCCESS;
     }
@@ -79,9 +79,13 @@ apr_status_t acme_renew_order_sync(acme_renew_ctx_t *ctx, acme_order_status_e wa
     apr_status_t rv;
 
     *pmoved = 0;
-    acme_result_set_activity(ctx->r, "fetching order %s", job->order_url);
-    if ((rv = acme_order_fetch(&ctx->order, ctx->p, ctx->client, job->order_url, ctx->r))) {
-        return rv;
+    if (ctx->order == NULL) {
+        acme_result_set_activity(ctx->r, "fetching order %s", job->order_url);
+        rv = acme_order_fetch(&ctx->order, ctx->p, ctx->client, job->order_url, ctx->r);
+        if (rv != APR_SUCCESS) {
+            ctx->order = NULL;
+            return rv;
+        }
     }
     if (ctx->order->status == ACME_ORDER_INVALID) {
         acme_result_set_activity(ctx->r, "order %s", job->order_url);
@@ -91,8 +95,6 @@ apr_status_t acme_renew_order_sync(acme_renew_ctx_t *ctx, acme_order_status_e wa
         else {
             rv = acme_result_fail(ctx->r, ACME_EPROBLEM, "the CA declared the order invalid");
         }
-        ctx->r->action = ctx->r->action == ACME_ACTION_RETRY ? ACME_ACTION_GIVE_UP
-                                                             : ctx->r->action;
         acme_renew_restart_order(ctx);
         return rv;
     }
@@ -222,6 +224,7 @@ apr_status_t acme_renew_step_poll_authz(acme_renew_ctx_t *ctx)
         return APR_SUCCESS;
     }
     /* All valid: the order should be ready now; if the CA lags, look again soon. */
+    ctx->order = NULL;
     if ((rv = acme_renew_order_sync(ctx, ACME_ORDER_PENDING, &moved)) || moved) {
         return rv;
     }

@@ -1,0 +1,267 @@
+/* Accounts of the renewal job: shared by domains of the same CA and
+ * contact, registered again when the CA forgot them, External Account
+ * Binding failures that must not loop, and the HMAC kept out of logs and
+ * files. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "acme_account_store.h"
+#include "acme_log.h"
+#include "test_renew.h"
+
+static apr_array_header_t *account_ids(void)
+{
+    apr_array_header_t *ids;
+
+    ck_assert_int_eq(acme_store_list(&ids, test_pool, renew_store, ACME_STORE_ACCOUNTS, NULL),
+                     APR_SUCCESS);
+    return ids;
+}
+
+static void run_done(const acme_renew_spec_t *spec, acme_job_step_e from)
+{
+    renew_ca_t *ca = renew_ca_create(spec, 0);
+
+    renew_ca_flow(ca, from, 0, 1);
+    ck_assert_int_eq(renew_run(ca, spec, apr_time_now())->status, ACME_RENEW_DONE);
+    renew_ca_done(ca);
+}
+
+START_TEST(account_is_shared_by_domains)
+{
+    acme_renew_spec_t *a = renew_spec("a.test", "a.test", "www.a.test");
+    acme_renew_spec_t *b = renew_spec("b.test", "b.test", "www.b.test");
+    acme_account_record_t *rec;
+    apr_array_header_t *ids;
+
+    run_done(a, ACME_JOB_ACCOUNT);
+    run_done(b, ACME_JOB_ORDER);          /* no newAccount this time */
+    ids = account_ids();
+    ck_assert_int_eq(ids->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(ids, 0, const char *), "ACME-ca.test-0001");
+    ck_assert_str_eq(renew_job("a.test")->account_id, renew_job("b.test")->account_id);
+    ck_assert_int_eq(acme_account_store_load(&rec, test_pool, renew_store,
+                                             "ACME-ca.test-0001", NULL), APR_SUCCESS);
+    ck_assert_str_eq(rec->url, ACCT_URL);
+    ck_assert_str_eq(rec->contact, "mailto:admin@a.test");
+    ck_assert_str_eq(rec->ca_url, DIR_URL);
+    ck_assert_ptr_null(rec->eab_kid);
+}
+END_TEST
+
+START_TEST(other_contact_other_account)
+{
+    acme_renew_spec_t *a = renew_spec("a.test", "a.test", "www.a.test");
+    acme_renew_spec_t *b = renew_spec("b.test", "b.test", "www.b.test");
+
+    b->contact = "mailto:other@b.test";
+    run_done(a, ACME_JOB_ACCOUNT);
+    run_done(b, ACME_JOB_ACCOUNT);
+    ck_assert_int_eq(account_ids()->nelts, 2);
+    ck_assert_str_ne(renew_job("a.test")->account_id, renew_job("b.test")->account_id);
+}
+END_TEST
+
+START_TEST(forgotten_account_is_registered_again)
+{
+    acme_renew_spec_t *a = renew_spec("a.test", "a.test", "www.a.test");
+    acme_renew_spec_t *b = renew_spec("b.test", "b.test", "www.b.test");
+    acme_account_record_t *before, *after;
+    renew_ca_t *ca;
+    acme_renew_outcome_t *out;
+
+    run_done(a, ACME_JOB_ACCOUNT);
+    ck_assert_int_eq(acme_account_store_load(&before, test_pool, renew_store,
+                                             "ACME-ca.test-0001", NULL), APR_SUCCESS);
+    ca = renew_ca_create(b, 0);
+    renew_ca_post(ca, NEWORDER_URL, 400, PROBLEM("accountDoesNotExist", "who are you"),
+                  "order");
+    renew_ca_new_account(ca, CA "/acct/2");
+    renew_ca_flow(ca, ACME_JOB_ORDER, 0, 1);
+    out = renew_run(ca, b, apr_time_now());
+    renew_ca_done(ca);
+    ck_assert_int_eq(out->status, ACME_RENEW_DONE);
+    ck_assert_int_eq(acme_account_store_load(&after, test_pool, renew_store,
+                                             "ACME-ca.test-0001", NULL), APR_SUCCESS);
+    ck_assert_str_eq(after->url, CA "/acct/2");
+    ck_assert(acme_pkey_public_eq(before->key, after->key));   /* the same key */
+    ck_assert_int_eq(account_ids()->nelts, 1);
+}
+END_TEST
+
+static int hmac_logged;
+
+static void log_watch(void *baton, acme_log_level_e level, apr_status_t rv, const char *msg)
+{
+    (void)baton; (void)level; (void)rv;
+    if (strstr(msg, EAB_HMAC) != NULL) {
+        hmac_logged = 1;
+    }
+}
+
+START_TEST(wrong_eab_fails_without_looping)
+{
+    acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
+    renew_ca_t *ca = renew_ca_create(spec, 1);
+    acme_renew_outcome_t *out, *early;
+    apr_time_t now = apr_time_now();
+    apr_array_header_t *ids;
+    acme_job_t *job;
+
+    hmac_logged = 0;
+    acme_log_set(log_watch, NULL, ACME_LOG_TRACE);
+    spec->eab_kid = EAB_KID;
+    spec->eab_hmac = EAB_HMAC;
+    renew_ca_post(ca, NEWACCT_URL, 401, PROBLEM("unauthorized", "EAB MAC does not verify"),
+                  "account");
+    out = renew_run(ca, spec, now);
+    renew_ca_done(ca);
+    ck_assert_int_eq(out->status, ACME_RENEW_FAILED);
+    ck_assert_str_eq(out->step, "account");
+    ck_assert(acme_result_is(out->result, "unauthorized"));
+    ck_assert_int_eq(out->result->action, ACME_ACTION_FIX_CONFIG);
+    ck_assert(out->next_at >= now + ACME_RENEW_FAILED_DELAY);
+    job = renew_job("a.test");
+    ck_assert_int_eq(job->failed, 1);
+    ck_assert(job->next_at == out->next_at);
+
+    /* Runs before next_at do not send anything. */
+    early = renew_run(ca, spec, now + apr_time_from_sec(600));
+    ck_assert_int_eq(early->status, ACME_RENEW_FAILED);
+    ck_assert(acme_result_is(early->result, "unauthorized"));
+    ck_assert_int_eq(acme_http_script_count(renew_ca_script(ca)), 3);
+
+    /* The secret is nowhere: not in logs, the job or the account. */
+    acme_log_set(NULL, NULL, ACME_LOG_WARNING);
+    ck_assert_int_eq(hmac_logged, 0);
+    ck_assert_ptr_null(strstr(renew_item(ACME_STORE_JOBS, "a.test", "job.json"), EAB_HMAC));
+    ids = account_ids();
+    ck_assert_int_eq(ids->nelts, 1);
+    ck_assert_ptr_null(strstr(renew_item(ACME_STORE_ACCOUNTS, APR_ARRAY_IDX(ids, 0, char *),
+                                         ACME_ACCOUNT_STORE_JSON), EAB_HMAC));
+    ck_assert_ptr_nonnull(strstr(renew_item(ACME_STORE_ACCOUNTS, APR_ARRAY_IDX(ids, 0, char *),
+                                            ACME_ACCOUNT_STORE_JSON), EAB_KID));
+}
+END_TEST
+
+START_TEST(eab_required_but_not_configured)
+{
+    acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
+    renew_ca_t *ca = renew_ca_create(spec, 1);
+    acme_renew_outcome_t *out = renew_run(ca, spec, apr_time_now());
+
+    /* refused before newAccount: only the directory was fetched */
+    ck_assert_ptr_null(acme_http_script_error(renew_ca_script(ca)));
+    ck_assert_int_eq(acme_http_script_count(renew_ca_script(ca)), 1);
+    ck_assert_int_eq(out->status, ACME_RENEW_FAILED);
+    ck_assert_int_eq(out->result->action, ACME_ACTION_FIX_CONFIG);
+    ck_assert_int_eq(renew_ca_count(ca, NEWACCT_URL), 0);
+}
+END_TEST
+
+START_TEST(ca_answers_external_account_required)
+{
+    acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
+    renew_ca_t *ca = renew_ca_create(spec, 0);
+    acme_renew_outcome_t *out;
+
+    renew_ca_post(ca, NEWACCT_URL, 400, PROBLEM("externalAccountRequired", "EAB please"),
+                  "account");
+    out = renew_run(ca, spec, apr_time_now());
+    renew_ca_done(ca);
+    ck_assert_int_eq(out->status, ACME_RENEW_FAILED);
+    ck_assert(acme_result_is(out->result, "externalAccountRequired"));
+    ck_assert(acme_result_is(renew_job("a.test")->last_error, "externalAccountRequired"));
+}
+END_TEST
+
+/* Another job registering an account: this one waits a second, without
+ * an error and without going to the CA. */
+START_TEST(busy_account_lock_waits_briefly)
+{
+    acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
+    renew_ca_t *ca = renew_ca_create(spec, 0);
+    acme_store_lock_t *lock;
+    acme_renew_outcome_t *out;
+    apr_time_t now = apr_time_now();
+
+    ck_assert_int_eq(acme_store_lock(&lock, test_pool, renew_store, ACME_STORE_ACCOUNTS,
+                                     ACME_ACCOUNT_STORE_LOCK, 0), APR_SUCCESS);
+    out = renew_run(ca, spec, now);
+    ck_assert_int_eq(out->status, ACME_RENEW_AGAIN_AT);
+    ck_assert_str_eq(out->step, "account");
+    ck_assert_ptr_null(out->result);
+    ck_assert(out->next_at == now + apr_time_from_sec(1));
+    ck_assert_int_eq(renew_job("a.test")->errors, 0);
+    ck_assert_int_eq(acme_http_script_count(renew_ca_script(ca)), 0);
+    acme_store_unlock(lock);
+
+    renew_ca_flow(ca, ACME_JOB_ACCOUNT, 0, 1);
+    ck_assert_int_eq(renew_run(ca, spec, out->next_at)->status, ACME_RENEW_DONE);
+    renew_ca_done(ca);
+}
+END_TEST
+
+START_TEST(account_record_matching)
+{
+    acme_account_record_t rec = { 0 };
+    acme_account_want_t want = { 0 };
+
+    ck_assert_str_eq(acme_account_store_contact(test_pool, "a@b.test"), "mailto:a@b.test");
+    ck_assert_str_eq(acme_account_store_contact(test_pool, "mailto:a@b.test"),
+                     "mailto:a@b.test");
+    ck_assert_ptr_null(acme_account_store_contact(test_pool, ""));
+    ck_assert_ptr_null(acme_account_store_contact(test_pool, NULL));
+    rec.ca_url = DIR_URL;
+    rec.contact = "mailto:a@b.test";
+    want.ca_url = DIR_URL;
+    want.contact = "a@b.test";
+    ck_assert(acme_account_store_matches(&rec, &want));
+    want.contact = "mailto:a@b.test";
+    ck_assert(acme_account_store_matches(&rec, &want));
+    want.contact = NULL;
+    ck_assert(!acme_account_store_matches(&rec, &want));
+    want.contact = "a@b.test";
+    want.eab_kid = EAB_KID;
+    ck_assert(!acme_account_store_matches(&rec, &want));
+    want.eab_kid = NULL;
+    want.ca_url = CA "/other";
+    ck_assert(!acme_account_store_matches(&rec, &want));
+}
+END_TEST
+
+START_TEST(unusable_account_is_skipped)
+{
+    acme_account_record_t *rec;
+    acme_account_want_t want = { 0 };
+    const char *junk = "{\"ca-url\": 42}";
+
+    want.ca_url = DIR_URL;
+    ck_assert_int_eq(acme_store_save(renew_store, test_pool, ACME_STORE_ACCOUNTS, "ACME-x-0001",
+                                     ACME_ACCOUNT_STORE_JSON, junk, strlen(junk), 0),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_store_save(renew_store, test_pool, ACME_STORE_ACCOUNTS, "ACME-x-0001",
+                                     ACME_ACCOUNT_STORE_KEY, "no key", 6, ACME_STORE_SECRET),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, &want), APR_ENOENT);
+}
+END_TEST
+
+TCase *test_renew_account_tcase(void)
+{
+    TCase *tc = tcase_create("account");
+
+    tcase_add_checked_fixture(tc, renew_setup, renew_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, account_is_shared_by_domains);
+    tcase_add_test(tc, other_contact_other_account);
+    tcase_add_test(tc, forgotten_account_is_registered_again);
+    tcase_add_test(tc, wrong_eab_fails_without_looping);
+    tcase_add_test(tc, eab_required_but_not_configured);
+    tcase_add_test(tc, ca_answers_external_account_required);
+    tcase_add_test(tc, busy_account_lock_waits_briefly);
+    tcase_add_test(tc, account_record_matching);
+    tcase_add_test(tc, unusable_account_is_skipped);
+    return tc;
+}
