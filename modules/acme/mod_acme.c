@@ -9,6 +9,7 @@
 #include <http_ssl.h>
 
 #include "mod_acme_config.h"
+#include "mod_acme_drive.h"
 #include "mod_acme_serve.h"
 
 static int acme_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -54,6 +55,9 @@ static void acme_register_hooks(apr_pool_t *p)
 
     /* serving: store, activation, certificates for mod_ssl, challenges */
     ap_hook_post_config(acme_post_config_serve, NULL, mod_ssl, APR_HOOK_MIDDLE);
+    /* renewals: libcurl, hook commands and the watchdog, registered before
+     * mod_watchdog's post_config (hooked last) looks for callbacks */
+    ap_hook_post_config(acme_drive_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_cert_files(acme_ssl_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(acme_ssl_add_fallback_cert_files, NULL, NULL,
                                         APR_HOOK_MIDDLE);

@@ -1,0 +1,444 @@
+/* Running MDNotifyCmd / MDMessageCmd (see mod_acme_cmd.h): argv without a
+ * shell, output to the error log, a timeout that kills. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_file_io.h>
+#include <apr_portable.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#include <httpd.h>
+#include <http_log.h>
+
+#include "acme_names.h"
+#include "mod_acme_cmd.h"
+
+APLOG_USE_MODULE(acme);
+
+/* Longest output line logged; longer lines are cut (and continue). */
+#define CMD_LINE_MAX 400
+/* How often a command that closed its output is checked for its exit. */
+#define CMD_WAIT_STEP (apr_time_from_msec(20))
+
+static const char *const reason_names[] = {
+    "renewing", "renewed", "installed", "expiring", "errored"
+};
+
+/* Held while a command's pipe exists in an inheritable form (between its
+ * creation and the fork), so that no other command of ours inherits it and
+ * keeps it open: that would hide the end of the first command's output. */
+#if APR_HAS_THREADS
+static apr_thread_mutex_t *spawn_lock;
+#endif
+
+typedef struct {
+    apr_pool_t *p;
+    server_rec *s;
+    const char *what;
+    apr_proc_t proc;
+    apr_file_t *out;            /* read end of the child's stdout+stderr */
+    char line[CMD_LINE_MAX + 1];
+    apr_size_t line_len;
+    int lines_logged;
+    int lines_dropped;
+} cmd_run_t;
+
+const char *acme_cmd_reason_name(acme_cmd_reason_e reason)
+{
+    if ((int)reason < 0 || (apr_size_t)reason >= sizeof(reason_names) / sizeof(reason_names[0])) {
+        return NULL;
+    }
+    return reason_names[reason];
+}
+
+#if APR_HAS_THREADS
+static apr_status_t spawn_lock_forget(void *data)
+{
+    (void)data;
+    spawn_lock = NULL;
+    return APR_SUCCESS;
+}
+#endif
+
+apr_status_t acme_cmd_init(apr_pool_t *pconf)
+{
+#if APR_HAS_THREADS
+    apr_status_t rv = apr_thread_mutex_create(&spawn_lock, APR_THREAD_MUTEX_DEFAULT, pconf);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_cleanup_register(pconf, NULL, spawn_lock_forget, apr_pool_cleanup_null);
+#else
+    (void)pconf;
+#endif
+    return APR_SUCCESS;
+}
+
+static void spawn_lock_take(void)
+{
+#if APR_HAS_THREADS
+    if (spawn_lock) {
+        apr_thread_mutex_lock(spawn_lock);
+    }
+#endif
+}
+
+static void spawn_lock_release(void)
+{
+#if APR_HAS_THREADS
+    if (spawn_lock) {
+        apr_thread_mutex_unlock(spawn_lock);
+    }
+#endif
+}
+
+/* Runs in the forked child when exec fails: stderr is our pipe already, so
+ * the reason reaches the error log like any other output. */
+static void cmd_child_errfn(apr_pool_t *pool, apr_status_t err, const char *description)
+{
+    char buf[300];
+    char ebuf[120];
+    apr_size_t n;
+
+    (void)pool;
+    n = apr_snprintf(buf, sizeof(buf), "%s: %s\n", description,
+                     apr_strerror(err, ebuf, sizeof(ebuf)));
+    if (write(STDERR_FILENO, buf, n) < 0) {
+        /* nothing left to tell it to */
+    }
+}
+
+static const char **cmd_args_build(apr_pool_t *p, const apr_array_header_t *argv,
+                                   const char *const *extra)
+{
+    apr_array_header_t *args = apr_array_make(p, argv->nelts + 4, sizeof(const char *));
+    int i;
+
+    for (i = 0; i < argv->nelts; ++i) {
+        APR_ARRAY_PUSH(args, const char *) = APR_ARRAY_IDX(argv, i, const char *);
+    }
+    for (i = 0; extra && extra[i]; ++i) {
+        APR_ARRAY_PUSH(args, const char *) = extra[i];
+    }
+    APR_ARRAY_PUSH(args, const char *) = NULL;
+    return (const char **)args->elts;
+}
+
+/* A pipe whose two ends do not survive an exec (FD_CLOEXEC): only the copy
+ * that apr_proc_create() places on the child's fd 1 and 2 does. */
+static apr_status_t cmd_pipe_create(apr_file_t **prd, apr_file_t **pwr, apr_pool_t *p)
+{
+    int fds[2];
+    apr_os_file_t ofd;
+    apr_status_t rv;
+
+    if (pipe(fds) != 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        close(fds[0]);
+        close(fds[1]);
+        return rv;
+    }
+    ofd = fds[0];
+    apr_os_pipe_put_ex(prd, &ofd, 1, p);
+    ofd = fds[1];
+    apr_os_pipe_put_ex(pwr, &ofd, 1, p);
+    return APR_SUCCESS;
+}
+
+static apr_status_t cmd_attr_make(apr_procattr_t **pattr, apr_pool_t *p, apr_file_t *in,
+                                  apr_file_t *wr)
+{
+    apr_procattr_t *attr;
+    apr_status_t rv;
+
+    if ((rv = apr_procattr_create(&attr, p)) != APR_SUCCESS
+        || (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH)) != APR_SUCCESS
+        || (rv = apr_procattr_error_check_set(attr, 1)) != APR_SUCCESS
+        || (rv = apr_procattr_child_errfn_set(attr, cmd_child_errfn)) != APR_SUCCESS
+        || (rv = apr_procattr_child_in_set(attr, in, NULL)) != APR_SUCCESS
+        || (rv = apr_procattr_child_out_set(attr, wr, NULL)) != APR_SUCCESS
+        || (rv = apr_procattr_child_err_set(attr, wr, NULL)) != APR_SUCCESS) {
+        return rv;
+    }
+    *pattr = attr;
+    return APR_SUCCESS;
+}
+
+static apr_status_t cmd_spawn(cmd_run_t *run, const char **args)
+{
+    apr_file_t *wr = NULL, *in = NULL;
+    apr_procattr_t *attr;
+    apr_status_t rv;
+
+    spawn_lock_take();
+    rv = cmd_pipe_create(&run->out, &wr, run->p);
+    if (rv != APR_SUCCESS) {
+        goto cleanup;
+    }
+    rv = apr_file_open(&in, "/dev/null", APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, run->p);
+    if (rv != APR_SUCCESS) {
+        goto cleanup;
+    }
+    rv = cmd_attr_make(&attr, run->p, in, wr);
+    if (rv != APR_SUCCESS) {
+        goto cleanup;
+    }
+    /* the parent closes the attr's copies of the child's ends after fork */
+    rv = apr_proc_create(&run->proc, args[0], args, NULL, attr, run->p);
+
+cleanup:
+    if (wr) {
+        apr_file_close(wr);
+    }
+    if (in) {
+        apr_file_close(in);
+    }
+    spawn_lock_release();
+    return rv;
+}
+
+/* Output may come from anywhere: control characters become '?', so a
+ * line cannot forge other log lines. */
+static void cmd_line_flush(cmd_run_t *run)
+{
+    apr_size_t i;
+
+    if (run->line_len == 0) {
+        return;
+    }
+    run->line[run->line_len] = '\0';
+    for (i = 0; i < run->line_len; ++i) {
+        unsigned char c = (unsigned char)run->line[i];
+        if (c < 0x20 || c == 0x7f) {
+            run->line[i] = '?';
+        }
+    }
+    if (run->lines_logged < ACME_CMD_LOG_LINES_MAX) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, run->s, "ACME1403 %s: %s", run->what,
+                     run->line);
+        run->lines_logged++;
+    }
+    else {
+        run->lines_dropped++;
+    }
+    run->line_len = 0;
+}
+
+static void cmd_output_take(cmd_run_t *run, const char *buf, apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; ++i) {
+        if (buf[i] == '\n') {
+            cmd_line_flush(run);
+        }
+        else if (buf[i] != '\r') {
+            run->line[run->line_len++] = buf[i];
+            if (run->line_len == CMD_LINE_MAX) {
+                cmd_line_flush(run);
+            }
+        }
+    }
+}
+
+/* Reads the command's output until it closes it (APR_EOF, the normal end)
+ * or the deadline passes (APR_TIMEUP). */
+static apr_status_t cmd_output_read(cmd_run_t *run, apr_time_t deadline)
+{
+    char buf[4096];
+    apr_size_t n;
+    apr_status_t rv;
+
+    for (;;) {
+        apr_interval_time_t left = deadline - apr_time_now();
+        if (left <= 0) {
+            return APR_TIMEUP;
+        }
+        apr_file_pipe_timeout_set(run->out, left);
+        n = sizeof(buf);
+        rv = apr_file_read(run->out, buf, &n);
+        if (n > 0) {
+            cmd_output_take(run, buf, n);
+        }
+        if (rv == APR_EOF) {
+            cmd_line_flush(run);
+            return APR_EOF;
+        }
+        if (APR_STATUS_IS_TIMEUP(rv) || APR_STATUS_IS_EAGAIN(rv)) {
+            continue;       /* the deadline check above decides */
+        }
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EINTR(rv)) {
+            return rv;
+        }
+    }
+}
+
+/* Waits for the exit until the deadline: APR_SUCCESS with *pcode (exit
+ * code or 128 + signal), or APR_TIMEUP. */
+static apr_status_t cmd_wait(int *pcode, cmd_run_t *run, apr_time_t deadline)
+{
+    apr_exit_why_e why;
+    int code;
+
+    for (;;) {
+        apr_status_t rv = apr_proc_wait(&run->proc, &code, &why, APR_NOWAIT);
+        if (rv == APR_CHILD_DONE) {
+            *pcode = APR_PROC_CHECK_SIGNALED(why) ? 128 + code : code;
+            return APR_SUCCESS;
+        }
+        if (rv != APR_CHILD_NOTDONE) {
+            return rv;
+        }
+        if (apr_time_now() >= deadline) {
+            return APR_TIMEUP;
+        }
+        apr_sleep(CMD_WAIT_STEP);
+    }
+}
+
+/* SIGTERM, a grace period, SIGKILL; always reaps the process. */
+static void cmd_kill(cmd_run_t *run)
+{
+    apr_exit_why_e why;
+    int code;
+
+    apr_proc_kill(&run->proc, SIGTERM);
+    if (cmd_wait(&code, run, apr_time_now() + ACME_CMD_KILL_GRACE) == APR_SUCCESS) {
+        return;
+    }
+    apr_proc_kill(&run->proc, SIGKILL);
+    apr_proc_wait(&run->proc, &code, &why, APR_WAIT);
+}
+
+static apr_status_t cmd_finish(int *pexit, cmd_run_t *run, apr_time_t deadline)
+{
+    apr_status_t rv;
+    int code = -1;
+
+    rv = cmd_output_read(run, deadline);
+    if (rv == APR_EOF) {
+        rv = cmd_wait(&code, run, deadline);
+    }
+    if (rv != APR_SUCCESS) {
+        cmd_kill(run);
+        if (pexit) {
+            *pexit = -1;
+        }
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, run->s, "ACME1406 %s: %s, killed", run->what,
+                     APR_STATUS_IS_TIMEUP(rv) ? "did not end in time" : "cannot follow it");
+        return APR_STATUS_IS_TIMEUP(rv) ? APR_TIMEUP : rv;
+    }
+    if (pexit) {
+        *pexit = code;
+    }
+    if (run->lines_dropped) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, run->s, "ACME1404 %s: %d more output lines "
+                     "not logged", run->what, run->lines_dropped);
+    }
+    if (code != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, run->s, "ACME1405 %s: exit code %d",
+                     run->what, code);
+        return APR_EGENERAL;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, run->s, "ACME1402 %s: done", run->what);
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_cmd_run(int *pexit, apr_pool_t *p, server_rec *s, const char *what,
+                          const apr_array_header_t *argv, const char *const *extra,
+                          apr_interval_time_t timeout)
+{
+    cmd_run_t *run;
+    const char **args;
+    apr_pool_t *ptemp;
+    apr_status_t rv;
+    apr_time_t deadline;
+
+    if (pexit) {
+        *pexit = -1;
+    }
+    if (argv == NULL || argv->nelts < 1 || !APR_ARRAY_IDX(argv, 0, const char *)) {
+        return APR_EINVAL;
+    }
+    deadline = apr_time_now() + (timeout > 0 ? timeout : ACME_CMD_TIMEOUT_DEFAULT);
+    apr_pool_create(&ptemp, p);
+    apr_pool_tag(ptemp, "acme_cmd");
+    run = apr_pcalloc(ptemp, sizeof(*run));
+    run->p = ptemp;
+    run->s = s;
+    run->what = what;
+    args = cmd_args_build(ptemp, argv, extra);
+    rv = cmd_spawn(run, args);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1400 %s: cannot run %s", what, args[0]);
+        goto cleanup;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1401 %s: started %s (pid %ld)", what,
+                 args[0], (long)run->proc.pid);
+    rv = cmd_finish(pexit, run, deadline);
+
+cleanup:
+    apr_pool_destroy(ptemp);
+    return rv;
+}
+
+apr_status_t acme_cmd_message(apr_pool_t *p, server_rec *s, const acme_config_global_t *g,
+                              acme_cmd_reason_e reason, const char *md_name)
+{
+    const char *extra[3];
+    const char *word = acme_cmd_reason_name(reason);
+
+    if (word == NULL || md_name == NULL
+        || acme_names_check_domain(md_name, ACME_NAMES_WILDCARD) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ACME1407 MDMessageCmd: refusing an invalid "
+                     "event or domain name");
+        return APR_EINVAL;
+    }
+    if (g->message_argv == NULL || g->message_argv->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    extra[0] = word;
+    extra[1] = md_name;
+    extra[2] = NULL;
+    return acme_cmd_run(NULL, p, s, apr_psprintf(p, "MDMessageCmd %s %s", word, md_name),
+                        g->message_argv, extra, 0);
+}
+
+apr_status_t acme_cmd_notify(apr_pool_t *p, server_rec *s, const acme_config_global_t *g,
+                             const char *md_name)
+{
+    const char *extra[2];
+
+    if (md_name == NULL || acme_names_check_domain(md_name, ACME_NAMES_WILDCARD) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ACME1407 MDNotifyCmd: refusing an invalid "
+                     "domain name");
+        return APR_EINVAL;
+    }
+    if (g->notify_argv == NULL || g->notify_argv->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    extra[0] = md_name;
+    extra[1] = NULL;
+    return acme_cmd_run(NULL, p, s, apr_psprintf(p, "MDNotifyCmd %s", md_name),
+                        g->notify_argv, extra, 0);
+}
+
+void acme_cmd_installed(apr_pool_t *p, server_rec *s, const acme_config_global_t *g,
+                        const char *md_name)
+{
+    apr_status_t rv = acme_cmd_message(p, s, g, ACME_CMD_INSTALLED, md_name);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "ACME1408 %s: the installed message "
+                     "failed; the new certificate is in service anyway", md_name);
+    }
+}

@@ -1,0 +1,297 @@
+/* What the watchdog knows about a domain when it starts: the schedule from
+ * the LIVE certificate (read once, see mod_acme_drive.h) and the little
+ * state that must outlive the watchdog child, in JOBS/<md>/drive.json next
+ * to the job (it goes away with the job when the job is reset):
+ *   {"ca-url": the CA in use after failovers,
+ *    "notified": "issued" of the staged set already announced as renewed,
+ *    "warned": notAfter of the certificate already announced as expiring}
+ * so that a new watchdog child neither falls back to the first CA nor sends
+ * the same message twice. */
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include <httpd.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "acme_cert.h"
+#include "acme_chain.h"
+#include "acme_json.h"
+#include "acme_layout.h"
+#include "acme_pkey.h"
+#include "acme_schedule.h"
+#include "mod_acme_drive.h"
+
+APLOG_USE_MODULE(acme);
+
+#define DRIVE_ASPECT "drive.json"
+#define PROTO_ACME_TLS "acme-tls/1"
+#define CHALLENGE_ALPN "tls-alpn-01"
+
+static const char *reason_text(acme_schedule_reason_e reason)
+{
+    switch (reason) {
+    case ACME_SCHEDULE_BY_WINDOW:   return "renew window";
+    case ACME_SCHEDULE_BY_FALLBACK: return "renew window (fallback 33%: the window covers "
+                                           "the whole lifetime)";
+    case ACME_SCHEDULE_BY_ARI:      return "CA's renewal window";
+    case ACME_SCHEDULE_BY_MISSING:  return "no certificate yet";
+    case ACME_SCHEDULE_BY_CHANGED:  return "the certificate does not match the "
+                                           "configuration (names or key types)";
+    case ACME_SCHEDULE_BY_EXPIRED:  return "the certificate has expired";
+    }
+    return "?";
+}
+
+static const char *date_text(apr_pool_t *p, apr_time_t t)
+{
+    char buf[APR_RFC822_DATE_LEN];
+
+    apr_rfc822_date(buf, t);
+    return apr_pstrdup(p, buf);
+}
+
+static void copy_marker(char *dst, apr_size_t size, const char *src)
+{
+    dst[0] = '\0';
+    if (src && strlen(src) < size) {
+        memcpy(dst, src, strlen(src) + 1);
+    }
+}
+
+static void state_load(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p)
+{
+    const apr_array_header_t *urls = dm->md->props.ca_urls;
+    const char *data, *err = NULL, *ca = NULL, *notified = NULL, *warned = NULL;
+    apr_size_t len;
+    json_t *json;
+    apr_status_t rv;
+    int i;
+
+    rv = acme_store_load(&data, &len, p, d->store, ACME_STORE_JOBS, dm->md->name, DRIVE_ASPECT);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = acme_json_parse(&json, p, data, len, ACME_JSON_OBJECT, &err);
+    }
+    if (rv == APR_SUCCESS) {
+        if ((rv = acme_json_get_string_opt(&ca, p, json, "ca-url", &err)) == APR_SUCCESS
+            && (rv = acme_json_get_string_opt(&notified, p, json, "notified", &err))
+               == APR_SUCCESS) {
+            rv = acme_json_get_string_opt(&warned, p, json, "warned", &err);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, d->s, "ACME1440 %s: ignoring unreadable "
+                     "drive state (%s): starting with the first CA", dm->md->name,
+                     err ? err : "store error");
+        return;
+    }
+    for (i = 0; ca && urls && i < urls->nelts; ++i) {
+        if (strcmp(APR_ARRAY_IDX(urls, i, const char *), ca) == 0) {
+            dm->ca_index = i;
+        }
+    }
+    copy_marker(dm->notified, sizeof(dm->notified), notified);
+    copy_marker(dm->warned, sizeof(dm->warned), warned);
+}
+
+void acme_drive_md_save(acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p)
+{
+    const apr_array_header_t *urls = dm->md->props.ca_urls;
+    json_t *json = json_object();
+    const char *text;
+    apr_size_t len;
+    apr_status_t rv = APR_ENOMEM;
+
+    if (json == NULL) {
+        goto cleanup;
+    }
+    acme_json_pool_adopt(p, json);
+    if (urls && dm->ca_index < urls->nelts) {
+        json_object_set_new(json, "ca-url",
+                            json_string(APR_ARRAY_IDX(urls, dm->ca_index, const char *)));
+    }
+    if (dm->notified[0]) {
+        json_object_set_new(json, "notified", json_string(dm->notified));
+    }
+    if (dm->warned[0]) {
+        json_object_set_new(json, "warned", json_string(dm->warned));
+    }
+    rv = acme_json_dump(&text, &len, p, json);
+    if (rv == APR_SUCCESS) {
+        rv = acme_store_save(d->store, p, ACME_STORE_JOBS, dm->md->name, DRIVE_ASPECT, text,
+                             len, 0);
+    }
+
+cleanup:
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, d->s, "ACME1441 %s: cannot save the drive "
+                     "state; a new watchdog may repeat a message or start with the first CA",
+                     dm->md->name);
+    }
+}
+
+/* One key type's certificate of the LIVE set: its leaf's validity, and
+ * whether it covers every name. Only the certificates are read: the keys
+ * stay root's, and the watchdog runs as httpd's User. APR_ENOENT when
+ * absent, APR_EINVAL when unusable, other values are store errors. */
+static apr_status_t live_leaf(apr_time_t *pnb, apr_time_t *pna, int *pnames_ok,
+                              acme_drive_t *d, const acme_config_md_t *md,
+                              const acme_pkey_spec_t *spec, apr_pool_t *p)
+{
+    acme_cert_chain_t *chain;
+    const char *pem;
+    apr_size_t len;
+    X509 *leaf;
+    apr_status_t rv;
+
+    rv = acme_store_load(&pem, &len, p, d->store, ACME_STORE_LIVE, md->name,
+                         acme_layout_pubcert(p, acme_pkey_spec_name(p, spec)));
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (acme_chain_from_pem(&chain, p, pem, len) != APR_SUCCESS
+        || (leaf = acme_chain_get(chain, 0)) == NULL
+        || acme_cert_get_not_before(pnb, leaf) != APR_SUCCESS
+        || acme_cert_get_not_after(pna, leaf) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    *pnames_ok = acme_cert_check_names(NULL, p, leaf, md->names) == APR_SUCCESS;
+    return APR_SUCCESS;
+}
+
+/* The LIVE set as the scheduler sees it: the latest notBefore and earliest
+ * notAfter of its usable certificates; "changed" when a key type has none
+ * or one misses a name. */
+static apr_status_t live_input(acme_schedule_input_t *in, acme_drive_t *d,
+                               const acme_config_md_t *md, apr_pool_t *p)
+{
+    const apr_array_header_t *specs = md->props.pkey_specs;
+    apr_time_t nb, na;
+    apr_status_t rv;
+    int i, names_ok;
+
+    memset(in, 0, sizeof(*in));
+    for (i = 0; i < specs->nelts; ++i) {
+        rv = live_leaf(&nb, &na, &names_ok, d, md, &APR_ARRAY_IDX(specs, i, acme_pkey_spec_t),
+                       p);
+        if (APR_STATUS_IS_ENOENT(rv) || rv == APR_EINVAL) {
+            in->changed = 1;
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        in->changed |= !names_ok;
+        in->not_before = (!in->has_cert || nb > in->not_before) ? nb : in->not_before;
+        in->not_after = (!in->has_cert || na < in->not_after) ? na : in->not_after;
+        in->has_cert = 1;
+    }
+    in->renew_window = *md->props.renew_window;
+    in->warn_window = *md->props.warn_window;
+    return APR_SUCCESS;
+}
+
+/* httpd switches a connection to "acme-tls/1" only where Protocols allows
+ * it: on one of the domain's https vhosts, or, for a domain without any,
+ * on the main server (which then answers its SNI). */
+static int md_can_alpn(const acme_drive_t *d, const acme_config_md_t *md)
+{
+    int i, ssl_vhosts = 0;
+
+    for (i = 0; md->vhosts && i < md->vhosts->nelts; ++i) {
+        server_rec *vs = APR_ARRAY_IDX(md->vhosts, i, server_rec *);
+        if (!acme_config_srv_get(vs)->is_ssl) {
+            continue;
+        }
+        ssl_vhosts++;
+        if (ap_is_allowed_protocol(NULL, NULL, vs, PROTO_ACME_TLS)) {
+            return 1;
+        }
+    }
+    return ssl_vhosts == 0 && ap_is_allowed_protocol(NULL, NULL, d->s, PROTO_ACME_TLS);
+}
+
+static void challenges_choose(acme_drive_t *d, acme_drive_md_t *dm)
+{
+    const apr_array_header_t *conf = dm->md->props.challenges;
+    apr_array_header_t *use;
+    int i, dropped = 0;
+
+    dm->challenges = (apr_array_header_t *)conf;
+    if (conf == NULL || md_can_alpn(d, dm->md)) {
+        return;
+    }
+    use = apr_array_make(d->pool, conf->nelts, sizeof(const char *));
+    for (i = 0; i < conf->nelts; ++i) {
+        const char *type = APR_ARRAY_IDX(conf, i, const char *);
+        if (strcmp(type, CHALLENGE_ALPN) == 0) {
+            dropped = 1;
+            continue;
+        }
+        APR_ARRAY_PUSH(use, const char *) = type;
+    }
+    if (!dropped) {
+        return;
+    }
+    if (use->nelts == 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1445 %s: tls-alpn-01 is its only "
+                     "challenge type, but no https vhost of it allows the protocol: add "
+                     "'Protocols h2 http/1.1 acme-tls/1' there", dm->md->name);
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1446 %s: not using tls-alpn-01, no "
+                 "https vhost of it has acme-tls/1 in Protocols", dm->md->name);
+    dm->challenges = use;
+}
+
+apr_time_t acme_drive_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
+                              apr_time_t now)
+{
+    const acme_config_md_t *md = dm->md;
+    acme_schedule_input_t in;
+    acme_schedule_t sched;
+    char stamp[32];
+    apr_status_t rv;
+    apr_time_t due;
+
+    state_load(d, dm, p);
+    challenges_choose(d, dm);
+    rv = live_input(&in, d, md, p);
+    if (rv == APR_SUCCESS) {
+        rv = acme_schedule_compute(&sched, &in, now);
+    }
+    if (rv != APR_SUCCESS) {
+        /* an unreadable set or impossible dates: a new certificate is the fix */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, d->s, "ACME1442 %s: cannot schedule from "
+                     "the live certificate; renewing", md->name);
+        dm->renew_at = now;
+        return now;
+    }
+    dm->has_cert = in.has_cert;
+    dm->not_after = in.has_cert ? in.not_after : 0;
+    dm->warn_at = sched.warn_at;
+    dm->renew_at = sched.renew_at;
+    due = sched.renew_at;
+    if (dm->has_cert) {
+        apr_snprintf(stamp, sizeof(stamp), "%" APR_TIME_T_FMT, dm->not_after);
+        if (strcmp(stamp, dm->warned) != 0 && sched.warn_at < due) {
+            due = sched.warn_at;
+        }
+    }
+    if (sched.state == ACME_SCHEDULE_NOT_DUE) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1443 %s: certificate valid until "
+                     "%s, renewal at %s (%s)", md->name, date_text(p, in.not_after),
+                     date_text(p, sched.renew_at), reason_text(sched.reason));
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1444 %s: renewal due now (%s)",
+                     md->name, reason_text(sched.reason));
+    }
+    return due;
+}
