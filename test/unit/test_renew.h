@@ -43,6 +43,9 @@ void renew_spec_add_key(acme_renew_spec_t *spec, const char *word);
 
 typedef struct renew_ca_t renew_ca_t;
 
+/* Forgets what the CA issued (called by renew_setup). */
+void renew_ca_reset(void);
+
 /* A "process": a new client with a new script that starts with GET
  * directory (EAB required when `eab`) and HEAD newNonce. The CA certifies
  * the names of `spec` (2 names). */

@@ -10,6 +10,8 @@
 #include "acme_log.h"
 #include "test_renew.h"
 
+#define BROKEN_ID "ACME-x-0001"
+
 static apr_array_header_t *account_ids(void)
 {
     apr_array_header_t *ids;
@@ -238,10 +240,10 @@ START_TEST(unusable_account_is_skipped)
     const char *junk = "{\"ca-url\": 42}";
 
     want.ca_url = DIR_URL;
-    ck_assert_int_eq(acme_store_save(renew_store, test_pool, ACME_STORE_ACCOUNTS, "ACME-x-0001",
+    ck_assert_int_eq(acme_store_save(renew_store, test_pool, ACME_STORE_ACCOUNTS, BROKEN_ID,
                                      ACME_ACCOUNT_STORE_JSON, junk, strlen(junk), 0),
                      APR_SUCCESS);
-    ck_assert_int_eq(acme_store_save(renew_store, test_pool, ACME_STORE_ACCOUNTS, "ACME-x-0001",
+    ck_assert_int_eq(acme_store_save(renew_store, test_pool, ACME_STORE_ACCOUNTS, BROKEN_ID,
                                      ACME_ACCOUNT_STORE_KEY, "no key", 6, ACME_STORE_SECRET),
                      APR_SUCCESS);
     ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, &want), APR_ENOENT);

@@ -8,6 +8,12 @@
 #include "acme_layout.h"
 #include "test_renew.h"
 
+/* The aspect of the http-01 answer of order n, name i. */
+static const char *http01(int n, int i)
+{
+    return acme_layout_http01(test_pool, renew_token(n, i, "http-01"));
+}
+
 #define OTHER_MD "{\"names\": [\"x.test\"]}"
 
 START_TEST(bad_nonce_is_resent_transparently)
@@ -121,7 +127,7 @@ START_TEST(invalid_order_is_recorded_and_restarted)
     ck_assert_int_eq(job->answers->nelts, 0);
     ck_assert_int_eq(job->failed, 1);
     ck_assert_ptr_null(renew_item(ACME_STORE_CHALLENGES, "a.test",
-                                  acme_layout_http01(test_pool, renew_token(1, 0, "http-01"))));
+                                  http01(1, 0)));
     ck_assert_int_eq(job->last_error->subproblems->nelts, 1);
     sub = APR_ARRAY_IDX(job->last_error->subproblems, 0, acme_subproblem_t *);
     ck_assert(acme_problem_type_is(sub->type, "rejectedIdentifier"));
@@ -182,6 +188,33 @@ START_TEST(failed_challenge_needs_config)
 }
 END_TEST
 
+/* A request the CA calls malformed cannot work again: the order is dropped
+ * and the job fails with a long retry. */
+START_TEST(give_up_abandons_the_order)
+{
+    acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
+    renew_ca_t *ca = renew_ca_create(spec, 0);
+    acme_renew_outcome_t *out;
+    apr_time_t now = apr_time_now();
+    acme_job_t *job;
+
+    renew_ca_new_account(ca, NULL);
+    renew_ca_new_order(ca, 1, "pending");
+    renew_ca_authz(ca, 1, 0, "pending", "authz");
+    renew_ca_post(ca, CA "/chall/1-0/http-01", 400, PROBLEM("malformed", "no"), "authz");
+    out = renew_run(ca, spec, now);
+    renew_ca_done(ca);
+    ck_assert_int_eq(out->status, ACME_RENEW_FAILED);
+    ck_assert_int_eq(out->result->action, ACME_ACTION_GIVE_UP);
+    ck_assert(out->next_at >= now + ACME_RENEW_FAILED_DELAY);
+    ck_assert_str_eq(out->step, "order");
+    job = renew_job("a.test");
+    ck_assert_ptr_null(job->order_url);
+    ck_assert_int_eq(job->answers->nelts, 0);
+    ck_assert_ptr_null(renew_item(ACME_STORE_CHALLENGES, "a.test", http01(1, 0)));
+}
+END_TEST
+
 START_TEST(dns_01_is_not_supported_yet)
 {
     acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
@@ -236,7 +269,7 @@ START_TEST(changed_spec_starts_afresh)
     acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
     renew_ca_t *ca = renew_ca_create_crashing(spec, 0, 8);   /* the first poll */
     acme_renew_outcome_t *out;
-    const char *answer = acme_layout_http01(test_pool, renew_token(1, 0, "http-01"));
+    const char *answer = http01(1, 0);
 
     renew_ca_flow(ca, ACME_JOB_ACCOUNT, 0, 1);
     out = renew_run(ca, spec, apr_time_now());
@@ -284,7 +317,8 @@ START_TEST(done_job_with_missing_staging_is_redone)
 
     renew_ca_flow(ca, ACME_JOB_ACCOUNT, 0, 1);
     ck_assert_int_eq(renew_run(ca, spec, apr_time_now())->status, ACME_RENEW_DONE);
-    old_key = renew_item(ACME_STORE_STAGING, "a.test", acme_layout_privkey(test_pool, "P-256"));
+    old_key = renew_item(ACME_STORE_STAGING, "a.test",
+                         acme_layout_privkey(test_pool, "P-256"));
     ck_assert_int_eq(acme_store_remove(renew_store, test_pool, ACME_STORE_STAGING, "a.test",
                                        acme_layout_pubcert(test_pool, "P-256")), APR_SUCCESS);
 
@@ -314,7 +348,7 @@ START_TEST(reset_forgets_job_and_answers)
     acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
     renew_ca_t *ca = renew_ca_create_crashing(spec, 0, 8);
     acme_renew_info_t *info;
-    const char *answer = acme_layout_http01(test_pool, renew_token(1, 1, "http-01"));
+    const char *answer = http01(1, 1);
 
     renew_ca_flow(ca, ACME_JOB_ACCOUNT, 0, 1);
     renew_run(ca, spec, apr_time_now());
@@ -339,6 +373,7 @@ TCase *test_renew_errors_tcase(void)
     tcase_add_test(tc, invalid_order_is_recorded_and_restarted);
     tcase_add_test(tc, invalid_order_for_a_transient_reason_retries);
     tcase_add_test(tc, failed_challenge_needs_config);
+    tcase_add_test(tc, give_up_abandons_the_order);
     tcase_add_test(tc, dns_01_is_not_supported_yet);
     tcase_add_test(tc, invalid_spec_is_refused);
     tcase_add_test(tc, changed_spec_starts_afresh);

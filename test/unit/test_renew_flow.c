@@ -8,6 +8,12 @@
 #include "acme_renew.h"
 #include "test_renew.h"
 
+/* The aspect of the http-01 answer of order n, name i. */
+static const char *http01(int n, int i)
+{
+    return acme_layout_http01(test_pool, renew_token(n, i, "http-01"));
+}
+
 /* A CA that makes the job wait: authorizations and the order take a poll. */
 START_TEST(happy_path_with_waits_to_done)
 {
@@ -79,9 +85,9 @@ START_TEST(happy_path_with_waits_to_done)
 
     /* The answers are gone, the job says done. */
     ck_assert_ptr_null(renew_item(ACME_STORE_CHALLENGES, "a.test",
-                                  acme_layout_http01(test_pool, renew_token(1, 0, "http-01"))));
+                                  http01(1, 0)));
     ck_assert_ptr_null(renew_item(ACME_STORE_CHALLENGES, "www.a.test",
-                                  acme_layout_http01(test_pool, renew_token(1, 1, "http-01"))));
+                                  http01(1, 1)));
     ck_assert_int_eq(acme_renew_info_load(&info, test_pool, renew_store, "a.test"),
                      APR_SUCCESS);
     ck_assert_str_eq(info->step, "done");

@@ -73,9 +73,10 @@ apr_status_t acme_account_store_find(acme_account_record_t **prec, apr_pool_t *p
  * client signs with the account (its key is borrowed from the record, so
  * the record's pool must outlive the client's use of it).
  * Errors: APR_EBUSY with r untouched (still a success) when another job
- * holds the account lock: try again in a moment; CA and transport errors in r (acme_account.h: a CA
- * that requires EAB without one configured is FIX_CONFIG; a wrong EAB HMAC is
- * the CA's "unauthorized" or "malformed"); store errors in r as well. */
+ * holds the account lock: try again in a moment. CA and transport errors in
+ * r (acme_account.h: a CA that requires EAB without one configured is
+ * FIX_CONFIG; a wrong EAB HMAC is the CA's "unauthorized" or "malformed");
+ * store errors in r as well. */
 apr_status_t acme_account_store_ensure(acme_account_record_t **prec, apr_pool_t *p,
                                        acme_store_t *store, acme_client_t *c,
                                        const acme_account_want_t *want, acme_result_t *r);
