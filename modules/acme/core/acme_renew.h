@@ -112,8 +112,9 @@ typedef enum {
                             * Retry-After, backoff after a transient error) */
     ACME_RENEW_DONE,       /* a verified set is in STAGING/<md>; activate it,
                             * then acme_renew_reset() */
-    ACME_RENEW_FAILED      /* needs a configuration fix (result says why);
-                            * retried at next_at nevertheless */
+    ACME_RENEW_FAILED      /* FIX_CONFIG or GIVE_UP (result says why): an admin
+                            * should look; retried at next_at nevertheless,
+                            * at least ACME_RENEW_FAILED_DELAY later */
 } acme_renew_status_e;
 
 typedef struct acme_renew_outcome_t {
