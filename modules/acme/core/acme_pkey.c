@@ -319,6 +319,7 @@ apr_status_t acme_pkey_from_pem(acme_pkey_t **pkey, apr_pool_t *p, const char *p
                                 apr_size_t len, const char **perr)
 {
     EVP_PKEY *evp = NULL;
+    EVP_PKEY_CTX *check = NULL;
     acme_pkey_t *key;
     BIO *bio = NULL;
     apr_status_t rv;
@@ -348,6 +349,16 @@ apr_status_t acme_pkey_from_pem(acme_pkey_t **pkey, apr_pool_t *p, const char *p
         set_err(perr, p, "no private key found in PEM (only a public key)");
         return APR_EINVAL;
     }
+    /* A damaged key file can still parse, e.g. an RSA key with n != p*q: it
+     * would sign garbage (and a bad CRT signature can leak a factor). The
+     * JWK importer checks the same way. */
+    if ((check = EVP_PKEY_CTX_new_from_pkey(NULL, key->evp, NULL)) == NULL
+        || EVP_PKEY_pairwise_check(check) <= 0) {
+        set_err(perr, p, "%s", acme_pkey_ossl_err(p, "the private key fails the key check"));
+        EVP_PKEY_CTX_free(check);
+        return APR_EINVAL;
+    }
+    EVP_PKEY_CTX_free(check);
     *pkey = key;
     return APR_SUCCESS;
 }

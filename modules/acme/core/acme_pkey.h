@@ -74,7 +74,8 @@ apr_status_t acme_pkey_wrap(acme_pkey_t **pkey, apr_pool_t *p, EVP_PKEY *evp,
  * or the traditional "RSA/EC PRIVATE KEY"; other PEM blocks before it (EC
  * PARAMETERS, certificates) are skipped. APR_EINVAL when there is no private
  * key, when it is encrypted (passphrases are not supported: nothing prompts),
- * or when its type/size is unsupported. */
+ * when its type/size is unsupported, or when it fails OpenSSL's key check
+ * (halves that do not match, e.g. a damaged file). */
 apr_status_t acme_pkey_from_pem(acme_pkey_t **pkey, apr_pool_t *p, const char *pem,
                                 apr_size_t len, const char **perr);
 
