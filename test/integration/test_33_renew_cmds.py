@@ -1,0 +1,137 @@
+"""MDNotifyCmd and MDMessageCmd during real renewals: argv without a shell,
+the event words appended, output in the error log, run as httpd's User; the
+"renewing" message can veto a renewal; a hanging program is killed."""
+import os
+import pwd
+import re
+import signal
+import stat
+import subprocess
+import time
+
+from test_30_renew import renew_conf, wait_staged
+
+SCRIPT = """#!/bin/sh
+# test aid: records its arguments and who ran it, says something, exits as told
+echo "$(id -un) $*" >> "{record}"
+echo "hello from the hook: $*"
+echo "to stderr" >&2
+case "$*" in
+  *{fail_on}*) exit 3 ;;
+esac
+exit 0
+"""
+
+
+def make_hook(test_dir, name, user, fail_on="NEVER"):
+    """A hook script and the file it records into (writable by the User)."""
+    rec_dir = os.path.join(test_dir, f"{name}-out")
+    os.makedirs(rec_dir, exist_ok=True)
+    if user:
+        pw = pwd.getpwnam(user[0])
+        os.chown(rec_dir, pw.pw_uid, pw.pw_gid)
+    record = os.path.join(rec_dir, "calls")
+    path = os.path.join(test_dir, f"{name}.sh")
+    with open(path, "w") as f:
+        f.write(SCRIPT.format(record=record, fail_on=fail_on))
+    os.chmod(path, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    return path, record
+
+
+def calls(record):
+    try:
+        with open(record) as f:
+            return [l.rstrip("\n") for l in f]
+    except FileNotFoundError:
+        return []
+
+
+def test_notify_and_message_on_renewal(httpd, pebble, ca, challtestsrv, test_dir):
+    acme = pebble()
+    msg, msg_rec = make_hook(test_dir, "message", httpd.user)
+    notify, notify_rec = make_hook(test_dir, "notify", httpd.user)
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["n.test"]],
+                                extra=f'MDMessageCmd {msg} "first arg"\n'
+                                      f"MDNotifyCmd {notify} --flag"))
+    httpd.start()
+    wait_staged(httpd, "n.test")
+    user = httpd.user[0] if httpd.user else pwd.getpwuid(os.geteuid()).pw_name
+    deadline = time.monotonic() + 10
+    while len(calls(msg_rec)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert calls(msg_rec) == [f"{user} first arg renewing n.test", f"{user} first arg renewed n.test"]
+    assert calls(notify_rec) == [f"{user} --flag n.test"]
+    log = httpd.error_log()
+    assert re.search(r"ACME1403 MDMessageCmd renewed n\.test: hello from the hook: first arg "
+                     r"renewed n\.test", log)
+    assert "ACME1403 MDNotifyCmd n.test: to stderr" in log
+    # notification happens once per staged set, also when the watchdog's
+    # child dies and another child takes over (same generation, still staged)
+    pid = int(re.search(r"ACME1430 renewal watchdog running in pid (\d+)", log).group(1))
+    mark = httpd.log_mark()
+    os.kill(pid, signal.SIGKILL)
+    httpd.wait_for_log(r"ACME1448 n\.test: a renewed certificate waits in staging", timeout=30,
+                       since=mark)
+    httpd.wait_for_log(r"ACME1482 n\.test: new certificate still staged", timeout=10, since=mark)
+    assert len(calls(notify_rec)) == 1
+    assert "ACME1481" not in httpd.error_log()[mark:]
+
+
+def test_renewing_message_vetoes(httpd, pebble, ca, challtestsrv, test_dir):
+    acme = pebble()
+    msg, msg_rec = make_hook(test_dir, "message", httpd.user, fail_on="renewing")
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["v.test"]], extra=f"MDMessageCmd {msg}"))
+    httpd.start()
+    httpd.wait_for_log(r"ACME1489 v\.test: MDMessageCmd renewing vetoed the renewal", timeout=20)
+    assert "ACME1405 MDMessageCmd renewing v.test: exit code 3" in httpd.error_log()
+    time.sleep(2)
+    log = httpd.error_log()
+    assert "ACME0901" not in log and "ACME0920" not in log     # no job, no order
+    assert [c.split(" ", 1)[1] for c in calls(msg_rec)] == ["renewing v.test"]
+
+
+def test_errored_message(httpd, pebble, ca, challtestsrv, test_dir):
+    msg, msg_rec = make_hook(test_dir, "message", httpd.user)
+    httpd.write_conf("MDCertificateAuthority https://127.0.0.1:1/dir\n"
+                     f"MDMessageCmd {msg}\nMDomain err.test\n"
+                     f"<VirtualHost *:{httpd.ports.https}>\n  ServerName err.test\n"
+                     "  SSLEngine on\n</VirtualHost>\n")
+    httpd.start()
+    m = httpd.wait_for_log(r"ACME1483 err\.test: .*", timeout=30)
+    assert "127.0.0.1:1" in m.group(0)
+    deadline = time.monotonic() + 10
+    while len(calls(msg_rec)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [c.split(" ", 1)[1] for c in calls(msg_rec)] == ["renewing err.test",
+                                                             "errored err.test"]
+
+
+def test_program_not_found_is_logged_and_vetoes(httpd, pebble, ca, challtestsrv, test_dir):
+    acme = pebble()
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["nf.test"]],
+                                extra="MDMessageCmd no-such-program-for-mod-acme"))
+    httpd.start()
+    httpd.wait_for_log(r"ACME1489 nf\.test", timeout=20)
+    log = httpd.error_log()
+    assert re.search(r"ACME1403 MDMessageCmd renewing nf\.test: exec of "
+                     r"'no-such-program-for-mod-acme' failed", log), log
+
+
+def test_hanging_command_is_killed(httpd, pebble, ca, challtestsrv, test_dir):
+    """The timeout is 30 s: a "renewing" message that hangs is killed then
+    and counts as a veto; its process is gone."""
+    acme = pebble()
+    path = os.path.join(test_dir, "hang.sh")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\necho going to sleep\nexec sleep 300\n")
+    os.chmod(path, 0o755)
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["h.test"]], extra=f"MDMessageCmd {path}"))
+    httpd.start()
+    started = time.monotonic()
+    httpd.wait_for_log(r"ACME1403 MDMessageCmd renewing h\.test: going to sleep", timeout=20)
+    httpd.wait_for_log(r"ACME1406 MDMessageCmd renewing h\.test: did not end in time, killed",
+                       timeout=45)
+    assert time.monotonic() - started >= 25
+    httpd.wait_for_log(r"ACME1489 h\.test", timeout=5)
+    ps = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True)
+    assert ps.stdout.strip() == "", ps.stdout
