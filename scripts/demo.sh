@@ -185,6 +185,15 @@ $(demo_acme_conf)
     Require all granted
   </Directory>
 </VirtualHost>
+
+# https for the managed domain: mod_acme serves a self-signed fallback
+# certificate here until the one from the CA is activated
+<VirtualHost 127.0.0.1:$P_HTTPS>
+  ServerName $DOMAIN
+  ServerAlias www.$DOMAIN
+  SSLEngine on
+  DocumentRoot "$r/htdocs"
+</VirtualHost>
 CONF
   echo "--- the mod_acme lines of $r/conf/httpd.conf:"
   demo_acme_conf
@@ -197,6 +206,8 @@ demo_start_httpd() {
   local r="$demo_dir/httpd" pid
   show "$HTTPD" -d "$r" -f "$r/conf/httpd.conf" -k start
   wait_port $P_HTTP "httpd" "$r/logs/error_log"
+  # the sockets are open before httpd writes its pid file
+  for _ in $(seq 100); do [ -s "$r/run/httpd.pid" ] && break; sleep 0.1; done
   pid=$(cat "$r/run/httpd.pid")
   show ps -o pid,user,args --ppid "$pid" -p "$pid"
   show curl -sS --resolve "$DOMAIN:$P_HTTP:127.0.0.1" "http://$DOMAIN:$P_HTTP/"
@@ -204,22 +215,59 @@ demo_start_httpd() {
   grep -E 'ACME[0-9]{4}|resuming normal operations' "$r/logs/error_log" | sed 's/^/  /'
 }
 
-# The main job: mod_acme obtains a certificate for $DOMAIN from pebble and
-# httpd serves it on https://$DOMAIN:$P_HTTPS/. That needs a vhost for
-# $DOMAIN on $P_HTTPS with SSLEngine on (MDRenewMode auto renews only the
-# domains served with TLS), added here together with the wait for the
-# certificate once the module can start such a vhost before it has one.
+# Waits up to $2 seconds for a line matching the ERE $1 in httpd's error_log
+# (from byte offset $3 on).
+wait_log() {
+  local re=$1 secs=$2 from=${3:-0} log="$demo_dir/httpd/logs/error_log" i
+  for i in $(seq $((secs * 10))); do
+    if tail -c +$((from + 1)) "$log" | grep -Eq "$re"; then return 0; fi
+    sleep 0.1
+  done
+  tail -n 30 "$log" >&2
+  die "no /$re/ in $log after ${secs}s"
+}
+
+log_size() { stat -c %s "$demo_dir/httpd/logs/error_log"; }
+
+# The certificate httpd serves for $DOMAIN: `served_cert X509-OPTS [-- S_CLIENT-OPTS]`.
+served_cert() {
+  local x509=() sc=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do x509+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  sc=("$@")
+  printf '$ openssl s_client -connect 127.0.0.1:%s -servername %s %s | openssl x509 %s\n' \
+    "$P_HTTPS" "$DOMAIN" "${sc[*]}" "${x509[*]}"
+  openssl s_client -connect "127.0.0.1:$P_HTTPS" -servername "$DOMAIN" "${sc[@]}" \
+    </dev/null 2>/dev/null | openssl x509 "${x509[@]}"
+}
+
+demo_graceful() {
+  local r="$demo_dir/httpd" from
+  from=$(log_size)
+  show "$HTTPD" -d "$r" -f "$r/conf/httpd.conf" -k graceful
+  wait_log 'resuming normal operations' 20 "$from"
+}
+
+# The main job: mod_acme obtains a certificate for $DOMAIN from pebble (its
+# renewal watchdog answers pebble's challenge itself), stages it, and httpd
+# serves it on https://$DOMAIN:$P_HTTPS/ after a graceful restart.
 demo_issue_and_serve() {
   step "Certificate for $DOMAIN from pebble, served over https"
-  cat <<TEXT
-Not available in this version: the module checks its configuration (above)
-but does not obtain certificates yet. The ACME client core exists; driving
-it from httpd (renewal jobs, challenge answers, handing the certificate to
-mod_ssl) is being built. When it lands, this step waits for the certificate
-for $DOMAIN from pebble and shows it being served:
-  curl --cacert $demo_dir/pebble-root.pem \\
-       --resolve $DOMAIN:$P_HTTPS:127.0.0.1 https://$DOMAIN:$P_HTTPS/
-TEXT
+  local r="$demo_dir/httpd" from
+  echo "until then, the fallback certificate:"
+  served_cert -noout -subject -issuer
+  echo "waiting for the renewal (error_log):"
+  wait_log "ACME1481 $DOMAIN: new certificate staged" 90
+  grep -E "ACME(0920|0921|1481)" "$r/logs/error_log" | sed 's/^/  /'
+  from=$(log_size)
+  demo_graceful
+  wait_log "ACME1214 activated new certificate for $DOMAIN" 5 "$from"
+  grep -E "ACME1214" "$r/logs/error_log" | sed 's/^/  /'
+  echo "the certificate served now, verified against pebble's root:"
+  served_cert -noout -subject -issuer -dates -ext subjectAltName \
+    -- -CAfile "$demo_dir/pebble-root.pem" -verify_return_error
+  show curl -sS --cacert "$demo_dir/pebble-root.pem" \
+    --resolve "$DOMAIN:$P_HTTPS:127.0.0.1" "https://$DOMAIN:$P_HTTPS/"
 }
 
 wait_port() {
