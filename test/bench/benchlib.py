@@ -1,0 +1,289 @@
+"""Shared parts of the benchmarks (test/bench/*.py) and of the scale test
+(test/integration/test_90_scale.py): certificate sets made by gen_certs.c,
+the store layouts of mod_acme and mod_md, one configuration per server
+variant, and timing/memory probes of a running httpd.
+
+Variants: "acme" (mod_acme), "md" (Debian's mod_md; never loaded together
+with mod_acme), "ssl" (plain mod_ssl, SSLCertificateFile per vhost). All
+three serve the very same files: the layouts are hard links to one set."""
+import hashlib
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "integration"))
+
+from harness.httpd import Httpd, HttpdError  # noqa: E402
+from harness.proc import children, pid_alive  # noqa: E402
+
+VARIANTS = ("acme", "md", "ssl")
+SUFFIX = "bench.test"
+# A CA nobody answers at: neither module may renew during a measurement (the
+# certificates are fresh anyway, so nothing is due).
+NO_CA = "https://127.0.0.1:1/dir"
+_READY = "resuming normal operations"
+
+
+class BenchError(RuntimeError):
+    """A benchmark step failed (the message says which and why)."""
+
+
+# ------------------------------------------------------------ certificate sets
+
+def build_gen_certs(out_dir):
+    """Compiles gen_certs.c into out_dir (when missing or older than the
+    source); returns the binary's path."""
+    src = os.path.join(BENCH_DIR, "gen_certs.c")
+    exe = os.path.join(out_dir, "gen_certs")
+    if os.path.exists(exe) and os.path.getmtime(exe) >= os.path.getmtime(src):
+        return exe
+    os.makedirs(out_dir, exist_ok=True)
+    proc = subprocess.run([os.environ.get("CC", "cc"), "-O2", "-Wall", "-o", exe, src,
+                           "-lcrypto"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BenchError(f"building gen_certs failed (needs cc and libssl-dev):\n"
+                         f"{proc.stderr}")
+    return exe
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    serial: str         # hex, as `openssl x509 -serial` prints it
+    sha256: str         # of the leaf's DER: what a client compares
+
+
+class CertSets:
+    """COUNT domains d<i>.SUFFIX with a P-256 key and a certificate each,
+    made once in directory (kept: re-used when the count matches)."""
+
+    def __init__(self, directory, count, suffix=SUFFIX):
+        self.dir, self.count, self.suffix = directory, count, suffix
+        self.root = os.path.join(directory, "root.pem")
+        self.domains = []
+
+    def create(self, build_dir=None):
+        manifest = os.path.join(self.dir, "manifest.tsv")
+        if not self._load(manifest):
+            exe = build_gen_certs(build_dir or os.path.dirname(self.dir.rstrip("/")))
+            proc = subprocess.run([exe, self.dir, str(self.count), self.suffix],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0 or not self._load(manifest):
+                raise BenchError(f"gen_certs {self.count} failed: {proc.stderr}")
+        return self
+
+    def _load(self, manifest):
+        try:
+            with open(manifest) as f:
+                rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+        except FileNotFoundError:
+            return False
+        if len(rows) != self.count or any(len(r) != 3 for r in rows):
+            return False
+        self.domains = [Domain(*r) for r in rows]
+        return True
+
+    def files(self, name):
+        """(privkey path, pubcert path) of a domain."""
+        d = os.path.join(self.dir, "sets", name)
+        return os.path.join(d, "privkey.pem"), os.path.join(d, "pubcert.pem")
+
+    @property
+    def last(self):
+        return self.domains[-1]
+
+
+def _link(src, dst):
+    if os.path.lexists(dst):
+        os.unlink(dst)
+    os.link(src, dst)
+
+
+def layout_acme(sets, store_dir):
+    """mod_acme's store (acme_store_fs.c, docs/operations.md):
+    live/<md>/privkey.P-256.pem + pubcert.P-256.pem + md.json."""
+    issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    for d in sets.domains:
+        live = os.path.join(store_dir, "live", d.name)
+        os.makedirs(live, mode=0o755, exist_ok=True)
+        key, chain = sets.files(d.name)
+        _link(key, os.path.join(live, "privkey.P-256.pem"))
+        _link(chain, os.path.join(live, "pubcert.P-256.pem"))
+        with open(os.path.join(live, "md.json"), "w") as f:
+            json.dump({"name": d.name, "names": [d.name], "pkey-specs": ["P-256"],
+                       "ca-url": NO_CA, "issued": issued}, f)
+
+
+def layout_md(sets, store_dir):
+    """mod_md 2.x's store: domains/<md>/privkey.<spec>.pem + pubcert.<spec>.pem
+    + md.json (md_core.c md_to_json). The first MDPrivateKeys spec names the
+    files: "secp256r1" here (only RSA keys use plain privkey.pem/pubcert.pem).
+    state 2 = MD_S_COMPLETE; mod_md re-syncs the rest from httpd.conf."""
+    for d in sets.domains:
+        dom = os.path.join(store_dir, "domains", d.name)
+        os.makedirs(dom, mode=0o755, exist_ok=True)
+        key, chain = sets.files(d.name)
+        _link(key, os.path.join(dom, "privkey.secp256r1.pem"))
+        _link(chain, os.path.join(dom, "pubcert.secp256r1.pem"))
+        with open(os.path.join(dom, "md.json"), "w") as f:
+            json.dump({"name": d.name, "domains": [d.name], "contacts": [],
+                       "transitive": 1, "ca": {"proto": "ACME", "urls": [NO_CA]},
+                       "pkey": {"type": "EC", "curve": "secp256r1"}, "state": 2,
+                       "renew-mode": 1, "must-staple": False, "stapling": False}, f)
+
+
+# ------------------------------------------------------------ configurations
+
+def vhosts_conf(variant, sets, https_port, ca_lines=None, managed=True):
+    """One name-based https vhost per domain on 127.0.0.1:https_port. For
+    the module variants every domain is an MDomain (ca_lines: the CA part,
+    default a CA nobody answers at)."""
+    lines = []
+    if variant in ("acme", "md") and managed:
+        lines += ca_lines if ca_lines is not None else [f"MDCertificateAuthority {NO_CA}"]
+        lines.append("MDPrivateKeys secp256r1")
+        lines += [f"MDomain {d.name}" for d in sets.domains]
+    for d in sets.domains:
+        vh = [f"<VirtualHost 127.0.0.1:{https_port}>", f"  ServerName {d.name}",
+              "  SSLEngine on"]
+        if variant == "ssl":
+            key, chain = sets.files(d.name)
+            vh += [f"  SSLCertificateFile {chain}", f"  SSLCertificateKeyFile {key}"]
+        lines += vh + ["</VirtualHost>"]
+    return "\n".join(lines) + "\n"
+
+
+def make_server(cfg, ports, root, variant, log_level="warn"):
+    """An Httpd (not started) for variant: mod_acme, mod_md or neither."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}")
+    server = Httpd(cfg, ports, root)
+    server.log_level = log_level
+    server.module_log_level = log_level
+    server.load_acme = variant == "acme"
+    server.extra_modules = ["md"] if variant == "md" else []
+    return server
+
+
+# ------------------------------------------------------------ probes
+
+def served_sha256(port, name, timeout=5):
+    """sha256 of the leaf served for SNI name (no verification)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname=name) as tls:
+            return hashlib.sha256(tls.getpeercert(binary_form=True)).hexdigest()
+
+
+def generation(server):
+    """ParentServerConfigGeneration of the child that answers (mod_status),
+    or None while nothing answers."""
+    url = f"http://127.0.0.1:{server.ports.http}/server-status?auto"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            text = resp.read().decode(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("ParentServerConfigGeneration:"):
+            return int(line.split(":", 1)[1])
+    return None
+
+
+def _wait(cond, deadline, server, what):
+    while time.monotonic() < deadline:
+        if cond():
+            return time.monotonic()
+        if server.pid is not None and not pid_alive(server.pid):
+            raise BenchError(f"httpd died while waiting for {what}:\n"
+                             f"{server.error_log()[-3000:]}")
+        time.sleep(0.02)
+    raise BenchError(f"timeout waiting for {what}:\n{server.error_log()[-3000:]}")
+
+
+def _serves(server, domain):
+    try:
+        return served_sha256(server.ports.https, domain.name) == domain.sha256
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def _apache(server, *args, timeout):
+    proc = subprocess.run([server.cfg.httpd, "-d", server.root, "-f", server.conf_path,
+                           *args], capture_output=True, text=True, env=server._env(),
+                          stdin=subprocess.DEVNULL, timeout=timeout)
+    if proc.returncode != 0:
+        raise BenchError(f"apache2 {' '.join(args)} failed ({proc.returncode}):\n"
+                         f"{proc.stdout}{proc.stderr}\n{server.error_log()[-3000:]}")
+
+
+def timed_start(server, probe, timeout):
+    """Seconds from `apache2 -k start` until probe() (e.g. the last domain's
+    certificate is served) holds."""
+    if os.path.exists(server.pid_path):
+        os.unlink(server.pid_path)
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    _apache(server, "-k", "start", timeout=timeout)
+    _wait(lambda: server.read_pid() is not None, deadline, server, "the pid file")
+    server.pid = server.read_pid()
+    return _wait(probe, deadline, server, "the first answer") - t0
+
+
+def timed_graceful(server, probe, timeout):
+    """Seconds from `apache2 -k graceful` until a child of the new
+    generation answers and probe() holds."""
+    before = generation(server)
+    if before is None:
+        raise BenchError("no server-status answer before the graceful restart")
+    t0 = time.monotonic()
+    _apache(server, "-k", "graceful", timeout=timeout)
+    return _wait(lambda: (generation(server) or -1) > before and probe(),
+                 t0 + timeout, server, "the new generation") - t0
+
+
+def smaps_rollup(pid):
+    """{"Rss": kB, "Pss": kB} of a process (zeros when it is gone)."""
+    out = {"Rss": 0, "Pss": 0}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                if key in out:
+                    out[key] = int(rest.split()[0])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return out
+
+
+def memory(server):
+    """RSS/PSS (kB) of the parent and the sum over its children."""
+    parent = smaps_rollup(server.pid)
+    kids = [smaps_rollup(pid) for pid in children(server.pid)]
+    return {"parent_rss_kb": parent["Rss"], "parent_pss_kb": parent["Pss"],
+            "children": len(kids),
+            "children_rss_kb": sum(k["Rss"] for k in kids),
+            "children_pss_kb": sum(k["Pss"] for k in kids),
+            "total_pss_kb": parent["Pss"] + sum(k["Pss"] for k in kids)}
+
+
+def settle(server, want_children=2, timeout=10):
+    """Waits until the parent has want_children children (StartServers)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(children(server.pid)) < want_children:
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
+__all__ = ["BenchError", "CertSets", "Domain", "HttpdError", "VARIANTS", "build_gen_certs",
+           "generation", "layout_acme", "layout_md", "make_server", "memory", "served_sha256",
+           "settle", "timed_graceful", "timed_start", "vhosts_conf"]
