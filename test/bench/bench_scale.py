@@ -67,7 +67,7 @@ def prepare(cfg, ports, workdir, sets, variant):
         b.layout_acme(sets, store)
     elif variant == "md":
         b.layout_md(sets, store)
-    server.write_conf(b.vhosts_conf(variant, sets, ports.https))
+    server.write_conf(b.vhosts_conf(variant, sets.domains, ports.https, sets.files))
     return server
 
 

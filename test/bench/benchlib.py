@@ -141,20 +141,21 @@ def layout_md(sets, store_dir):
 
 # ------------------------------------------------------------ configurations
 
-def vhosts_conf(variant, sets, https_port, ca_lines=None, managed=True):
-    """One name-based https vhost per domain on 127.0.0.1:https_port. For
-    the module variants every domain is an MDomain (ca_lines: the CA part,
-    default a CA nobody answers at)."""
+def vhosts_conf(variant, domains, https_port, files=None, ca_lines=None):
+    """One name-based https vhost per domain (Domain records) on
+    127.0.0.1:https_port. For the module variants every domain is an MDomain
+    (ca_lines: the CA part, default a CA nobody answers at); for "ssl",
+    files(name) gives the (key, chain) paths (CertSets.files)."""
     lines = []
-    if variant in ("acme", "md") and managed:
+    if variant in ("acme", "md"):
         lines += ca_lines if ca_lines is not None else [f"MDCertificateAuthority {NO_CA}"]
         lines.append("MDPrivateKeys secp256r1")
-        lines += [f"MDomain {d.name}" for d in sets.domains]
-    for d in sets.domains:
+        lines += [f"MDomain {d.name}" for d in domains]
+    for d in domains:
         vh = [f"<VirtualHost 127.0.0.1:{https_port}>", f"  ServerName {d.name}",
               "  SSLEngine on"]
         if variant == "ssl":
-            key, chain = sets.files(d.name)
+            key, chain = files(d.name)
             vh += [f"  SSLCertificateFile {chain}", f"  SSLCertificateKeyFile {key}"]
         lines += vh + ["</VirtualHost>"]
     return "\n".join(lines) + "\n"
