@@ -1,0 +1,317 @@
+#!/usr/bin/python3
+"""Issue 7: mod_acme against Debian's mod_md on the same httpd configuration.
+
+One pebble (PEBBLE_VA_NOSLEEP=1) and pebble-challtestsrv serve every run;
+each run gets a throwaway ServerRoot, and the modules alternate (A B A B) so
+that drift of the machine hits both alike. Never loads both modules at once.
+
+  metric 1  cold issuance: N (1, 10, 100) new domains, from `-k start` until
+            every domain's certificate is staged (mod_acme: a log line with
+            "staged", ACME1481; mod_md: AH10059), then `-k graceful` until
+            every domain serves a certificate that verifies against pebble's
+            root. Needs mod_acme's renewal watchdog: without it the mod_acme
+            rows say so, mod_md is still measured.
+  metric 2  start-up to first answer: N=100 new domains (CA = pebble; the
+            first answer is any TLS handshake with the last name's SNI, i.e.
+            the fallback certificate), and N=10,000 domains that already have
+            certificates (their own certificate served; CA unreachable).
+  metric 3  request throughput on a static file with 1,000 managed domains
+            with certificates, module loaded vs not (plain mod_ssl with
+            SSLCertificateFile): ab (apache2-utils; installed with apt-get if
+            missing) with keep-alive (requests/s) and with a new TLS
+            connection per request (handshakes/s), SNI = Host = a managed name.
+
+Run as root from anywhere; ports are moved by --port-offset (default 500, or
+$ACME_TEST_PORT_OFFSET) so that a test suite on the default ports is not hit:
+
+    test/bench/bench_vs_mod_md.py --build /work/build-dev
+    test/bench/bench_vs_mod_md.py --build /work/build-dev --metrics 3 --repeats 3
+"""
+import argparse
+import csv
+import os
+import re
+import shutil
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+
+import benchlib as b
+from harness.ca import CA
+from harness.challtestsrv import ChallTestSrv
+from harness.config import TestConfig
+from harness.pebble import Pebble
+from harness.ports import Ports
+from harness.tlsclient import fetch_certificate
+
+MODULES = ("acme", "md")
+STAGED = {"acme": r"ACME\d{4} (\S+): new certificate staged",
+          "md": r"AH10059: The Managed Domain (\S+) has been setup"}
+
+
+class NotCapable(RuntimeError):
+    """The module cannot do what the metric needs (yet); the reason is shown."""
+
+
+def pebble_ca_lines(pebble, ca):
+    return [f"MDCertificateAuthority {pebble.url}", f"MDCACertificateFile {ca.cert_path}",
+            "MDCertificateAgreement accepted", "MDContactEmail admin@example.org"]
+
+
+class Bench:
+    def __init__(self, args, cfg, ports):
+        self.args, self.cfg, self.ports = args, cfg, ports
+        self.work = args.workdir
+        self.pebble = self.challtestsrv = self.ca = None
+        self.root_pem = None
+        self.rows = []
+
+    # ------------------------------------------------------------ lifecycle
+    def start_acme_servers(self):
+        self.ca = CA(os.path.join(self.work, "ca"), openssl=self.cfg.openssl).create()
+        self.challtestsrv = ChallTestSrv(self.cfg, self.ports,
+                                         os.path.join(self.work, "challtestsrv")).start()
+        self.pebble = Pebble(self.cfg, self.ports, self.ca, os.path.join(self.work, "pebble"),
+                             env={"PEBBLE_VA_NOSLEEP": "1"}).start()
+        self.root_pem = os.path.join(self.work, "pebble-root.pem")
+        with open(self.root_pem, "w") as f:
+            f.write(self.pebble.roots_pem())
+
+    def stop(self):
+        for proc in (self.pebble, self.challtestsrv):
+            if proc:
+                proc.stop()
+
+    def server(self, name, variant):
+        root = os.path.join(self.work, "runs", name)
+        shutil.rmtree(root, ignore_errors=True)
+        return b.make_server(self.cfg, self.ports, root, variant, log_level="notice")
+
+    def record(self, metric, module, n, rep, value, unit, note=""):
+        row = {"metric": metric, "module": module, "n": n, "rep": rep,
+               "value": "" if value is None else round(value, 3), "unit": unit, "note": note}
+        self.rows.append(row)
+        shown = "n/a" if value is None else f"{value:.2f} {unit}"
+        print(f"[{metric}] {module:5} N={n:<6} rep {rep}: {shown} {note}".rstrip(), flush=True)
+
+    # ------------------------------------------------------------ metric 1
+    def new_domains(self, tag, n):
+        return [b.Domain(f"{tag}{i}.new.test", "", "") for i in range(n)]
+
+    def new_conf(self, variant, domains):
+        return b.vhosts_conf(variant, domains, self.ports.https,
+                             ca_lines=pebble_ca_lines(self.pebble, self.ca))
+
+    def wait_staged(self, server, module, names, timeout):
+        pattern = re.compile(STAGED[module], re.M)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            log = server.error_log()
+            if names <= set(pattern.findall(log)):
+                return
+            if not server.running():
+                raise b.BenchError(f"httpd died:\n{log[-2000:]}")
+            time.sleep(0.2)
+        log = server.error_log()
+        if module == "acme" and not re.search(r"ACME14\d\d ", log):
+            raise NotCapable("mod_acme cannot issue yet: no renewal watchdog line (ACME14xx) "
+                             f"in the log after {timeout:.0f} s")
+        missing = len(names - set(pattern.findall(log)))
+        raise NotCapable(f"{missing} of {len(names)} domains not staged after {timeout:.0f} s; "
+                         f"log tail:\n{log[-1500:]}")
+
+    def all_served(self, server, names):
+        for name in names:
+            try:
+                fetch_certificate(name, server.ports.https, cafile=self.root_pem, timeout=5)
+            except (OSError, ssl.SSLError):
+                return False
+        return True
+
+    def metric1(self, rep):
+        for n in self.args.issue_sizes:
+            for module in MODULES:
+                domains = self.new_domains(f"m1r{rep}i", n)
+                names = {d.name for d in domains}
+                server = self.server(f"m1-{module}-{n}-{rep}", module)
+                server.write_conf(self.new_conf(module, domains))
+                try:
+                    t0 = time.monotonic()
+                    b.timed_start(server, lambda: True, 120)
+                    self.wait_staged(server, module, names, 60 + 5 * n)
+                    staged = time.monotonic() - t0
+                    served = b.timed_graceful(server, lambda: self.all_served(server, names),
+                                              120 + n)
+                    self.record("1-staged", module, n, rep, staged, "s")
+                    self.record("1-graceful-served", module, n, rep, served, "s")
+                    self.record("1-total", module, n, rep, staged + served, "s")
+                except NotCapable as e:
+                    self.record("1-total", module, n, rep, None, "s", f"({e})")
+                finally:
+                    server.stop(timeout=60)
+
+    # ------------------------------------------------------------ metric 2
+    def metric2_new(self, rep):
+        n = self.args.new_n
+        for module in MODULES:
+            domains = self.new_domains(f"m2r{rep}s", n)
+            server = self.server(f"m2new-{module}-{rep}", module)
+            server.write_conf(self.new_conf(module, domains))
+
+            def answers():
+                try:
+                    b.served_sha256(server.ports.https, domains[-1].name)
+                    return True
+                except (OSError, ssl.SSLError):
+                    return False
+            try:
+                self.record("2-start-new", module, n, rep,
+                            b.timed_start(server, answers, 120 + n), "s", "(fallback served)")
+            finally:
+                server.stop(timeout=60)
+
+    def metric2_existing(self, rep, sets):
+        for module in MODULES:
+            self.record("2-start-existing", module, sets.count, rep,
+                        self.existing_start(module, sets, rep), "s")
+
+    def existing_server(self, module, sets, rep, tag):
+        server = self.server(f"{tag}-{module}-{sets.count}-{rep}", module)
+        if module == "acme":
+            b.layout_acme(sets, os.path.join(server.root, "md"))
+        elif module == "md":
+            b.layout_md(sets, os.path.join(server.root, "md"))
+        server.write_conf(b.vhosts_conf(module, sets.domains, self.ports.https, sets.files))
+        return server
+
+    def existing_start(self, module, sets, rep):
+        server = self.existing_server(module, sets, rep, "m2old")
+        last = sets.last
+        try:
+            return b.timed_start(server, lambda: self._serves(server, last),
+                                 120 + 0.1 * sets.count)
+        finally:
+            server.stop(timeout=60)
+
+    @staticmethod
+    def _serves(server, domain):
+        try:
+            return b.served_sha256(server.ports.https, domain.name) == domain.sha256
+        except (OSError, ssl.SSLError):
+            return False
+
+    # ------------------------------------------------------------ metric 3
+    def metric3(self, rep, sets):
+        for variant in ("acme", "md", "ssl"):
+            server = self.existing_server(variant, sets, rep, "m3")
+            last = sets.last
+            try:
+                b.timed_start(server, lambda: self._serves(server, last), 300)
+                b.settle(server)
+                for keepalive in (True, False):
+                    rps = run_ab(server, last.name, self.args, keepalive)
+                    self.record("3-keepalive" if keepalive else "3-handshakes", variant,
+                                sets.count, rep, rps, "req/s")
+            finally:
+                server.stop(timeout=60)
+
+
+def ensure_ab():
+    """ab from apache2-utils; installed when missing (the bench's own extra)."""
+    if shutil.which("ab"):
+        return shutil.which("ab")
+    subprocess.run(["apt-get", "install", "-y", "apache2-utils"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return shutil.which("ab") or sys.exit("ab not found after installing apache2-utils")
+
+
+def run_ab(server, name, args, keepalive):
+    """Requests per second of ab against the static index.html; SNI and
+    Host are name (ab sends the Host header's name as SNI)."""
+    n = args.requests if keepalive else max(args.requests // 10, 100)
+    argv = [ensure_ab(), "-q", "-n", str(n), "-c", str(args.concurrency),
+            "-H", f"Host: {name}", *(["-k"] if keepalive else []),
+            f"https://127.0.0.1:{server.ports.https}/index.html"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600).stdout
+    failed = re.search(r"Failed requests:\s+(\d+)", out)
+    rps = re.search(r"Requests per second:\s+([\d.]+)", out)
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    if not rps or not failed or int(failed.group(1)) or non2xx:
+        raise b.BenchError(f"ab failed or saw errors:\n{out}")
+    return float(rps.group(1))
+
+
+def summarize(rows, out):
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["metric"], r["n"], r["module"]), []).append(r)
+    out.write(f"\n{'metric':20} {'N':>6} {'module':6} {'runs':>4} {'median':>10} unit\n")
+    for (metric, n, module), rs in sorted(groups.items()):
+        values = [r["value"] for r in rs if r["value"] != ""]
+        med = f"{statistics.median(values):10.2f}" if values else f"{'n/a':>10}"
+        note = "" if values else "  " + rs[-1]["note"].splitlines()[0][:100]
+        out.write(f"{metric:20} {n:>6} {module:6} {len(rs):>4} {med} {rs[0]['unit']}{note}\n")
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.environ.get("ACME_BUILD_DIR", "."),
+                    help="configured build dir (its test/integration/config.ini)")
+    ap.add_argument("--metrics", default="1,2,3")
+    ap.add_argument("--repeats", type=int, default=2, help="A B rounds per measurement")
+    ap.add_argument("--issue-sizes", default="1,10,100")
+    ap.add_argument("--new-n", type=int, default=100)
+    ap.add_argument("--existing-n", type=int, default=10000)
+    ap.add_argument("--throughput-n", type=int, default=1000)
+    ap.add_argument("--requests", type=int, default=20000)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--workdir", default="/tmp/mod_acme-bench-vs")
+    ap.add_argument("--csv", default=None, help="default: WORKDIR/vs-<time>.csv")
+    ap.add_argument("--port-offset", type=int,
+                    default=int(os.environ.get("ACME_TEST_PORT_OFFSET", "500")))
+    args = ap.parse_args(argv)
+    args.metrics = {m.strip() for m in args.metrics.split(",")}
+    args.issue_sizes = [int(x) for x in args.issue_sizes.split(",")]
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        sys.exit("run as root: httpd starts as root and drops to its User, as in production")
+    cfg = TestConfig.load(os.path.join(args.build, "test", "integration", "config.ini"))
+    os.environ["ACME_TEST_PORT_OFFSET"] = str(args.port_offset)
+    bench = Bench(args, cfg, Ports.from_env())
+    os.makedirs(args.workdir, mode=0o755, exist_ok=True)
+    os.chmod(args.workdir, 0o755)
+    try:
+        bench.start_acme_servers()
+        for rep in range(args.repeats):
+            if "1" in args.metrics:
+                bench.metric1(rep)
+            if "2" in args.metrics:
+                bench.metric2_new(rep)
+                bench.metric2_existing(rep, b.CertSets(os.path.join(
+                    args.workdir, f"sets-{args.existing_n}"), args.existing_n).create(
+                        args.workdir))
+            if "3" in args.metrics:
+                bench.metric3(rep, b.CertSets(os.path.join(
+                    args.workdir, f"sets-{args.throughput_n}"), args.throughput_n).create(
+                        args.workdir))
+    finally:
+        bench.stop()
+        csv_path = args.csv or os.path.join(args.workdir,
+                                            f"vs-{time.strftime('%Y%m%d-%H%M%S')}.csv")
+        with open(csv_path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=["metric", "module", "n", "rep", "value",
+                                                   "unit", "note"])
+            writer.writeheader()
+            writer.writerows(bench.rows)
+        summarize(bench.rows, sys.stdout)
+        print(f"\nCSV: {csv_path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
