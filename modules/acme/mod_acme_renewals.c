@@ -113,8 +113,11 @@ apr_status_t acme_renewals_start(acme_drive_t *d)
     for (i = 0; i < n; ++i) {
         rv = worker_make(&d->workers[i], d, i);
         if (rv == APR_SUCCESS) {
+            /* the thread's own pool hangs below the worker's: the thread
+             * destroys it when it exits, and its parent must be one that no
+             * other thread touches then */
             rv = apr_thread_create(&d->workers[i]->thread, NULL, worker_main, d->workers[i],
-                                   d->pool);
+                                   d->workers[i]->pool);
         }
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, d->s, "ACME1451 cannot start renewal "

@@ -217,3 +217,43 @@ def test_nothing_renewed_while_certificate_is_fresh(httpd, pebble, ca, challtest
     time.sleep(3)
     assert "ACME0920" not in httpd.error_log()[mark:]
     assert "ACME1449 e.test: finished renewal job forgotten" in httpd.error_log()[mark:]
+
+
+@pytest.mark.parametrize("httpd", ["prefork", "worker"], indirect=True)
+def test_renewal_under_other_mpms(httpd, pebble, ca, challtestsrv, test_dir):
+    acme = pebble()
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["mpm.test"]]))
+    certs = obtain_and_serve(httpd, acme, test_dir, "mpm.test", ["mpm.test"])
+    assert issuer_is_pebble(certs["mpm.test"])
+    # one watchdog in the whole server, per generation (start, graceful)
+    assert len(re.findall(r"ACME1430 renewal watchdog running in pid (\d+)",
+                          httpd.error_log())) == 2
+
+
+def test_initial_delay(httpd, pebble, ca, challtestsrv, test_dir):
+    acme = pebble()
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["delay.test"]], extra="MDInitialDelay 4s"))
+    httpd.start()
+    wait_staged(httpd, "delay.test")
+    log = httpd.error_log()
+    started = re.search(r"^\[([^\]]+)\].*ACME1430 renewal watchdog running", log, re.M)
+    job = re.search(r"^\[([^\]]+)\].*ACME0901 acme\[md=delay\.test\]", log, re.M)
+    assert log_time(job.group(1)) - log_time(started.group(1)) >= 3.9
+
+
+def test_failover_to_the_next_ca(httpd, pebble, ca, challtestsrv, test_dir):
+    """MDRetryFailover 2: after two errors at an unreachable CA the domain
+    goes to the next one of its list, and stays there."""
+    acme = pebble()
+    conf = renew_conf(httpd, acme, ca, [["fo.test"]], extra="MDRetryFailover 2\nMDRetryDelay 1s")
+    conf = conf.replace(f"MDCertificateAuthority {acme.url}",
+                        f"MDCertificateAuthority https://127.0.0.1:1/dir {acme.url}")
+    httpd.write_conf(conf)
+    httpd.start()
+    httpd.wait_for_log(r"ACME1485 fo\.test: 2 consecutive errors with CA https://127\.0\.0\.1:1/"
+                       rf"dir \(MDRetryFailover\), switching to {re.escape(acme.url)}", timeout=30)
+    wait_staged(httpd, "fo.test")
+    log = httpd.error_log()
+    assert len(re.findall(r"ACME1483 fo\.test: .*127\.0\.0\.1:1", log)) == 2
+    httpd.graceful()
+    assert issuer_is_pebble(served(httpd, "fo.test", pebble_root(acme, test_dir)))
