@@ -10,31 +10,30 @@
 
 APLOG_USE_MODULE(acme);
 
+/* The core's levels are syslog's, like httpd's; trace is APLOG_TRACE1. */
+static int log_level_to_httpd(acme_log_level_e level)
+{
+    switch (level) {
+    case ACME_LOG_ERR:     return APLOG_ERR;
+    case ACME_LOG_WARNING: return APLOG_WARNING;
+    case ACME_LOG_NOTICE:  return APLOG_NOTICE;
+    case ACME_LOG_INFO:    return APLOG_INFO;
+    case ACME_LOG_DEBUG:   return APLOG_DEBUG;
+    default:               return APLOG_TRACE1;
+    }
+}
+
 static void log_cb(void *baton, acme_log_level_e level, apr_status_t rv, const char *msg)
 {
     server_rec *s = baton;
 
-    /* the core's levels are syslog's, like httpd's (trace = APLOG_TRACE1) */
-    switch (level) {
-    case ACME_LOG_ERR:
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "%s", msg);
-        break;
-    case ACME_LOG_WARNING:
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "%s", msg);
-        break;
-    case ACME_LOG_NOTICE:
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, rv, s, "%s", msg);
-        break;
-    case ACME_LOG_INFO:
-        ap_log_error(APLOG_MARK, APLOG_INFO, rv, s, "%s", msg);
-        break;
-    case ACME_LOG_DEBUG:
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s, "%s", msg);
-        break;
-    default:
-        ap_log_error(APLOG_MARK, APLOG_TRACE1, rv, s, "%s", msg);
-        break;
+    /* httpd renders a status as "(code)text"; for the core's own codes in
+     * APR's user range that text would be "APR does not understand this error
+     * code", so those go without it (the message itself says what failed). */
+    if (rv >= APR_OS_START_USERERR && rv < APR_OS_START_CANONERR) {
+        rv = 0;
     }
+    ap_log_error(APLOG_MARK, log_level_to_httpd(level), rv, s, "%s", msg);
 }
 
 /* The server_rec dies with pconf: no callback may point at it afterwards. */
