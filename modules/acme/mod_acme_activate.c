@@ -24,6 +24,7 @@
 
 #include "acme_certset.h"
 #include "acme_layout.h"
+#include "mod_acme_cmd.h"
 #include "mod_acme_serve.h"
 
 APLOG_USE_MODULE(acme);
@@ -147,8 +148,9 @@ static apr_status_t staged_reject(const char **pto, apr_pool_t *p, acme_store_t 
 }
 
 /* Decides about the staged set of md; caller holds the staging lock. */
-static void staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool_t *p,
-                          const acme_config_md_t *md, server_rec *s)
+/* Returns 1 when the staged set went live. */
+static int staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool_t *p,
+                         const acme_config_md_t *md, server_rec *s)
 {
     acme_certset_check_t *check;
     const char *archived = NULL, *to = NULL;
@@ -161,12 +163,12 @@ static void staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1211 %s: cannot read the staged "
                      "certificate set; it stays staged, the live one in service", md->name);
-        return;
+        return 0;
     }
     if (!acme_certset_is_issued(check)) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1212 %s: staged set not finished "
                      "(%s); nothing to activate yet", md->name, check->problem);
-        return;
+        return 0;
     }
     if (!acme_certset_is_complete(check)) {
         rv = staged_reject(&to, p, store, md, check);
@@ -175,14 +177,14 @@ static void staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool
                      "%s%s", md->name, check->problem,
                      rv == APR_SUCCESS ? "was moved to archive/" : "could not be moved to "
                      "archive/", to ? to : "(no free name)");
-        return;
+        return 0;
     }
     due = check->not_before + g->activation_delay;
     if (due > now) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "ACME1213 %s: staged certificate becomes "
                      "active at the first restart after %s (notBefore + MDActivationDelay)",
                      md->name, date_str(p, due));
-        return;
+        return 0;
     }
     /* a fallback in LIVE means that is what was served (it is made only
      * while no live pair is usable) */
@@ -192,7 +194,7 @@ static void staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1216 %s: activation of the staged "
                      "certificate failed; see the store's lines before", md->name);
-        return;
+        return 0;
     }
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ACME1214 activated new certificate for %s "
                  "(valid until %s)%s%s%s", md->name, date_str(p, check->not_after),
@@ -200,6 +202,7 @@ static void staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool
                  archived ? (had_fallback ? " (archived as " : ", previous one archived as ")
                           : "",
                  archived ? apr_pstrcat(p, archived, had_fallback ? ")" : "", NULL) : "");
+    return 1;
 }
 
 static void activate_one(acme_config_global_t *g, acme_store_t *store, apr_pool_t *p,
@@ -207,6 +210,7 @@ static void activate_one(acme_config_global_t *g, acme_store_t *store, apr_pool_
 {
     acme_store_lock_t *lock;
     apr_status_t rv;
+    int activated;
 
     rv = acme_store_exists(store, p, ACME_STORE_STAGING, md->name, NULL);
     if (APR_STATUS_IS_ENOENT(rv)) {
@@ -226,8 +230,13 @@ static void activate_one(acme_config_global_t *g, acme_store_t *store, apr_pool_
                      "set; the live one stays in service", md->name);
         return;
     }
-    staged_decide(g, store, p, md, s);
+    activated = staged_decide(g, store, p, md, s);
     acme_store_unlock(lock);  /* before httpd forks: children would share it */
+    if (activated) {
+        /* MDMessageCmd installed, as root in the parent like mod_md; after
+         * the unlock, so a slow command holds up no renewal */
+        acme_cmd_installed(p, s, g, md->name);
+    }
 }
 
 void acme_activation_run(acme_config_global_t *g, acme_store_t *store, apr_pool_t *ptemp,

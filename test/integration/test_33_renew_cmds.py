@@ -135,3 +135,20 @@ def test_hanging_command_is_killed(httpd, pebble, ca, challtestsrv, test_dir):
     httpd.wait_for_log(r"ACME1489 h\.test", timeout=5)
     ps = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True)
     assert ps.stdout.strip() == "", ps.stdout
+
+
+def test_installed_message_after_activation(httpd, pebble, ca, challtestsrv, test_dir):
+    # "installed" comes from the parent (root, like mod_md) once the staged
+    # set went live at the graceful restart, and only then
+    acme = pebble()
+    msg, msg_rec = make_hook(test_dir, "message", httpd.user)
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["i.test"]], extra=f"MDMessageCmd {msg}"))
+    httpd.start()
+    wait_staged(httpd, "i.test")
+    assert not [c for c in calls(msg_rec) if "installed" in c]
+    httpd.graceful()
+    httpd.wait_for_log(r"ACME1214 activated new certificate for i\.test", timeout=30)
+    deadline = time.monotonic() + 10
+    while not [c for c in calls(msg_rec) if "installed" in c] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [c for c in calls(msg_rec) if "installed" in c] == ["root installed i.test"]
