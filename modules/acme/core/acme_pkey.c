@@ -349,9 +349,9 @@ apr_status_t acme_pkey_from_pem(acme_pkey_t **pkey, apr_pool_t *p, const char *p
         set_err(perr, p, "no private key found in PEM (only a public key)");
         return APR_EINVAL;
     }
-    /* A damaged key file can still parse, e.g. an RSA key with n != p*q: it
-     * would sign garbage (and a bad CRT signature can leak a factor). The
-     * JWK importer checks the same way. */
+    /* A damaged key file can still parse, e.g. an RSA key with n != p*q:
+     * every signature and CSR made with it would be rejected far from the
+     * cause. The JWK importer checks the same way. */
     if ((check = EVP_PKEY_CTX_new_from_pkey(NULL, key->evp, NULL)) == NULL
         || EVP_PKEY_pairwise_check(check) <= 0) {
         set_err(perr, p, "%s", acme_pkey_ossl_err(p, "the private key fails the key check"));
