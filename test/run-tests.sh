@@ -1,10 +1,12 @@
 #!/bin/bash
 # The test command: installs missing dependencies, builds, runs `make check`
 # (unit tests, then the integration suite against real httpd + pebble), then
-# does the same for the sanitizer build (ASan + UBSan). Exits non-zero if
-# anything failed; the output ends with one summary line per pass.
+# does the same for the sanitizer build (ASan + UBSan), and runs each fuzz
+# target briefly (test/fuzz/run-fuzz.sh, clang). Exits non-zero if anything
+# failed; the output ends with one summary line per pass.
 #
 #   test/run-tests.sh [--no-sanitizers] [--no-deps] [--builddir DIR] [--asan-builddir DIR]
+#                     [--fuzz-seconds N] [--no-fuzz]
 #
 # PYTEST_ARGS (e.g. "-k graceful -x") is passed on to the integration suite.
 set -uo pipefail
@@ -14,9 +16,11 @@ sanitizers=yes
 deps=yes
 builddir="$srcdir/build"
 asan_builddir="$srcdir/build-asan"
+fuzz=yes
+fuzz_seconds=10
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -25,6 +29,8 @@ while [ $# -gt 0 ]; do
     --no-deps) deps=no ;;
     --builddir) [ $# -ge 2 ] || usage; builddir=$2; shift ;;
     --asan-builddir) [ $# -ge 2 ] || usage; asan_builddir=$2; shift ;;
+    --fuzz-seconds) [ $# -ge 2 ] || usage; fuzz_seconds=$2; shift ;;
+    --no-fuzz) fuzz=no ;;
     -h|--help) usage ;;
     *) echo "run-tests: unknown option $1" >&2; usage ;;
   esac
@@ -48,11 +54,13 @@ run_pass() {
   # -k: integration tests still run (and report) when a unit test failed
   make -k -C "$dir" check PYTEST_ARGS="${PYTEST_ARGS:-}" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
-  local unit pytest_line
+  local unit pytest_line replay
   unit=$(grep -E '^unit: [0-9]+ passed' "$log" | tail -n 1)
+  replay=$(grep -E '^fuzz-replay: [0-9]+ passed' "$log" | tail -n 1)
   pytest_line=$(grep -E '^=*\s*([0-9]+ (passed|failed|error|errors|skipped|deselected)|no tests ran).* in [0-9.]+s' "$log" \
     | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')
   summaries+=("$name ${unit:-unit: no summary (unit tests did not run)}")
+  summaries+=("$name ${replay:-fuzz-replay: no summary (replay did not run)}")
   summaries+=("$name integration: ${pytest_line:-no summary (suite did not run)}")
   if [ "$rc" -ne 0 ]; then
     failures+=("FAILED: $name make check (exit $rc), log in $log")
@@ -68,10 +76,25 @@ if [ "$sanitizers" = yes ]; then
   run_pass sanitizers "$asan_builddir" --sanitizers
 fi
 
+# Short libFuzzer run of every target (clang build in build-fuzz/); its
+# summary goes first so that the last line stays pytest's.
+fuzz_summary=()
+if [ "$fuzz" = yes ]; then
+  echo "=== fuzz: ${fuzz_seconds}s per target"
+  mkdir -p "$srcdir/build-fuzz"
+  log="$srcdir/build-fuzz/run-fuzz.log"
+  "$srcdir/test/fuzz/run-fuzz.sh" --seconds "$fuzz_seconds" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  line=$(grep -E '^fuzz: [0-9]+ passed' "$log" | tail -n 1)
+  fuzz_summary+=("${line:-fuzz: no summary (the fuzz run did not start)}")
+  [ "$rc" -eq 0 ] || failures+=("FAILED: fuzz run (exit $rc), log in $log")
+fi
+
 echo
 echo "=== summary"
 # failures first, so that the last line is pytest's own summary
-for line in ${failures[@]+"${failures[@]}"} ${summaries[@]+"${summaries[@]}"}; do
+for line in ${failures[@]+"${failures[@]}"} ${fuzz_summary[@]+"${fuzz_summary[@]}"} \
+    ${summaries[@]+"${summaries[@]}"}; do
   echo "$line"
 done
 [ ${#failures[@]} -eq 0 ]
