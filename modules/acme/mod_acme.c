@@ -11,6 +11,8 @@
 #include "mod_acme_config.h"
 #include "mod_acme_drive.h"
 #include "mod_acme_serve.h"
+#include "mod_acme_status.h"
+#include "mod_status.h"
 
 static int acme_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                              server_rec *s)
@@ -68,6 +70,14 @@ static void acme_register_hooks(apr_pool_t *p)
     /* before any access control of the site can refuse the CA */
     ap_hook_post_read_request(acme_challenge_http01, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(acme_https_require, mod_ssl, NULL, APR_HOOK_MIDDLE);
+    /* status: facts and shared slots after the serving post_config (LIVE is
+     * final then); server-status section, md-status, acme-metrics and
+     * /.httpd/certificate-status */
+    ap_hook_post_config(acme_status_post_config, NULL, NULL, APR_HOOK_LAST);
+    APR_OPTIONAL_HOOK(ap, status_hook, acme_status_page_hook, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(acme_status_cert_handler, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(acme_status_json_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(acme_status_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(acme) = {

@@ -19,6 +19,7 @@
 #include "acme_renew.h"
 #include "mod_acme_cmd.h"
 #include "mod_acme_drive.h"
+#include "mod_acme_status.h"
 
 APLOG_USE_MODULE(acme);
 
@@ -193,6 +194,7 @@ static apr_time_t outcome_error(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t
     int failed = out->status == ACME_RENEW_FAILED;
 
     dm->errors_seen++;
+    acme_status_count_failure(out->result);
     ap_log_error(APLOG_MARK, failed ? APLOG_ERR : APLOG_WARNING, 0, d->s,
                  "ACME1483 %s: %s%s; %s %d, next attempt %s", dm->md->name,
                  acme_result_render(out->result, p),
@@ -230,6 +232,7 @@ static apr_time_t run_broken(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p
 
     apr_generate_random_bytes((unsigned char *)&random, sizeof(random));
     dm->errors_seen++;
+    acme_status_count_failure(NULL);
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, d->s, "ACME1486 %s: renewal could not run: %s",
                  dm->md->name, why);
     acme_cmd_message(p, d->s, d->g, ACME_CMD_ERRORED, dm->md->name);
@@ -295,8 +298,8 @@ static apr_time_t run_with_locks(acme_drive_t *d, acme_drive_md_t *dm,
     return next;
 }
 
-apr_time_t acme_drive_job_run(acme_drive_t *d, acme_drive_md_t *dm,
-                              acme_drive_clients_t *clients, apr_pool_t *p)
+static apr_time_t job_run(acme_drive_t *d, acme_drive_md_t *dm,
+                          acme_drive_clients_t *clients, apr_pool_t *p)
 {
     const apr_array_header_t *urls = dm->md->props.ca_urls;
     apr_time_t now = apr_time_now();
@@ -321,4 +324,13 @@ apr_time_t acme_drive_job_run(acme_drive_t *d, acme_drive_md_t *dm,
         dm->cycle = 1;
     }
     return run_with_locks(d, dm, clients, p, now);
+}
+
+apr_time_t acme_drive_job_run(acme_drive_t *d, acme_drive_md_t *dm,
+                              acme_drive_clients_t *clients, apr_pool_t *p)
+{
+    apr_time_t next = job_run(d, dm, clients, p);
+
+    acme_status_drive_report(d, dm, p, next);   /* the status pages' view of it */
+    return next;
 }

@@ -1,0 +1,107 @@
+/* Status and observability: what the module knows about its domains, shown
+ * in mod_status' server-status, as JSON (SetHandler md-status and
+ * /.httpd/certificate-status) and as Prometheus metrics (SetHandler
+ * acme-metrics). docs/status.md documents every field.
+ *
+ * Two sources, neither of which blocks a request:
+ *  - certificate facts (acme_status_md_t): computed once per configuration
+ *    pass in the parent's post_config from the LIVE set (or the static
+ *    files) and kept in pconf, which children inherit read-only;
+ *  - renewal state: the shared memory slots (mod_acme_status_shm.h), seeded
+ *    from the store in post_config and updated by the watchdog child.
+ * Secrets (EAB HMAC, keys) never reach any of the outputs. */
+#ifndef MOD_ACME_STATUS_H
+#define MOD_ACME_STATUS_H
+
+#include <apr_tables.h>
+
+#include <httpd.h>
+
+#include "acme_renew.h"
+#include "acme_store.h"
+#include "mod_acme_config.h"
+#include "mod_acme_drive.h"
+#include "mod_acme_status_shm.h"
+
+/* The handler names of SetHandler. */
+#define ACME_STATUS_HANDLER "md-status"
+#define ACME_METRICS_HANDLER "acme-metrics"
+#define ACME_CERT_STATUS_PATH "/.httpd/certificate-status"
+
+/* Public facts of one certificate. Strings in pconf. */
+typedef struct {
+    const char *spec;           /* key spec name ("rsa2048", "P-256") */
+    apr_time_t valid_from;
+    apr_time_t valid_until;
+    const char *serial;         /* uppercase hex */
+    const char *sha256;         /* lowercase hex of the DER */
+    const char *issuer;         /* one-line issuer name */
+} acme_status_cert_t;
+
+/* What the parent learnt about a domain's served certificates. */
+typedef struct {
+    const acme_config_md_t *md;
+    int index;                  /* its slot (order in g->mds) */
+    apr_array_header_t *live;   /* acme_status_cert_t: the LIVE set (or static files) */
+    apr_time_t valid_until;     /* earliest notAfter of `live`, 0 if none */
+    apr_time_t renew_at;        /* from the schedule; 0 when not driven */
+    apr_time_t warn_at;         /* MDWarnWindow start, 0 without a certificate */
+} acme_status_md_t;
+
+/* ------------------------------------------------ mod_acme_status_facts.c */
+
+/* post_config (parent, after the activation): the shared segment, the facts
+ * of every domain and the seeded slots. Never fails the start. */
+int acme_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                            server_rec *s);
+
+/* The facts of the domain at slot index i / named `name`; NULL if none. */
+const acme_status_md_t *acme_status_md_at(int i);
+const acme_status_md_t *acme_status_md_get(const char *name);
+
+/* The leaf facts of the pubcert of every key spec of md found in (group,
+ * md->name), in spec order; specs without a readable certificate are left
+ * out. Allocated from p. Store errors other than "absent" are returned. */
+apr_status_t acme_status_certs_load(apr_array_header_t **pcerts, apr_pool_t *p,
+                                    acme_store_t *store, acme_store_group_e group,
+                                    const acme_config_md_t *md);
+
+/* Fills the slot's staged facts (first ACME_STATUS_SPECS_MAX of `certs`,
+ * acme_status_cert_t) and staged_until; NULL or empty: no staged set. */
+void acme_status_slot_set_staged(acme_status_slot_t *slot, const apr_array_header_t *certs);
+
+/* How many orders the job described by info (NULL: none) has created so
+ * far: a job makes one order per key spec of md, in spec order, so the specs
+ * before the current one, plus the current one's when it holds an order
+ * URL; all of them once it is saving or done. */
+int acme_status_job_orders(const acme_renew_info_t *info, const acme_config_md_t *md,
+                           apr_pool_t *p);
+
+/* The state a domain is in, from its slot and facts at `now`. */
+acme_status_state_e acme_status_state_of(const acme_status_slot_t *slot,
+                                         const acme_status_md_t *smd, apr_time_t now);
+
+/* ------------------------------------------------ mod_acme_status_drive.c */
+
+/* After a job run of the watchdog (worker thread, domain in flight):
+ * publishes the job's persisted state, counts new orders and staged sets
+ * (with their duration) and records the staged set's facts. `next` is when
+ * the domain is looked at again. */
+void acme_status_drive_report(const acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p,
+                              apr_time_t next);
+
+/* ------------------------------------------------ renderers */
+
+/* handler: SetHandler md-status (mod_acme_status_json.c) */
+int acme_status_json_handler(request_rec *r);
+/* handler: GET /.httpd/certificate-status on a managed domain's host */
+int acme_status_cert_handler(request_rec *r);
+/* handler: SetHandler acme-metrics (mod_acme_status_metrics.c) */
+int acme_status_metrics_handler(request_rec *r);
+/* mod_status' status_hook (mod_acme_status_page.c) */
+int acme_status_page_hook(request_rec *r, int flags);
+
+/* RFC 3339 UTC text of t ("2026-01-02T03:04:05Z"), allocated from p. */
+const char *acme_status_time_text(apr_pool_t *p, apr_time_t t);
+
+#endif /* MOD_ACME_STATUS_H */

@@ -1,0 +1,118 @@
+/* The watchdog's part of the status: after each job run, the domain's slot
+ * gets the job's persisted state (acme_renew_info_load), and the counters
+ * learn about new orders and staged sets (see mod_acme_status.h). Runs in
+ * the worker that has the domain in flight: the slot's only writer. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_log.h>
+
+#include "acme_renew.h"
+#include "mod_acme_status.h"
+
+APLOG_USE_MODULE(acme);
+
+/* Counts the orders the job made since the last look: more orders than
+ * then (acme_status_job_orders; a new job starts from none), or another
+ * order URL for the same key spec (the last one went invalid). */
+static void orders_count(acme_status_slot_t *slot, const acme_renew_info_t *info,
+                         const acme_config_md_t *md, apr_pool_t *p)
+{
+    apr_time_t started = info ? info->started : 0;
+    int now = acme_status_job_orders(info, md, p);
+    int before = started == slot->job_started ? slot->job_orders : 0;
+    apr_uint64_t hash = acme_status_text_hash(info ? info->order_url : NULL);
+
+    if (now > before) {
+        acme_status_count_orders(now - before);
+    }
+    else if (now == before && hash != 0 && slot->order_hash != 0 && hash != slot->order_hash) {
+        acme_status_count_orders(1);
+    }
+    slot->order_hash = hash;
+    slot->job_started = started;
+    slot->job_orders = now;
+}
+
+/* The job's step, errors, order and last problem into the slot. */
+static void job_publish(acme_status_slot_t *slot, const acme_drive_t *d,
+                        const acme_drive_md_t *dm, apr_pool_t *p)
+{
+    acme_renew_info_t *info = NULL;
+    const acme_result_t *err = NULL;
+
+    if (acme_renew_info_load(&info, p, d->store, dm->md->name) != APR_SUCCESS) {
+        info = NULL;
+    }
+    acme_status_text_copy(slot->step, sizeof(slot->step), info ? info->step : NULL);
+    /* a run that could not start leaves no trace in the job */
+    slot->errors = info && info->errors > dm->errors_seen ? info->errors : dm->errors_seen;
+    orders_count(slot, info, dm->md, p);
+    err = info ? info->last_error : NULL;
+    if (slot->errors > 0 && err) {
+        acme_status_text_copy(slot->problem, sizeof(slot->problem), err->problem_type);
+        acme_status_text_copy(slot->detail, sizeof(slot->detail),
+                              err->detail ? err->detail
+                                          : acme_result_status_text(p, err->status));
+        acme_status_text_copy(slot->activity, sizeof(slot->activity), err->activity);
+    }
+    else if (slot->errors == 0) {
+        slot->problem[0] = slot->detail[0] = '\0';
+        acme_status_text_copy(slot->activity, sizeof(slot->activity),
+                              dm->staged ? "new certificate staged, waits for a graceful "
+                                           "restart"
+                              : info && info->step ? apr_pstrcat(p, "renewal at step ",
+                                                                 info->step, NULL)
+                              : "checked");
+    }
+}
+
+/* The job just staged a set: count it, remember its facts. */
+static void staged_publish(acme_status_slot_t *slot, const acme_drive_t *d,
+                           const acme_drive_md_t *dm, apr_pool_t *p, apr_time_t now)
+{
+    apr_array_header_t *certs = NULL;
+
+    acme_status_count_renewal(slot->cycle_started > 0 ? now - slot->cycle_started : 0);
+    slot->last_success = now;
+    slot->cycle_started = 0;
+    if (acme_status_certs_load(&certs, p, d->store, ACME_STORE_STAGING, dm->md)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, d->s, "ACME1610 %s: cannot read the staged "
+                     "certificates for the status", dm->md->name);
+    }
+    acme_status_slot_set_staged(slot, certs);
+}
+
+void acme_status_drive_report(const acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p,
+                              apr_time_t next)
+{
+    const acme_status_md_t *smd = acme_status_md_get(dm->md->name);
+    int index = acme_status_slot_index(dm->md->name);
+    acme_status_slot_t slot;
+    apr_time_t now = apr_time_now();
+
+    if (index < 0 || acme_status_slot_read(&slot, index) != APR_SUCCESS) {
+        return;
+    }
+    slot.ca_index = dm->ca_index;
+    slot.renew_at = dm->renew_at;
+    slot.next_at = next;
+    job_publish(&slot, d, dm, p);
+    if (dm->staged && slot.staged_until == 0) {
+        staged_publish(&slot, d, dm, p, now);
+    }
+    else if (!dm->staged) {
+        acme_status_slot_set_staged(&slot, NULL);
+        if (dm->cycle && slot.cycle_started == 0) {
+            slot.cycle_started = now;
+        }
+        else if (!dm->cycle) {
+            slot.cycle_started = 0;
+        }
+    }
+    slot.state = acme_status_state_of(&slot, smd, now);
+    acme_status_slot_write(index, &slot);
+}

@@ -1,0 +1,339 @@
+/* JSON status: SetHandler md-status (all domains, or one as <loc>/<name>)
+ * and /.httpd/certificate-status (the public facts of one host's domain).
+ * Field names follow mod_md; docs/status.md has the schema. The list is
+ * written domain by domain, so its size never sits in memory at once. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "acme_json.h"
+#include "mod_acme_status.h"
+
+APLOG_USE_MODULE(acme);
+
+/* mod_md's numbers for "state" and "renew-mode" */
+#define MD_STATE_INCOMPLETE 1
+#define MD_STATE_COMPLETE 2
+
+static int md_renew_mode(int mode)
+{
+    switch (mode) {
+    case ACME_RENEW_MANUAL: return 0;
+    case ACME_RENEW_ALWAYS: return 2;
+    default: return 1;
+    }
+}
+
+static json_t *time_json(apr_pool_t *p, apr_time_t t)
+{
+    return json_string(acme_status_time_text(p, t));
+}
+
+static json_t *valid_json(apr_pool_t *p, apr_time_t from, apr_time_t until)
+{
+    return json_pack("{s:o, s:o}", "from", time_json(p, from), "until", time_json(p, until));
+}
+
+static json_t *window_json(apr_pool_t *p, const acme_config_window_t *w)
+{
+    if (w == NULL) {
+        return json_null();
+    }
+    if (w->is_percent) {
+        return json_string(apr_psprintf(p, "%d%%", w->percent));
+    }
+    return json_string(apr_psprintf(p, "%" APR_TIME_T_FMT "s", apr_time_sec(w->duration)));
+}
+
+static json_t *strings_json(const apr_array_header_t *a, const char *prefix)
+{
+    json_t *arr = json_array();
+    int i;
+
+    for (i = 0; a && i < a->nelts; ++i) {
+        const char *s = APR_ARRAY_IDX(a, i, const char *);
+        char buf[512];
+
+        apr_snprintf(buf, sizeof(buf), "%s%s", prefix, s);
+        json_array_append_new(arr, json_string(buf));
+    }
+    return arr;
+}
+
+/* The live certificates: "valid" over all, then one object per key spec. */
+static json_t *cert_json(apr_pool_t *p, const acme_status_md_t *smd, int with_issuer)
+{
+    json_t *obj = json_object();
+    apr_time_t from = 0, until = 0;
+    int i;
+
+    for (i = 0; i < smd->live->nelts; ++i) {
+        const acme_status_cert_t *c = &APR_ARRAY_IDX(smd->live, i, acme_status_cert_t);
+        json_t *cj = json_pack("{s:o, s:s, s:s}", "valid",
+                               valid_json(p, c->valid_from, c->valid_until),
+                               "serial", c->serial, "sha256-fingerprint", c->sha256);
+
+        if (with_issuer && c->issuer) {
+            json_object_set_new(cj, "issuer", json_string(c->issuer));
+        }
+        json_object_set_new(obj, c->spec, cj);
+        from = (from == 0 || c->valid_from > from) ? c->valid_from : from;
+        until = (until == 0 || c->valid_until < until) ? c->valid_until : until;
+    }
+    if (smd->live->nelts > 0) {
+        json_object_set_new(obj, "valid", valid_json(p, from, until));
+    }
+    return obj;
+}
+
+/* The staged set of a slot, same shape as cert_json. */
+static json_t *staged_json(apr_pool_t *p, const acme_status_slot_t *slot)
+{
+    json_t *obj = json_object();
+    apr_time_t from = 0;
+    int i;
+
+    for (i = 0; i < ACME_STATUS_SPECS_MAX && slot->staged[i].spec[0]; ++i) {
+        const acme_status_cert_facts_t *f = &slot->staged[i];
+
+        json_object_set_new(obj, f->spec, json_pack("{s:o, s:s, s:s}", "valid",
+                                                    valid_json(p, f->from, f->until),
+                                                    "serial", f->serial,
+                                                    "sha256-fingerprint", f->sha256));
+        from = (from == 0 || f->from > from) ? f->from : from;
+    }
+    if (i > 0) {
+        json_object_set_new(obj, "valid", valid_json(p, from, slot->staged_until));
+    }
+    return obj;
+}
+
+static json_t *ca_json(const acme_config_md_t *md, const acme_status_slot_t *slot)
+{
+    const acme_config_props_t *props = &md->props;
+    json_t *ca = json_object();
+
+    json_object_set_new(ca, "proto", json_string(props->ca_proto ? props->ca_proto : "ACME"));
+    json_object_set_new(ca, "urls", strings_json(props->ca_urls, ""));
+    if (props->ca_urls && slot && slot->ca_index >= 0 && slot->ca_index < props->ca_urls->nelts) {
+        json_object_set_new(ca, "url", json_string(APR_ARRAY_IDX(props->ca_urls,
+                                                                 slot->ca_index, const char *)));
+    }
+    if (props->ca_agreement) {
+        json_object_set_new(ca, "agreement", json_string(props->ca_agreement));
+    }
+    if (props->eab_kid) {
+        /* the key id identifies the account; the HMAC is a secret */
+        json_object_set_new(ca, "eab", json_pack("{s:s, s:s}", "kid", props->eab_kid,
+                                                 "hmac", "***"));
+    }
+    return ca;
+}
+
+static json_t *renewal_json(apr_pool_t *p, const acme_status_slot_t *slot)
+{
+    json_t *ren = json_object();
+
+    json_object_set_new(ren, "errors", json_integer(slot->errors));
+    json_object_set_new(ren, "finished", json_boolean(slot->staged_until > 0));
+    if (slot->step[0]) {
+        json_object_set_new(ren, "step", json_string(slot->step));
+    }
+    if (slot->next_at > 0) {
+        json_object_set_new(ren, "next-run", time_json(p, slot->next_at));
+    }
+    if (slot->last_success > 0) {
+        json_object_set_new(ren, "last-success", time_json(p, slot->last_success));
+    }
+    if (slot->activity[0]) {
+        json_object_set_new(ren, "activity", json_string(slot->activity));
+    }
+    if (slot->errors > 0) {
+        json_t *last = json_object();
+
+        if (slot->problem[0]) {
+            json_object_set_new(last, "problem", json_string(slot->problem));
+        }
+        if (slot->detail[0]) {
+            json_object_set_new(last, "detail", json_string(slot->detail));
+        }
+        if (slot->activity[0]) {
+            json_object_set_new(last, "activity", json_string(slot->activity));
+        }
+        json_object_set_new(ren, "last", last);
+    }
+    if (slot->staged_until > 0) {
+        json_object_set_new(ren, "cert", staged_json(p, slot));
+    }
+    return ren;
+}
+
+/* Settings of the domain that tools of mod_md read. */
+static void props_add(json_t *obj, apr_pool_t *p, const acme_config_md_t *md)
+{
+    static const char *const https[] = { "off", "temporary", "permanent" };
+    const acme_config_props_t *props = &md->props;
+    int rh = props->require_https;
+
+    json_object_set_new(obj, "domains", strings_json(md->names, ""));
+    json_object_set_new(obj, "contacts", props->contact
+                        ? json_pack("[s]", apr_pstrcat(p, "mailto:", props->contact, NULL))
+                        : json_array());
+    json_object_set_new(obj, "transitive", json_boolean(props->transitive != 0));
+    json_object_set_new(obj, "renew-mode", json_integer(md_renew_mode(props->renew_mode)));
+    json_object_set_new(obj, "renew-window", window_json(p, props->renew_window));
+    json_object_set_new(obj, "warn-window", window_json(p, props->warn_window));
+    json_object_set_new(obj, "must-staple", json_boolean(props->must_staple > 0));
+    json_object_set_new(obj, "require-https",
+                        json_string(rh >= 0 && rh <= 2 ? https[rh] : "off"));
+}
+
+/* One domain's status object; freed by the caller (json_decref). */
+static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t now)
+{
+    const acme_config_md_t *md = smd->md;
+    acme_status_slot_t slot;
+    acme_status_state_e state;
+    json_t *obj = json_object();
+    int have_slot = acme_status_slot_read(&slot, smd->index) == APR_SUCCESS;
+
+    if (!have_slot) {
+        memset(&slot, 0, sizeof(slot));
+    }
+    state = acme_status_state_of(&slot, smd, now);
+    json_object_set_new(obj, "name", json_string(md->name));
+    props_add(obj, p, md);
+    json_object_set_new(obj, "state", json_integer(smd->live->nelts > 0 ? MD_STATE_COMPLETE
+                                                                        : MD_STATE_INCOMPLETE));
+    json_object_set_new(obj, "state-descr", json_string(have_slot
+                                                        ? acme_status_state_name(state)
+                                                        : "unknown"));
+    json_object_set_new(obj, "ca", ca_json(md, have_slot ? &slot : NULL));
+    json_object_set_new(obj, "cert", cert_json(p, smd, 1));
+    json_object_set_new(obj, "renew", json_boolean(md->driven));
+    if (smd->renew_at > 0 || slot.renew_at > 0) {
+        json_object_set_new(obj, "renew-at",
+                            time_json(p, slot.renew_at > 0 ? slot.renew_at : smd->renew_at));
+    }
+    if (md->driven && have_slot) {
+        json_object_set_new(obj, "renewal", renewal_json(p, &slot));
+    }
+    return obj;
+}
+
+/* Writes json compactly to the client; consumes the reference. */
+static void json_send(request_rec *r, json_t *json)
+{
+    char *text = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+
+    if (text) {
+        ap_rputs(text, r);
+        free(text);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ACME1620 cannot serialize the status");
+    }
+    json_decref(json);
+}
+
+static int json_start(request_rec *r)
+{
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    return OK;
+}
+
+int acme_status_json_handler(request_rec *r)
+{
+    const acme_status_md_t *smd;
+    const char *name;
+    apr_time_t now = apr_time_now();
+    int i, rc;
+
+    if (r->handler == NULL || strcmp(r->handler, ACME_STATUS_HANDLER) != 0) {
+        return DECLINED;
+    }
+    r->allowed = (AP_METHOD_BIT << M_GET);
+    name = (r->path_info && r->path_info[0] == '/') ? r->path_info + 1 : "";
+    if (name[0]) {
+        if ((smd = acme_status_md_get(name)) == NULL) {
+            return HTTP_NOT_FOUND;
+        }
+        if ((rc = json_start(r)) != OK) {
+            return rc;
+        }
+        if (!r->header_only) {
+            json_send(r, md_json(r->pool, smd, now));
+        }
+        return OK;
+    }
+    if ((rc = json_start(r)) != OK || r->header_only) {
+        return rc;
+    }
+    ap_rputs("{\"version\":", r);
+    json_send(r, json_string(acme_status_version()));
+    ap_rputs(",\"managed-domains\":[", r);
+    for (i = 0; (smd = acme_status_md_at(i)) != NULL; ++i) {
+        if (i > 0) {
+            ap_rputs(",", r);
+        }
+        json_send(r, md_json(r->pool, smd, now));
+    }
+    ap_rputs("]}\n", r);
+    return OK;
+}
+
+/* mod_md's /.httpd/certificate-status: the live certificates, and under
+ * "renewal" a staged one (or an empty object while a renewal runs). */
+int acme_status_cert_handler(request_rec *r)
+{
+    const acme_config_md_t *md;
+    const acme_status_md_t *smd;
+    acme_status_slot_t slot;
+    json_t *resp, *cert, *valid;
+    int rc;
+
+    if (r->parsed_uri.path == NULL || strcmp(r->parsed_uri.path, ACME_CERT_STATUS_PATH) != 0
+        || r->hostname == NULL) {
+        return DECLINED;
+    }
+    md = acme_config_md_for_name(acme_config_global_get(r->server), r->hostname);
+    if (md == NULL || md->props.certificate_status == 0
+        || (smd = acme_status_md_get(md->name)) == NULL) {
+        return DECLINED;
+    }
+    if ((rc = json_start(r)) != OK) {
+        return rc;
+    }
+    cert = cert_json(r->pool, smd, 0);
+    resp = json_object();
+    valid = json_object_get(cert, "valid");
+    if (valid) {
+        json_object_set(resp, "valid", valid);
+        json_object_del(cert, "valid");
+    }
+    json_object_update(resp, cert);
+    json_decref(cert);
+    if (md->driven && acme_status_slot_read(&slot, smd->index) == APR_SUCCESS
+        && (slot.staged_until > 0
+            || acme_status_state_of(&slot, smd, apr_time_now()) == ACME_STATUS_RENEWING)) {
+        json_object_set_new(resp, "renewal", json_pack("{s:o}", "cert",
+                                                       staged_json(r->pool, &slot)));
+    }
+    if (!r->header_only) {
+        json_send(r, resp);
+        ap_rputs("\n", r);
+    }
+    else {
+        json_decref(resp);
+    }
+    return OK;
+}

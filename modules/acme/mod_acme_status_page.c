@@ -1,0 +1,277 @@
+/* The "Managed Certificates" section of mod_status' server-status: an HTML
+ * table with a summary first, or with ?auto the machine lines of mod_md
+ * (ManagedCertificatesTotal/OK/Renew/Errored/Ready, then
+ * ManagedDomain[i]<Field> per domain, sorted by name as mod_md does).
+ * MDServerStatus off leaves the section out. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_protocol.h>
+
+#include "mod_status.h"
+
+#include "mod_acme_status.h"
+
+/* One row: a domain with its slot as read once for the whole page. */
+typedef struct {
+    const acme_status_md_t *smd;
+    acme_status_slot_t slot;
+    int have_slot;
+    acme_status_state_e state;
+} row_t;
+
+static int row_cmp(const void *a, const void *b)
+{
+    return strcmp(((const row_t *)a)->smd->md->name, ((const row_t *)b)->smd->md->name);
+}
+
+static row_t *rows_collect(int *pcount, apr_pool_t *p, apr_time_t now)
+{
+    const acme_status_md_t *smd;
+    row_t *rows;
+    int i, n = 0;
+
+    while (acme_status_md_at(n) != NULL) {
+        ++n;
+    }
+    rows = apr_pcalloc(p, sizeof(*rows) * (apr_size_t)(n > 0 ? n : 1));
+    for (i = 0; i < n && (smd = acme_status_md_at(i)) != NULL; ++i) {
+        rows[i].smd = smd;
+        rows[i].have_slot = acme_status_slot_read(&rows[i].slot, smd->index) == APR_SUCCESS;
+        if (!rows[i].have_slot) {
+            memset(&rows[i].slot, 0, sizeof(rows[i].slot));
+        }
+        rows[i].state = acme_status_state_of(&rows[i].slot, smd, now);
+    }
+    qsort(rows, (size_t)n, sizeof(*rows), row_cmp);
+    *pcount = n;
+    return rows;
+}
+
+/* mod_md's "Status": good, expired or incomplete (no certificate). */
+static const char *md_status_word(const acme_status_md_t *smd, apr_time_t now)
+{
+    if (smd->live->nelts == 0) {
+        return "incomplete";
+    }
+    return smd->valid_until > now ? "good" : "expired";
+}
+
+static const char *ca_url_of(const row_t *row)
+{
+    const apr_array_header_t *urls = row->smd->md->props.ca_urls;
+    int i = row->slot.ca_index;
+
+    if (urls == NULL || urls->nelts == 0) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(urls, (i >= 0 && i < urls->nelts) ? i : 0, const char *);
+}
+
+static const char *ca_name_of(apr_pool_t *p, const char *url)
+{
+    apr_uri_t uri;
+
+    if (apr_uri_parse(p, url, &uri) == APR_SUCCESS && uri.hostname) {
+        return uri.hostname;
+    }
+    return url;
+}
+
+static const char *day_text(apr_pool_t *p, apr_time_t t)
+{
+    return apr_pstrndup(p, acme_status_time_text(p, t), 10);
+}
+
+static void auto_summary(request_rec *r, const row_t *rows, int n)
+{
+    int i, ok = 0, renew = 0, errored = 0, ready = 0;
+
+    for (i = 0; i < n; ++i) {
+        switch (rows[i].state) {
+        case ACME_STATUS_OK:
+        case ACME_STATUS_EXPIRING: ok++; break;
+        case ACME_STATUS_RENEWING: renew++; break;
+        case ACME_STATUS_ERRORED: errored++; break;
+        case ACME_STATUS_STAGED: ready++; break;
+        default: break;
+        }
+    }
+    ap_rprintf(r, "ManagedCertificatesTotal: %d\nManagedCertificatesOK: %d\n"
+               "ManagedCertificatesRenew: %d\nManagedCertificatesErrored: %d\n"
+               "ManagedCertificatesReady: %d\n", n, ok, renew, errored, ready);
+}
+
+/* mod_md's Activity lines for the renewal of a domain. */
+static void auto_activity(request_rec *r, const char *pre, const row_t *row, apr_time_t now)
+{
+    const acme_status_slot_t *slot = &row->slot;
+    int staged = slot->staged_until > 0, i, count = 0;
+
+    if (!row->smd->md->driven) {
+        ap_rprintf(r, "%sActivity: Manual renew\n", pre);
+        return;
+    }
+    ap_rprintf(r, "%sActivityFinished: %s\n", pre, staged ? "yes" : "no");
+    for (i = 0; staged && i < ACME_STATUS_SPECS_MAX && slot->staged[i].spec[0]; ++i) {
+        count++;
+    }
+    if (staged) {
+        ap_rprintf(r, "%sActivityNewStaged: %d\n", pre, count);
+    }
+    if (slot->errors > 0) {
+        ap_rprintf(r, "%sActivityLastProblem: %s\n", pre, slot->problem);
+        ap_rprintf(r, "%sActivityLastDetail: %s\n", pre, slot->detail);
+        ap_rprintf(r, "%sActivityRetries: %d\n", pre, slot->errors);
+    }
+    if (!staged && slot->next_at > now) {
+        ap_rprintf(r, "%sActivityNextRun: %" APR_TIME_T_FMT "\n", pre,
+                   apr_time_sec(slot->next_at - now));
+    }
+}
+
+static void auto_row(request_rec *r, int index, const row_t *row, apr_time_t now)
+{
+    const acme_status_md_t *smd = row->smd;
+    const char *pre = apr_psprintf(r->pool, "ManagedDomain[%d]", index);
+    const char *url = ca_url_of(row);
+    const acme_config_md_t *md = smd->md;
+    int i;
+
+    ap_rprintf(r, "%sDomain: %s\n", pre, md->name);
+    for (i = 0; i < md->names->nelts; ++i) {
+        ap_rprintf(r, "%sNames[%d]: %s\n", pre, i, APR_ARRAY_IDX(md->names, i, const char *));
+    }
+    ap_rprintf(r, "%sStatus: %s\n", pre, md_status_word(smd, now));
+    ap_rprintf(r, "%sState: %s\n", pre, acme_status_state_name(row->state));
+    if (smd->valid_until > 0) {
+        ap_rprintf(r, "%sValidUntil: %s\n", pre, day_text(r->pool, smd->valid_until));
+    }
+    if (url) {
+        ap_rprintf(r, "%sCAName: %s\n%sCAURL: %s\n", pre, ca_name_of(r->pool, url), pre, url);
+    }
+    for (i = 0; i < smd->live->nelts && md->props.cert_check_url; ++i) {
+        const acme_status_cert_t *c = &APR_ARRAY_IDX(smd->live, i, acme_status_cert_t);
+        ap_rprintf(r, "%sCheckAtType: %s\n%sCheckAtName: %s\n%sCheckAtURL: %s%s\n"
+                   "%sCheckAtFingerprint: %s\n", pre, c->spec, pre,
+                   md->props.cert_check_name ? md->props.cert_check_name : "", pre,
+                   md->props.cert_check_url, c->sha256, pre, c->sha256);
+    }
+    auto_activity(r, pre, row, now);
+}
+
+static const char *esc(apr_pool_t *p, const char *s)
+{
+    return ap_escape_html2(p, s ? s : "", 1);
+}
+
+/* The "Activity" cell: the last error, a staged set, or what comes next. */
+static void html_activity(request_rec *r, const row_t *row, apr_time_t now)
+{
+    const acme_status_slot_t *slot = &row->slot;
+    apr_pool_t *p = r->pool;
+
+    if (!row->smd->md->driven) {
+        ap_rputs("Manual renew", r);
+        return;
+    }
+    if (slot->errors > 0) {
+        ap_rprintf(r, "Error (%d retr%s): %s %s<br>%s", slot->errors,
+                   slot->errors > 1 ? "ies" : "y", esc(p, slot->problem), esc(p, slot->detail),
+                   esc(p, slot->activity));
+    }
+    else if (slot->staged_until > 0) {
+        ap_rprintf(r, "new certificate staged (valid until %s), waits for a graceful "
+                   "restart", esc(p, acme_status_time_text(p, slot->staged_until)));
+    }
+    else if (slot->activity[0]) {
+        ap_rputs(esc(p, slot->activity), r);
+    }
+    if (slot->last_success > 0) {
+        ap_rprintf(r, "<br>last success %s", acme_status_time_text(p, slot->last_success));
+    }
+    (void)now;
+}
+
+static void html_row(request_rec *r, int index, const row_t *row, apr_time_t now)
+{
+    const acme_status_md_t *smd = row->smd;
+    const char *url = ca_url_of(row);
+    apr_pool_t *p = r->pool;
+    apr_time_t next = row->slot.next_at;
+    int i;
+
+    ap_rprintf(r, "<tr class=\"%s\"><td>%s</td><td>", (index % 2) ? "odd" : "even",
+               esc(p, smd->md->name));
+    for (i = 0; i < smd->md->names->nelts; ++i) {
+        ap_rprintf(r, "%s%s", i ? " " : "",
+                   esc(p, APR_ARRAY_IDX(smd->md->names, i, const char *)));
+    }
+    ap_rprintf(r, "</td><td>%s</td><td>", acme_status_state_name(row->state));
+    if (smd->valid_until > 0) {
+        ap_rprintf(r, "<span title='%s'>%s</span>", acme_status_time_text(p, smd->valid_until),
+                   day_text(p, smd->valid_until));
+    }
+    ap_rputs("</td><td>", r);
+    if (url) {
+        ap_rprintf(r, "<a href='%s'>%s</a>", esc(p, url), esc(p, ca_name_of(p, url)));
+    }
+    ap_rputs("</td><td>", r);
+    if (smd->md->driven && next > 0) {
+        ap_rputs(acme_status_time_text(p, next), r);
+    }
+    ap_rputs("</td><td>", r);
+    html_activity(r, row, now);
+    ap_rputs("</td></tr>\n", r);
+}
+
+static void html_summary(request_rec *r, const row_t *rows, int n)
+{
+    int counts[ACME_STATUS_STATE_COUNT] = { 0 };
+    int i;
+
+    for (i = 0; i < n; ++i) {
+        counts[rows[i].state]++;
+    }
+    ap_rprintf(r, "<p>%d managed domain%s:", n, n == 1 ? "" : "s");
+    for (i = 0; i < ACME_STATUS_STATE_COUNT; ++i) {
+        ap_rprintf(r, "%s %d %s", i ? "," : "", counts[i],
+                   acme_status_state_name((acme_status_state_e)i));
+    }
+    ap_rputs("</p>\n", r);
+}
+
+int acme_status_page_hook(request_rec *r, int flags)
+{
+    acme_config_global_t *g = acme_config_global_get(r->server);
+    apr_time_t now = apr_time_now();
+    row_t *rows;
+    int i, n;
+
+    if (g == NULL || g->props.server_status == 0 || acme_status_md_at(0) == NULL) {
+        return OK;
+    }
+    rows = rows_collect(&n, r->pool, now);
+    if (flags & AP_STATUS_SHORT) {
+        auto_summary(r, rows, n);
+        for (i = 0; i < n; ++i) {
+            auto_row(r, i, &rows[i], now);
+        }
+        return OK;
+    }
+    ap_rputs("<hr>\n<h3>Managed Certificates</h3>\n", r);
+    html_summary(r, rows, n);
+    ap_rputs("<table class='md_status'><thead><tr><th>Domain</th><th>Names</th>"
+             "<th>State</th><th>Valid until</th><th>CA</th><th>Next check/retry</th>"
+             "<th>Activity</th></tr></thead>\n<tbody>\n", r);
+    for (i = 0; i < n; ++i) {
+        html_row(r, i, &rows[i], now);
+    }
+    ap_rputs("</tbody></table>\n", r);
+    return OK;
+}
