@@ -442,3 +442,68 @@ void acme_cmd_installed(apr_pool_t *p, server_rec *s, const acme_config_global_t
                      "failed; the new certificate is in service anyway", md_name);
     }
 }
+
+/* ------------------------------------------------------------ dns-01 */
+
+static apr_status_t dns01_run(acme_cmd_dns01_t *d, apr_pool_t *p, const char *action,
+                              const char *domain, const char *value, const char **pwhy)
+{
+    const char *extra[4];
+    int code = 0;
+    apr_status_t rv;
+
+    if (acme_names_check_domain(domain, 0) != APR_SUCCESS
+        || (value && value[strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789-_")] != '\0')) {
+        *pwhy = "refusing an invalid domain name or value";
+        return APR_EINVAL;
+    }
+    extra[0] = action;
+    extra[1] = domain;
+    extra[2] = value;
+    extra[3] = NULL;
+    rv = acme_cmd_run(&code, p, d->s, apr_psprintf(p, "MDChallengeDns01 %s %s", action, domain),
+                      d->argv, extra, 0);
+    if (rv == APR_EGENERAL) {
+        *pwhy = apr_psprintf(p, "MDChallengeDns01 %s exited with %d", action, code);
+    }
+    else if (APR_STATUS_IS_TIMEUP(rv)) {
+        *pwhy = apr_psprintf(p, "MDChallengeDns01 %s was killed after %" APR_TIME_T_FMT "s",
+                             action, apr_time_sec(ACME_CMD_TIMEOUT_DEFAULT));
+    }
+    else if (rv != APR_SUCCESS) {
+        *pwhy = apr_psprintf(p, "MDChallengeDns01 %s could not be run (%s)", action,
+                             (const char *)APR_ARRAY_IDX(d->argv, 0, const char *));
+    }
+    return rv;
+}
+
+static apr_status_t dns01_setup(void *baton, apr_pool_t *p, const char *domain,
+                                const char *value, const char **pwhy)
+{
+    return dns01_run(baton, p, "setup", domain, value, pwhy);
+}
+
+static apr_status_t dns01_teardown(void *baton, apr_pool_t *p, const char *domain,
+                                   const char *value, const char **pwhy)
+{
+    acme_cmd_dns01_t *d = baton;
+
+    return dns01_run(d, p, "teardown", domain, d->version >= 2 ? value : NULL, pwhy);
+}
+
+const acme_renew_dns01_t *acme_cmd_dns01_hook(acme_cmd_dns01_t *d, server_rec *s,
+                                              const acme_config_global_t *g,
+                                              const acme_config_md_t *md)
+{
+    if (md->props.dns01_argv == NULL || md->props.dns01_argv->nelts == 0) {
+        return NULL;
+    }
+    d->s = s;
+    d->argv = md->props.dns01_argv;
+    d->version = g->dns01_version;
+    d->hook.setup_cb = dns01_setup;
+    d->hook.teardown_cb = dns01_teardown;
+    d->hook.baton = d;
+    return &d->hook;
+}

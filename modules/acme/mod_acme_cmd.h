@@ -1,4 +1,5 @@
-/* MDNotifyCmd and MDMessageCmd: the admin's programs told about renewals.
+/* MDNotifyCmd and MDMessageCmd: the admin's programs told about renewals;
+ * MDChallengeDns01: the program that publishes dns-01 TXT records.
  *
  * A command runs from its configured argument vector (no shell; a bare
  * program name is looked up in PATH) with the event's words appended:
@@ -30,6 +31,7 @@
 
 #include <httpd.h>
 
+#include "acme_renew.h"
 #include "mod_acme_config.h"
 
 /* How long a command may run before it is killed. */
@@ -81,5 +83,28 @@ apr_status_t acme_cmd_notify(apr_pool_t *p, server_rec *s, const acme_config_glo
  * certificate is in service either way. */
 void acme_cmd_installed(apr_pool_t *p, server_rec *s, const acme_config_global_t *g,
                         const char *md_name);
+
+/* MDChallengeDns01 as the dns-01 hook of a renewal (see acme_renew_dns01_t),
+ * run like the commands above (argv, timeout, output logged, as httpd's User
+ * in the watchdog child), as mod_md does:
+ *   prog [args...] setup <domain> <txt-value>
+ *   prog [args...] teardown <domain>              (MDChallengeDns01Version 1)
+ *   prog [args...] teardown <domain> <txt-value>  (MDChallengeDns01Version 2)
+ * <domain> is the authorization's name ("w.test" also for "*.w.test"); the
+ * program sets "_acme-challenge.<domain>" and exits 0 once the record is
+ * visible. A domain or value outside its alphabet never reaches the command
+ * line. Fill a record per job run: */
+typedef struct acme_cmd_dns01_t {
+    server_rec *s;
+    const apr_array_header_t *argv;
+    int version;
+    acme_renew_dns01_t hook;
+} acme_cmd_dns01_t;
+
+/* Fills *d for `md`'s MDChallengeDns01 and returns &d->hook (valid while *d
+ * is), or NULL when the domain has no command. */
+const acme_renew_dns01_t *acme_cmd_dns01_hook(acme_cmd_dns01_t *d, server_rec *s,
+                                              const acme_config_global_t *g,
+                                              const acme_config_md_t *md);
 
 #endif /* MOD_ACME_CMD_H */

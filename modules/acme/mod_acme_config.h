@@ -63,7 +63,10 @@ typedef struct {
     const char *http_proxy_ca_file;     /* trust roots for the proxy; NULL: system */
     const char *ca_file;                /* trust roots for the CA; NULL: system roots */
     apr_array_header_t *challenges;     /* const char *: "tls-alpn-01", "http-01", "dns-01",
-                                         * preference order; resolved default: all three */
+                                         * preference order; resolved default: tls-alpn-01,
+                                         * http-01, and dns-01 when dns01_argv is set */
+    apr_array_header_t *dns01_argv;     /* const char *: MDChallengeDns01 program and
+                                         * arguments; resolved: NULL when none */
     apr_array_header_t *pkey_specs;     /* acme_pkey_spec_t: the key types, one certificate
                                          * per entry; default RSA 2048 */
     int must_staple;                    /* 0/1 */

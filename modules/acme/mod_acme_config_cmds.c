@@ -69,7 +69,7 @@ const char *acme_cmd_challenges(cmd_parms *cmd, void *dc, int argc, char *const 
     acme_config_props_t *props;
     apr_array_header_t *types;
     const char *err, *why;
-    int bad = 0, i;
+    int bad = 0;
 
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
@@ -78,18 +78,27 @@ const char *acme_cmd_challenges(cmd_parms *cmd, void *dc, int argc, char *const 
                                      &bad, &why) != APR_SUCCESS) {
         return acme_config_bad_value(cmd, argc ? argv[bad] : "", why);
     }
-    /* dns-01 needs MDChallengeDns01 (not supported yet): drop it, say so */
-    props->challenges = apr_array_make(cmd->pool, types->nelts, sizeof(const char *));
-    for (i = 0; i < types->nelts; ++i) {
-        const char *type = APR_ARRAY_IDX(types, i, const char *);
-        if (!strcmp(type, "dns-01")) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "ACME1101 %s: dns-01 "
-                         "is ignored: it needs MDChallengeDns01, which is not supported yet",
-                         cmd->cmd->name);
-            continue;
-        }
-        APR_ARRAY_PUSH(props->challenges, const char *) = type;
+    /* dns-01 without MDChallengeDns01 is reported at check_config (the
+     * command may come later in the file) */
+    props->challenges = types;
+    return NULL;
+}
+
+/* MDChallengeDns01 prog [args...]: the command of the dns-01 challenge, at
+ * server level or for one <MDomain>. */
+const char *acme_cmd_dns01(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    acme_config_props_t *props;
+    apr_array_header_t *list;
+    const char *err;
+
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
+        return err;
     }
+    if (acme_config_argv_parse(&list, cmd, argc, argv, &err) != APR_SUCCESS) {
+        return err;
+    }
+    props->dns01_argv = list;
     return NULL;
 }
 
@@ -235,7 +244,7 @@ const char *acme_cmd_ca_file(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
-/* MDProfile, MDChallengeDns01: any use asks for what we cannot do yet, and
+/* MDProfile: any use asks for what we cannot do yet, and
  * silently ignoring it would leave the admin with a different certificate or
  * no renewal at all. */
 const char *acme_cmd_unsupported(cmd_parms *cmd, void *dc, const char *args)

@@ -75,6 +75,36 @@ const char *acme_cmd_store_dir(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+apr_status_t acme_config_argv_parse(apr_array_header_t **pargv, cmd_parms *cmd, int argc,
+                                    char *const argv[], const char **perr)
+{
+    apr_array_header_t *list;
+    const char *program;
+    int i;
+
+    if (argc == 0 || !*argv[0]) {
+        *perr = acme_config_error(cmd, "needs a program to run, e.g. /usr/local/bin/notify");
+        return APR_EINVAL;
+    }
+    program = argv[0];
+    if (strchr(program, '/')) {
+        program = ap_server_root_relative(cmd->pool, program);
+        if (!program || (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_DUMP
+                         && access(program, X_OK) != 0)) {
+            *perr = acme_config_bad_value(cmd, argv[0], "is not an executable program; give "
+                                          "the full path of an existing one");
+            return APR_EINVAL;
+        }
+    }
+    list = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    APR_ARRAY_PUSH(list, const char *) = program;
+    for (i = 1; i < argc; ++i) {
+        APR_ARRAY_PUSH(list, const char *) = argv[i];
+    }
+    *pargv = list;
+    return APR_SUCCESS;
+}
+
 /* MDNotifyCmd, MDMessageCmd (cmd_data: offset of the argv in the global
  * record). The command is run with this argv, never through a shell. A
  * program named by a path must exist and be executable; a bare name is
@@ -83,28 +113,13 @@ const char *acme_cmd_hook_cmd(cmd_parms *cmd, void *dc, int argc, char *const ar
 {
     acme_config_global_t *g;
     apr_array_header_t *list;
-    const char *err, *program;
-    int i;
+    const char *err;
 
     if (!(g = global_target(cmd, dc, &err))) {
         return err;
     }
-    if (argc == 0 || !*argv[0]) {
-        return acme_config_error(cmd, "needs a program to run, e.g. /usr/local/bin/notify");
-    }
-    program = argv[0];
-    if (strchr(program, '/')) {
-        program = ap_server_root_relative(cmd->pool, program);
-        if (!program || (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_DUMP
-                         && access(program, X_OK) != 0)) {
-            return acme_config_bad_value(cmd, argv[0], "is not an executable program; give "
-                                         "the full path of an existing one");
-        }
-    }
-    list = apr_array_make(cmd->pool, argc, sizeof(const char *));
-    APR_ARRAY_PUSH(list, const char *) = program;
-    for (i = 1; i < argc; ++i) {
-        APR_ARRAY_PUSH(list, const char *) = argv[i];
+    if (acme_config_argv_parse(&list, cmd, argc, argv, &err) != APR_SUCCESS) {
+        return err;
     }
     *(apr_array_header_t **)(void *)((char *)g + (apr_size_t)(apr_uintptr_t)cmd->info) = list;
     return NULL;

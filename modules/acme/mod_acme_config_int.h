@@ -82,6 +82,7 @@ const char *acme_cmd_proxy(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_proxy_ca_file(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_ca_file(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_unsupported(cmd_parms *cmd, void *dc, const char *args);
+const char *acme_cmd_dns01(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 
 /* mod_acme_config_renew.c: renewal, serving and OCSP settings */
 const char *acme_cmd_renew_mode(cmd_parms *cmd, void *dc, const char *arg);
@@ -97,6 +98,11 @@ const char *acme_cmd_port_map(cmd_parms *cmd, void *dc, const char *a1, const ch
 const char *acme_cmd_base_server(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_store_dir(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_hook_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+/* The argv of a hook command (MDNotifyCmd, MDChallengeDns01, ...): a program
+ * named by a path must exist and be executable (relative to ServerRoot), a
+ * bare name is looked up in PATH when it runs. APR_EINVAL with *perr. */
+apr_status_t acme_config_argv_parse(apr_array_header_t **pargv, cmd_parms *cmd, int argc,
+                                    char *const argv[], const char **perr);
 const char *acme_cmd_dns01_version(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_check_interval(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_initial_delay(cmd_parms *cmd, void *dc, const char *arg);

@@ -37,6 +37,7 @@ static void props_resolve_ca(acme_config_props_t *md, const acme_config_props_t 
 {
     static const char *const ca_default[] = { ACME_CONFIG_CA_DEFAULT, NULL };
     static const char *const challenges_default[] = { "tls-alpn-01", "http-01", NULL };
+    static const char *const challenges_dns01[] = { "tls-alpn-01", "http-01", "dns-01", NULL };
     const char *kid;
 
     md->ca_urls = PICK_PTR(ca_urls, strings_make(p, ca_default));
@@ -53,7 +54,9 @@ static void props_resolve_ca(acme_config_props_t *md, const acme_config_props_t 
     if (!strcmp(md->ca_file, "none")) {
         md->ca_file = NULL;
     }
-    md->challenges = PICK_PTR(challenges, strings_make(p, challenges_default));
+    md->dns01_argv = PICK_PTR(dns01_argv, NULL);
+    md->challenges = PICK_PTR(challenges, strings_make(p, md->dns01_argv ? challenges_dns01
+                                                                      : challenges_default));
     if (!md->pkey_specs && !(md->pkey_specs = srv->pkey_specs)) {
         acme_pkey_spec_t *rsa;
         md->pkey_specs = apr_array_make(p, 1, sizeof(acme_pkey_spec_t));

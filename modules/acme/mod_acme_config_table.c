@@ -89,9 +89,9 @@ const command_rec acme_config_cmds[] = {
                   "ACME profile to order (not supported yet)"),
     AP_INIT_TAKE1("MDProfileMandatory", acme_cmd_flag_off_only, NULL, RSRC_CONF,
                   "Fail without the profile (not supported yet: off only)"),
-    AP_INIT_RAW_ARGS("MDChallengeDns01", acme_cmd_unsupported,
-                     "there is no dns-01 challenge yet; use http-01 or tls-alpn-01",
-                     RSRC_CONF, "Command for dns-01 challenges (not supported yet)"),
+    AP_INIT_TAKE_ARGV("MDChallengeDns01", acme_cmd_dns01, NULL, RSRC_CONF,
+                      "Program (and arguments) that sets up and tears down dns-01 TXT"
+                      " records: prog setup <domain> <value> / prog teardown <domain>"),
 
     /* the whole server (G) */
     AP_INIT_TAKE12("MDPortMap", acme_cmd_port_map, NULL, RSRC_CONF,

@@ -75,8 +75,8 @@ static apr_status_t client_get(acme_client_t **pclient, acme_drive_clients_t *cl
     return APR_SUCCESS;
 }
 
-static void spec_build(acme_renew_spec_t *spec, const acme_drive_t *d,
-                       const acme_drive_md_t *dm)
+static void spec_build(acme_renew_spec_t *spec, acme_cmd_dns01_t *dns01,
+                       const acme_drive_t *d, const acme_drive_md_t *dm)
 {
     const acme_config_props_t *props = &dm->md->props;
 
@@ -92,6 +92,7 @@ static void spec_build(acme_renew_spec_t *spec, const acme_drive_t *d,
     spec->eab_hmac = props->eab_hmac;
     spec->must_staple = props->must_staple > 0;
     spec->retry_delay = d->g->retry_delay;
+    spec->dns01 = acme_cmd_dns01_hook(dns01, d->s, d->g, dm->md);
 }
 
 static const char *date_text(apr_pool_t *p, apr_time_t t)
@@ -245,11 +246,12 @@ static apr_time_t run_locked(acme_drive_t *d, acme_drive_md_t *dm,
 {
     acme_renew_outcome_t out;
     acme_renew_spec_t spec;
+    acme_cmd_dns01_t dns01;
     acme_client_t *client = NULL;
     acme_result_t *r = acme_result_create(p);
     apr_status_t rv;
 
-    spec_build(&spec, d, dm);
+    spec_build(&spec, &dns01, d, dm);
     acme_result_set_activity(r, "preparing the client for %s", spec.ca_url);
     rv = client_get(&client, clients, &dm->md->props, spec.ca_url, r);
     if (rv != APR_SUCCESS) {

@@ -14,6 +14,8 @@
  *  3. MDMembers auto: add the names of those https vhosts to their domain;
  *  4. match the remaining vhosts against the completed index;
  *  5. per domain: driven or not, contact from ServerAdmin, warnings. */
+#include <string.h>
+
 #include <apr_hash.h>
 #include <apr_strings.h>
 
@@ -305,6 +307,50 @@ static int md_has_wildcard(const acme_config_md_t *md)
     return 0;
 }
 
+static int md_has_challenge(const acme_config_md_t *md, const char *type)
+{
+    int i;
+
+    for (i = 0; i < md->props.challenges->nelts; ++i) {
+        if (!strcmp(APR_ARRAY_IDX(md->props.challenges, i, const char *), type)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* dns-01 needs MDChallengeDns01; a wildcard name can only be validated by
+ * dns-01 (RFC 8555 7.1.3), so a driven one without it cannot be renewed. */
+static apr_status_t md_check_dns01(link_ctx_t *ctx, const acme_config_md_t *md)
+{
+    server_rec *base = ctx->g->base_server;
+    int dns01 = md_has_challenge(md, "dns-01");
+
+    if (md->driven && md_has_wildcard(md) && (!md->props.dns01_argv || !dns01)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, base, "ACME1127 managed domain %s has a "
+                     "wildcard name: its certificate needs the dns-01 challenge, %s; or "
+                     "use MDCertificateFile/MDCertificateKeyFile or MDRenewMode manual for it",
+                     md_desc(ctx->ptemp, md), !md->props.dns01_argv
+                         ? "configure MDChallengeDns01 with the command that sets the TXT "
+                           "records"
+                         : "but MDCAChallenges does not list dns-01");
+        return APR_EINVAL;
+    }
+    if (md->driven && dns01 && !md->props.dns01_argv) {
+        if (md->props.challenges->nelts == 1) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, base, "ACME1128 managed domain %s: "
+                         "MDCAChallenges lists only dns-01, which needs MDChallengeDns01; "
+                         "configure it or add http-01 or tls-alpn-01",
+                         md_desc(ctx->ptemp, md));
+            return APR_EINVAL;
+        }
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "ACME1101 managed domain %s: dns-01 "
+                     "in MDCAChallenges is ignored without MDChallengeDns01",
+                     md_desc(ctx->ptemp, md));
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t md_finish(link_ctx_t *ctx, acme_config_md_t *md)
 {
     server_rec *base = ctx->g->base_server;
@@ -316,12 +362,7 @@ static apr_status_t md_finish(link_ctx_t *ctx, acme_config_md_t *md)
     if (!md->props.contact) {
         md->props.contact = contact_from_admins(ctx, md);
     }
-    if (md->driven && md_has_wildcard(md)) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, base, "ACME1127 managed domain %s has a "
-                     "wildcard name: its certificate needs the dns-01 challenge, which "
-                     "mod_acme does not support yet; use MDCertificateFile/"
-                     "MDCertificateKeyFile or MDRenewMode manual for it",
-                     md_desc(ctx->ptemp, md));
+    if (md_check_dns01(ctx, md) != APR_SUCCESS) {
         return APR_EINVAL;
     }
     if (!md->vhosts && !is_static && md->props.renew_mode != ACME_RENEW_ALWAYS) {

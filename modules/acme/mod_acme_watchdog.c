@@ -56,13 +56,16 @@ static const char *date_text(apr_pool_t *p, apr_time_t t)
  * certificate is not due): forgotten, so the next renewal starts clean. */
 static void job_forget(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p)
 {
+    acme_cmd_dns01_t dns01;
     apr_status_t rv;
 
     if (!APR_STATUS_IS_ENOENT(acme_store_exists(d->store, p, ACME_STORE_STAGING,
                                                 dm->md->name, NULL))) {
         return;
     }
-    rv = acme_renew_reset(d->store, p, dm->md->name);
+    /* the hook tears down dns-01 records a job left (e.g. after a crash) */
+    rv = acme_renew_reset(d->store, p, dm->md->name,
+                          acme_cmd_dns01_hook(&dns01, d->s, d->g, dm->md));
     ap_log_error(APLOG_MARK, rv == APR_SUCCESS ? APLOG_DEBUG : APLOG_WARNING, rv, d->s,
                  "ACME1449 %s: finished renewal job %s", dm->md->name,
                  rv == APR_SUCCESS ? "forgotten" : "could not be removed");

@@ -33,7 +33,6 @@ BAD_VALUES = [
     ("key-twice", "MDPrivateKeys P-256 secp256r1", "MDPrivateKeys", "second time"),
     ("challenge-type", "MDCAChallenges http-01 tls-sni-01", "MDCAChallenges",
      "'tls-sni-01' is not a challenge type; use tls-alpn-01, http-01 or dns-01"),
-    ("challenge-dns-only", "MDCAChallenges dns-01", "MDCAChallenges", "not supported yet"),
     ("renew-mode", "MDRenewMode sometimes", "MDRenewMode", "use auto, always or manual"),
     ("drive-mode", "MDDriveMode sometimes", "MDDriveMode", "use auto, always or manual"),
     ("require-https", "MDRequireHttps always", "MDRequireHttps",
@@ -47,6 +46,9 @@ BAD_VALUES = [
      "neither on, off nor a duration"),
     ("match-names", "MDMatchNames aliases", "MDMatchNames", "use all or servernames"),
     ("dns01-version", "MDChallengeDns01Version 3", "MDChallengeDns01Version", "use 1 or 2"),
+    ("dns01-cmd-missing", "MDChallengeDns01 /nonexistent/dns-hook", "MDChallengeDns01",
+     "not an executable program"),
+    ("dns01-cmd-empty", "MDChallengeDns01", "MDChallengeDns01", "needs a program"),
     ("notify-cmd", "MDNotifyCmd /nonexistent/notify --now", "MDNotifyCmd",
      "not an executable program"),
     ("message-cmd-empty", "MDMessageCmd", "MDMessageCmd", "needs a program"),
@@ -74,8 +76,6 @@ NOT_SUPPORTED = [
     ("profile", "MDProfile tlsserver", "MDProfile is not supported yet"),
     ("profile-mandatory", "MDProfileMandatory on",
      "MDProfileMandatory on is not supported yet"),
-    ("dns01-cmd", "MDChallengeDns01 /usr/local/bin/dns-hook", "MDChallengeDns01 is not "
-     "supported yet"),
     ("profile-in-section", "<MDomain a.test>\n  MDProfile shortlived\n</MDomain>",
      "MDProfile is not supported yet"),
 ]

@@ -32,6 +32,7 @@ DOMAIN_SETTINGS = """\
 MDCertificateAuthority LetsEncrypt-Test https://localhost:14000/dir
 MDCertificateAgreement accepted
 MDCAChallenges tls-alpn-01 http-01 dns-01
+MDChallengeDns01 /bin/echo dns-hook
 MDCertificateProtocol ACME
 MDContactEmail mailto:admin@example.org
 MDRenewMode auto

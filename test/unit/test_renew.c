@@ -150,6 +150,7 @@ Suite *acme_test_suite(void)
     suite_add_tcase(s, test_renew_flow_tcase());
     suite_add_tcase(s, test_renew_resume_tcase());
     suite_add_tcase(s, test_renew_errors_tcase());
+    suite_add_tcase(s, test_renew_dns01_tcase());
     suite_add_tcase(s, test_renew_account_tcase());
     return s;
 }

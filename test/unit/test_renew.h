@@ -105,5 +105,6 @@ TCase *test_renew_flow_tcase(void);
 TCase *test_renew_resume_tcase(void);
 TCase *test_renew_errors_tcase(void);
 TCase *test_renew_account_tcase(void);
+TCase *test_renew_dns01_tcase(void);
 
 #endif /* TEST_RENEW_H */

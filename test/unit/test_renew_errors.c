@@ -215,7 +215,7 @@ START_TEST(give_up_abandons_the_order)
 }
 END_TEST
 
-START_TEST(dns_01_is_not_supported_yet)
+START_TEST(dns_01_without_hook_needs_config)
 {
     acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
     renew_ca_t *ca;
@@ -231,7 +231,8 @@ START_TEST(dns_01_is_not_supported_yet)
     renew_ca_done(ca);
     ck_assert_int_eq(out->status, ACME_RENEW_FAILED);
     ck_assert_int_eq(out->result->action, ACME_ACTION_FIX_CONFIG);
-    ck_assert_ptr_nonnull(strstr(out->result->detail, "dns-01, which is not supported yet"));
+    ck_assert_ptr_nonnull(strstr(out->result->detail, "offers dns-01, which needs a dns-01"
+                                 " setup command (MDChallengeDns01)"));
     ck_assert_str_eq(out->step, "authz");   /* the order stays: a fix may come outside */
 }
 END_TEST
@@ -353,12 +354,12 @@ START_TEST(reset_forgets_job_and_answers)
     renew_ca_flow(ca, ACME_JOB_ACCOUNT, 0, 1);
     renew_run(ca, spec, apr_time_now());
     ck_assert_ptr_nonnull(renew_item(ACME_STORE_CHALLENGES, "www.a.test", answer));
-    ck_assert_int_eq(acme_renew_reset(renew_store, test_pool, "a.test"), APR_SUCCESS);
+    ck_assert_int_eq(acme_renew_reset(renew_store, test_pool, "a.test", NULL), APR_SUCCESS);
     ck_assert_ptr_null(renew_item(ACME_STORE_CHALLENGES, "www.a.test", answer));
     ck_assert_int_eq(acme_renew_info_load(&info, test_pool, renew_store, "a.test"),
                      APR_ENOENT);
-    ck_assert_int_eq(acme_renew_reset(renew_store, test_pool, "a.test"), APR_SUCCESS);
-    ck_assert_int_eq(acme_renew_reset(renew_store, test_pool, "../etc"), APR_EINVAL);
+    ck_assert_int_eq(acme_renew_reset(renew_store, test_pool, "a.test", NULL), APR_SUCCESS);
+    ck_assert_int_eq(acme_renew_reset(renew_store, test_pool, "../etc", NULL), APR_EINVAL);
 }
 END_TEST
 
@@ -374,7 +375,7 @@ TCase *test_renew_errors_tcase(void)
     tcase_add_test(tc, invalid_order_for_a_transient_reason_retries);
     tcase_add_test(tc, failed_challenge_needs_config);
     tcase_add_test(tc, give_up_abandons_the_order);
-    tcase_add_test(tc, dns_01_is_not_supported_yet);
+    tcase_add_test(tc, dns_01_without_hook_needs_config);
     tcase_add_test(tc, invalid_spec_is_refused);
     tcase_add_test(tc, changed_spec_starts_afresh);
     tcase_add_test(tc, damaged_job_json_starts_afresh);

@@ -21,9 +21,9 @@ static acme_job_t *sample_job(void)
     job->key_index = 1;
     job->account_id = "ACME-ca.test-0001";
     acme_job_set_order(job, CA "/order/7");
-    ck_assert_int_eq(acme_job_add_answer(job, "a.test", "http-01", "tok_1"), APR_SUCCESS);
-    ck_assert_int_eq(acme_job_add_answer(job, "a.test", "http-01", "tok_1"), APR_SUCCESS);
-    ck_assert_int_eq(acme_job_add_answer(job, "www.a.test", "tls-alpn-01", "tok_2"),
+    ck_assert_int_eq(acme_job_add_answer(job, "a.test", "http-01", "tok_1", NULL), APR_SUCCESS);
+    ck_assert_int_eq(acme_job_add_answer(job, "a.test", "http-01", "tok_1", NULL), APR_SUCCESS);
+    ck_assert_int_eq(acme_job_add_answer(job, "www.a.test", "tls-alpn-01", "tok_2", NULL),
                      APR_SUCCESS);
     job->errors = 3;
     job->backoff = 1;
@@ -146,9 +146,11 @@ START_TEST(answers_are_bounded)
 
     for (i = job->answers->nelts; i < ACME_JOB_MAX_ANSWERS; ++i) {
         ck_assert_int_eq(acme_job_add_answer(job, "a.test", "http-01",
-                                             apr_psprintf(test_pool, "t%d", i)), APR_SUCCESS);
+                                             apr_psprintf(test_pool, "t%d", i), NULL),
+                         APR_SUCCESS);
     }
-    ck_assert_int_eq(acme_job_add_answer(job, "a.test", "http-01", "one-more"), APR_ENOSPC);
+    ck_assert_int_eq(acme_job_add_answer(job, "a.test", "http-01", "one-more", NULL),
+                     APR_ENOSPC);
 }
 END_TEST
 

@@ -125,7 +125,7 @@ apr_status_t acme_config_challenges_parse(apr_array_header_t **ptypes, apr_pool_
 {
     static const char *const known[] = { "tls-alpn-01", "http-01", "dns-01", NULL };
     apr_array_header_t *types = apr_array_make(p, argc > 0 ? argc : 1, sizeof(const char *));
-    int i, k, usable = 0;
+    int i, k;
 
     for (i = 0; i < argc; ++i) {
         *pbad = i;
@@ -139,19 +139,12 @@ apr_status_t acme_config_challenges_parse(apr_array_header_t **ptypes, apr_pool_
             WHY("is listed twice");
             return APR_EINVAL;
         }
-        usable += strcmp(known[k], "dns-01") != 0;
         APR_ARRAY_PUSH(types, const char *) = known[k];
     }
     if (argc <= 0) {
         *pbad = 0;
         WHY("is missing; name at least one challenge type, e.g. http-01");
         return APR_EINVAL;
-    }
-    if (!usable) {
-        *pbad = 0;
-        WHY("is not supported yet: dns-01 needs MDChallengeDns01, which mod_acme does not "
-            "support yet; add tls-alpn-01 or http-01");
-        return ACME_CONFIG_ERANGE;
     }
     *ptypes = types;
     return APR_SUCCESS;

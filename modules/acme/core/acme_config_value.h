@@ -108,10 +108,9 @@ apr_status_t acme_config_keyspecs_parse(apr_array_header_t **pspecs, apr_pool_t 
                                         int *pbad, const char **pwhy);
 
 /* MDCAChallenges arguments: "tls-alpn-01", "http-01", "dns-01"
- * (case-insensitive), each at most once, in order of preference. A list of
- * only dns-01 is ACME_CONFIG_ERANGE: dns-01 needs MDChallengeDns01, which is
- * not supported yet. *ptypes holds the lowercase names; on error, *pbad is
- * the index of the offending argument. */
+ * (case-insensitive), each at most once, in order of preference (dns-01
+ * needs MDChallengeDns01: the glue checks that). *ptypes holds the lowercase
+ * names; on error, *pbad is the index of the offending argument. */
 apr_status_t acme_config_challenges_parse(apr_array_header_t **ptypes, apr_pool_t *p,
                                           int argc, const char *const *argv,
                                           int *pbad, const char **pwhy);

@@ -58,7 +58,7 @@ acme_job_t *acme_job_create(apr_pool_t *p, const char *md_name, const json_t *sp
 }
 
 apr_status_t acme_job_add_answer(acme_job_t *job, const char *identifier, const char *type,
-                                 const char *token)
+                                 const char *token, const char *value)
 {
     acme_job_answer_t *a;
     int i;
@@ -77,6 +77,7 @@ apr_status_t acme_job_add_answer(acme_job_t *job, const char *identifier, const 
     a->identifier = apr_pstrdup(job->pool, identifier);
     a->type = apr_pstrdup(job->pool, type);
     a->token = apr_pstrdup(job->pool, token);
+    a->value = value ? apr_pstrdup(job->pool, value) : NULL;
     return APR_SUCCESS;
 }
 
@@ -155,8 +156,12 @@ static json_t *answers_to_json(const apr_array_header_t *answers)
 
     for (i = 0; i < answers->nelts; ++i) {
         const acme_job_answer_t *a = &APR_ARRAY_IDX(answers, i, acme_job_answer_t);
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "identifier", a->identifier,
-                                             "type", a->type, "token", a->token));
+        json_t *obj = json_pack("{s:s, s:s, s:s}", "identifier", a->identifier, "type",
+                                a->type, "token", a->token);
+        if (a->value) {
+            json_object_set_new(obj, "value", json_string(a->value));
+        }
+        json_array_append_new(arr, obj);
     }
     return arr;
 }
@@ -327,7 +332,7 @@ static apr_status_t result_from_json(acme_result_t **pr, apr_pool_t *p, const js
 
 static apr_status_t answers_from_json(acme_job_t *job, const json_t *arr, const char **perr)
 {
-    const char *identifier, *type, *token;
+    const char *identifier, *type, *token, *value;
     apr_pool_t *p = job->pool;
     size_t i;
 
@@ -341,13 +346,17 @@ static apr_status_t answers_from_json(acme_job_t *job, const json_t *arr, const 
             || acme_json_get_string(&identifier, p, a, "identifier", perr)
             || acme_json_get_string(&type, p, a, "type", perr)
             || acme_json_get_string(&token, p, a, "token", perr)
+            || acme_json_get_string_opt(&value, p, a, "value", perr)
             || acme_names_check_domain(identifier, 0) != APR_SUCCESS
-            || (strcmp(type, "http-01") && strcmp(type, "tls-alpn-01"))
-            || !acme_keyauth_token_is_valid(token)) {
+            || (strcmp(type, "http-01") && strcmp(type, "tls-alpn-01")
+                && strcmp(type, "dns-01"))
+            || !acme_keyauth_token_is_valid(token)
+            || (!strcmp(type, "dns-01") != (value != NULL))
+            || (value && !acme_keyauth_token_is_valid(value))) {
             *perr = "an answer is invalid";
             return APR_EINVAL;
         }
-        acme_job_add_answer(job, identifier, type, token);
+        acme_job_add_answer(job, identifier, type, token, value);
     }
     return APR_SUCCESS;
 }

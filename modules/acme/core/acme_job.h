@@ -45,8 +45,9 @@ typedef enum {
 /* A challenge answer the job put into the store, to be removed later. */
 typedef struct acme_job_answer_t {
     const char *identifier;  /* CHALLENGES name: the identifier (domain rule) */
-    const char *type;        /* "http-01", "tls-alpn-01" */
+    const char *type;        /* "http-01", "tls-alpn-01", "dns-01" */
     const char *token;       /* base64url */
+    const char *value;       /* dns-01: the TXT value set up (base64url); else NULL */
 } acme_job_answer_t;
 
 typedef struct acme_job_t {
@@ -82,10 +83,10 @@ apr_status_t acme_job_step_parse(acme_job_step_e *pstep, const char *name);
 acme_job_t *acme_job_create(apr_pool_t *p, const char *md_name, const json_t *spec,
                             int key_count, apr_time_t now);
 
-/* Records an answer (copied) unless it is recorded already. APR_ENOSPC past
- * ACME_JOB_MAX_ANSWERS. */
+/* Records an answer (copied; value NULL except for dns-01) unless it is
+ * recorded already. APR_ENOSPC past ACME_JOB_MAX_ANSWERS. */
 apr_status_t acme_job_add_answer(acme_job_t *job, const char *identifier, const char *type,
-                                 const char *token);
+                                 const char *token, const char *value);
 
 /* Sets or clears (r NULL) the last error; a copy is kept. */
 void acme_job_set_error(acme_job_t *job, const acme_result_t *r);

@@ -41,13 +41,37 @@ apr_status_t acme_renew_job_save(acme_renew_ctx_t *ctx)
     return rv;
 }
 
-static void answers_remove(acme_store_t *store, apr_pool_t *p, acme_job_t *job)
+/* Tears down a dns-01 record the job set up (see acme_renew_dns01_t). */
+static void dns01_teardown(const acme_renew_dns01_t *dns01, apr_pool_t *p,
+                           const acme_job_t *job, const acme_job_answer_t *a)
+{
+    const char *why = NULL;
+    apr_status_t rv;
+
+    if (dns01 == NULL || dns01->teardown_cb == NULL) {
+        acme_log(ACME_LOG_WARNING, 0, "ACME0911 acme[md=%s]: no dns-01 hook to remove the"
+                 " TXT record of %s; it is left behind", job->md_name, a->identifier);
+        return;
+    }
+    rv = dns01->teardown_cb(dns01->baton, p, a->identifier, a->value, &why);
+    if (rv != APR_SUCCESS) {
+        acme_log(ACME_LOG_WARNING, rv, "ACME0912 acme[md=%s]: dns-01 teardown of %s failed:"
+                 " %s", job->md_name, a->identifier, why ? why : "?");
+    }
+}
+
+static void answers_remove(acme_store_t *store, apr_pool_t *p, acme_job_t *job,
+                           const acme_renew_dns01_t *dns01)
 {
     apr_status_t rv;
     int i;
 
     for (i = 0; i < job->answers->nelts; ++i) {
         const acme_job_answer_t *a = &APR_ARRAY_IDX(job->answers, i, acme_job_answer_t);
+        if (a->value) {
+            dns01_teardown(dns01, p, job, a);
+            continue;
+        }
         rv = acme_renew_challenge_remove(store, p, a->identifier, a->type, a->token);
         if (rv != APR_SUCCESS) {
             acme_log(ACME_LOG_WARNING, rv, "ACME0900 acme[md=%s]: cannot remove the %s answer"
@@ -59,7 +83,7 @@ static void answers_remove(acme_store_t *store, apr_pool_t *p, acme_job_t *job)
 
 void acme_renew_answers_remove(acme_renew_ctx_t *ctx)
 {
-    answers_remove(ctx->store, ctx->p, ctx->job);
+    answers_remove(ctx->store, ctx->p, ctx->job, ctx->spec->dns01);
 }
 
 void acme_renew_restart_order(acme_renew_ctx_t *ctx)
@@ -211,7 +235,7 @@ static apr_status_t job_open(acme_renew_ctx_t *ctx)
     if (rv == APR_SUCCESS && !json_equal(ctx->job->spec, spec)) {
         acme_log(ACME_LOG_NOTICE, 0, "ACME0902 acme[md=%s]: the configuration changed,"
                  " the job at step %s starts afresh", md, acme_job_step_name(ctx->job->step));
-        answers_remove(ctx->store, ctx->p, ctx->job);
+        answers_remove(ctx->store, ctx->p, ctx->job, ctx->spec->dns01);
         rv = APR_ENOENT;
     }
     else if (rv == APR_EINVAL) {
@@ -508,7 +532,8 @@ apr_status_t acme_renew_run(acme_renew_outcome_t *out, apr_pool_t *p, acme_store
     return rv;
 }
 
-apr_status_t acme_renew_reset(acme_store_t *store, apr_pool_t *p, const char *md_name)
+apr_status_t acme_renew_reset(acme_store_t *store, apr_pool_t *p, const char *md_name,
+                              const acme_renew_dns01_t *dns01)
 {
     acme_job_t *job;
     const char *why = NULL;
@@ -519,7 +544,7 @@ apr_status_t acme_renew_reset(acme_store_t *store, apr_pool_t *p, const char *md
     }
     rv = acme_job_load(&job, p, store, md_name, &why);
     if (rv == APR_SUCCESS) {
-        answers_remove(store, p, job);
+        answers_remove(store, p, job, dns01);
     }
     else if (rv != APR_ENOENT && rv != APR_EINVAL) {
         return rv;

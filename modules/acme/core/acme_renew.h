@@ -9,8 +9,10 @@
  *   order      newOrder for spec->names; the order URL is saved at once
  *   authz      fetch each authorization; for a pending one, pick a challenge
  *              by spec->challenges, write its answer to CHALLENGES/<identifier>
+ *              (dns-01: record it in the job, then spec->dns01->setup_cb)
  *              and tell the CA to validate
- *   poll-authz wait until every authorization is valid
+ *   poll-authz wait until every authorization is valid, then remove the
+ *              answers (dns-01: spec->dns01->teardown_cb per recorded setup)
  *   finalize   make (once) and save STAGING/<md>/privkey.<spec>.pem, send the CSR
  *   poll-order wait until the order is valid
  *   download   fetch the chain, check it matches the key and covers the names,
@@ -44,7 +46,8 @@
  *               `order` when it runs again): repeating the request cannot work.
  *   FIX_CONFIG  ACME_RENEW_FAILED: an admin must act (a wrong EAB HMAC, a CA
  *               requiring EAB, a name the CA refuses, an unreachable
- *               challenge port, dns-01 not supported yet, ...).
+ *               challenge port, a wildcard without a dns-01 hook, a failing
+ *               dns-01 setup command, ...).
  * A FAILED job's next_at is at least ACME_RENEW_FAILED_DELAY away, growing
  * with the backoff to about a day, so that e.g. a wrong EAB HMAC does not hit
  * the CA every few seconds. An order, authorization or challenge the CA
@@ -85,6 +88,32 @@
 /* The store lock (group ACCOUNTS) under which accounts are created. */
 #define ACME_RENEW_ACCOUNT_LOCK ACME_ACCOUNT_STORE_LOCK
 
+/* The dns-01 hook. The core runs no commands: the glue publishes and removes
+ * the TXT record "_acme-challenge.<domain>" (e.g. with MDChallengeDns01).
+ *
+ * setup_cb    publishes `value` for `domain` (the authorization's identifier:
+ *             "w.test" for "*.w.test" too; several values may be wanted for
+ *             one domain at once). Returns APR_SUCCESS when the record is
+ *             live, else an error with *pwhy (from p) saying why; the job
+ *             then fails FIX_CONFIG, its record of the setup is kept, so the
+ *             teardown still comes.
+ * teardown_cb removes it; errors are logged and otherwise ignored.
+ *
+ * Every setup the job makes is recorded in job.json (with its value) BEFORE
+ * setup_cb is called, and torn down once: when every authorization of the
+ * order is valid, when the order is abandoned (an invalid authorization, a
+ * GIVE_UP error), when the configuration changes, and by acme_renew_reset().
+ * So a crash at any point leaves no record behind for long: the next run
+ * (or the reset) tears down what was recorded. Called from the thread that
+ * runs the job; `baton` is the glue's. */
+typedef struct acme_renew_dns01_t {
+    apr_status_t (*setup_cb)(void *baton, apr_pool_t *p, const char *domain,
+                             const char *value, const char **pwhy);
+    apr_status_t (*teardown_cb)(void *baton, apr_pool_t *p, const char *domain,
+                                const char *value, const char **pwhy);
+    void *baton;
+} acme_renew_dns01_t;
+
 /* What to obtain; filled by the glue from the configuration. Borrowed for
  * the call: nothing here is kept after acme_renew_run() returns. */
 typedef struct acme_renew_spec_t {
@@ -93,8 +122,11 @@ typedef struct acme_renew_spec_t {
     apr_array_header_t *pkey_specs;    /* acme_pkey_spec_t: one certificate per spec,
                                         * no spec twice */
     apr_array_header_t *challenges;    /* const char *: challenge types in order of
-                                        * preference ("http-01", "tls-alpn-01");
-                                        * NULL or empty: http-01, then tls-alpn-01 */
+                                        * preference ("http-01", "tls-alpn-01",
+                                        * "dns-01"); NULL or empty: http-01, then
+                                        * tls-alpn-01 */
+    const acme_renew_dns01_t *dns01;   /* the dns-01 hook; NULL: dns-01 cannot be
+                                        * answered (a wildcard then fails FIX_CONFIG) */
     const char *ca_url;                /* directory URL: the client's CA */
     const char *contact;               /* "mailto:..." or a bare email, or NULL */
     int tos_agreed;                    /* MDCertificateAgreement accepted */
@@ -147,10 +179,12 @@ apr_status_t acme_renew_run(acme_renew_outcome_t *out, apr_pool_t *p, acme_store
                             apr_time_t now);
 
 /* Forgets the job of md_name (after activation, or when the configuration
- * changed what it is for): removes its challenge answers and JOBS/<md>. The
- * STAGING set is left alone (activation moves it). APR_SUCCESS also when
- * there was no job. */
-apr_status_t acme_renew_reset(acme_store_t *store, apr_pool_t *p, const char *md_name);
+ * changed what it is for): removes its challenge answers (dns-01 ones with
+ * dns01->teardown_cb; with dns01 NULL they are only logged as left behind)
+ * and JOBS/<md>. The STAGING set is left alone (activation moves it).
+ * APR_SUCCESS also when there was no job. */
+apr_status_t acme_renew_reset(acme_store_t *store, apr_pool_t *p, const char *md_name,
+                              const acme_renew_dns01_t *dns01);
 
 /* A job's persisted state, for status pages and logs. No secrets inside. */
 typedef struct acme_renew_info_t {

@@ -27,8 +27,8 @@ static apr_status_t fail_config(acme_result_t *r, apr_status_t rv, const char *m
 
 apr_status_t acme_renew_challenge_select(const acme_challenge_t **pchal,
                                          const acme_authz_t *authz,
-                                         const apr_array_header_t *prefs, apr_pool_t *p,
-                                         acme_result_t *r)
+                                         const apr_array_header_t *prefs, int dns01_ok,
+                                         apr_pool_t *p, acme_result_t *r)
 {
     apr_array_header_t *usable = apr_array_make(p, prefs->nelts, sizeof(const char *));
     const acme_challenge_t *chal;
@@ -36,7 +36,8 @@ apr_status_t acme_renew_challenge_select(const acme_challenge_t **pchal,
 
     for (i = 0; i < prefs->nelts; ++i) {
         const char *type = APR_ARRAY_IDX(prefs, i, const char *);
-        if (acme_renew_challenge_supported(type)) {
+        if (acme_renew_challenge_supported(type)
+            || (dns01_ok && type && !strcmp(type, ACME_CHALLENGE_DNS01))) {
             APR_ARRAY_PUSH(usable, const char *) = type;
         }
     }
@@ -46,13 +47,29 @@ apr_status_t acme_renew_challenge_select(const acme_challenge_t **pchal,
     }
     if ((chal = acme_authz_select_challenge(authz, prefs)) != NULL) {
         return fail_config(r, APR_ENOTIMPL, apr_psprintf(p,
-            "%s%s: the CA offers %s, which is not supported yet", authz->wildcard ? "*." : "",
-            authz->identifier.value, chal->type));
+            "%s%s: the CA offers %s, which %s", authz->wildcard ? "*." : "",
+            authz->identifier.value, chal->type, !strcmp(chal->type, ACME_CHALLENGE_DNS01)
+                ? "needs a dns-01 setup command (MDChallengeDns01)" : "is not supported"));
     }
     return fail_config(r, APR_ENOTIMPL, apr_psprintf(p,
         "%s%s: the CA offers none of the configured challenge types (%s)",
         authz->wildcard ? "*." : "", authz->identifier.value,
         prefs->nelts ? apr_array_pstrcat(p, prefs, ' ') : "none configured"));
+}
+
+apr_status_t acme_renew_challenge_dns01_value(const char **pvalue, apr_pool_t *p,
+                                              const acme_challenge_t *chal,
+                                              const acme_pkey_t *account_key,
+                                              acme_result_t *r)
+{
+    const char *keyauth, *why = NULL;
+    apr_status_t rv;
+
+    if ((rv = acme_keyauth_make(&keyauth, p, chal->token, account_key, &why))
+        || (rv = acme_keyauth_dns01(pvalue, p, keyauth, &why))) {
+        return acme_result_fail(r, rv, "dns-01 answer: %s", why ? why : "?");
+    }
+    return APR_SUCCESS;
 }
 
 static apr_status_t save(acme_store_t *store, apr_pool_t *p, const char *identifier,

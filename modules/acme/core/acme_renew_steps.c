@@ -1,7 +1,10 @@
 /* Renewal job steps up to valid authorizations: account, order, authz,
  * poll-authz. See acme_renew_int.h for the step contract. */
+#include <string.h>
+
 #include <apr_strings.h>
 
+#include "acme_assert.h"
 #include "acme_log.h"
 #include "acme_renew_challenge.h"
 #include "acme_renew_int.h"
@@ -129,6 +132,34 @@ static apr_status_t authz_failed(acme_renew_ctx_t *ctx, const acme_authz_t *az)
     return rv;
 }
 
+/* dns-01: the setup is recorded (with its value) before the hook runs, so
+ * that whatever happens next, its teardown comes. */
+static apr_status_t dns01_setup(acme_renew_ctx_t *ctx, const acme_authz_t *az,
+                                const acme_challenge_t *ch)
+{
+    const acme_renew_dns01_t *dns01 = ctx->spec->dns01;
+    const char *value, *why = NULL, *id = az->identifier.value;
+    apr_status_t rv;
+
+    ACME_ASSERT(dns01 != NULL && dns01->setup_cb != NULL);   /* select checked */
+    if ((rv = acme_renew_challenge_dns01_value(&value, ctx->p, ch, ctx->account->key, ctx->r))) {
+        return rv;
+    }
+    if (acme_job_add_answer(ctx->job, id, ch->type, ch->token, value)) {
+        return acme_result_fail(ctx->r, APR_ENOSPC, "too many challenge answers");
+    }
+    if ((rv = acme_renew_job_save(ctx))) {
+        return rv;
+    }
+    acme_log(ACME_LOG_DEBUG, 0, "ACME0922 acme[md=%s]: dns-01 setup for %s",
+             ctx->spec->md_name, id);
+    if ((rv = dns01->setup_cb(dns01->baton, ctx->p, id, value, &why)) != APR_SUCCESS) {
+        acme_result_fail(ctx->r, rv, "dns-01 setup for %s failed: %s", id, why ? why : "?");
+        ctx->r->action = ACME_ACTION_FIX_CONFIG;
+    }
+    return rv;
+}
+
 /* Publishes the answer for a pending authorization and asks the CA to
  * validate it (unless it is validating already: a resumed job). */
 static apr_status_t authz_answer(acme_renew_ctx_t *ctx, const acme_authz_t *az)
@@ -137,21 +168,24 @@ static apr_status_t authz_answer(acme_renew_ctx_t *ctx, const acme_authz_t *az)
     acme_challenge_t *answered;
     apr_status_t rv;
 
-    acme_result_set_activity(ctx->r, "authorizing %s", az->identifier.value);
-    if ((rv = acme_renew_challenge_select(&ch, az, ctx->challenges, ctx->p, ctx->r))) {
+    acme_result_set_activity(ctx->r, "authorizing %s%s", az->wildcard ? "*." : "",
+                             az->identifier.value);
+    if ((rv = acme_renew_challenge_select(&ch, az, ctx->challenges, ctx->spec->dns01 != NULL,
+                                          ctx->p, ctx->r))) {
         return rv;
+    }
+    if (!strcmp(ch->type, ACME_CHALLENGE_DNS01)) {
+        rv = dns01_setup(ctx, az, ch);
     }
     /* Recorded before it is written: a crash cannot leave an unknown answer. */
-    if (acme_job_add_answer(ctx->job, az->identifier.value, ch->type, ch->token)) {
+    else if (acme_job_add_answer(ctx->job, az->identifier.value, ch->type, ch->token, NULL)) {
         return acme_result_fail(ctx->r, APR_ENOSPC, "too many challenge answers");
     }
-    if ((rv = acme_renew_job_save(ctx))
-        || (rv = acme_renew_challenge_setup(ctx->store, ctx->p, az, ch, ctx->account->key,
-                                            ctx->r))) {
-        return rv;
+    else if ((rv = acme_renew_job_save(ctx)) == APR_SUCCESS) {
+        rv = acme_renew_challenge_setup(ctx->store, ctx->p, az, ch, ctx->account->key, ctx->r);
     }
-    if (ch->status != ACME_CHALLENGE_PENDING) {
-        return APR_SUCCESS;
+    if (rv != APR_SUCCESS || ch->status != ACME_CHALLENGE_PENDING) {
+        return rv;
     }
     acme_log(ACME_LOG_INFO, 0, "ACME0921 acme[md=%s]: answering %s for %s",
              ctx->spec->md_name, ch->type, az->identifier.value);
@@ -223,7 +257,10 @@ apr_status_t acme_renew_step_poll_authz(acme_renew_ctx_t *ctx)
         ctx->wait_at = next;
         return APR_SUCCESS;
     }
-    /* All valid: the order should be ready now; if the CA lags, look again soon. */
+    /* All valid: the answers (dns-01 records too) are not needed any more.
+     * Not earlier: a wildcard and its base domain share one TXT name. */
+    acme_renew_answers_remove(ctx);
+    /* The order should be ready now; if the CA lags, look again soon. */
     ctx->order = NULL;
     if ((rv = acme_renew_order_sync(ctx, ACME_ORDER_PENDING, &moved)) || moved) {
         return rv;
