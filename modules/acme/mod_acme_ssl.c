@@ -122,7 +122,13 @@ static void live_collect(served_t *served, apr_pool_t *pconf, apr_pool_t *ptemp,
 void acme_served_prepare(acme_config_global_t *g, acme_store_t *store, apr_pool_t *pconf,
                          apr_pool_t *ptemp, server_rec *s)
 {
+    apr_pool_t *scratch;
     int i;
+
+    /* one domain's decoded keys and chains at a time, not all of them until
+     * ptemp goes: the parent's heap (inherited by every child) stays small */
+    apr_pool_create(&scratch, ptemp);
+    apr_pool_tag(scratch, "acme_served_scratch");
 
     served_by_md = apr_hash_make(pconf);
     apr_pool_cleanup_register(pconf, NULL, served_forget, apr_pool_cleanup_null);
@@ -138,16 +144,18 @@ void acme_served_prepare(acme_config_global_t *g, acme_store_t *store, apr_pool_
             served->kind = SERVED_STATIC;
         }
         else if (store) {
-            live_collect(served, pconf, ptemp, store, md, s);
+            live_collect(served, pconf, scratch, store, md, s);
         }
         apr_hash_set(served_by_md, md->name, APR_HASH_KEY_STRING, served);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1223 %s: serves %s", md->name,
                      served->kind == SERVED_STATIC ? "its static certificate files"
                      : served->kind == SERVED_LIVE
-                         ? apr_psprintf(ptemp, "%d live certificate(s)",
+                         ? apr_psprintf(scratch, "%d live certificate(s)",
                                         served->cert_files->nelts)
                          : "a fallback certificate until it has one");
+        apr_pool_clear(scratch);
     }
+    apr_pool_destroy(scratch);
 }
 
 /* The domain whose certificate the (SSL) server s presents, or NULL. */
