@@ -100,7 +100,7 @@ apr_status_t fs_group_open(int *pfd, acme_store_fs_t *fs, acme_store_group_e gro
     const fs_owner_t *owner = fs_owner_for(fs, group);
     mode_t mode = fs_dir_mode(group);
     apr_status_t rv;
-    int gfd;
+    int gfd = -1;   /* what *pfd gets when the group cannot be opened */
 
     rv = fs_dir_open(&gfd, fs->base_fd, fs_group_dir_name(group), create, mode, owner);
     if (rv != APR_SUCCESS || key == NULL) {
