@@ -88,12 +88,13 @@ START_TEST(result_falls_back_to_http_status)
     ck_assert_str_eq(acme_result_render(r, test_pool), "no problem document in the answer"
                      " (HTTP 503, retry at 2025-01-01T00:02:00Z)");
 
-    /* A malformed problem document: the status decides, the reason is kept. */
+    /* A malformed problem document carries no verdict of the CA (cut off or
+     * garbled on the way): retried with backoff, the reason is kept. */
     resp = response(400, "application/problem+json",
                     http_test_read(NULL, "problem-truncated.json"));
     acme_result_from_response(r, resp, test_now());
     ck_assert_ptr_null(r->problem_type);
-    ck_assert(r->action == ACME_ACTION_GIVE_UP);
+    ck_assert(r->action == ACME_ACTION_RETRY);
     ck_assert(r->retry_at == 0);
     ck_assert_ptr_nonnull(strstr(r->detail, "malformed problem document"));
 

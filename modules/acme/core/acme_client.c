@@ -281,7 +281,10 @@ apr_status_t acme_client_response_json(json_t **pjson, apr_pool_t *p,
 
     rv = acme_json_parse(pjson, p, resp->body, resp->body_len, ACME_JSON_OBJECT, &why);
     if (rv != APR_SUCCESS) {
-        return acme_result_fail(r, rv, "%s: %s", what, why);
+        acme_result_fail(r, rv, "%s: %s", what, why);
+        /* a garbled or cut-off answer is a fault on the way: ask again later */
+        r->action = ACME_ACTION_RETRY;
+        return rv;
     }
     return APR_SUCCESS;
 }

@@ -193,7 +193,10 @@ apr_status_t acme_directory_parse(acme_directory_t **pdir, apr_pool_t *p, const 
 
     rv = acme_json_parse(&json, p, body, len, ACME_JSON_OBJECT, &why);
     if (rv != APR_SUCCESS) {
-        return acme_result_fail(r, rv, "directory: %s", why);
+        acme_result_fail(r, rv, "directory: %s", why);
+        /* a garbled or cut-off answer is a fault on the way: ask again later */
+        r->action = ACME_ACTION_RETRY;
+        return rv;
     }
     return acme_directory_from_json(pdir, p, json, r);
 }
