@@ -11,17 +11,10 @@
  * A child of the old generation still finishing a renewal writes to the old
  * segment, which no new reader sees.
  *
- * Concurrency: each slot is a seqlock. A writer bumps the slot's generation
- * to odd, writes, bumps it to even; a reader copies the slot and retries
- * when the generation was odd or changed, a bounded number of times, so a
- * reader never waits for a writer (a writer killed mid-write leaves the slot
- * unreadable for readers of this generation, not hanging). There must be
- * one writer per slot at a time: the parent before children exist, then the
- * worker that has the domain in flight. Counters are atomic additions.
+ * Slots are seqlocks with one writer each: the parent before children
+ * exist, then the worker that has the domain in flight (mod_acme_status_slot.h).
  *
- * Nothing secret goes in here; texts are truncated and reduced to printable
- * ASCII when written, so renderers can show them as they are (after their
- * own HTML/JSON escaping). */
+ * Nothing secret goes in here. */
 #ifndef MOD_ACME_STATUS_SHM_H
 #define MOD_ACME_STATUS_SHM_H
 
@@ -30,79 +23,8 @@
 
 #include <httpd.h>
 
-#include "acme_result.h"
 #include "mod_acme_config.h"
-
-typedef enum {
-    ACME_STATUS_NO_CERT = 0,    /* nothing usable served yet (fallback) */
-    ACME_STATUS_OK,             /* a certificate is served, nothing due */
-    ACME_STATUS_RENEWING,       /* a renewal is under way */
-    ACME_STATUS_STAGED,         /* a new certificate waits for a graceful restart */
-    ACME_STATUS_ERRORED,        /* the last attempt failed (see problem/detail) */
-    ACME_STATUS_EXPIRING,       /* inside MDWarnWindow, no renewal succeeded yet */
-    ACME_STATUS_STATE_COUNT
-} acme_status_state_e;
-
-/* Failure classes counted by acme_renewal_failures_total{problem=...}. */
-typedef enum {
-    ACME_STATUS_PROB_RATE_LIMITED = 0,
-    ACME_STATUS_PROB_BAD_NONCE,
-    ACME_STATUS_PROB_CONNECTION,
-    ACME_STATUS_PROB_UNAUTHORIZED,
-    ACME_STATUS_PROB_REJECTED_IDENTIFIER,
-    ACME_STATUS_PROB_DNS,
-    ACME_STATUS_PROB_CAA,
-    ACME_STATUS_PROB_EAB,
-    ACME_STATUS_PROB_OTHER,
-    ACME_STATUS_PROB_COUNT
-} acme_status_problem_e;
-
-/* Upper bounds (seconds) of the renewal duration histogram; +Inf is implied. */
-#define ACME_STATUS_DURATION_BUCKETS { 1, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400 }
-#define ACME_STATUS_DURATION_BUCKET_COUNT 10
-
-/* Key specs of a staged set kept in a slot (more are left out). */
-#define ACME_STATUS_SPECS_MAX 4
-
-typedef struct {
-    char spec[24];              /* "rsa2048", "P-256"; "" ends the list */
-    apr_time_t from;            /* notBefore */
-    apr_time_t until;           /* notAfter */
-    char serial[72];            /* uppercase hex */
-    char sha256[65];            /* lowercase hex of the DER */
-} acme_status_cert_facts_t;
-
-/* One domain's slot: a plain value (copied out by acme_status_slot_read). */
-typedef struct {
-    char md_name[256];          /* whose slot it is ("" when unused) */
-    int state;                  /* acme_status_state_e */
-    char step[24];              /* the job's step ("authz", "done"), "" without a job */
-    int errors;                 /* consecutive failed attempts */
-    apr_time_t next_at;         /* next check or retry; 0 unknown */
-    apr_time_t renew_at;        /* when renewal is (was) due; 0 unknown */
-    apr_time_t last_success;    /* when a certificate was last staged; 0 never seen */
-    apr_time_t updated;         /* this slot's last write */
-    apr_time_t cycle_started;   /* start of the renewal under way, 0 if none */
-    char problem[96];           /* last problem type (URN), truncated; "" if none */
-    char detail[256];           /* last problem's detail, truncated; "" if none */
-    char activity[128];         /* what was last done or failed */
-    int ca_index;               /* index into the domain's CA URLs */
-    apr_uint64_t order_hash;    /* of the job's order URL, 0 if none */
-    apr_time_t job_started;     /* creation time of the job last seen, 0 if none */
-    int job_orders;             /* orders that job had made by then (see
-                                 * mod_acme_status_drive.c) */
-    apr_time_t staged_until;    /* earliest notAfter of the staged set; 0 if none */
-    acme_status_cert_facts_t staged[ACME_STATUS_SPECS_MAX];
-} acme_status_slot_t;
-
-typedef struct {
-    apr_uint64_t orders;                        /* orders started */
-    apr_uint64_t renewals_ok;                   /* certificate sets staged */
-    apr_uint64_t failures[ACME_STATUS_PROB_COUNT];
-    apr_uint64_t duration_ms_sum;               /* renewal durations (start to staged) */
-    apr_uint64_t duration_count;
-    apr_uint64_t duration_buckets[ACME_STATUS_DURATION_BUCKET_COUNT];  /* not cumulative */
-} acme_status_counters_t;
+#include "mod_acme_status_slot.h"
 
 /* post_config (parent, real pass): makes the segment for g->mds (after
  * carrying over the previous generation's counters) and registers its
@@ -113,37 +35,5 @@ apr_status_t acme_status_shm_create(apr_pool_t *pconf, const acme_config_global_
 
 /* Index of a domain's slot, -1 when there is none (no segment, unknown). */
 int acme_status_slot_index(const char *md_name);
-
-/* Copies slot `index` into *out. APR_ENOENT: no segment or bad index;
- * APR_EAGAIN: a writer kept it busy through every retry (*out is then
- * zeroed apart from md_name). */
-apr_status_t acme_status_slot_read(acme_status_slot_t *out, int index);
-
-/* Writes *in as slot `index` (one writer per slot, see above), stamping
- * `updated`. Ignored without a segment. */
-void acme_status_slot_write(int index, const acme_status_slot_t *in);
-
-/* Counters: zeros without a segment. */
-void acme_status_counters_read(acme_status_counters_t *out);
-void acme_status_count_orders(int n);
-void acme_status_count_failure(const acme_result_t *r);
-void acme_status_count_renewal(apr_interval_time_t duration);
-
-/* The class of a failure: by the CA's problem type, else "connection" for
- * transport errors; NULL r counts as other. */
-acme_status_problem_e acme_status_problem_classify(const acme_result_t *r);
-
-const char *acme_status_problem_name(acme_status_problem_e prob);   /* "rateLimited" */
-const char *acme_status_state_name(acme_status_state_e state);      /* "renewing" */
-
-/* Copies src (NULL: "") into dst of `size` bytes: control characters
- * become spaces, other bytes outside printable ASCII '?', cut to fit. */
-void acme_status_text_copy(char *dst, apr_size_t size, const char *src);
-
-/* A 64-bit hash (FNV-1a) of a text, e.g. an order URL; 0 for NULL. */
-apr_uint64_t acme_status_text_hash(const char *s);
-
-/* The module's version (PACKAGE_VERSION), for the JSON status. */
-const char *acme_status_version(void);
 
 #endif /* MOD_ACME_STATUS_SHM_H */
