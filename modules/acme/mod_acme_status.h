@@ -66,6 +66,12 @@ apr_status_t acme_status_certs_load(apr_array_header_t **pcerts, apr_pool_t *p,
                                     acme_store_t *store, acme_store_group_e group,
                                     const acme_config_md_t *md);
 
+/* The job's step, `errors` and, while errors > 0, its last problem (type,
+ * detail, activity) into the slot; with no errors the problem is cleared
+ * and the activity names the step. info NULL: no job. */
+void acme_status_slot_set_job(acme_status_slot_t *slot, const acme_renew_info_t *info,
+                              int errors, apr_pool_t *p);
+
 /* Fills the slot's staged facts (first ACME_STATUS_SPECS_MAX of `certs`,
  * acme_status_cert_t) and staged_until; NULL or empty: no staged set. */
 void acme_status_slot_set_staged(acme_status_slot_t *slot, const apr_array_header_t *certs);

@@ -41,31 +41,17 @@ static void job_publish(acme_status_slot_t *slot, const acme_drive_t *d,
                         const acme_drive_md_t *dm, apr_pool_t *p)
 {
     acme_renew_info_t *info = NULL;
-    const acme_result_t *err = NULL;
 
     if (acme_renew_info_load(&info, p, d->store, dm->md->name) != APR_SUCCESS) {
         info = NULL;
     }
-    acme_status_text_copy(slot->step, sizeof(slot->step), info ? info->step : NULL);
     /* a run that could not start leaves no trace in the job */
-    slot->errors = info && info->errors > dm->errors_seen ? info->errors : dm->errors_seen;
+    acme_status_slot_set_job(slot, info, info && info->errors > dm->errors_seen
+                                             ? info->errors : dm->errors_seen, p);
     orders_count(slot, info, dm->md, p);
-    err = info ? info->last_error : NULL;
-    if (slot->errors > 0 && err) {
-        acme_status_text_copy(slot->problem, sizeof(slot->problem), err->problem_type);
-        acme_status_text_copy(slot->detail, sizeof(slot->detail),
-                              err->detail ? err->detail
-                                          : acme_result_status_text(p, err->status));
-        acme_status_text_copy(slot->activity, sizeof(slot->activity), err->activity);
-    }
-    else if (slot->errors == 0) {
-        slot->problem[0] = slot->detail[0] = '\0';
+    if (slot->errors == 0 && dm->staged) {
         acme_status_text_copy(slot->activity, sizeof(slot->activity),
-                              dm->staged ? "new certificate staged, waits for a graceful "
-                                           "restart"
-                              : info && info->step ? apr_pstrcat(p, "renewal at step ",
-                                                                 info->step, NULL)
-                              : "checked");
+                              "new certificate staged, waits for a graceful restart");
     }
 }
 

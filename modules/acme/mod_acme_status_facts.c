@@ -233,36 +233,45 @@ acme_status_state_e acme_status_state_of(const acme_status_slot_t *slot,
     return ACME_STATUS_OK;
 }
 
-/* The job's persisted state into the slot (absent job: nothing). */
-static void seed_job(acme_status_slot_t *slot, apr_pool_t *p, acme_store_t *store,
-                     const acme_config_md_t *md)
+void acme_status_slot_set_job(acme_status_slot_t *slot, const acme_renew_info_t *info,
+                              int errors, apr_pool_t *p)
 {
-    acme_renew_info_t *info;
-    const acme_result_t *err;
+    const acme_result_t *err = info ? info->last_error : NULL;
 
-    if (acme_renew_info_load(&info, p, store, md->name) != APR_SUCCESS) {
-        return;
-    }
-    acme_status_text_copy(slot->step, sizeof(slot->step), info->step);
-    slot->errors = info->errors;
-    if (info->next_at > 0) {
-        slot->next_at = info->next_at;
-    }
-    slot->order_hash = acme_status_text_hash(info->order_url);
-    slot->job_started = info->started;
-    slot->job_orders = acme_status_job_orders(info, md, p);
-    err = info->last_error;
-    if (err && info->errors > 0) {
+    acme_status_text_copy(slot->step, sizeof(slot->step), info ? info->step : NULL);
+    slot->errors = errors;
+    if (errors > 0 && err) {
         acme_status_text_copy(slot->problem, sizeof(slot->problem), err->problem_type);
         acme_status_text_copy(slot->detail, sizeof(slot->detail),
                               err->detail ? err->detail
                                           : acme_result_status_text(p, err->status));
         acme_status_text_copy(slot->activity, sizeof(slot->activity), err->activity);
     }
-    else if (info->step) {
+    else if (errors == 0) {
+        slot->problem[0] = slot->detail[0] = '\0';
         acme_status_text_copy(slot->activity, sizeof(slot->activity),
-                              apr_pstrcat(p, "renewal at step ", info->step, NULL));
+                              info && info->step ? apr_pstrcat(p, "renewal at step ",
+                                                               info->step, NULL)
+                                                 : "checked");
     }
+}
+
+/* The job's persisted state into the slot (absent job: nothing). */
+static void seed_job(acme_status_slot_t *slot, apr_pool_t *p, acme_store_t *store,
+                     const acme_config_md_t *md)
+{
+    acme_renew_info_t *info;
+
+    if (acme_renew_info_load(&info, p, store, md->name) != APR_SUCCESS) {
+        return;
+    }
+    acme_status_slot_set_job(slot, info, info->errors, p);
+    if (info->next_at > 0) {
+        slot->next_at = info->next_at;
+    }
+    slot->order_hash = acme_status_text_hash(info->order_url);
+    slot->job_started = info->started;
+    slot->job_orders = acme_status_job_orders(info, md, p);
 }
 
 void acme_status_slot_set_staged(acme_status_slot_t *slot, const apr_array_header_t *certs)
