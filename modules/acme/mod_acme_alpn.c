@@ -1,10 +1,10 @@
 /* tls-alpn-01 (RFC 8737): a TLS client (the CA) offering ALPN "acme-tls/1"
  * gets that protocol, and the handshake presents the challenge certificate
  * of the SNI name from CHALLENGES/<name>/tls-alpn-01.{cert,key}.pem instead
- * of the site's. mod_ssl asks ssl_answer_challenge after the protocol
- * switch; a switched connection carries no HTTP and is closed after the
- * handshake. The vhost's `Protocols` must list acme-tls/1 for httpd to
- * select it. */
+ * of the site's (an IPv4 identifier comes as its "in-addr.arpa" name).
+ * mod_ssl asks ssl_answer_challenge after the protocol switch; a switched
+ * connection carries no HTTP and is closed after the handshake. The vhost's
+ * `Protocols` must list acme-tls/1 for httpd to select it. */
 #include <apr_strings.h>
 
 #include <httpd.h>
@@ -70,7 +70,9 @@ int acme_alpn_answer_challenge(conn_rec *c, const char *server_name, const char 
     if (!server_name || !store || !acme_alpn_get(c)) {
         return DECLINED;
     }
-    if (acme_names_domain_normalize(&name, c->pool, server_name, 0) != APR_SUCCESS
+    /* an IP identifier comes as its reverse-DNS name (RFC 8738 section 6) */
+    if (acme_tlsalpn_sni_identifier(&name, c->pool, server_name) != APR_SUCCESS
+        || acme_names_domain_normalize(&name, c->pool, name, 0) != APR_SUCCESS
         || !acme_config_md_for_name(acme_config_global_get(c->base_server), name)) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, "ACME1250 tls-alpn-01: %s is not a "
                       "name of a managed domain", ap_escape_logitem(c->pool, server_name));

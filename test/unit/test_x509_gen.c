@@ -128,6 +128,38 @@ START_TEST(tlsalpn_cert_rejects_wildcards_and_bad_names)
 }
 END_TEST
 
+/* RFC 8738 section 6: the CA names an IP identifier by its reverse name. */
+START_TEST(tlsalpn_sni_names_the_identifier)
+{
+    static const char *const bad[] = {
+        "4.3.2.in-addr.arpa", "5.4.3.2.1.in-addr.arpa", "256.3.2.1.in-addr.arpa",
+        "04.3.2.1.in-addr.arpa", "a.3.2.1.in-addr.arpa", "4..2.1.in-addr.arpa",
+        ".in-addr.arpa", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+        "", NULL
+    };
+    const char *id = NULL;
+    int i;
+
+    ck_assert_int_eq(acme_tlsalpn_sni_identifier(&id, test_pool, "1.0.0.127.in-addr.arpa"),
+                     APR_SUCCESS);
+    ck_assert_str_eq(id, "127.0.0.1");
+    ck_assert_int_eq(acme_tlsalpn_sni_identifier(&id, test_pool, "4.3.2.1.IN-ADDR.ARPA"),
+                     APR_SUCCESS);
+    ck_assert_str_eq(id, "1.2.3.4");
+    ck_assert_int_eq(acme_tlsalpn_sni_identifier(&id, test_pool, "0.0.0.10.in-addr.arpa"),
+                     APR_SUCCESS);
+    ck_assert_str_eq(id, "10.0.0.0");
+    ck_assert_int_eq(acme_tlsalpn_sni_identifier(&id, test_pool, "Www.Example.org"),
+                     APR_SUCCESS);
+    ck_assert_str_eq(id, "www.example.org");
+    for (i = 0; bad[i]; ++i) {
+        ck_assert_msg(acme_tlsalpn_sni_identifier(&id, test_pool, bad[i]) == APR_EINVAL,
+                      "%s", bad[i]);
+    }
+    ck_assert_int_eq(acme_tlsalpn_sni_identifier(&id, test_pool, NULL), APR_EINVAL);
+}
+END_TEST
+
 START_TEST(fallback_cert_covers_names_and_is_valid_now)
 {
     apr_array_header_t *names = x509_test_names("www.example.org", "*.example.org",
@@ -246,6 +278,7 @@ TCase *test_x509_gen_tcase(void)
     tcase_add_test(tc, tlsalpn_cert_has_identifier_and_digest);
     tcase_add_test(tc, tlsalpn_cert_for_ip_identifiers);
     tcase_add_test(tc, tlsalpn_cert_rejects_wildcards_and_bad_names);
+    tcase_add_test(tc, tlsalpn_sni_names_the_identifier);
     tcase_add_test(tc, fallback_cert_covers_names_and_is_valid_now);
     tcase_add_test(tc, fallback_cert_serials_are_random_and_positive);
     tcase_add_test(tc, fallback_cert_with_rsa_and_ed25519_keys);

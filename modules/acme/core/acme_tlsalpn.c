@@ -1,6 +1,8 @@
 /* tls-alpn-01 challenge certificates (RFC 8737). */
 #include <string.h>
 
+#include <apr_lib.h>
+#include <apr_strings.h>
 #include <apr_tables.h>
 #include <openssl/asn1.h>
 #include <openssl/err.h>
@@ -83,5 +85,68 @@ apr_status_t acme_tlsalpn_cert_create(X509 **pcert, const char **ppem,
     if (ppem != NULL) {
         *ppem = pem;
     }
+    return APR_SUCCESS;
+}
+
+#define REVERSE_V4 ".in-addr.arpa"
+#define REVERSE_V6 ".ip6.arpa"
+
+/* One decimal octet 0..255 without leading zeros, of `len` characters. */
+static int octet_parse(const char *s, apr_size_t len, unsigned *pv)
+{
+    unsigned v = 0;
+    apr_size_t i;
+
+    if (len < 1 || len > 3 || (len > 1 && s[0] == '0')) {
+        return 0;
+    }
+    for (i = 0; i < len; ++i) {
+        if (!apr_isdigit(s[i])) {
+            return 0;
+        }
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    *pv = v;
+    return v <= 255;
+}
+
+apr_status_t acme_tlsalpn_sni_identifier(const char **pidentifier, apr_pool_t *p,
+                                         const char *sni)
+{
+    char *name = sni ? apr_pstrdup(p, sni) : NULL;
+    const char *s;
+    unsigned octets[4];
+    apr_size_t len, n;
+    int i;
+
+    if (name == NULL || *name == '\0') {
+        return APR_EINVAL;
+    }
+    for (len = 0; name[len]; ++len) {
+        name[len] = (char)apr_tolower(name[len]);
+    }
+    n = sizeof(REVERSE_V6) - 1;
+    if (len >= n && !strcmp(name + len - n, REVERSE_V6)) {
+        return APR_EINVAL;
+    }
+    n = sizeof(REVERSE_V4) - 1;
+    if (len < n || strcmp(name + len - n, REVERSE_V4)) {
+        *pidentifier = name;
+        return APR_SUCCESS;
+    }
+    /* "d.c.b.a" before the suffix: exactly four octets, the last first */
+    s = name;
+    for (i = 3; i >= 0; --i) {
+        const char *end = i > 0 ? strchr(s, '.') : name + len - n;
+        if (end == NULL || end > name + len - n || !octet_parse(s, (apr_size_t)(end - s),
+                                                                &octets[i])) {
+            return APR_EINVAL;
+        }
+        s = end + 1;
+    }
+    if (s != name + len - n + 1) {
+        return APR_EINVAL;
+    }
+    *pidentifier = apr_psprintf(p, "%u.%u.%u.%u", octets[0], octets[1], octets[2], octets[3]);
     return APR_SUCCESS;
 }
