@@ -71,3 +71,27 @@ def test_ip_identifier_tls_alpn_01(httpd, pebble, ca, challtestsrv, test_dir):
     assert "answering tls-alpn-01 for 127.0.0.1" in log
     # pebble asks for it by the reverse name (RFC 8738 section 6)
     assert "ACME1252 tls-alpn-01: answering the challenge for 127.0.0.1" in log
+
+
+def test_domain_named_by_its_ip_address(httpd, pebble, ca, challtestsrv, test_dir):
+    """MDomain 127.0.0.1: the domain (store, log, status) is named by the
+    address; its only identifier is the IP."""
+    acme = pebble()
+    httpd.write_conf("\n".join([
+        f"MDCertificateAuthority {acme.url}",
+        f"MDCACertificateFile {ca.cert_path}",
+        "MDCertificateAgreement accepted",
+        "MDContactEmail admin@example.org",
+        "MDMembers manual",
+        "<MDomain 127.0.0.1>",
+        "  MDCAChallenges http-01",
+        "</MDomain>",
+        f"<VirtualHost *:{httpd.ports.https}>",
+        "  ServerName 127.0.0.1",
+        "  SSLEngine on",
+        "</VirtualHost>"]) + "\n")
+    httpd.start()
+    wait_staged(httpd, "127.0.0.1", timeout=90)
+    httpd.graceful()
+    cert = served_without_sni(httpd.ports.https, pebble_root(acme, test_dir))
+    assert cert["subjectAltName"] == (("IP Address", "127.0.0.1"),)
