@@ -250,9 +250,9 @@ void acme_status_slot_set_job(acme_status_slot_t *slot, const acme_renew_info_t 
     else if (errors == 0) {
         slot->problem[0] = slot->detail[0] = '\0';
         acme_status_text_copy(slot->activity, sizeof(slot->activity),
-                              info && info->step ? apr_pstrcat(p, "renewal at step ",
-                                                               info->step, NULL)
-                                                 : "checked");
+                              !info || !info->step ? "checked"
+                              : strcmp(info->step, "done") == 0 ? "last renewal done"
+                              : apr_pstrcat(p, "renewal at step ", info->step, NULL));
     }
 }
 

@@ -214,3 +214,23 @@ def test_status_ca_error_and_eab_secret(make_httpd, mpm, pebble, ca, challtestsr
         assert "blocked.test" in text
     cs = get(httpd, "/.httpd/certificate-status", host="blocked.test")
     assert cs.status == 200 and acme.eab_hmac not in cs.text
+
+
+def test_status_expiring_inside_warn_window(httpd, pebble, ca, challtestsrv, test_dir):
+    """A live certificate inside MDWarnWindow (all but 5 s of its hour) and not
+    due for renewal (33%) shows as expiring, still counted as OK by mod_md's
+    summary."""
+    acme = pebble(config_overrides={"certificateValidityPeriod": 3600})
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["exp.test"]],
+                                md_extra="MDCAChallenges http-01\n  MDWarnWindow 3594s")
+                     + LOCATIONS)
+    httpd.start()
+    wait_staged(httpd, "exp.test")
+    httpd.graceful()
+    st = wait_state(httpd, "exp.test", "expiring")
+    assert st["state"] == 2 and st["warn-window"] == "3594s"
+    assert st["renewal"]["errors"] == 0
+    auto = auto_lines(httpd)
+    assert auto["ManagedDomain[0]State"] == "expiring"
+    assert auto["ManagedCertificatesOK"] == "1"
+    assert "<td>expiring</td>" in server_status(httpd)
