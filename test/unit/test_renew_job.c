@@ -117,6 +117,40 @@ START_TEST(job_json_damage_is_refused)
 }
 END_TEST
 
+/* A dns-01 setup is recorded with its TXT value (for the teardown). */
+START_TEST(job_json_dns01_answer_keeps_its_value)
+{
+    acme_job_t *job = sample_job(), *back;
+    const acme_job_answer_t *a;
+    const char *text, *at, *bad, *why = NULL;
+    apr_size_t len;
+
+    ck_assert_int_eq(acme_job_add_answer(job, "w.test", "dns-01", "tok_3", "val-ue_3"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_job_to_json(&text, &len, test_pool, job), APR_SUCCESS);
+    ck_assert_int_eq(acme_job_from_json(&back, test_pool, "a.test", text, len, &why),
+                     APR_SUCCESS);
+    ck_assert_int_eq(back->answers->nelts, 3);
+    a = &APR_ARRAY_IDX(back->answers, 2, acme_job_answer_t);
+    ck_assert_str_eq(a->type, "dns-01");
+    ck_assert_str_eq(a->value, "val-ue_3");
+    ck_assert_ptr_null(APR_ARRAY_IDX(back->answers, 0, acme_job_answer_t).value);
+    /* a value outside base64url, or one on another type, is damage */
+    at = strstr(text, "val-ue_3");
+    ck_assert_ptr_nonnull(at);
+    bad = apr_pstrcat(test_pool, apr_pstrmemdup(test_pool, text, (apr_size_t)(at - text)),
+                      "x;rm", at + strlen("val-ue_3"), NULL);
+    ck_assert_int_eq(acme_job_from_json(&back, test_pool, "a.test", bad, strlen(bad), &why),
+                     APR_EINVAL);
+    at = strstr(text, "\"type\":\"dns-01\"");
+    ck_assert_ptr_nonnull(at);
+    bad = apr_pstrcat(test_pool, apr_pstrmemdup(test_pool, text, (apr_size_t)(at - text)),
+                      "\"type\":\"http-01\"", at + strlen("\"type\":\"dns-01\""), NULL);
+    ck_assert_int_eq(acme_job_from_json(&back, test_pool, "a.test", bad, strlen(bad), &why),
+                     APR_EINVAL);
+}
+END_TEST
+
 START_TEST(job_steps_and_times)
 {
     acme_job_step_e step;
@@ -161,6 +195,7 @@ TCase *test_renew_job_tcase(void)
     tcase_add_checked_fixture(tc, renew_setup, renew_teardown);
     tcase_add_test(tc, job_json_round_trip);
     tcase_add_test(tc, job_json_damage_is_refused);
+    tcase_add_test(tc, job_json_dns01_answer_keeps_its_value);
     tcase_add_test(tc, job_steps_and_times);
     tcase_add_test(tc, answers_are_bounded);
     return tc;

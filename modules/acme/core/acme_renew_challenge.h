@@ -18,7 +18,8 @@
 #include "acme_result.h"
 #include "acme_store.h"
 
-/* True for the challenge types this module can answer. */
+/* True for the challenge types answered from the store (http-01, tls-alpn-01);
+ * dns-01 is answered through the job's hook instead. */
 int acme_renew_challenge_supported(const char *type);
 
 #define ACME_CHALLENGE_DNS01 "dns-01"
