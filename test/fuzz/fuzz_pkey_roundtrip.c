@@ -36,7 +36,14 @@ void fuzz_pkey_roundtrip(apr_pool_t *p, const acme_pkey_t *key)
     FUZZ_CHECK(acme_jwk_thumbprint(&thumb, p, key, &err) == APR_SUCCESS);
     FUZZ_CHECK(acme_jwk_from_pkey(&jwk, p, key, &err) == APR_SUCCESS);
     acme_json_pool_adopt(p, jwk);
-    FUZZ_CHECK(acme_jwk_to_pkey(&again, p, jwk, &err) == APR_SUCCESS);
+    if (acme_jwk_to_pkey(&again, p, jwk, &err) != APR_SUCCESS) {
+        /* OpenSSL's RSA public check runs Miller-Rabin with random bases on
+         * n: a malformed modulus (regressions/b64_jwk/) fails it only now
+         * and then. A key with its private half passed the pairwise check
+         * (n = p*q), which settles it: such a key must come back. */
+        FUZZ_CHECK(!acme_pkey_has_private(key));
+        return;
+    }
     FUZZ_CHECK(acme_pkey_public_eq(key, again));
     FUZZ_CHECK(!acme_pkey_has_private(again));
     if (acme_pkey_has_private(key)) {
