@@ -199,6 +199,20 @@ START_TEST(failing_setup_is_fix_config_and_torn_down_on_reset)
 }
 END_TEST
 
+START_TEST(hook_without_teardown_is_refused)
+{
+    acme_renew_spec_t *spec = dns01_spec();
+    acme_renew_outcome_t out;
+
+    hook.teardown_cb = NULL;
+    dns.ca = renew_ca_create(spec, 0);
+    ck_assert_int_eq(acme_renew_run(&out, test_pool, renew_store, renew_ca_client(dns.ca),
+                                    spec, apr_time_now()), APR_EINVAL);
+    ck_assert_int_eq(out.result->action, ACME_ACTION_FIX_CONFIG);
+    ck_assert_ptr_nonnull(strstr(out.result->detail, "dns-01 hook"));
+}
+END_TEST
+
 /* Requests of the quick flow (see test_renew_resume.c). */
 #define FLOW_ONE_KEY 14
 
@@ -250,6 +264,7 @@ TCase *test_renew_dns01_tcase(void)
     tcase_add_test(tc, setup_then_teardown_after_validation);
     tcase_add_test(tc, teardown_waits_for_every_authorization);
     tcase_add_test(tc, failing_setup_is_fix_config_and_torn_down_on_reset);
+    tcase_add_test(tc, hook_without_teardown_is_refused);
     tcase_add_loop_test(tc, crash_at_each_request_leaves_no_record, 0, FLOW_ONE_KEY);
     tcase_add_test(tc, crash_then_reset_tears_down);
     return tc;

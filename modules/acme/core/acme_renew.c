@@ -189,6 +189,10 @@ static apr_status_t spec_check(const acme_renew_spec_t *spec, apr_pool_t *p,
         *pwhy = "External Account Binding needs both a key id and an HMAC key";
         return APR_EINVAL;
     }
+    if (spec->dns01 && (!spec->dns01->setup_cb || !spec->dns01->teardown_cb)) {
+        *pwhy = "the dns-01 hook needs a setup and a teardown callback";
+        return APR_EINVAL;
+    }
     return spec_check_keys(spec, p, pwhy);
 }
 

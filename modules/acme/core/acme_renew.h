@@ -167,7 +167,8 @@ typedef struct acme_renew_outcome_t {
  * included (they are in out->result and in the job). Other returns are
  * errors of the caller or the store: APR_EINVAL for an invalid spec (no names,
  * no or duplicate key specs, an invalid md name or CA URL, an EAB key id
- * without HMAC or the reverse), store I/O errors (the job could not be
+ * without HMAC or the reverse, a dns-01 hook without both callbacks), store
+ * I/O errors (the job could not be
  * loaded or saved); *out is then FAILED with out->result saying why, and
  * out->step is NULL when no job could be opened.
  *

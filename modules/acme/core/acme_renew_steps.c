@@ -141,7 +141,7 @@ static apr_status_t dns01_setup(acme_renew_ctx_t *ctx, const acme_authz_t *az,
     const char *value, *why = NULL, *id = az->identifier.value;
     apr_status_t rv;
 
-    ACME_ASSERT(dns01 != NULL && dns01->setup_cb != NULL);   /* select checked */
+    ACME_ASSERT(dns01 != NULL && dns01->setup_cb != NULL);   /* select, spec_check */
     if ((rv = acme_renew_challenge_dns01_value(&value, ctx->p, ch, ctx->account->key, ctx->r))) {
         return rv;
     }
