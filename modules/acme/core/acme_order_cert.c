@@ -57,8 +57,10 @@ static apr_status_t fetch_chain(acme_cert_chain_t **pchain, apr_array_header_t *
                  url, acme_http_response_header(resp, "Content-Type"));
     }
     if (acme_chain_from_pem(&chain, p, resp->body, resp->body_len) != APR_SUCCESS) {
-        return acme_result_fail(r, APR_EINVAL, "certificate %s: not a PEM certificate chain",
-                                url);
+        acme_result_fail(r, APR_EINVAL, "certificate %s: not a PEM certificate chain", url);
+        /* cut off or garbled on the way: download it again later */
+        r->action = ACME_ACTION_RETRY;
+        return APR_EINVAL;
     }
     if (acme_chain_check_order(&bad, chain) != APR_SUCCESS) {
         return acme_result_fail(r, APR_EINVAL, "certificate %s: certificate %d of the chain"
