@@ -24,6 +24,7 @@
 #include "acme_pkey.h"
 #include "acme_schedule.h"
 #include "mod_acme_drive.h"
+#include "mod_acme_serve.h"
 
 APLOG_USE_MODULE(acme);
 
@@ -191,6 +192,11 @@ static apr_status_t live_input(acme_schedule_input_t *in, acme_drive_t *d,
         in->not_before = (!in->has_cert || nb > in->not_before) ? nb : in->not_before;
         in->not_after = (!in->has_cert || na < in->not_after) ? na : in->not_after;
         in->has_cert = 1;
+    }
+    if (in->has_cert && !acme_served_has_cert(md)) {
+        /* the certificates parse, but no pair of them is served (a key that
+         * is damaged or of another certificate, ACME1220): renew now */
+        in->changed = 1;
     }
     in->renew_window = *md->props.renew_window;
     in->warn_window = *md->props.warn_window;
