@@ -40,21 +40,36 @@ done
 summaries=()
 failures=()
 
-# One pass: build, make check, remember the unit and pytest summary lines.
-run_pass() {
-  local name=$1 dir=$2 log rc
+# The sanitizer pass runs its integration suite at the same time as the plain
+# one, on ports moved by this much (the harness moves all of its ports), so
+# the whole run takes about as long as one pass: the suites mostly wait on
+# httpd and pebble, not on the CPU.
+SANITIZER_PORT_OFFSET=200
+
+build_pass() {
+  local name=$1 dir=$2
   shift 2
   echo "=== $name build ($dir)"
-  if ! "$srcdir/scripts/build.sh" --builddir "$dir" "$@"; then
-    failures+=("FAILED: $name build")
-    return
-  fi
-  echo "=== $name: make check"
-  log="$dir/make-check.log"
+  "$srcdir/scripts/build.sh" --builddir "$dir" "$@" || { failures+=("FAILED: $name build"); return 1; }
+}
+
+# make check of one build in the background; its output goes to make-check.log.
+start_check() {
+  local dir=$1 offset=$2
   # -k: integration tests still run (and report) when a unit test failed
-  make -k -C "$dir" check PYTEST_ARGS="${PYTEST_ARGS:-}" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  local unit pytest_line replay
+  ACME_TEST_PORT_OFFSET=$offset make -k -C "$dir" check PYTEST_ARGS="${PYTEST_ARGS:-}" \
+    > "$dir/make-check.log" 2>&1 &
+  check_pid=$!
+}
+
+# Shows a finished pass's log and remembers its summary lines.
+finish_check() {
+  local name=$1 dir=$2 pid=$3 log rc unit pytest_line replay
+  log="$dir/make-check.log"
+  wait "$pid"
+  rc=$?
+  echo "=== $name: make check"
+  cat "$log"
   unit=$(grep -E '^unit: [0-9]+ passed' "$log" | tail -n 1)
   replay=$(grep -E '^fuzz-replay: [0-9]+ passed' "$log" | tail -n 1)
   pytest_line=$(grep -E '^=*\s*([0-9]+ (passed|failed|error|errors|skipped|deselected)|no tests ran).* in [0-9.]+s' "$log" \
@@ -71,10 +86,19 @@ if [ "$deps" = yes ]; then
   "$srcdir/scripts/install-deps.sh" || { echo "run-tests: installing dependencies failed" >&2; exit 1; }
 fi
 
-run_pass plain "$builddir"
-if [ "$sanitizers" = yes ]; then
-  run_pass sanitizers "$asan_builddir" --sanitizers
+plain_pid=""
+asan_pid=""
+if build_pass plain "$builddir"; then
+  start_check "$builddir" "${ACME_TEST_PORT_OFFSET:-0}"
+  plain_pid=$check_pid
 fi
+if [ "$sanitizers" = yes ] && build_pass sanitizers "$asan_builddir" --sanitizers; then
+  start_check "$asan_builddir" $(( ${ACME_TEST_PORT_OFFSET:-0} + SANITIZER_PORT_OFFSET ))
+  asan_pid=$check_pid
+fi
+echo "=== make check running (logs: $builddir/make-check.log, $asan_builddir/make-check.log)"
+[ -z "$plain_pid" ] || finish_check plain "$builddir" "$plain_pid"
+[ -z "$asan_pid" ] || finish_check sanitizers "$asan_builddir" "$asan_pid"
 
 # Short libFuzzer run of every target (clang build in build-fuzz/); its
 # summary goes first so that the last line stays pytest's.
