@@ -1,0 +1,203 @@
+"""A faulty CA for tests: an HTTPS reverse proxy in front of pebble that
+answers some requests wrongly, by a schedule the test sets.
+
+It listens on 127.0.0.1 (a free port) with a certificate from the harness
+CA, so the module trusts it through the same MDCACertificateFile as pebble.
+Requests go on to pebble with the Host header unchanged: pebble builds every
+URL it returns (directory, Location, Link, order and certificate URLs) and
+checks each JWS "url" from the Host it was asked for, so all traffic keeps
+going through the proxy without rewriting bodies.
+
+The schedule is a list of fault kinds (FAULTS), one per request: request n
+(counted from 0 among those whose path matches `match`, after `skip` of them
+passed) gets schedule[n], later ones pass through untouched. Every request
+is recorded with its arrival time, path and what was done to it.
+
+Python standard library only."""
+import http.client
+import re
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+FAULTS = ("500", "503", "429", "truncated", "malformed", "content-type", "slow", "drop")
+RETRY_AFTER = 3         # seconds, sent with 503 and 429
+SLOW_SECONDS = 3        # below the module's 60 s transport timeout: a fast test
+_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
+
+
+@dataclass
+class Request:
+    at: float           # time.time() on arrival
+    method: str
+    path: str
+    fault: str          # "" when passed through untouched
+    status: int = 0     # what the client got (0: connection dropped)
+    done: float = 0.0   # time.time() when the answer was sent (or dropped)
+
+
+class FaultyCA:
+    def __init__(self, ca, upstream_port, directory):
+        self.ca = ca
+        self.upstream_port = upstream_port
+        self.cert, self.key = ca.issue("faulty-ca", ["DNS:localhost", "IP:127.0.0.1"])
+        self.schedule = []
+        self.match = re.compile("")
+        self.skip = 0
+        self.requests = []
+        self._matched = 0
+        self._lock = threading.Lock()
+        self._server = None
+        self._thread = None
+        self.directory = directory
+
+    # ------------------------------------------------------------ control
+    def set_schedule(self, faults, match="", skip=0):
+        """Faults for the next requests whose path matches the regex match,
+        after skip of them went through."""
+        unknown = [f for f in faults if f not in FAULTS]
+        if unknown:
+            raise ValueError(f"unknown faults {unknown}, known: {FAULTS}")
+        with self._lock:
+            self.schedule = list(faults)
+            self.match = re.compile(match)
+            self.skip = skip
+            self._matched = 0
+
+    def _next_fault(self, path):
+        with self._lock:
+            if not self.match.search(path):
+                return ""
+            n = self._matched - self.skip
+            self._matched += 1
+            return self.schedule[n] if 0 <= n < len(self.schedule) else ""
+
+    def _record(self, req):
+        with self._lock:
+            self.requests.append(req)
+
+    def faulted(self):
+        with self._lock:
+            return [r for r in self.requests if r.fault]
+
+    def max_per_second(self):
+        """The most requests that arrived within any one second."""
+        with self._lock:
+            times = sorted(r.at for r in self.requests)
+        best, lo = 0, 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= 1.0:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
+    @property
+    def url(self):
+        return f"https://127.0.0.1:{self.port}{self.directory}"
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self):
+        proxy = self
+
+        class Handler(_Handler):
+            owner = proxy
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+        self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner = None
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+
+    def log_message(self, fmt, *args):     # quiet: the recorded requests say it all
+        pass
+
+    def do_GET(self):
+        self._handle()
+
+    def do_HEAD(self):
+        self._handle()
+
+    def do_POST(self):
+        self._handle()
+
+    def _handle(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        req = Request(at=time.time(), method=self.command, path=self.path,
+                      fault=self.owner._next_fault(self.path))
+        self.owner._record(req)
+        try:
+            self._answer(req, body)
+        finally:
+            req.done = time.time()
+
+    def _answer(self, req, body):
+        f = req.fault
+        if f == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if f in ("500", "503", "429"):
+            problem = {"500": "serverInternal", "503": "serverInternal",
+                       "429": "rateLimited"}[f]
+            extra = {} if f == "500" else {"Retry-After": str(RETRY_AFTER)}
+            payload = (f'{{"type":"urn:ietf:params:acme:error:{problem}",'
+                       f'"detail":"injected {f}","status":{f}}}').encode()
+            self._send(req, int(f), [("Content-Type", "application/problem+json"),
+                                     *extra.items()], payload)
+            return
+        status, headers, data = self._forward(body)
+        if f == "slow":
+            time.sleep(SLOW_SECONDS)
+        elif f == "truncated" and data:
+            data = data[:max(1, len(data) // 2)]
+        elif f == "malformed" and data:
+            data = b"{\"status\": \"valid\", ,]" + data[:8]
+        elif f == "content-type":
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("Content-Type", "text/html"))
+        self._send(req, status, headers, data)
+
+    def _forward(self, body):
+        ctx = ssl.create_default_context(cafile=self.owner.ca.cert_path)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.owner.upstream_port, context=ctx,
+                                           timeout=30)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+            conn.request(self.command, self.path, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP]
+            return resp.status, kept, data
+        finally:
+            conn.close()
+
+    def _send(self, req, status, headers, data):
+        self.send_response_only(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        req.status = status

@@ -1,0 +1,96 @@
+"""A full disk while a renewal writes its new set: the store (MDStoreDir) is
+a small tmpfs; while the job waits for the CA (a 503 with Retry-After from
+harness/faulty_ca.py) the file system is filled up. The job fails with a
+clear error naming what could not be written, every file in the store still
+parses (writes are atomic), the live set is untouched and still served, and
+once space is freed the renewal completes and its set is served after a
+graceful restart."""
+import errno
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from harness.faulty_ca import FaultyCA
+from test_20_serving import plant_set, served_serial, set_ca  # noqa: F401 (fixture)
+from test_30_renew import issuer_is_pebble, pebble_root, renew_conf, served, wait_staged
+from test_60_faults_ca import check_store, store_dir
+
+MD = "full.test"
+
+
+def fill(directory):
+    """Writes a file until the file system is full; returns its size."""
+    path = os.path.join(directory, "zz-filler")
+    size = 0
+    with open(path, "wb", buffering=0) as f:
+        chunk = b"\0" * 4096
+        while True:
+            try:
+                size += f.write(chunk)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                return size
+
+
+@pytest.fixture
+def small_store(httpd):
+    path = store_dir(httpd)
+    os.makedirs(path, mode=0o755)
+    rc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs", path],
+                        capture_output=True, text=True)
+    if rc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {rc.stderr.strip()}")
+    yield path
+    httpd.stop()
+    subprocess.run(["umount", "-l", path], capture_output=True)
+
+
+def test_full_disk_during_staging(httpd, pebble, ca, challtestsrv, test_dir, set_ca,  # noqa
+                                  small_store):
+    acme = pebble()
+    # a live set that is due (1 day of life left of 21): served, renewed at once
+    key, chain, serial = set_ca.issue([MD], start=_utc_in(-20 * 86400), end=_utc_in(86400))
+    plant_set(httpd, "live", MD, {"P-256": (key, chain)})
+    proxy = FaultyCA(ca, httpd.ports.acme, "/dir").start()
+    try:
+        proxy.set_schedule(["503"], match="^/finalize-order/")
+        httpd.write_conf(renew_conf(httpd, proxy, ca, [[MD]], extra="MDRetryDelay 1s",
+                                    md_extra="MDPrivateKeys secp256r1\n  MDCAChallenges http-01"))
+        httpd.start()
+        assert served_serial(httpd.served_certificate(MD, cafile=set_ca.root)) == serial
+        # the job waits out the Retry-After: now the disk fills up
+        httpd.wait_for_log(rf"ACME1483 {re.escape(MD)}: .*finaliz", timeout=60)
+        filled = fill(small_store)
+        mark = httpd.log_mark()
+        # the job cannot save its progress: ACME0717 names the file, the
+        # job's line (ACME1486: the run could not complete) the errno
+        write = httpd.wait_for_log(r"^.*ACME0717 .*", timeout=30, since=mark).group(0)
+        line = httpd.wait_for_log(rf"^.*ACME148[36] {re.escape(MD)}: .*", timeout=30,
+                                  since=mark).group(0)
+        print(f"\nfilled {filled} bytes;\n{write[:300]}\n{line[:300]}")
+        assert "No space left on device" in write and f"jobs/{MD}/" in write, write
+        assert "No space left on device" in line, line
+        assert "ACME1481" not in httpd.error_log()[mark:]
+        # the live set is still served, the store still parses
+        assert served_serial(httpd.served_certificate(MD, cafile=set_ca.root)) == serial
+        checked = check_store(small_store)
+        errors_full = len(re.findall(rf"ACME148[36] {re.escape(MD)}: ", httpd.error_log()[mark:]))
+        os.unlink(os.path.join(small_store, "zz-filler"))
+        wait_staged(httpd, MD, timeout=60, since=mark)
+        print(f"store files that parse while full: {checked}; errors while full: "
+              f"{errors_full}; requests to the CA: {len(proxy.requests)}")
+        # a full disk must not make the job spin
+        assert errors_full <= 8
+        httpd.graceful()
+        assert issuer_is_pebble(served(httpd, MD, pebble_root(acme, test_dir)))
+        assert check_store(small_store) > 0
+    finally:
+        proxy.stop()
+
+
+def _utc_in(seconds):
+    return time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + seconds))
