@@ -131,6 +131,12 @@ def test_renewal_completes_after_faults(httpd, faulty, ca, challtestsrv, test_di
         print(f"seconds from a Retry-After: {RETRY_AFTER} answer to the next request: "
               + ", ".join(f"{g:.2f}" for g in gaps))
         assert len(gaps) == K and min(gaps) >= RETRY_AFTER - 0.05, gaps
+    if kind == "slow":
+        slow = proxy.faulted()[0]
+        during = [r for r in proxy.requests if slow.at < r.at < slow.done]
+        print(f"slow answer took {slow.done - slow.at:.2f}s, {len(during)} requests meanwhile")
+        # waited for, not asked again in parallel
+        assert slow.done - slow.at >= SLOW_SECONDS and during == []
     log = httpd.error_log()
     if failing:
         assert re.search(rf"ACME1483 {re.escape(md)}: ", log), log[-3000:]
