@@ -175,7 +175,7 @@ def test_status_not_driven_and_switches(httpd, pebble, ca, test_dir):
     assert sample(m, "acme_orders_total") == 0
 
 
-@pytest.mark.parametrize("mpm", ["event", "prefork"])
+@pytest.mark.parametrize("mpm", ["event", "worker", "prefork"])
 def test_status_ca_error_and_eab_secret(make_httpd, mpm, pebble, ca, challtestsrv, test_dir):
     """pebble refuses the name (domainBlocklist: rejectedIdentifier): the problem
     shows in JSON, server-status and metrics, read by any child; the EAB HMAC
