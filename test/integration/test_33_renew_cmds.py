@@ -6,7 +6,6 @@ import pwd
 import re
 import signal
 import stat
-import subprocess
 import time
 
 from test_30_renew import renew_conf, wait_staged
@@ -117,13 +116,30 @@ def test_program_not_found_is_logged_and_vetoes(httpd, pebble, ca, challtestsrv,
                      r"'no-such-program-for-mod-acme' failed", log), log
 
 
+def _alive(pid):
+    """True while pid runs (a zombie waiting to be reaped counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return not any(l.startswith("State:") and "Z" in l.split()[1] for l in f)
+    except FileNotFoundError:
+        return False
+
+
 def test_hanging_command_is_killed(httpd, pebble, ca, challtestsrv, test_dir):
     """The timeout is 30 s: a "renewing" message that hangs is killed then
     and counts as a veto; its process is gone."""
     acme = pebble()
     path = os.path.join(test_dir, "hang.sh")
+    pid_dir = os.path.join(test_dir, "hang-out")
+    os.makedirs(pid_dir, exist_ok=True)
+    if httpd.user:
+        pw = pwd.getpwnam(httpd.user[0])
+        os.chown(pid_dir, pw.pw_uid, pw.pw_gid)
+    pid_file = os.path.join(pid_dir, "pid")
     with open(path, "w") as f:
-        f.write("#!/bin/sh\necho going to sleep\nexec sleep 300\n")
+        # the pid file names this test's own sleeper: a pattern search for
+        # "sleep" would also see a parallel run's (the sanitizer pass)
+        f.write(f"#!/bin/sh\necho $$ > {pid_file}\necho going to sleep\nexec sleep 300\n")
     os.chmod(path, 0o755)
     httpd.write_conf(renew_conf(httpd, acme, ca, [["h.test"]], extra=f"MDMessageCmd {path}"))
     httpd.start()
@@ -133,8 +149,9 @@ def test_hanging_command_is_killed(httpd, pebble, ca, challtestsrv, test_dir):
                        timeout=45)
     assert time.monotonic() - started >= 25
     httpd.wait_for_log(r"ACME1489 h\.test", timeout=5)
-    ps = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True)
-    assert ps.stdout.strip() == "", ps.stdout
+    with open(pid_file) as f:
+        sleeper = int(f.read().strip())
+    assert not _alive(sleeper), f"the hanging command (pid {sleeper}) still runs"
 
 
 def test_installed_message_after_activation(httpd, pebble, ca, challtestsrv, test_dir):
