@@ -97,6 +97,8 @@ def test_dns01_certificate_obtained_and_records_removed(httpd, pebble, ca, chall
     assert all(len(c) == 2 for c in calls if c[0] == "teardown"), calls
     assert challtestsrv.txt("_acme-challenge.d1.test") == []
     assert challtestsrv.txt("_acme-challenge.www.d1.test") == []
+    if os.geteuid() == 0:
+        assert os.stat(log).st_uid != 0      # run as httpd's User, not root
     errlog = httpd.error_log()
     assert "answering dns-01 for d1.test" in errlog
     assert "hook: setup d1.test" in errlog          # the hook's output is logged
