@@ -56,9 +56,11 @@ const char *acme_status_time_text(apr_pool_t *p, apr_time_t t)
                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Facts of the leaf of a PEM chain; spec NULL: named after the leaf's key. */
-static apr_status_t leaf_facts(acme_status_cert_t *out, apr_pool_t *p, const char *pem,
-                               apr_size_t len, const char *spec)
+/* Facts of the leaf of a PEM chain; spec NULL: named after the leaf's key.
+ * The facts are allocated in p, the decoded chain in scratch: the caller's
+ * p may be pconf, where N decoded chains would stay for the generation. */
+static apr_status_t leaf_facts(acme_status_cert_t *out, apr_pool_t *p, apr_pool_t *scratch,
+                               const char *pem, apr_size_t len, const char *spec)
 {
     acme_cert_chain_t *chain;
     acme_pkey_t *key;
@@ -67,7 +69,7 @@ static apr_status_t leaf_facts(acme_status_cert_t *out, apr_pool_t *p, const cha
     apr_status_t rv;
 
     memset(out, 0, sizeof(*out));
-    rv = acme_chain_from_pem(&chain, p, pem, len);
+    rv = acme_chain_from_pem(&chain, scratch, pem, len);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -83,7 +85,7 @@ static apr_status_t leaf_facts(acme_status_cert_t *out, apr_pool_t *p, const cha
         evp = acme_cert_get0_pubkey(leaf);
         spec = "unknown";
         if (evp && EVP_PKEY_up_ref(evp) == 1
-            && acme_pkey_wrap(&key, p, evp, NULL) == APR_SUCCESS) {
+            && acme_pkey_wrap(&key, scratch, evp, NULL) == APR_SUCCESS) {
             spec = acme_pkey_spec_name(p, acme_pkey_get_spec(key));
         }
     }
@@ -99,26 +101,33 @@ apr_status_t acme_status_certs_load(apr_array_header_t **pcerts, apr_pool_t *p,
     apr_array_header_t *certs = apr_array_make(p, 2, sizeof(acme_status_cert_t));
     acme_status_cert_t cert;
     const char *data, *name;
+    apr_pool_t *scratch;
     apr_size_t len;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
     int i;
 
+    /* the file and its decoded chain only while reading the facts */
+    apr_pool_create(&scratch, p);
     for (i = 0; specs && i < specs->nelts; ++i) {
+        apr_pool_clear(scratch);
         name = acme_pkey_spec_name(p, &APR_ARRAY_IDX(specs, i, acme_pkey_spec_t));
-        rv = acme_store_load(&data, &len, p, store, group, md->name,
-                             acme_layout_pubcert(p, name));
+        rv = acme_store_load(&data, &len, scratch, store, group, md->name,
+                             acme_layout_pubcert(scratch, name));
         if (APR_STATUS_IS_ENOENT(rv)) {
+            rv = APR_SUCCESS;
             continue;
         }
         if (rv != APR_SUCCESS) {
-            return rv;
+            goto cleanup;
         }
-        if (leaf_facts(&cert, p, data, len, name) == APR_SUCCESS) {
+        if (leaf_facts(&cert, p, scratch, data, len, name) == APR_SUCCESS) {
             APR_ARRAY_PUSH(certs, acme_status_cert_t) = cert;
         }
     }
     *pcerts = certs;
-    return APR_SUCCESS;
+cleanup:
+    apr_pool_destroy(scratch);
+    return rv;
 }
 
 /* MDCertificateFile pairs: their leaves, named by key type. */
@@ -144,7 +153,7 @@ static apr_array_header_t *static_certs(apr_pool_t *p, const acme_config_md_t *m
             len = (apr_size_t)fi.size;
             buf = apr_palloc(p, len + 1);
             if (apr_file_read_full(f, buf, len, &len) == APR_SUCCESS
-                && leaf_facts(&cert, p, buf, len, NULL) == APR_SUCCESS) {
+                && leaf_facts(&cert, p, p, buf, len, NULL) == APR_SUCCESS) {
                 APR_ARRAY_PUSH(certs, acme_status_cert_t) = cert;
             }
             else {
