@@ -11,7 +11,8 @@
  *   ACME_HTTP_ETIMEOUT   (== APR_TIMEUP) connect, total or low-speed timeout
  *   ACME_HTTP_ECONNECT   name resolution, connect, or connection lost midway
  *   ACME_HTTP_ETLS       TLS handshake or certificate verification failed
- *   ACME_HTTP_ETOOLARGE  (== APR_ENOSPC) body over the transport's max_body,
+ *   ACME_HTTP_ETOOLARGE  body over the transport's max_body (its own code: a full
+ *                        disk, APR_ENOSPC, must not read as "response too large"),
  *                        or headers over ACME_HTTP_MAX_HEADER_BYTES
  *   ACME_HTTP_EPROTOCOL  the peer did not speak valid HTTP, or too many
  *                        redirects
@@ -32,7 +33,7 @@
 #define ACME_HTTP_ETIMEOUT  APR_TIMEUP
 #define ACME_HTTP_ECONNECT  (APR_OS_START_USERERR + 401)
 #define ACME_HTTP_ETLS      (APR_OS_START_USERERR + 402)
-#define ACME_HTTP_ETOOLARGE APR_ENOSPC
+#define ACME_HTTP_ETOOLARGE (APR_OS_START_USERERR + 404)
 #define ACME_HTTP_EPROTOCOL (APR_OS_START_USERERR + 403)
 
 /* Default cap on a response body; larger bodies fail with ACME_HTTP_ETOOLARGE

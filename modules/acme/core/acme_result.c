@@ -46,6 +46,7 @@ acme_problem_action_e acme_result_status_action(apr_status_t rv)
     case ACME_HTTP_ECONNECT:
     case ACME_HTTP_ETOOLARGE:
     case ACME_HTTP_EPROTOCOL:
+    case APR_ENOSPC:            /* a full disk frees up; an oversized answer may not recur */
         return ACME_ACTION_RETRY;
     case ACME_HTTP_ETLS:
         return ACME_ACTION_FIX_CONFIG;
