@@ -18,6 +18,8 @@
 #include <http_log.h>
 #include <mod_watchdog.h>
 
+#include <apr_atomic.h>
+
 #include "acme_http_curl.h"
 #include "acme_renew.h"
 #include "acme_schedule.h"
@@ -34,12 +36,21 @@ static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
 
 /* Registered with the callback; allocated in pconf, so a child has its own
- * copy and `drive` is only ever set in the child running the watchdog. */
+ * copy and `drive` is only ever set in the child running the watchdog.
+ *
+ * mod_watchdog calls STOPPING from the child's MAIN thread (its pool
+ * cleanup) while the watchdog thread may still be inside STARTING or RUNNING,
+ * then joins that thread and lets the process exit. So STOPPING raises
+ * `stopping` first (STARTING's long scheduling loop looks at it and gives
+ * up), then takes `lock`, which every callback holds while it works: when
+ * STOPPING gets it, no callback uses the drive, and none will again. */
 typedef struct {
     acme_config_global_t *g;
     server_rec *s;
     ap_watchdog_t *wd;
-    acme_drive_t *drive;
+    acme_drive_t *drive;        /* (lock) */
+    apr_thread_mutex_t *lock;
+    volatile apr_uint32_t stopping;
 } wd_baton_t;
 
 static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *ptemp);
@@ -145,8 +156,11 @@ static apr_status_t drive_make(acme_drive_t **pd, wd_baton_t *b)
     return APR_SUCCESS;
 }
 
-/* Puts every driven domain into the queue (workers do not run yet). */
-static apr_status_t drive_schedule(acme_drive_t *d, apr_pool_t *ptemp)
+/* Puts every driven domain into the queue (workers do not run yet).
+ * APR_EINTR when the child is told to stop meanwhile: with thousands of
+ * domains this loop takes a while, and the child must not wait for it. */
+static apr_status_t drive_schedule(acme_drive_t *d, volatile apr_uint32_t *stopping,
+                                   apr_pool_t *ptemp)
 {
     apr_time_t now = apr_time_now(), due;
     apr_pool_t *p;
@@ -160,6 +174,10 @@ static apr_status_t drive_schedule(acme_drive_t *d, apr_pool_t *ptemp)
 
         if (!md->driven) {
             continue;
+        }
+        if (apr_atomic_read32(stopping)) {
+            rv = APR_EINTR;
+            break;
         }
         dm = apr_pcalloc(d->pool, sizeof(*dm));
         dm->md = md;
@@ -181,8 +199,15 @@ static apr_status_t watchdog_starting(wd_baton_t *b, apr_pool_t *ptemp)
     apr_status_t rv;
 
     rv = drive_make(&d, b);
-    if (rv == APR_SUCCESS && (rv = drive_schedule(d, ptemp)) == APR_SUCCESS) {
+    if (rv == APR_SUCCESS && (rv = drive_schedule(d, &b->stopping, ptemp)) == APR_SUCCESS) {
         rv = acme_renewals_start(d);
+    }
+    if (APR_STATUS_IS_EINTR(rv)) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, b->s, "ACME1490 renewal watchdog told to stop "
+                     "while starting in pid %ld", (long)getpid());
+        acme_renewals_stop(d);
+        apr_pool_destroy(d->pool);
+        return rv;
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, b->s, "ACME1431 renewal watchdog cannot start "
@@ -203,36 +228,57 @@ static apr_status_t watchdog_starting(wd_baton_t *b, apr_pool_t *ptemp)
     return APR_SUCCESS;
 }
 
+/* RUNNING: hands due domains to the workers, sleeps until the next one. */
+static apr_status_t watchdog_running(wd_baton_t *b)
+{
+    apr_time_t now, next;
+
+    if (b->drive == NULL) {
+        return APR_EGENERAL;
+    }
+    now = apr_time_now();
+    next = acme_renewals_dispatch(b->drive, now);
+    ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, b->s, "renewal watchdog: next look in "
+                 "%" APR_TIME_T_FMT "ms", apr_time_as_msec(next - now));
+    wd_set_interval(b->wd, next - now, b, watchdog_cb);
+    return APR_SUCCESS;
+}
+
+/* STOPPING, from the child's main thread (see wd_baton_t). */
+static apr_status_t watchdog_stopping(wd_baton_t *b)
+{
+    apr_atomic_set32(&b->stopping, 1);
+    apr_thread_mutex_lock(b->lock);
+    if (b->drive) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, b->s, "ACME1433 renewal watchdog "
+                     "stopping in pid %ld", (long)getpid());
+        acme_renewals_stop(b->drive);
+        apr_pool_destroy(b->drive->pool);
+        b->drive = NULL;
+    }
+    apr_thread_mutex_unlock(b->lock);
+    return APR_SUCCESS;
+}
+
 static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *ptemp)
 {
     wd_baton_t *b = data;
-    apr_time_t now, next;
+    apr_status_t rv = APR_SUCCESS;
 
-    switch (state) {
-    case AP_WATCHDOG_STATE_STARTING:
-        return watchdog_starting(b, ptemp);
-    case AP_WATCHDOG_STATE_RUNNING:
-        if (b->drive == NULL) {
-            return APR_EGENERAL;
-        }
-        now = apr_time_now();
-        next = acme_renewals_dispatch(b->drive, now);
-        ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, b->s, "renewal watchdog: next look in "
-                     "%" APR_TIME_T_FMT "ms", apr_time_as_msec(next - now));
-        wd_set_interval(b->wd, next - now, b, watchdog_cb);
-        return APR_SUCCESS;
-    case AP_WATCHDOG_STATE_STOPPING:
-        if (b->drive) {
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, b->s, "ACME1433 renewal watchdog "
-                         "stopping in pid %ld", (long)getpid());
-            acme_renewals_stop(b->drive);
-            apr_pool_destroy(b->drive->pool);
-            b->drive = NULL;
-        }
-        return APR_SUCCESS;
-    default:
-        return APR_SUCCESS;
+    if (state == AP_WATCHDOG_STATE_STOPPING) {
+        return watchdog_stopping(b);
     }
+    apr_thread_mutex_lock(b->lock);
+    if (!apr_atomic_read32(&b->stopping)) {
+        if (state == AP_WATCHDOG_STATE_STARTING) {
+            rv = watchdog_starting(b, ptemp);
+        }
+        else if (state == AP_WATCHDOG_STATE_RUNNING) {
+            rv = watchdog_running(b);
+        }
+    }
+    apr_thread_mutex_unlock(b->lock);
+    return rv;
 }
 
 int acme_watchdog_register(acme_config_global_t *g, apr_pool_t *pconf, server_rec *s)
@@ -260,7 +306,10 @@ int acme_watchdog_register(acme_config_global_t *g, apr_pool_t *pconf, server_re
     b = apr_pcalloc(pconf, sizeof(*b));
     b->g = g;
     b->s = s;
-    rv = wd_get_instance(&b->wd, ACME_WATCHDOG_NAME, 0, 1, pconf);
+    rv = apr_thread_mutex_create(&b->lock, APR_THREAD_MUTEX_DEFAULT, pconf);
+    if (rv == APR_SUCCESS) {
+        rv = wd_get_instance(&b->wd, ACME_WATCHDOG_NAME, 0, 1, pconf);
+    }
     if (rv == APR_SUCCESS) {
         rv = wd_register_callback(b->wd, ACME_SCHEDULE_WAKE_MIN, b, watchdog_cb);
     }
