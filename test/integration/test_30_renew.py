@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from harness.faulty_ca import FaultyCA
 from harness.tlsclient import ServedCert
 
 STAGED = r"ACME1481 (?P<md>\S+): new certificate staged, activated at the next graceful restart"
@@ -181,15 +182,23 @@ def job_spans(log, mds):
     return spans
 
 
-def test_several_domains_renew_concurrently(httpd, pebble, ca, challtestsrv, test_dir):
+def test_several_domains_renew_concurrently(httpd, pebble, ca, challtestsrv, test_dir, ports):
     """Four domains at once: all staged, by several workers whose jobs ran
-    at the same time, each served after one restart."""
+    at the same time, each served after one restart. The CA (through the
+    test proxy) answers every finalize slowly, so each job lasts seconds:
+    jobs that ran one after the other cannot overlap, whatever the load."""
     acme = pebble()
-    mds = [f"m{i}.test" for i in range(4)]
-    httpd.write_conf(renew_conf(httpd, acme, ca, [[m] for m in mds]))
-    httpd.start()
-    for md in mds:
-        wait_staged(httpd, md, timeout=90)
+    proxy = FaultyCA(ca, ports.acme, "/dir").start()
+    try:
+        proxy.set_schedule(["slow"] * 4, match="^/finalize-order/")
+        mds = [f"m{i}.test" for i in range(4)]
+        httpd.write_conf(renew_conf(httpd, proxy, ca, [[m] for m in mds]))
+        httpd.start()
+        for md in mds:
+            wait_staged(httpd, md, timeout=90)
+        assert len(proxy.faulted()) == 4
+    finally:
+        proxy.stop()
     spans = job_spans(httpd.error_log(), mds)
     assert len({tid for _, _, tid in spans.values()}) >= 2
     overlapping = [(a, b) for a in mds for b in mds if a < b
