@@ -104,6 +104,14 @@ START_TEST(result_falls_back_to_http_status)
     ck_assert_ptr_null(r->problem_type);
     ck_assert_str_eq(r->detail, "no problem document in the answer");
     ck_assert(r->action == ACME_ACTION_RETRY);
+
+    /* A 4xx whose problem document was replaced on the way (wrong content
+     * type): no verdict of the CA either, so not given up for hours. */
+    resp = response(400, "text/plain", "{\"type\": \"urn:ietf:params:acme:error:malformed\"}");
+    acme_result_from_response(r, resp, test_now());
+    ck_assert_ptr_null(r->problem_type);
+    ck_assert_int_eq(r->http_status, 400);
+    ck_assert(r->action == ACME_ACTION_RETRY);
 }
 END_TEST
 

@@ -154,9 +154,11 @@ apr_status_t acme_result_from_response(acme_result_t *r, const acme_http_respons
     r->detail = why ? apr_psprintf(r->pool, "malformed problem document (%s)", why)
                     : "no problem document in the answer";
     r->retry_at = retry_at;
-    /* a problem document cut off or garbled on the way carries no verdict of
-     * the CA: ask again later (with backoff) rather than give up for hours */
-    r->action = why ? ACME_ACTION_RETRY : acme_problem_type_action(NULL, resp->status);
+    /* an ACME server explains its errors (RFC 8555 6.7): an error answer with
+     * no problem document, or one cut off or garbled on the way (a proxy, a
+     * load balancer), carries no verdict of the CA, so ask again later with
+     * backoff rather than give up for hours */
+    r->action = ACME_ACTION_RETRY;
     return r->status;
 }
 
