@@ -7,6 +7,7 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_ssl.h>
+#include <mpm_common.h>
 
 #include "mod_acme_config.h"
 #include "mod_acme_drive.h"
@@ -60,6 +61,7 @@ static void acme_register_hooks(apr_pool_t *p)
     /* renewals: libcurl, hook commands and the watchdog, registered before
      * mod_watchdog's post_config (hooked last) looks for callbacks */
     ap_hook_post_config(acme_drive_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_stopping(acme_drive_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_cert_files(acme_ssl_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(acme_ssl_add_fallback_cert_files, NULL, NULL,
                                         APR_HOOK_MIDDLE);

@@ -100,6 +100,10 @@ typedef struct acme_drive_t {
 int acme_drive_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s);
 
+/* child_stopping hook: stops this child's renewal threads (if it runs the
+ * watchdog) before the process exits. */
+void acme_drive_child_stopping(apr_pool_t *pchild, int graceful);
+
 /* post_config (parent, not the dry run): registers the watchdog callback
  * when some domain is driven. Returns OK, or an error when mod_watchdog is
  * missing or refuses. */

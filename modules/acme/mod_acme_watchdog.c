@@ -55,6 +55,9 @@ typedef struct {
 
 static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *ptemp);
 
+/* The baton of this configuration generation, for the child_stopping hook. */
+static wd_baton_t *generation_baton;
+
 static const char *date_text(apr_pool_t *p, apr_time_t t)
 {
     char buf[APR_RFC822_DATE_LEN];
@@ -244,10 +247,16 @@ static apr_status_t watchdog_running(wd_baton_t *b)
     return APR_SUCCESS;
 }
 
-/* STOPPING, from the child's main thread (see wd_baton_t). */
+/* STOPPING, from the child's main thread (see wd_baton_t). Also called
+ * from the child_stopping hook: mod_watchdog's own STOPPING runs from a pool
+ * cleanup that may come only at exit(), after OpenSSL's atexit handler freed
+ * what a still running STARTING was using; this stops our threads first. */
 static apr_status_t watchdog_stopping(wd_baton_t *b)
 {
     apr_atomic_set32(&b->stopping, 1);
+    if (b->lock == NULL) {
+        return APR_SUCCESS;
+    }
     apr_thread_mutex_lock(b->lock);
     if (b->drive) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, b->s, "ACME1433 renewal watchdog "
@@ -281,6 +290,21 @@ static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *ptemp)
     return rv;
 }
 
+static apr_status_t generation_forget(void *data)
+{
+    *(wd_baton_t **)data = NULL;
+    return APR_SUCCESS;
+}
+
+void acme_drive_child_stopping(apr_pool_t *pchild, int graceful)
+{
+    (void)pchild;
+    (void)graceful;
+    if (generation_baton) {
+        watchdog_stopping(generation_baton);
+    }
+}
+
 int acme_watchdog_register(acme_config_global_t *g, apr_pool_t *pconf, server_rec *s)
 {
     wd_baton_t *b;
@@ -306,6 +330,9 @@ int acme_watchdog_register(acme_config_global_t *g, apr_pool_t *pconf, server_re
     b = apr_pcalloc(pconf, sizeof(*b));
     b->g = g;
     b->s = s;
+    generation_baton = b;
+    apr_pool_cleanup_register(pconf, &generation_baton, generation_forget,
+                              apr_pool_cleanup_null);
     rv = apr_thread_mutex_create(&b->lock, APR_THREAD_MUTEX_DEFAULT, pconf);
     if (rv == APR_SUCCESS) {
         rv = wd_get_instance(&b->wd, ACME_WATCHDOG_NAME, 0, 1, pconf);
