@@ -8,7 +8,6 @@ import os
 import re
 import socket
 import ssl
-import subprocess
 import time
 
 import pytest

@@ -4,7 +4,6 @@ the Prometheus metrics, first while the new certificate is staged, then
 after the graceful restart that makes it live. Values are compared with the
 certificate really served; JSON is validated against the schema of
 docs/status.md, metrics by a strict parser of the exposition format."""
-import calendar
 import hashlib
 import json
 import re
