@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include <apr_file_io.h>
 #include <apr_portable.h>
@@ -98,22 +101,6 @@ static void spawn_lock_release(void)
 #endif
 }
 
-/* Runs in the forked child when exec fails: stderr is our pipe already, so
- * the reason reaches the error log like any other output. */
-static void cmd_child_errfn(apr_pool_t *pool, apr_status_t err, const char *description)
-{
-    char buf[300];
-    char ebuf[120];
-    apr_size_t n;
-
-    (void)pool;
-    n = apr_snprintf(buf, sizeof(buf), "%s: %s\n", description,
-                     apr_strerror(err, ebuf, sizeof(ebuf)));
-    if (write(STDERR_FILENO, buf, n) < 0) {
-        /* nothing left to tell it to */
-    }
-}
-
 static const char **cmd_args_build(apr_pool_t *p, const apr_array_header_t *argv,
                                    const char *const *extra)
 {
@@ -131,8 +118,8 @@ static const char **cmd_args_build(apr_pool_t *p, const apr_array_header_t *argv
 }
 
 /* A pipe whose two ends do not survive an exec (FD_CLOEXEC): only the copy
- * that apr_proc_create() places on the child's fd 1 and 2 does. */
-static apr_status_t cmd_pipe_create(apr_file_t **prd, apr_file_t **pwr, apr_pool_t *p)
+ * that the spawn places on the child's fd 1 and 2 does. */
+static apr_status_t cmd_pipe_create(apr_file_t **prd, int *pwr, apr_pool_t *p)
 {
     int fds[2];
     apr_os_file_t ofd;
@@ -149,61 +136,69 @@ static apr_status_t cmd_pipe_create(apr_file_t **prd, apr_file_t **pwr, apr_pool
     }
     ofd = fds[0];
     apr_os_pipe_put_ex(prd, &ofd, 1, p);
-    ofd = fds[1];
-    apr_os_pipe_put_ex(pwr, &ofd, 1, p);
+    *pwr = fds[1];
     return APR_SUCCESS;
 }
 
-static apr_status_t cmd_attr_make(apr_procattr_t **pattr, apr_pool_t *p, apr_file_t *in,
-                                  apr_file_t *wr)
+/* The child gets /dev/null as stdin, the pipe as stdout and stderr, default
+ * signal handling with nothing blocked (our threads block signals, and a
+ * blocked SIGTERM would leave the timeout to SIGKILL), and a process group
+ * of its own, so that a timeout also ends what the command started. */
+static int cmd_spawn_attr_init(posix_spawnattr_t *attr, posix_spawn_file_actions_t *fa, int wr)
 {
-    apr_procattr_t *attr;
-    apr_status_t rv;
+    sigset_t none, all;
+    int err;
 
-    if ((rv = apr_procattr_create(&attr, p)) != APR_SUCCESS
-        || (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH)) != APR_SUCCESS
-        || (rv = apr_procattr_error_check_set(attr, 1)) != APR_SUCCESS
-        || (rv = apr_procattr_child_errfn_set(attr, cmd_child_errfn)) != APR_SUCCESS
-        || (rv = apr_procattr_child_in_set(attr, in, NULL)) != APR_SUCCESS
-        || (rv = apr_procattr_child_out_set(attr, wr, NULL)) != APR_SUCCESS
-        || (rv = apr_procattr_child_err_set(attr, wr, NULL)) != APR_SUCCESS) {
-        return rv;
+    sigemptyset(&none);
+    sigfillset(&all);
+    if ((err = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
+                                              | POSIX_SPAWN_SETSIGDEF)) != 0
+        || (err = posix_spawnattr_setpgroup(attr, 0)) != 0
+        || (err = posix_spawnattr_setsigmask(attr, &none)) != 0
+        || (err = posix_spawnattr_setsigdefault(attr, &all)) != 0
+        || (err = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0))
+               != 0
+        || (err = posix_spawn_file_actions_adddup2(fa, wr, STDOUT_FILENO)) != 0
+        || (err = posix_spawn_file_actions_adddup2(fa, wr, STDERR_FILENO)) != 0) {
+        return err;
     }
-    *pattr = attr;
-    return APR_SUCCESS;
+    return 0;
 }
 
+/* Starts args[0] (searched in PATH, no shell). glibc reports a failed exec
+ * as the spawn's result, so "not found" is known here, before any wait. */
 static apr_status_t cmd_spawn(cmd_run_t *run, const char **args)
 {
-    apr_file_t *wr = NULL, *in = NULL;
-    apr_procattr_t *attr;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int wr = -1, err;
     apr_status_t rv;
 
     spawn_lock_take();
     rv = cmd_pipe_create(&run->out, &wr, run->p);
     if (rv != APR_SUCCESS) {
-        goto cleanup;
+        spawn_lock_release();
+        return rv;
     }
-    rv = apr_file_open(&in, "/dev/null", APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, run->p);
-    if (rv != APR_SUCCESS) {
-        goto cleanup;
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_init(&fa);
+    err = cmd_spawn_attr_init(&attr, &fa, wr);
+    if (err == 0) {
+        err = posix_spawnp(&pid, args[0], &fa, &attr, (char *const *)args, environ);
     }
-    rv = cmd_attr_make(&attr, run->p, in, wr);
-    if (rv != APR_SUCCESS) {
-        goto cleanup;
-    }
-    /* the parent closes the attr's copies of the child's ends after fork */
-    rv = apr_proc_create(&run->proc, args[0], args, NULL, attr, run->p);
-
-cleanup:
-    if (wr) {
-        apr_file_close(wr);
-    }
-    if (in) {
-        apr_file_close(in);
-    }
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(wr);                  /* only the child's copies stay open */
     spawn_lock_release();
-    return rv;
+    if (err != 0) {
+        apr_file_close(run->out);
+        run->out = NULL;
+        return APR_FROM_OS_ERROR(err);
+    }
+    memset(&run->proc, 0, sizeof(run->proc));
+    run->proc.pid = pid;
+    return APR_SUCCESS;
 }
 
 /* Output may come from anywhere: control characters become '?', so a
@@ -305,17 +300,19 @@ static apr_status_t cmd_wait(int *pcode, cmd_run_t *run, apr_time_t deadline)
     }
 }
 
-/* SIGTERM, a grace period, SIGKILL; always reaps the process. */
+/* SIGTERM to the command's process group, a grace period, SIGKILL to the
+ * group; always reaps the command. */
 static void cmd_kill(cmd_run_t *run)
 {
     apr_exit_why_e why;
     int code;
 
-    apr_proc_kill(&run->proc, SIGTERM);
+    kill(-run->proc.pid, SIGTERM);
     if (cmd_wait(&code, run, apr_time_now() + ACME_CMD_KILL_GRACE) == APR_SUCCESS) {
+        kill(-run->proc.pid, SIGKILL);  /* what it started and left behind */
         return;
     }
-    apr_proc_kill(&run->proc, SIGKILL);
+    kill(-run->proc.pid, SIGKILL);
     apr_proc_wait(&run->proc, &code, &why, APR_WAIT);
 }
 

@@ -112,8 +112,9 @@ def test_program_not_found_is_logged_and_vetoes(httpd, pebble, ca, challtestsrv,
     httpd.start()
     httpd.wait_for_log(r"ACME1489 nf\.test", timeout=20)
     log = httpd.error_log()
-    assert re.search(r"ACME1403 MDMessageCmd renewing nf\.test: exec of "
-                     r"'no-such-program-for-mod-acme' failed", log), log
+    # the reason is the exec's (ENOENT, or EACCES when a PATH entry is closed to the User)
+    assert re.search(r"\(\d+\)[^:]+: ACME1400 MDMessageCmd renewing nf\.test: "
+                     r"cannot run no-such-program-for-mod-acme", log), log
 
 
 def _alive(pid):
@@ -127,7 +128,7 @@ def _alive(pid):
 
 def test_hanging_command_is_killed(httpd, pebble, ca, challtestsrv, test_dir):
     """The timeout is 30 s: a "renewing" message that hangs is killed then
-    and counts as a veto; its process is gone."""
+    and counts as a veto; its process is gone, and so is what it started."""
     acme = pebble()
     path = os.path.join(test_dir, "hang.sh")
     pid_dir = os.path.join(test_dir, "hang-out")
@@ -139,7 +140,9 @@ def test_hanging_command_is_killed(httpd, pebble, ca, challtestsrv, test_dir):
     with open(path, "w") as f:
         # the pid file names this test's own sleeper: a pattern search for
         # "sleep" would also see a parallel run's (the sanitizer pass)
-        f.write(f"#!/bin/sh\necho $$ > {pid_file}\necho going to sleep\nexec sleep 300\n")
+        # the background sleeper is what it starts and leaves: it must end too
+        f.write(f"#!/bin/sh\nsleep 301 >/dev/null 2>&1 &\necho $! > {pid_file}.bg\n"
+                f"echo $$ > {pid_file}\necho going to sleep\nexec sleep 300\n")
     os.chmod(path, 0o755)
     httpd.write_conf(renew_conf(httpd, acme, ca, [["h.test"]], extra=f"MDMessageCmd {path}"))
     httpd.start()
@@ -152,6 +155,12 @@ def test_hanging_command_is_killed(httpd, pebble, ca, challtestsrv, test_dir):
     with open(pid_file) as f:
         sleeper = int(f.read().strip())
     assert not _alive(sleeper), f"the hanging command (pid {sleeper}) still runs"
+    with open(pid_file + ".bg") as f:
+        started_by_it = int(f.read().strip())
+    deadline = time.monotonic() + 5
+    while _alive(started_by_it) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(started_by_it), f"what the command started (pid {started_by_it}) still runs"
 
 
 def test_installed_message_after_activation(httpd, pebble, ca, challtestsrv, test_dir):
