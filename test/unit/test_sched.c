@@ -10,5 +10,6 @@ Suite *acme_test_suite(void)
     suite_add_tcase(s, test_sched_ari_tcase());
     suite_add_tcase(s, test_sched_backoff_tcase());
     suite_add_tcase(s, test_sched_queue_tcase());
+    suite_add_tcase(s, test_sched_loop_tcase());
     return s;
 }

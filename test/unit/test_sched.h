@@ -8,5 +8,6 @@ TCase *test_sched_window_tcase(void);
 TCase *test_sched_ari_tcase(void);
 TCase *test_sched_backoff_tcase(void);
 TCase *test_sched_queue_tcase(void);
+TCase *test_sched_loop_tcase(void);
 
 #endif /* TEST_SCHED_H */

@@ -110,6 +110,10 @@ static const ari_bad_t ari_bad[] = {
     { "starts after notAfter", T0 + DAY(100), T0 + DAY(101) },
     { "end out of range", T0 + DAY(70), ACME_SCHEDULE_TIME_MAX + 1 },
     { "start out of range", -ACME_SCHEDULE_TIME_MAX - 1, T0 + DAY(70) },
+    /* the window of the predecessor, kept by mistake: it would make every
+     * new certificate due at once */
+    { "ended before notBefore", T0 - DAY(30), T0 - DAY(28) },
+    { "ends at notBefore", T0 - DAY(2), T0 },
 };
 
 /* An unusable window is ignored: the configured window applies. */
@@ -143,6 +147,35 @@ START_TEST(ari_window_cut_at_not_after)
     s = compute_ok(&in, T0);
     ck_assert_int_eq(s.reason, ACME_SCHEDULE_BY_WINDOW);
     ck_assert_int_eq(s.ari_ignored, 0);
+}
+END_TEST
+
+/* A 6-day certificate: the CA's window is followed where it lies, partly
+ * before notBefore too (only what is left of it counts as "now"). */
+START_TEST(ari_short_lived)
+{
+    acme_schedule_input_t in = ari_input(HOUR(72), HOUR(96), 0x80000000u);
+    acme_schedule_t s;
+
+    in.not_after = T0 + DAY(6);
+    s = compute_ok(&in, T0);
+    ck_assert_int_eq(s.state, ACME_SCHEDULE_NOT_DUE);
+    ck_assert_int_eq(s.reason, ACME_SCHEDULE_BY_ARI);
+    ck_assert(s.renew_at == T0 + HOUR(84));
+    /* a window that began before issuance and is still open: due now, the
+     * CA asks for it (e.g. an announced revocation) */
+    in.ari_start = T0 - HOUR(1);
+    in.ari_end = T0 + HOUR(1);
+    in.ari_random = 0;
+    s = compute_ok(&in, T0);
+    ck_assert_int_eq(s.state, ACME_SCHEDULE_DUE);
+    ck_assert_int_eq(s.reason, ACME_SCHEDULE_BY_ARI);
+    /* cut at notAfter: never a point after expiry */
+    in.ari_start = T0 + DAY(5);
+    in.ari_end = T0 + DAY(20);
+    in.ari_random = UINT32_MAX;
+    s = compute_ok(&in, T0);
+    ck_assert(s.renew_at >= T0 + DAY(5) && s.renew_at < T0 + DAY(6));
 }
 END_TEST
 
@@ -224,6 +257,7 @@ TCase *test_sched_ari_tcase(void)
     tcase_add_loop_test(tc, ari_invalid_ignored, 0,
                         (int)(sizeof(ari_bad) / sizeof(ari_bad[0])));
     tcase_add_test(tc, ari_window_cut_at_not_after);
+    tcase_add_test(tc, ari_short_lived);
     tcase_add_test(tc, ari_pick_direct);
     tcase_add_test(tc, result_next);
     tcase_add_test(tc, wakeup_from_results);

@@ -68,6 +68,28 @@ static const window_case_t window_cases[] = {
     { "90d 0%", DAY(90), { 1, 0, 0 }, DAY(90), ACME_SCHEDULE_BY_WINDOW },
     { "90d 0s", DAY(90), { 0, 0, 0 }, DAY(90), ACME_SCHEDULE_BY_WINDOW },
     { "397d 33%", DAY(397), { 1, 33, 0 }, SEC(34300800 - 11319264), ACME_SCHEDULE_BY_WINDOW },
+    /* The lifetimes of today's CAs: 6 days (short-lived), 45 and 90 days. */
+    { "6d 50%", DAY(6), { 1, 50, 0 }, DAY(3), ACME_SCHEDULE_BY_WINDOW },
+    { "6d 2d", DAY(6), { 0, 0, DAY(2) }, DAY(4), ACME_SCHEDULE_BY_WINDOW },
+    { "6d 5d", DAY(6), { 0, 0, DAY(5) }, DAY(1), ACME_SCHEDULE_BY_WINDOW },
+    { "6d 90%", DAY(6), { 1, 90, 0 }, SEC(51840), ACME_SCHEDULE_BY_WINDOW },
+    { "45d 30d", DAY(45), { 0, 0, DAY(30) }, DAY(15), ACME_SCHEDULE_BY_WINDOW },
+    { "45d 50%", DAY(45), { 1, 50, 0 }, SEC(1944000), ACME_SCHEDULE_BY_WINDOW },
+    { "90d 45d", DAY(90), { 0, 0, DAY(45) }, DAY(45), ACME_SCHEDULE_BY_WINDOW },
+    { "180s 50%", SEC(180), { 1, 50, 0 }, SEC(90), ACME_SCHEDULE_BY_WINDOW },
+    /* Windows longer than the lifetime fall back to 33%. */
+    { "45d 45d", DAY(45), { 0, 0, DAY(45) }, SEC(3888000 - 1283040), ACME_SCHEDULE_BY_FALLBACK },
+    { "45d 60d", DAY(45), { 0, 0, DAY(60) }, SEC(3888000 - 1283040), ACME_SCHEDULE_BY_FALLBACK },
+    { "90d 91d", DAY(90), { 0, 0, DAY(91) }, SEC(7776000 - 2566080), ACME_SCHEDULE_BY_FALLBACK },
+    { "180s 30d", SEC(180), { 0, 0, DAY(30) }, 120600000, ACME_SCHEDULE_BY_FALLBACK },
+    /* And so do windows that would renew in the first tenth of it. */
+    { "6d 91%", DAY(6), { 1, 91, 0 }, SEC(518400 - 171072), ACME_SCHEDULE_BY_FALLBACK },
+    { "6d 5d12h", DAY(6), { 0, 0, SEC(475200) }, SEC(518400 - 171072),
+      ACME_SCHEDULE_BY_FALLBACK },
+    { "31d 30d", DAY(31), { 0, 0, DAY(30) }, SEC(2678400 - 883872), ACME_SCHEDULE_BY_FALLBACK },
+    { "90d 95%", DAY(90), { 1, 95, 0 }, SEC(7776000 - 2566080), ACME_SCHEDULE_BY_FALLBACK },
+    { "6d 6d-1us", DAY(6), { 0, 0, DAY(6) - 1 }, SEC(518400 - 171072),
+      ACME_SCHEDULE_BY_FALLBACK },
 };
 
 START_TEST(window_table)
@@ -179,6 +201,43 @@ START_TEST(warn_window)
 }
 END_TEST
 
+/* MDWarnWindow as a percentage follows the lifetime; a duration longer than
+ * the lifetime falls back to 10%; unlike the renew window, a warn window that
+ * covers almost all of the lifetime is kept (warning early loops nothing). */
+START_TEST(warn_window_relative_to_lifetime)
+{
+    static const struct {
+        apr_interval_time_t lifetime;
+        acme_config_window_t warn;
+        apr_interval_time_t warn_after;     /* warn_at - notBefore */
+    } cases[] = {
+        { DAY(6), { 1, 10, 0 }, SEC(466560) },
+        { DAY(45), { 1, 10, 0 }, SEC(3499200) },
+        { DAY(90), { 1, 10, 0 }, DAY(81) },
+        { DAY(6), { 1, 50, 0 }, DAY(3) },
+        { DAY(6), { 0, 0, DAY(7) }, SEC(466560) },
+        { DAY(45), { 0, 0, DAY(7) }, DAY(38) },
+        { DAY(90), { 0, 0, DAY(90) }, DAY(81) },
+        { SEC(3600), { 0, 0, SEC(3594) }, SEC(6) },
+        { SEC(180), { 1, 99, 0 }, 1800000 },
+    };
+    acme_schedule_input_t in;
+    acme_schedule_t s;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        in = cert_input(cases[i].lifetime, pct(33));
+        in.warn_window = cases[i].warn;
+        s = compute_ok(&in, T0);
+        ck_assert_msg(s.warn_at == T0 + cases[i].warn_after, "case %u: warns %lld us in",
+                      (unsigned)i, (long long)(s.warn_at - T0));
+        ck_assert_int_eq(s.warn, 0);
+        ck_assert_int_eq(compute_ok(&in, s.warn_at - 1).warn, 0);
+        ck_assert_int_eq(compute_ok(&in, s.warn_at).warn, 1);
+    }
+}
+END_TEST
+
 START_TEST(window_start_direct)
 {
     acme_config_window_t w = pct(50);
@@ -240,7 +299,7 @@ END_TEST
 /* The widest valid certificate: no overflow in lifetime or percentages. */
 START_TEST(extreme_times)
 {
-    acme_schedule_input_t in = cert_input(DAY(1), pct(99));
+    acme_schedule_input_t in = cert_input(DAY(1), pct(89));
     acme_schedule_t s;
 
     in.not_before = -ACME_SCHEDULE_TIME_MAX;
@@ -265,6 +324,7 @@ TCase *test_sched_window_tcase(void)
     tcase_add_test(tc, states_over_time);
     tcase_add_test(tc, missing_and_changed);
     tcase_add_test(tc, warn_window);
+    tcase_add_test(tc, warn_window_relative_to_lifetime);
     tcase_add_test(tc, window_start_direct);
     tcase_add_loop_test(tc, bad_input_table, 0,
                         (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));

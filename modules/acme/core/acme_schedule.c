@@ -63,12 +63,14 @@ apr_status_t acme_schedule_ari_pick(apr_time_t *pat, apr_time_t start, apr_time_
 
 /* The ARI renewal point, or 0 when the window is unusable. A point at or
  * after notAfter would renew an expired certificate, so the window is cut at
- * notAfter, and ignored when nothing is left of it. */
+ * notAfter, and ignored when nothing is left of it. A window that ended
+ * before notBefore cannot be about this certificate (a stale one kept from
+ * its predecessor): followed, it would renew every new certificate at once. */
 static apr_time_t ari_renew_at(const acme_schedule_input_t *in)
 {
     apr_time_t end = in->ari_end, at;
 
-    if (!time_ok(in->ari_start) || !time_ok(end)) {
+    if (!time_ok(in->ari_start) || !time_ok(end) || end <= in->not_before) {
         return 0;
     }
     if (end > in->not_after) {
@@ -97,6 +99,14 @@ static apr_status_t cert_times(acme_schedule_t *s, const acme_schedule_input_t *
                                     ACME_SCHEDULE_WARN_FALLBACK_PERCENT);
     if (rv != APR_SUCCESS) {
         return rv;
+    }
+    if (!fallback && s->renew_at - in->not_before
+        < percent_of(in->not_after - in->not_before, ACME_SCHEDULE_RENEW_MIN_USE_PERCENT)) {
+        /* A renewal in the first tenth of the lifetime (a 30d window on a
+         * 31-day certificate) would follow every issuance at once. */
+        s->renew_at = in->not_after - percent_of(in->not_after - in->not_before,
+                                                 ACME_SCHEDULE_RENEW_FALLBACK_PERCENT);
+        fallback = 1;
     }
     s->reason = fallback ? ACME_SCHEDULE_BY_FALLBACK : ACME_SCHEDULE_BY_WINDOW;
     if (in->has_ari) {

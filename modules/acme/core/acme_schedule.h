@@ -16,7 +16,14 @@
  * loop. Here such a window falls back to a percentage: ACME_SCHEDULE_RENEW_
  * FALLBACK_PERCENT (33%, mod_md's default MDRenewWindow) for renewals and
  * ACME_SCHEDULE_WARN_FALLBACK_PERCENT (10%, its default MDWarnWindow) for
- * warnings, so a 6-day certificate renews at about its 4th day.
+ * warnings, so a 6-day certificate renews at about its 4th day. A renew
+ * window that would renew within the first ACME_SCHEDULE_RENEW_MIN_USE_PERCENT
+ * (10%) of the lifetime (a 30d window on a 31-day certificate, or 95%) falls
+ * back the same way: every certificate is used for at least a tenth of its
+ * lifetime before the window renews it, whatever the window says. (Only an
+ * ARI window, the CA's own word, an expiry or a changed configuration can
+ * make it due earlier; an ARI window that ended before notBefore is stale and
+ * ignored.) The warn window has no such floor: warning early loops nothing.
  *
  * ARI (RFC 9773): when the CA suggests a window [start, end) the renewal time
  * is a point chosen uniformly inside it with the caller's random value
@@ -39,6 +46,7 @@
 
 #define ACME_SCHEDULE_RENEW_FALLBACK_PERCENT 33
 #define ACME_SCHEDULE_WARN_FALLBACK_PERCENT 10
+#define ACME_SCHEDULE_RENEW_MIN_USE_PERCENT 10
 
 /* Times (certificate validity, ARI windows, now) must lie within
  * +-ACME_SCHEDULE_TIME_MAX (the end of year 9999, the last time an X.509
@@ -60,7 +68,8 @@ typedef enum {
 /* What decided renew_at (for logs and the status page). */
 typedef enum {
     ACME_SCHEDULE_BY_WINDOW = 0,    /* the configured renew window */
-    ACME_SCHEDULE_BY_FALLBACK,      /* the window covered the lifetime: 33% used */
+    ACME_SCHEDULE_BY_FALLBACK,      /* the window covered (almost) the whole
+                                     * lifetime: 33% used */
     ACME_SCHEDULE_BY_ARI,           /* the CA's suggested window */
     ACME_SCHEDULE_BY_MISSING,       /* no certificate yet */
     ACME_SCHEDULE_BY_CHANGED,       /* names, key types... changed */
@@ -90,7 +99,8 @@ typedef struct {
     apr_time_t warn_at;             /* when "expiring" starts; 0 without a certificate */
     int warn;                       /* 1: now >= warn_at (an expiring notice is due) */
     int ari_ignored;                /* 1: has_ari was set but the window was unusable
-                                     * (end <= start, out of range, after notAfter) */
+                                     * (end <= start, out of range, after notAfter,
+                                     * ended before notBefore) */
 } acme_schedule_t;
 
 /* Decides when the domain described by `in` is to be renewed, as seen at
