@@ -156,6 +156,7 @@ void acme_config_props_clear(acme_config_props_t *props)
     props->must_staple = ACME_CONFIG_UNSET;
     props->renew_mode = ACME_CONFIG_UNSET;
     props->renew_via_ari = ACME_CONFIG_UNSET;
+    props->profile_mandatory = ACME_CONFIG_UNSET;
     props->transitive = ACME_CONFIG_UNSET;
     props->require_https = ACME_CONFIG_UNSET;
     props->server_status = ACME_CONFIG_UNSET;

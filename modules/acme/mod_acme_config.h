@@ -74,6 +74,10 @@ typedef struct {
     const acme_config_window_t *renew_window;   /* default 33% */
     const acme_config_window_t *warn_window;    /* default 10% */
     int renew_via_ari;                  /* 0/1, default 1 */
+    const char *profile;                /* MDProfile: ACME profile to order; NULL: the
+                                         * CA's default */
+    int profile_mandatory;              /* MDProfileMandatory 0/1, default 0: fail when
+                                         * the CA does not offer the profile */
     int transitive;                     /* MDMembers: 1 auto (default), 0 manual */
     int require_https;                  /* acme_require_https_e */
     int server_status;                  /* 0/1, default 1 */

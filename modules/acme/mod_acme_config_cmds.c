@@ -8,6 +8,7 @@
 #include <http_core.h>
 #include <http_log.h>
 
+#include "acme_order.h"
 #include "mod_acme_config.h"
 #include "mod_acme_config_int.h"
 
@@ -244,16 +245,25 @@ const char *acme_cmd_ca_file(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
-/* MDProfile: any use asks for what we cannot do yet, and
- * silently ignoring it would leave the admin with a different certificate or
- * no renewal at all. */
-const char *acme_cmd_unsupported(cmd_parms *cmd, void *dc, const char *args)
+/* MDProfile <name>: a profile name as CAs spell them (draft-ietf-acme-
+ * profiles gives no grammar; real ones are short tokens like "classic" or
+ * "shortlived"). The name goes into orders, logs and status pages, so it is
+ * held to a token alphabet and ACME_ORDER_MAX_PROFILE bytes. */
+const char *acme_cmd_profile(cmd_parms *cmd, void *dc, const char *arg)
 {
+    acme_config_props_t *props;
     const char *err;
 
-    if ((err = acme_config_scope_check(cmd, dc, ACME_SCOPE_ANY))) {
+    if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
-    return apr_psprintf(cmd->pool, "%s is not supported yet by mod_acme (%s); remove it",
-                        cmd->cmd->name, (const char *)cmd->info);
+    if (arg[0] == '\0' || strlen(arg) > ACME_ORDER_MAX_PROFILE
+        || strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+           != strlen(arg)) {
+        return acme_config_bad_value(cmd, arg, "is not a profile name (letters, digits, "
+                                     "'.', '_', '-', at most "
+                                     APR_STRINGIFY(ACME_ORDER_MAX_PROFILE) " characters)");
+    }
+    props->profile = apr_pstrdup(cmd->pool, arg);
+    return NULL;
 }

@@ -81,7 +81,7 @@ const char *acme_cmd_eab(cmd_parms *cmd, void *dc, const char *kid, const char *
 const char *acme_cmd_proxy(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_proxy_ca_file(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_ca_file(cmd_parms *cmd, void *dc, const char *arg);
-const char *acme_cmd_unsupported(cmd_parms *cmd, void *dc, const char *args);
+const char *acme_cmd_profile(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_dns01(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 
 /* mod_acme_config_renew.c: renewal, serving and OCSP settings */

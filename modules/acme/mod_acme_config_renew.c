@@ -72,7 +72,7 @@ const char *acme_cmd_flag(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-/* MDStapling, MDStapleOthers, MDProfileMandatory: "off" is what mod_acme
+/* MDStapling, MDStapleOthers: "off" is what mod_acme
  * does anyway; "on" asks for a feature that is not there yet. cmd_data NULL:
  * nothing to store. */
 const char *acme_cmd_flag_off_only(cmd_parms *cmd, void *dc, const char *arg)

@@ -75,6 +75,8 @@ static void props_resolve_renew(acme_config_props_t *md, const acme_config_props
     md->renew_window = PICK_PTR(renew_window, &window_33);
     md->warn_window = PICK_PTR(warn_window, &window_10);
     md->renew_via_ari = PICK_INT(renew_via_ari, 1);
+    md->profile = PICK_PTR(profile, NULL);
+    md->profile_mandatory = PICK_INT(profile_mandatory, 0);
     md->transitive = PICK_INT(transitive, 1);
     md->require_https = PICK_INT(require_https, ACME_REQUIRE_HTTPS_OFF);
     md->server_status = PICK_INT(server_status, 1);

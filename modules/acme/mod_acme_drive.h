@@ -35,6 +35,7 @@
 
 #include <httpd.h>
 
+#include "acme_client.h"
 #include "acme_due_queue.h"
 #include "acme_store.h"
 #include "mod_acme_config.h"
@@ -68,6 +69,7 @@ typedef struct acme_drive_md_t {
     apr_array_header_t *challenges; /* const char *: the configured challenge types
                                      * this server can answer (see
                                      * acme_drive_md_init); read-only */
+    struct acme_drive_ari_t *ari;   /* ARI and profile state (mod_acme_ari.h) */
 } acme_drive_md_t;
 
 typedef struct acme_drive_worker_t acme_drive_worker_t;
@@ -128,6 +130,12 @@ void acme_renewals_stop(acme_drive_t *d);
 typedef struct acme_drive_clients_t acme_drive_clients_t;
 
 acme_drive_clients_t *acme_drive_clients_create(apr_pool_t *p);
+
+/* The client of `clients` for ca_url with props' trust and proxy settings:
+ * made on first use, then reused. Errors in r. */
+apr_status_t acme_drive_client_get(acme_client_t **pclient, acme_drive_clients_t *clients,
+                                   const acme_config_props_t *props, const char *ca_url,
+                                   acme_result_t *r);
 
 /* Runs the domain's job once (see the top of this file) with a client of
  * `clients`, scratch allocations from p. Returns when to run it again; 0

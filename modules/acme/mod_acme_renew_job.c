@@ -17,6 +17,7 @@
 #include "acme_json.h"
 #include "acme_layout.h"
 #include "acme_renew.h"
+#include "mod_acme_ari.h"
 #include "mod_acme_cmd.h"
 #include "mod_acme_drive.h"
 #include "mod_acme_status.h"
@@ -40,9 +41,9 @@ acme_drive_clients_t *acme_drive_clients_create(apr_pool_t *p)
 /* The worker's client for `ca_url` with the domain's trust and proxy
  * settings: made on first use, then reused, so the connection, directory and
  * nonces carry over from job to job. Bounded by the configured combinations. */
-static apr_status_t client_get(acme_client_t **pclient, acme_drive_clients_t *clients,
-                               const acme_config_props_t *props, const char *ca_url,
-                               acme_result_t *r)
+apr_status_t acme_drive_client_get(acme_client_t **pclient, acme_drive_clients_t *clients,
+                                   const acme_config_props_t *props, const char *ca_url,
+                                   acme_result_t *r)
 {
     acme_http_options_t opts;
     acme_http_transport_t *transport;
@@ -91,6 +92,9 @@ static void spec_build(acme_renew_spec_t *spec, acme_cmd_dns01_t *dns01,
     spec->eab_kid = props->eab_kid;
     spec->eab_hmac = props->eab_hmac;
     spec->must_staple = props->must_staple > 0;
+    spec->profile = props->profile;
+    spec->profile_mandatory = props->profile_mandatory > 0;
+    spec->replaces = acme_ari_replaces(dm);
     spec->retry_delay = d->g->retry_delay;
     spec->dns01 = acme_cmd_dns01_hook(dns01, d->s, d->g, dm->md);
 }
@@ -253,12 +257,13 @@ static apr_time_t run_locked(acme_drive_t *d, acme_drive_md_t *dm,
 
     spec_build(&spec, &dns01, d, dm);
     acme_result_set_activity(r, "preparing the client for %s", spec.ca_url);
-    rv = client_get(&client, clients, &dm->md->props, spec.ca_url, r);
+    rv = acme_drive_client_get(&client, clients, &dm->md->props, spec.ca_url, r);
     if (rv != APR_SUCCESS) {
         return run_broken(d, dm, p, rv, acme_result_render(r, p), now);
     }
     memset(&out, 0, sizeof(out));
     rv = acme_renew_run(&out, p, d->store, client, &spec, now);
+    acme_ari_profile_seen(dm, client);
     if (rv != APR_SUCCESS) {
         return run_broken(d, dm, p, rv, out.result ? acme_result_render(out.result, p)
                                                    : "store or configuration error", now);
@@ -307,8 +312,9 @@ static apr_time_t job_run(acme_drive_t *d, acme_drive_md_t *dm,
     apr_time_t now = apr_time_now();
 
     expiring_check(d, dm, p, now);
+    acme_ari_check(d, dm, clients, p, now);
     if (now < dm->renew_at) {
-        return dm->renew_at;        /* only the warning was due */
+        return acme_ari_next(dm, dm->renew_at);    /* only a warning or ARI check was due */
     }
     if (urls == NULL || urls->nelts == 0 || dm->ca_index >= urls->nelts) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, d->s, "ACME1488 %s: no CA configured "

@@ -10,6 +10,7 @@
 #include <http_log.h>
 
 #include "acme_renew.h"
+#include "mod_acme_ari.h"
 #include "mod_acme_status.h"
 
 APLOG_USE_MODULE(acme);
@@ -99,6 +100,7 @@ void acme_status_drive_report(const acme_drive_t *d, const acme_drive_md_t *dm, 
             slot.cycle_started = 0;
         }
     }
+    acme_ari_status_fill(&slot, dm);
     slot.state = acme_status_state_of(&slot, smd, now);
     acme_status_slot_write(index, &slot);
 }

@@ -193,6 +193,43 @@ static void props_add(json_t *obj, apr_pool_t *p, const acme_config_md_t *md)
                         json_string(rh >= 0 && rh <= 2 ? https[rh] : "off"));
 }
 
+/* MDProfile and what the CA said of it; ARI's window, next check,
+ * explanation and last error (docs/status.md). */
+static void ari_profile_add(json_t *obj, apr_pool_t *p, const acme_config_md_t *md,
+                            const acme_status_slot_t *slot)
+{
+    json_t *prof, *ari;
+
+    if (md->props.profile) {
+        prof = json_pack("{s:s, s:b}", "name", md->props.profile, "mandatory",
+                         md->props.profile_mandatory > 0);
+        if (slot->profile_offered == 1 || slot->profile_offered == 2) {
+            json_object_set_new(prof, "offered", json_boolean(slot->profile_offered == 1));
+        }
+        json_object_set_new(obj, "profile", prof);
+    }
+    json_object_set_new(obj, "renew-via-ari", json_boolean(md->props.renew_via_ari > 0));
+    if (slot->ari_end == 0 && slot->ari_next == 0 && slot->ari_error[0] == '\0') {
+        return;
+    }
+    ari = json_object();
+    if (slot->ari_end > 0) {
+        json_object_set_new(ari, "window", json_pack("{s:o, s:o}", "start",
+                                                     time_json(p, slot->ari_start), "end",
+                                                     time_json(p, slot->ari_end)));
+    }
+    if (slot->ari_explanation[0]) {
+        json_object_set_new(ari, "explanation-url", json_string(slot->ari_explanation));
+    }
+    if (slot->ari_next > 0) {
+        json_object_set_new(ari, "next-check", time_json(p, slot->ari_next));
+    }
+    if (slot->ari_error[0]) {
+        json_object_set_new(ari, "error", json_string(slot->ari_error));
+    }
+    json_object_set_new(obj, "ari", ari);
+}
+
 /* One domain's status object; freed by the caller (json_decref). */
 static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t now)
 {
@@ -223,6 +260,7 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
     if (md->driven && have_slot) {
         json_object_set_new(obj, "renewal", renewal_json(p, &slot));
     }
+    ari_profile_add(obj, p, md, &slot);
     return obj;
 }
 

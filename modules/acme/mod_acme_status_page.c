@@ -135,6 +135,30 @@ static void auto_activity(request_rec *r, const char *pre, const row_t *row, apr
     }
 }
 
+/* MDProfile and ARI (mod_acme_ari.h) lines. */
+static void auto_ari_profile(request_rec *r, const char *pre, const row_t *row)
+{
+    const acme_status_slot_t *slot = &row->slot;
+    const char *profile = row->smd->md->props.profile;
+
+    if (profile) {
+        ap_rprintf(r, "%sProfile: %s%s\n", pre, profile, slot->profile_offered == 2
+                   ? (row->smd->md->props.profile_mandatory > 0 ? " (not offered by the CA)"
+                      : " (not offered by the CA: its default is used)") : "");
+    }
+    if (slot->ari_end > 0) {
+        ap_rprintf(r, "%sARIWindowStart: %s\n%sARIWindowEnd: %s\n", pre,
+                   acme_status_time_text(r->pool, slot->ari_start), pre,
+                   acme_status_time_text(r->pool, slot->ari_end));
+    }
+    if (slot->ari_explanation[0]) {
+        ap_rprintf(r, "%sARIExplanationURL: %s\n", pre, slot->ari_explanation);
+    }
+    if (slot->ari_error[0]) {
+        ap_rprintf(r, "%sARILastError: %s\n", pre, slot->ari_error);
+    }
+}
+
 static void auto_row(request_rec *r, int index, const row_t *row, apr_time_t now)
 {
     const acme_status_md_t *smd = row->smd;
@@ -163,6 +187,7 @@ static void auto_row(request_rec *r, int index, const row_t *row, apr_time_t now
                    md->props.cert_check_url, c->sha256, pre, c->sha256);
     }
     auto_activity(r, pre, row, now);
+    auto_ari_profile(r, pre, row);
 }
 
 static const char *esc(apr_pool_t *p, const char *s)
@@ -194,6 +219,18 @@ static void html_activity(request_rec *r, const row_t *row, apr_time_t now)
     }
     if (slot->last_success > 0) {
         ap_rprintf(r, "<br>last success %s", acme_status_time_text(p, slot->last_success));
+    }
+    if (row->smd->md->props.profile) {
+        ap_rprintf(r, "<br>profile %s%s", esc(p, row->smd->md->props.profile),
+                   slot->profile_offered == 2 ? " (not offered by the CA)" : "");
+    }
+    if (slot->ari_end > 0) {
+        ap_rprintf(r, "<br>CA's renewal window %s .. %s",
+                   acme_status_time_text(p, slot->ari_start),
+                   acme_status_time_text(p, slot->ari_end));
+    }
+    if (slot->ari_explanation[0]) {
+        ap_rprintf(r, " (<a href='%s'>why</a>)", esc(p, slot->ari_explanation));
     }
     (void)now;
 }

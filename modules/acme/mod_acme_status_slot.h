@@ -78,6 +78,13 @@ typedef struct {
                                  * mod_acme_status_drive.c) */
     apr_time_t staged_until;    /* earliest notAfter of the staged set; 0 if none */
     acme_status_cert_facts_t staged[ACME_STATUS_SPECS_MAX];
+    /* ARI and profiles (mod_acme_ari.h) */
+    apr_time_t ari_start;       /* the CA's renewal window; 0 when none known */
+    apr_time_t ari_end;
+    apr_time_t ari_next;        /* next renewalInfo check; 0 when none planned */
+    char ari_explanation[256];  /* the window's explanationURL, "" if none */
+    char ari_error[160];        /* the last check's failure, "" if none */
+    int profile_offered;        /* MDProfile: 0 unknown, 1 offered by the CA, 2 not */
 } acme_status_slot_t;
 
 typedef struct {

@@ -23,6 +23,7 @@
 #include "acme_http_curl.h"
 #include "acme_renew.h"
 #include "acme_schedule.h"
+#include "mod_acme_ari.h"
 #include "mod_acme_cmd.h"
 #include "mod_acme_drive.h"
 #include "mod_acme_serve.h"
@@ -186,6 +187,7 @@ static apr_status_t drive_schedule(acme_drive_t *d, volatile apr_uint32_t *stopp
         dm->md = md;
         due = acme_drive_md_init(d, dm, p, now);
         due = job_resume(d, dm, p, due, now);
+        due = acme_ari_md_init(d, dm, p, due, now);
         due = due > d->first_run ? due : d->first_run;
         apr_hash_set(d->by_name, md->name, APR_HASH_KEY_STRING, dm);
         rv = acme_due_queue_set(d->queue, md->name, due);

@@ -134,6 +134,13 @@ typedef struct acme_renew_spec_t {
     const char *eab_hmac;              /* SECRET base64url HMAC key; NULL without EAB */
     int must_staple;                   /* ask for the TLS Feature status_request */
     const char *profile;               /* ACME profile, or NULL */
+    int profile_mandatory;             /* 1: a CA that does not offer `profile` fails
+                                        * the order (FIX_CONFIG); 0: it is ordered
+                                        * without a profile, with a warning */
+    apr_array_header_t *replaces;      /* const char *, one per pkey_specs entry: the
+                                        * ARI id (RFC 9773) of the certificate this
+                                        * order replaces, or NULL; sent only when the
+                                        * CA offers renewalInfo. NULL array: none */
     const char *preferred_chain;       /* issuer CN of the preferred chain, or NULL */
     apr_interval_time_t retry_delay;   /* MDRetryDelay: backoff base; <= 0: default
                                         * (ACME_BACKOFF_BASE_DEFAULT) */

@@ -38,13 +38,52 @@ apr_status_t acme_renew_step_account(acme_renew_ctx_t *ctx)
     return APR_SUCCESS;
 }
 
+/* The certificate the order replaces (RFC 9773 5): only to a CA that
+ * offers renewalInfo, which is how a CA says it understands "replaces". */
+static const char *order_replaces(const acme_renew_ctx_t *ctx)
+{
+    const apr_array_header_t *ids = ctx->spec->replaces;
+    const acme_directory_t *dir = acme_client_get_directory(ctx->client);
+    const acme_pkey_spec_t *key = acme_renew_key_spec(ctx);
+    long i = key - (const acme_pkey_spec_t *)(const void *)ctx->spec->pkey_specs->elts;
+
+    if (ids == NULL || dir == NULL || dir->renewal_info == NULL || i < 0
+        || i >= ids->nelts) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(ids, i, const char *);
+}
+
+/* The profile to order: the configured one, unless the CA does not offer it
+ * and it is not mandatory (then the CA's default, with a warning). A
+ * mandatory one the CA lacks fails in acme_order_create (FIX_CONFIG). */
+static const char *order_profile(acme_renew_ctx_t *ctx)
+{
+    const acme_directory_t *dir = acme_client_get_directory(ctx->client);
+    const char *profile = ctx->spec->profile;
+
+    if (profile == NULL || ctx->spec->profile_mandatory || dir == NULL
+        || acme_directory_get_profile(dir, profile) != NULL) {
+        return profile;
+    }
+    acme_log(ACME_LOG_WARNING, 0, "ACME0925 acme[md=%s]: the CA does not offer the profile "
+             "'%s'%s; ordering with its default (MDProfileMandatory off)",
+             ctx->spec->md_name, profile, dir->profiles->nelts ? "" : " (it offers none)");
+    return NULL;
+}
+
 apr_status_t acme_renew_step_order(acme_renew_ctx_t *ctx)
 {
     acme_order_params_t params = { 0 };
     apr_status_t rv;
 
+    if (!acme_client_get_directory(ctx->client)
+        && (rv = acme_client_load_directory(ctx->client, ctx->p, ctx->r))) {
+        return rv;
+    }
     params.names = ctx->spec->names;
-    params.profile = ctx->spec->profile;
+    params.profile = order_profile(ctx);
+    params.replaces = order_replaces(ctx);
     acme_result_set_activity(ctx->r, "creating the %s order for %s",
                              acme_renew_key_name(ctx), ctx->spec->md_name);
     if ((rv = acme_order_create(&ctx->order, ctx->p, ctx->client, &params, ctx->r))) {

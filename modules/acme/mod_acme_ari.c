@@ -1,0 +1,328 @@
+/* ARI and profiles in the renewal watchdog: see mod_acme_ari.h. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_log.h>
+
+#include "acme_ari.h"
+#include "acme_cert.h"
+#include "acme_chain.h"
+#include "acme_layout.h"
+#include "acme_schedule.h"
+#include "mod_acme_ari.h"
+
+APLOG_USE_MODULE(acme);
+
+#define ARI_ASPECT "ari.json"
+/* First checks are spread over this much time per driven domain. */
+#define ARI_SPREAD_PER_DOMAIN (apr_time_from_sec(1))
+/* After a failed check without Retry-After (bounded by MDCheckInterval). */
+#define ARI_ERROR_WAIT (apr_time_from_sec(3600))
+
+/* 0 unknown, 1 the CA offers MDProfile, 2 it does not */
+enum { PROFILE_UNKNOWN = 0, PROFILE_OFFERED, PROFILE_MISSING };
+
+struct acme_drive_ari_t {
+    int active;                     /* checks are made for the lead certificate */
+    apr_array_header_t *ids;        /* const char *: ARI id per key spec, or NULL */
+    apr_time_t not_before;          /* of the lead certificate */
+    apr_time_t not_after;
+    apr_time_t base_renew_at;       /* dm->renew_at by MDRenewWindow */
+    acme_ari_state_t st;            /* strings in the drive's pool */
+    int profile;                    /* PROFILE_* */
+};
+
+static const char *date_text(apr_pool_t *p, apr_time_t t)
+{
+    char buf[APR_RFC822_DATE_LEN];
+
+    apr_rfc822_date(buf, t);
+    return apr_pstrdup(p, buf);
+}
+
+static apr_interval_time_t min_wait(const acme_drive_t *d)
+{
+    return d->g->check_interval > 0 && d->g->check_interval < ACME_ARI_WAIT_MIN
+           ? d->g->check_interval : ACME_ARI_WAIT_MIN;
+}
+
+static uint32_t random_u32(void)
+{
+    uint32_t v = 0;
+
+    apr_generate_random_bytes((unsigned char *)&v, sizeof(v));
+    return v;
+}
+
+/* The ARI id of every LIVE certificate (NULL where unreadable or without
+ * AKI) and the validity of the lead one (earliest notAfter). */
+static int live_ids(acme_drive_t *d, acme_drive_md_t *dm, struct acme_drive_ari_t *a,
+                    apr_pool_t *p)
+{
+    const apr_array_header_t *specs = dm->md->props.pkey_specs;
+    int i, lead = -1;
+
+    a->ids = apr_array_make(d->pool, specs->nelts, sizeof(const char *));
+    for (i = 0; i < specs->nelts; ++i) {
+        const acme_pkey_spec_t *spec = &APR_ARRAY_IDX(specs, i, acme_pkey_spec_t);
+        const char *pem, *id = NULL;
+        acme_cert_chain_t *chain;
+        apr_time_t nb, na;
+        apr_size_t len;
+        X509 *leaf;
+
+        APR_ARRAY_PUSH(a->ids, const char *) = NULL;
+        if (acme_store_load(&pem, &len, p, d->store, ACME_STORE_LIVE, dm->md->name,
+                            acme_layout_pubcert(p, acme_pkey_spec_name(p, spec)))
+            || acme_chain_from_pem(&chain, p, pem, len)
+            || (leaf = acme_chain_get(chain, 0)) == NULL
+            || acme_cert_get_not_before(&nb, leaf) || acme_cert_get_not_after(&na, leaf)
+            || acme_ari_cert_id(&id, p, leaf)) {
+            continue;
+        }
+        APR_ARRAY_IDX(a->ids, i, const char *) = apr_pstrdup(d->pool, id);
+        if (lead < 0 || na < a->not_after) {
+            lead = i;
+            a->not_before = nb;
+            a->not_after = na;
+        }
+    }
+    return lead;
+}
+
+static void state_load(acme_drive_t *d, acme_drive_md_t *dm, struct acme_drive_ari_t *a,
+                       const char *lead_id, apr_pool_t *p)
+{
+    acme_ari_state_t *st = NULL;
+    const char *data, *why = NULL;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = acme_store_load(&data, &len, p, d->store, ACME_STORE_JOBS, dm->md->name, ARI_ASPECT);
+    if (rv == APR_SUCCESS && acme_ari_state_parse(&st, p, data, len, &why) == APR_SUCCESS
+        && strcmp(st->cert_id, lead_id) == 0) {
+        a->st = *st;
+        a->st.cert_id = apr_pstrdup(d->pool, st->cert_id);
+        a->st.explanation = st->explanation ? apr_pstrdup(d->pool, st->explanation) : NULL;
+        a->st.error = st->error ? apr_pstrdup(d->pool, st->error) : NULL;
+        return;
+    }
+    if (rv == APR_SUCCESS && why) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1701 %s: ignoring unreadable "
+                     "ARI state (%s)", dm->md->name, why);
+    }
+    memset(&a->st, 0, sizeof(a->st));
+    a->st.cert_id = apr_pstrdup(d->pool, lead_id);
+    a->st.random = random_u32();
+}
+
+static void state_save(acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p)
+{
+    const char *text;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = acme_ari_state_dump(&text, &len, p, &dm->ari->st);
+    if (rv == APR_SUCCESS) {
+        rv = acme_store_save(d->store, p, ACME_STORE_JOBS, dm->md->name, ARI_ASPECT, text,
+                             len, 0);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, d->s, "ACME1702 %s: cannot save the ARI "
+                     "state; a restart will ask the CA again", dm->md->name);
+    }
+}
+
+/* dm->renew_at from the window in a->st (MDRenewWindow when unusable). */
+static int window_apply(acme_drive_t *d, acme_drive_md_t *dm, apr_time_t now)
+{
+    struct acme_drive_ari_t *a = dm->ari;
+    acme_schedule_input_t in;
+    acme_schedule_t sched;
+
+    memset(&in, 0, sizeof(in));
+    in.has_cert = 1;
+    in.not_before = a->not_before;
+    in.not_after = a->not_after;
+    in.renew_window = *dm->md->props.renew_window;
+    in.warn_window = *dm->md->props.warn_window;
+    in.has_ari = a->st.has_window;
+    in.ari_start = a->st.start;
+    in.ari_end = a->st.end;
+    in.ari_random = a->st.random;
+    if (!a->st.has_window || acme_schedule_compute(&sched, &in, now) != APR_SUCCESS
+        || sched.reason != ACME_SCHEDULE_BY_ARI) {
+        if (a->st.has_window) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1703 %s: the CA's renewal "
+                         "window is unusable for this certificate; MDRenewWindow applies",
+                         dm->md->name);
+        }
+        dm->renew_at = a->base_renew_at;
+        return 0;
+    }
+    dm->renew_at = sched.renew_at;
+    return 1;
+}
+
+apr_time_t acme_ari_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
+                            apr_time_t due, apr_time_t now)
+{
+    struct acme_drive_ari_t *a = apr_pcalloc(d->pool, sizeof(*a));
+    apr_interval_time_t spread;
+    int lead;
+
+    dm->ari = a;
+    if (!dm->md->props.renew_via_ari || !dm->has_cert || dm->cycle || dm->staged
+        || dm->renew_at <= now) {
+        return due;     /* no certificate to ask about, or renewing anyway */
+    }
+    if ((lead = live_ids(d, dm, a, p)) < 0) {
+        return due;
+    }
+    a->active = 1;
+    a->base_renew_at = dm->renew_at;
+    state_load(d, dm, a, APR_ARRAY_IDX(a->ids, lead, const char *), p);
+    if (a->st.has_window && window_apply(d, dm, now)) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1704 %s: renewal at %s by the "
+                     "CA's stored renewal window", dm->md->name, date_text(p, dm->renew_at));
+    }
+    if (a->st.next_check <= now) {
+        spread = (apr_interval_time_t)d->g->mds->nelts * ARI_SPREAD_PER_DOMAIN;
+        spread = spread < d->g->check_interval ? spread : d->g->check_interval;
+        a->st.next_check = now + (spread > 0 ? (apr_time_t)(random_u32() % (apr_uint64_t)spread)
+                                             : 0);
+    }
+    due = dm->renew_at < due ? dm->renew_at : due;
+    return a->st.next_check < due ? a->st.next_check : due;
+}
+
+static void check_failed(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
+                         const acme_result_t *r, apr_time_t now)
+{
+    struct acme_drive_ari_t *a = dm->ari;
+    apr_interval_time_t wait = ARI_ERROR_WAIT;
+    apr_time_t at;
+
+    if (d->g->check_interval > 0 && d->g->check_interval < wait) {
+        wait = d->g->check_interval;
+    }
+    wait = wait > min_wait(d) ? wait : min_wait(d);
+    at = r->retry_at > now + wait ? r->retry_at : now + wait;
+    a->st.next_check = at < now + ACME_ARI_WAIT_MAX ? at : now + ACME_ARI_WAIT_MAX;
+    a->st.error = apr_pstrdup(d->pool, acme_result_render(r, p));
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1705 %s: ARI check failed: %s; "
+                 "renewal stays at %s (%s), next check %s", dm->md->name, a->st.error,
+                 date_text(p, dm->renew_at), a->st.has_window ? "last renewal window"
+                                                              : "MDRenewWindow",
+                 date_text(p, a->st.next_check));
+}
+
+static void check_done(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
+                       const acme_ari_info_t *info, apr_time_t now)
+{
+    struct acme_drive_ari_t *a = dm->ari;
+    int changed = !a->st.has_window || a->st.start != info->start || a->st.end != info->end;
+
+    a->st.has_window = 1;
+    a->st.start = info->start;
+    a->st.end = info->end;
+    a->st.explanation = info->explanation ? apr_pstrdup(d->pool, info->explanation) : NULL;
+    a->st.fetched = now;
+    a->st.next_check = info->next_check;
+    a->st.error = NULL;
+    window_apply(d, dm, now);
+    ap_log_error(APLOG_MARK, changed ? APLOG_INFO : APLOG_DEBUG, 0, d->s, "ACME1706 %s: CA's "
+                 "renewal window %s .. %s, renewal at %s, next check %s%s%s", dm->md->name,
+                 date_text(p, info->start), date_text(p, info->end),
+                 date_text(p, dm->renew_at), date_text(p, info->next_check),
+                 info->explanation ? "; explanation: " : "",
+                 info->explanation ? info->explanation : "");
+}
+
+void acme_ari_check(acme_drive_t *d, acme_drive_md_t *dm, acme_drive_clients_t *clients,
+                    apr_pool_t *p, apr_time_t now)
+{
+    struct acme_drive_ari_t *a = dm->ari;
+    const char *ca_url;
+    acme_client_t *client = NULL;
+    acme_ari_info_t *info = NULL;
+    acme_result_t *r;
+    apr_status_t rv;
+
+    if (a == NULL || !a->active || dm->cycle || dm->staged || now < a->st.next_check) {
+        return;
+    }
+    r = acme_result_create(p);
+    ca_url = APR_ARRAY_IDX(dm->md->props.ca_urls, dm->ca_index, const char *);
+    acme_result_set_activity(r, "asking %s for the renewal window of %s", ca_url,
+                             dm->md->name);
+    rv = acme_drive_client_get(&client, clients, &dm->md->props, ca_url, r);
+    if (rv == APR_SUCCESS) {
+        rv = acme_ari_fetch(&info, p, client, a->st.cert_id, now, min_wait(d), r);
+        acme_ari_profile_seen(dm, client);
+    }
+    if (rv == APR_ENOTIMPL) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, d->s, "ACME1707 %s: the CA offers no ARI; "
+                     "MDRenewWindow applies", dm->md->name);
+        a->active = 0;
+        return;
+    }
+    if (rv == APR_SUCCESS) {
+        check_done(d, dm, p, info, now);
+    }
+    else {
+        check_failed(d, dm, p, r, now);
+    }
+    state_save(d, dm, p);
+}
+
+apr_time_t acme_ari_next(const acme_drive_md_t *dm, apr_time_t next)
+{
+    const struct acme_drive_ari_t *a = dm->ari;
+
+    if (a == NULL || !a->active || dm->cycle || dm->staged) {
+        return next;
+    }
+    return a->st.next_check < next ? a->st.next_check : next;
+}
+
+apr_array_header_t *acme_ari_replaces(const acme_drive_md_t *dm)
+{
+    return dm->ari && dm->md->props.renew_via_ari ? dm->ari->ids : NULL;
+}
+
+void acme_ari_profile_seen(acme_drive_md_t *dm, const acme_client_t *client)
+{
+    const acme_directory_t *dir = acme_client_get_directory(client);
+
+    if (dm->ari == NULL || dir == NULL || dm->md->props.profile == NULL) {
+        return;
+    }
+    dm->ari->profile = acme_directory_get_profile(dir, dm->md->props.profile)
+                       ? PROFILE_OFFERED : PROFILE_MISSING;
+}
+
+void acme_ari_status_fill(acme_status_slot_t *slot, const acme_drive_md_t *dm)
+{
+    const struct acme_drive_ari_t *a = dm->ari;
+
+    slot->ari_start = slot->ari_end = slot->ari_next = 0;
+    slot->ari_explanation[0] = slot->ari_error[0] = '\0';
+    if (a == NULL) {
+        return;
+    }
+    slot->profile_offered = a->profile;
+    if (!a->active) {
+        return;
+    }
+    if (a->st.has_window) {
+        slot->ari_start = a->st.start;
+        slot->ari_end = a->st.end;
+    }
+    slot->ari_next = dm->cycle || dm->staged ? 0 : a->st.next_check;
+    acme_status_text_copy(slot->ari_explanation, sizeof(slot->ari_explanation),
+                          a->st.explanation);
+    acme_status_text_copy(slot->ari_error, sizeof(slot->ari_error), a->st.error);
+}
