@@ -13,6 +13,10 @@ The schedule is a list of fault kinds (FAULTS), one per request: request n
 passed) gets schedule[n], later ones pass through untouched. Every request
 is recorded with its arrival time, path and what was done to it.
 
+hold() keeps one request waiting before it goes on to pebble, until the
+test releases it: a pause at one step of a renewal (e.g. to kill httpd
+while its request is in flight).
+
 Python standard library only."""
 import http.client
 import re
@@ -53,6 +57,32 @@ class FaultyCA:
         self._server = None
         self._thread = None
         self.directory = directory
+        self._held = None
+
+    # ------------------------------------------------------------ holding
+    def hold(self, match, skip=0):
+        """Holds the request number skip (from 0) among those whose path
+        matches the regex match; returns a Hold to wait for and release."""
+        held = Hold(re.compile(match), skip)
+        with self._lock:
+            self._held = held
+        return held
+
+    def held_path(self, path):
+        with self._lock:
+            return self._held is not None and self._held.path == path
+
+    def _hold_if_matched(self, path):
+        with self._lock:
+            held = self._held
+            if held is None or not held.match.search(path):
+                return
+            n = held.seen
+            held.seen += 1
+        if n == held.skip:
+            held.path = path
+            held.arrived.set()
+            held.released.wait(held.limit)
 
     # ------------------------------------------------------------ control
     def set_schedule(self, faults, match="", skip=0):
@@ -123,6 +153,27 @@ class FaultyCA:
             self._server = None
 
 
+class Hold:
+    """One held request: `arrived` is set when it came, it goes on to the
+    CA once release() is called (or after `limit` seconds)."""
+
+    def __init__(self, match, skip, limit=300):
+        self.match, self.skip, self.limit = match, skip, limit
+        self.seen = 0
+        self.path = None
+        self.arrived = threading.Event()
+        self.released = threading.Event()
+
+    def wait(self, timeout):
+        if not self.arrived.wait(timeout):
+            raise TimeoutError(f"no request matching /{self.match.pattern}/ number "
+                               f"{self.skip} in {timeout}s")
+        return self.path
+
+    def release(self):
+        self.released.set()
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner = None
     protocol_version = "HTTP/1.1"
@@ -146,8 +197,13 @@ class _Handler(BaseHTTPRequestHandler):
         req = Request(at=time.time(), method=self.command, path=self.path,
                       fault=self.owner._next_fault(self.path))
         self.owner._record(req)
+        self.owner._hold_if_matched(self.path)
         try:
             self._answer(req, body)
+        except OSError:     # broken pipe, reset, SSL EOF
+            if not self.owner.held_path(self.path):
+                raise
+            self.close_connection = True    # the client died while its request was held
         finally:
             req.done = time.time()
 
