@@ -11,6 +11,7 @@
 
 #include "mod_acme_config.h"
 #include "mod_acme_drive.h"
+#include "mod_acme_ocsp.h"
 #include "mod_acme_serve.h"
 #include "mod_acme_status.h"
 #include "mod_status.h"
@@ -80,6 +81,11 @@ static void acme_register_hooks(apr_pool_t *p)
     ap_hook_handler(acme_status_cert_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(acme_status_json_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(acme_status_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* OCSP stapling: mod_ssl primes certificates in its post_config; slots
+     * and the OCSP watchdog come after it (and before mod_watchdog's) */
+    ap_hook_ssl_ocsp_prime_hook(acme_ocsp_prime, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_ocsp_get_resp_hook(acme_ocsp_get_resp, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(acme_ocsp_post_config, mod_ssl, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(acme) = {

@@ -84,8 +84,8 @@ typedef struct {
     int certificate_status;             /* 0/1, default 1 */
     const char *cert_check_name;        /* MDCertificateCheck, default "crt.sh" */
     const char *cert_check_url;         /* default "https://crt.sh?q=" */
-    int stapling;                       /* 0 (on is rejected: not supported yet) */
-    int staple_others;                  /* 0 (on is rejected: not supported yet) */
+    int stapling;                       /* 0/1, default 0 (mod_acme_ocsp.h) */
+    int staple_others;                  /* 0/1, default 1; read at server level only */
     apr_interval_time_t stapling_keep;  /* default 7d */
     const acme_config_window_t *stapling_renew_window;  /* default 33% */
 } acme_config_props_t;

@@ -86,7 +86,7 @@ static void props_resolve_renew(acme_config_props_t *md, const acme_config_props
         md->cert_check_url = srv->cert_check_url ? srv->cert_check_url : "https://crt.sh?q=";
     }
     md->stapling = PICK_INT(stapling, 0);
-    md->staple_others = PICK_INT(staple_others, 0);
+    md->staple_others = PICK_INT(staple_others, 1);
     md->stapling_keep = PICK_INT(stapling_keep, 7 * ACME_CONFIG_DAY);
     md->stapling_renew_window = PICK_PTR(stapling_renew_window, &window_33);
 }

@@ -12,6 +12,7 @@
 #include <http_protocol.h>
 
 #include "acme_json.h"
+#include "mod_acme_ocsp.h"
 #include "mod_acme_status.h"
 
 APLOG_USE_MODULE(acme);
@@ -236,7 +237,7 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
     const acme_config_md_t *md = smd->md;
     acme_status_slot_t slot;
     acme_status_state_e state;
-    json_t *obj = json_object();
+    json_t *obj = json_object(), *ocsp;
     int have_slot = acme_status_slot_read(&slot, smd->index) == APR_SUCCESS;
 
     if (!have_slot) {
@@ -261,6 +262,10 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
         json_object_set_new(obj, "renewal", renewal_json(p, &slot));
     }
     ari_profile_add(obj, p, md, &slot);
+    json_object_set_new(obj, "stapling", json_boolean(md->props.stapling > 0));
+    if ((ocsp = acme_ocsp_status_json(p, md->name)) != NULL) {
+        json_object_set_new(obj, "ocsp", ocsp);
+    }
     return obj;
 }
 

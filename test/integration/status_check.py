@@ -40,13 +40,20 @@ RENEWAL = obj({"errors": {"type": "integer", "minimum": 0}, "finished": BOOL, "s
                "last": obj({"problem": STR, "detail": STR, "activity": STR}),
                "cert": STAGED_CERT},
               ["errors", "finished"])
+OCSP = obj({"sha256-fingerprint": {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
+            "responder": STR,
+            "status": {"type": "string", "enum": ["good", "revoked", "unknown", "none"]},
+            "valid": obj({"from": TIME, "until": {"type": "string"}}, ["from", "until"]),
+            "next-refresh": TIME, "last-error": STR},
+           ["sha256-fingerprint", "responder", "status", "next-refresh"])
 DOMAIN = obj({"name": STR, "domains": arr(STR), "contacts": arr(STR), "transitive": BOOL,
               "renew-mode": {"type": "integer", "enum": [0, 1, 2]},
               "renew-window": WINDOW, "warn-window": WINDOW, "must-staple": BOOL,
               "require-https": {"type": "string", "enum": ["off", "temporary", "permanent"]},
               "state": {"type": "integer", "enum": [1, 2]},
               "state-descr": {"type": "string", "enum": STATES},
-              "ca": CA, "cert": CERT, "renew": BOOL, "renew-at": TIME, "renewal": RENEWAL},
+              "ca": CA, "cert": CERT, "renew": BOOL, "renew-at": TIME, "renewal": RENEWAL,
+              "stapling": BOOL, "ocsp": arr(OCSP)},
              ["name", "domains", "contacts", "transitive", "renew-mode", "renew-window",
               "warn-window", "must-staple", "require-https", "state", "state-descr", "ca",
               "cert", "renew"])

@@ -71,8 +71,6 @@ BAD_VALUES = [
 ]
 
 NOT_SUPPORTED = [
-    ("stapling", "MDStapling on", "MDStapling on is not supported yet"),
-    ("staple-others", "MDStapleOthers on", "MDStapleOthers on is not supported yet"),
     ("profile", "MDProfile tlsserver", "MDProfile is not supported yet"),
     ("profile-mandatory", "MDProfileMandatory on",
      "MDProfileMandatory on is not supported yet"),

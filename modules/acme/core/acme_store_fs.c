@@ -373,6 +373,7 @@ int acme_store_fs_group_for_worker(acme_store_group_e group)
     case ACME_STORE_CHALLENGES:
     case ACME_STORE_JOBS:
     case ACME_STORE_TMP:
+    case ACME_STORE_OCSP:       /* the OCSP watchdog runs in a child */
         return 1;
     default:
         return 0;

@@ -44,9 +44,11 @@
  * the worker runs the renewal jobs, so it owns STAGING, JOBS, CHALLENGES and
  * TMP. It also owns ACCOUNTS: it signs every ACME request with the account
  * key and registers new accounts, so it must read and write them; EAB HMAC
- * secrets are never stored (they stay in configuration memory). LIVE, ARCHIVE
- * and OCSP stay with root: the worker cannot read live private keys or change
- * what gets served. acme_store_fs_group_for_worker() encodes this policy. */
+ * secrets are never stored (they stay in configuration memory). The OCSP
+ * watchdog runs in a child too, so the worker owns OCSP: responses are
+ * public and signed by the CA, and are checked again whenever loaded. LIVE
+ * and ARCHIVE stay with root: the worker cannot read live private keys or
+ * change what gets served. acme_store_fs_group_for_worker() encodes this policy. */
 #ifndef ACME_STORE_FS_H
 #define ACME_STORE_FS_H
 

@@ -1,0 +1,94 @@
+"""OCSP stapling by mod_acme (MDStapling): a pebble that names an OCSP
+responder in its certificates, and the test responder signing with pebble's
+intermediate key (harness/ocsp_responder.py). The responder is down at first:
+the site serves without stapling and the module retries; once it is up the
+response is fetched, stored (not world-writable), stapled ("Cert Status:
+good" for openssl s_client -status) and shown in md-status."""
+import glob
+import json
+import os
+import re
+import stat
+import subprocess
+
+import pytest
+
+from harness.ocsp_responder import OcspResponder
+from test_30_renew import pebble_root, renew_conf, served, wait_staged
+
+MD = "ocsp.test"
+LOCATIONS = "<Location /md-status>\n  SetHandler md-status\n</Location>\n"
+
+
+def s_client_status(httpd, name, root):
+    proc = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{httpd.ports.https}",
+                           "-servername", name, "-status", "-CAfile", root],
+                          input="", capture_output=True, text=True, timeout=30)
+    return proc.stdout + proc.stderr
+
+
+def test_stapling_good_after_responder_outage(httpd, pebble, ca, challtestsrv, test_dir,
+                                              ports):
+    responder_port = ports.pebble_mgmt + 20
+    url = f"http://127.0.0.1:{responder_port}/"
+    acme = pebble(config_overrides={"ocspResponderURL": url}, fresh=True)
+    responder = OcspResponder(httpd.cfg, acme, ca, responder_port,
+                              os.path.join(test_dir, "ocsp-responder"))
+    httpd.write_conf(renew_conf(httpd, acme, ca, [[MD]], extra="MDRetryDelay 2s\n" + LOCATIONS,
+                                md_extra="MDCAChallenges http-01\n  MDStapling on"))
+    httpd.start()
+    wait_staged(httpd, MD)
+    mark = httpd.log_mark()
+    httpd.graceful()
+    root = pebble_root(acme, test_dir)
+    try:
+        # responder down: refresh fails, the site serves, nothing stapled
+        httpd.wait_for_log(rf"ACME1760 ocsp\[{re.escape(MD)}\]: refresh from {re.escape(url)} "
+                           r"failed \(1 in a row\)", timeout=30, since=mark)
+        assert served(httpd, MD, root).sans() == [f"DNS:{MD}"]
+        out = s_client_status(httpd, MD, root)
+        assert "OCSP response: no response sent" in out, out
+        # responder up: retried later, fetched, stored, stapled
+        responder.start()
+        httpd.wait_for_log(rf"ACME1762 ocsp\[{re.escape(MD)}\]: response refreshed: good",
+                           timeout=60, since=mark)
+        assert responder.answered() >= 1
+        out = s_client_status(httpd, MD, root)
+        assert "OCSP Response Status: successful" in out, out
+        assert "Cert Status: good" in out, out
+    finally:
+        responder.stop()
+    files = glob.glob(os.path.join(httpd.root, "md", "ocsp", MD, "ocsp.*.der"))
+    assert len(files) == 1, files
+    assert not os.stat(files[0]).st_mode & stat.S_IWOTH
+    data = json.loads(httpd.get(f"http://localhost/md-status/{MD}").body)
+    assert data["stapling"] is True
+    (entry,) = data["ocsp"]
+    assert entry["status"] == "good" and entry["responder"] == url
+    assert entry["valid"]["until"] and entry["next-refresh"] and "last-error" not in entry
+    # stapled from memory: the responder is gone, the handshake still has it
+    out = s_client_status(httpd, MD, root)
+    assert "Cert Status: good" in out, out
+
+
+BAD = [
+    ("MDStapling maybe", "MDStapling"),
+    ("MDStapleOthers 1", "MDStapleOthers"),
+    ("MDStaplingRenewWindow 100%", "MDStaplingRenewWindow"),
+    ("MDStaplingKeepResponse 7days", "MDStaplingKeepResponse"),
+]
+
+
+@pytest.mark.parametrize("line,directive", BAD, ids=[b[1] for b in BAD])
+def test_stapling_config_errors(httpd, line, directive):
+    httpd.write_conf(f"MDomain a.test\n<MDomain b.test>\n  {line}\n</MDomain>\n")
+    rc, out = httpd.config_test()
+    assert rc != 0 and directive in out, out
+
+
+def test_stapling_on_is_accepted(httpd):
+    httpd.write_conf("MDStapling on\nMDStapleOthers off\nMDStaplingRenewWindow 2h\n"
+                     "MDStaplingKeepResponse 2d\n<MDomain a.test>\n  MDStapling off\n"
+                     "</MDomain>\n")
+    rc, out = httpd.config_test()
+    assert rc == 0, out
