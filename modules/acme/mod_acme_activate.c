@@ -190,6 +190,10 @@ static int staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool_
      * while no live pair is usable) */
     had_fallback = acme_store_exists(store, p, ACME_STORE_LIVE, md->name,
                                      ACME_FALLBACK_CERT) == APR_SUCCESS;
+    /* the full check just made goes live with the set: configuration passes
+     * then trust the files while they hash the same (a failed save is only
+     * a full check at the next pass; the store logs it) */
+    acme_certset_stamp_save(check, p, store, ACME_STORE_STAGING, md->names);
     rv = acme_store_activate(&archived, p, store, md->name);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1216 %s: activation of the staged "

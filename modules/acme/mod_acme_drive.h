@@ -40,11 +40,15 @@
 #include "acme_store.h"
 #include "mod_acme_config.h"
 
-/* At most this many renewals run at the same time. */
-#define ACME_DRIVE_WORKERS_MAX 6
-/* While a renewal runs, the watchdog looks at the queue this often, so a job
- * that asks to be called again soon (polling the CA) is not kept waiting. */
-#define ACME_DRIVE_BUSY_WAKE (apr_time_from_msec(500))
+/* At most this many renewals run at the same time. A job holds its worker
+ * only while it talks to the CA or makes a key (never while it waits for a
+ * poll), so this bounds the requests in flight to the CA and the threads of
+ * the watchdog child, not the renewals under way. */
+#define ACME_DRIVE_WORKERS_MAX 16
+/* While a renewal runs, the watchdog looks at the queue this often (and a
+ * domain due sooner than a second is looked at this close to its time), so
+ * a job polling the CA is not kept waiting: mod_watchdog's own tick. */
+#define ACME_DRIVE_BUSY_WAKE (apr_time_from_msec(100))
 /* A domain whose job is locked by another process is tried again after this. */
 #define ACME_DRIVE_LOCKED_RETRY (apr_time_from_sec(5))
 

@@ -21,13 +21,38 @@ struct acme_drive_worker_t {
     acme_drive_clients_t *clients;  /* this worker's CA connections */
 };
 
-/* Waits for a domain (with d->mutex held); NULL when stopping. */
+/* Pops a due domain from the queue and marks it in flight (d->mutex held);
+ * NULL when none is due. */
+static acme_drive_md_t *due_take(acme_drive_t *d, apr_time_t now)
+{
+    acme_drive_md_t *dm = NULL;
+    const char *name;
+
+    while (dm == NULL && acme_due_queue_pop_due(d->queue, now, &name, NULL) == APR_SUCCESS) {
+        dm = apr_hash_get(d->by_name, name, APR_HASH_KEY_STRING);
+        if (dm != NULL && dm->in_flight) {
+            dm = NULL;  /* cannot happen: every queued name is driven and idle */
+        }
+    }
+    if (dm != NULL) {
+        dm->in_flight = 1;
+        d->in_flight++;
+    }
+    return dm;
+}
+
+/* Waits for a domain (with d->mutex held); NULL when stopping. A worker
+ * done with a job takes the next due domain itself, without waiting for
+ * the watchdog's next look. */
 static acme_drive_md_t *worker_take(acme_drive_t *d)
 {
     acme_drive_md_t *dm;
     int i;
 
     while (!d->stopping && d->ready_count == 0) {
+        if ((dm = due_take(d, apr_time_now())) != NULL) {
+            return dm;
+        }
         d->idle++;
         apr_thread_cond_wait(d->cond, d->mutex);
         d->idle--;
@@ -129,30 +154,38 @@ apr_status_t acme_renewals_start(acme_drive_t *d)
     return d->worker_count > 0 ? APR_SUCCESS : APR_EGENERAL;
 }
 
+/* The next look when no job runs (d->mutex held): the schedule's wake-up,
+ * but a domain due within ACME_SCHEDULE_WAKE_MIN (a job polling the CA) is
+ * looked at on time, not up to a second late. Nothing due stays in the queue
+ * unhanded when no job runs, so this cannot spin. */
+static apr_time_t soonest_due(acme_drive_t *d, apr_time_t now)
+{
+    apr_time_t next = acme_due_queue_next_wakeup(d->queue, now, d->g->check_interval), due;
+
+    if (acme_due_queue_peek(d->queue, NULL, &due) == APR_SUCCESS && due < next) {
+        next = due > now + ACME_DRIVE_BUSY_WAKE ? due : now + ACME_DRIVE_BUSY_WAKE;
+    }
+    return next;
+}
+
 apr_time_t acme_renewals_dispatch(acme_drive_t *d, apr_time_t now)
 {
     acme_drive_md_t *dm;
-    const char *name;
     apr_time_t next;
     int handed = 0;
 
     apr_thread_mutex_lock(d->mutex);
-    while (!d->stopping && d->idle - d->ready_count > 0
-           && acme_due_queue_pop_due(d->queue, now, &name, NULL) == APR_SUCCESS) {
-        dm = apr_hash_get(d->by_name, name, APR_HASH_KEY_STRING);
-        if (dm == NULL || dm->in_flight) {
-            continue;   /* cannot happen: every queued name is driven and idle */
-        }
-        dm->in_flight = 1;
-        d->in_flight++;
+    /* in_flight counts the ready list too: hand out as many as there are
+     * workers, also to workers that have not reached their first wait yet */
+    while (!d->stopping && d->in_flight < d->worker_count
+           && (dm = due_take(d, now)) != NULL) {
         d->ready[d->ready_count++] = dm;
         handed++;
     }
     if (handed) {
         apr_thread_cond_broadcast(d->cond);
     }
-    next = d->in_flight > 0 ? now + ACME_DRIVE_BUSY_WAKE
-                            : acme_due_queue_next_wakeup(d->queue, now, d->g->check_interval);
+    next = d->in_flight > 0 ? now + ACME_DRIVE_BUSY_WAKE : soonest_due(d, now);
     apr_thread_mutex_unlock(d->mutex);
     return next;
 }

@@ -73,6 +73,13 @@ void acme_served_prepare(acme_config_global_t *g, acme_store_t *store, apr_pool_
  * fallback: only then do redirects to https make sense. */
 int acme_served_has_cert(const acme_config_md_t *md);
 
+/* The usable pairs (acme_certset_pair_t, acme_certset.h) of md's LIVE set
+ * as this pass's acme_served_prepare() found them: spec, dates, serial,
+ * leaf SHA-256 and issuer in pconf, no problem texts or file digests. NULL
+ * when md serves no live set. The status facts come from here, so a pass
+ * decodes a set at most once. */
+const apr_array_header_t *acme_served_live_pairs(const acme_config_md_t *md);
+
 int acme_ssl_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                             apr_array_header_t *key_files);
 int acme_ssl_add_fallback_cert_files(server_rec *s, apr_pool_t *p,

@@ -11,6 +11,8 @@
  *    answers requests with 503 while it serves a fallback).
  * Vhosts without a managed domain are not touched: mod_ssl keeps their own
  * SSLCertificateFile. */
+#include <string.h>
+
 #include <apr_hash.h>
 #include <apr_strings.h>
 
@@ -35,6 +37,7 @@ typedef struct {
     served_kind_e kind;
     apr_array_header_t *cert_files;     /* const char *, paired with key_files */
     apr_array_header_t *key_files;
+    apr_array_header_t *live_pairs;     /* acme_certset_pair_t served from LIVE, or NULL */
     const char *fallback_cert;          /* made on first use */
     const char *fallback_key;
 } served_t;
@@ -62,6 +65,36 @@ int acme_served_has_cert(const acme_config_md_t *md)
     return served && served->kind != SERVED_NONE;
 }
 
+const apr_array_header_t *acme_served_live_pairs(const acme_config_md_t *md)
+{
+    served_t *served = served_get(md);
+
+    return served && served->kind == SERVED_LIVE ? served->live_pairs : NULL;
+}
+
+/* The facts of a served pair, in pconf: what the status pages show. */
+static void live_keep(served_t *served, apr_pool_t *pconf, const acme_certset_pair_t *pair)
+{
+    acme_certset_pair_t *kept;
+
+    if (!served->live_pairs) {
+        served->live_pairs = apr_array_make(pconf, 1, sizeof(acme_certset_pair_t));
+    }
+    kept = apr_array_push(served->live_pairs);
+    memset(kept, 0, sizeof(*kept));
+    kept->spec_name = apr_pstrdup(pconf, pair->spec_name);
+    kept->status = pair->status;
+    kept->has_key = pair->has_key;
+    kept->has_cert = pair->has_cert;
+    kept->names_ok = pair->names_ok;
+    kept->expired = pair->expired;
+    kept->not_before = pair->not_before;
+    kept->not_after = pair->not_after;
+    kept->serial = pair->serial ? apr_pstrdup(pconf, pair->serial) : NULL;
+    kept->leaf_sha256 = pair->leaf_sha256 ? apr_pstrdup(pconf, pair->leaf_sha256) : NULL;
+    kept->issuer = pair->issuer ? apr_pstrdup(pconf, pair->issuer) : NULL;
+}
+
 /* Logs what is wrong with the pairs of a live set. */
 static void live_report(const acme_config_md_t *md, const acme_certset_check_t *check,
                         server_rec *s)
@@ -83,7 +116,9 @@ static void live_report(const acme_config_md_t *md, const acme_certset_check_t *
     }
 }
 
-/* The usable pairs of LIVE/<md> as paths into *served. */
+/* The usable pairs of LIVE/<md> as paths into *served. A set whose stamp
+ * still applies is not decoded (mod_ssl is about to); one that changed is
+ * checked fully and stamped again when every pair is usable. */
 static void live_collect(served_t *served, apr_pool_t *pconf, apr_pool_t *ptemp,
                          acme_store_t *store, const acme_config_md_t *md, server_rec *s)
 {
@@ -91,8 +126,9 @@ static void live_collect(served_t *served, apr_pool_t *pconf, apr_pool_t *ptemp,
     apr_status_t rv;
     int i;
 
-    rv = acme_certset_check(&check, ptemp, store, ACME_STORE_LIVE, md->name,
-                            md->props.pkey_specs, md->names, apr_time_now());
+    rv = acme_certset_check_stamped(&check, ptemp, store, ACME_STORE_LIVE, md->name,
+                                    md->props.pkey_specs, md->names, apr_time_now(),
+                                    ACME_CERTSET_RESTAMP);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1222 %s: cannot read the live "
                      "certificates; serving the fallback", md->name);
@@ -115,6 +151,7 @@ static void live_collect(served_t *served, apr_pool_t *pconf, apr_pool_t *ptemp,
         }
         APR_ARRAY_PUSH(served->cert_files, const char *) = cert;
         APR_ARRAY_PUSH(served->key_files, const char *) = key;
+        live_keep(served, pconf, pair);
         served->kind = SERVED_LIVE;
     }
 }

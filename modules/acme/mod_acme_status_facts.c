@@ -130,6 +130,32 @@ cleanup:
     return rv;
 }
 
+/* The facts of the usable pairs (acme_certset_pair_t) of a checked set;
+ * the strings are the pairs' (no copies: same pool or used at once). */
+static apr_array_header_t *pairs_facts(apr_pool_t *p, const apr_array_header_t *pairs)
+{
+    apr_array_header_t *certs = apr_array_make(p, pairs && pairs->nelts ? pairs->nelts : 1,
+                                               sizeof(acme_status_cert_t));
+    int i;
+
+    for (i = 0; pairs && i < pairs->nelts; ++i) {
+        const acme_certset_pair_t *pair = &APR_ARRAY_IDX(pairs, i, acme_certset_pair_t);
+        acme_status_cert_t *c;
+
+        if (pair->status != APR_SUCCESS) {
+            continue;
+        }
+        c = apr_array_push(certs);
+        c->spec = pair->spec_name;
+        c->valid_from = pair->not_before;
+        c->valid_until = pair->not_after;
+        c->serial = pair->serial;
+        c->sha256 = pair->leaf_sha256;
+        c->issuer = pair->issuer;
+    }
+    return certs;
+}
+
 /* MDCertificateFile pairs: their leaves, named by key type. */
 static apr_array_header_t *static_certs(apr_pool_t *p, const acme_config_md_t *md,
                                         server_rec *s)
@@ -309,15 +335,14 @@ static void seed_staged(acme_status_slot_t *slot, apr_pool_t *p, acme_store_t *s
                         const acme_config_md_t *md)
 {
     acme_certset_check_t *check;
-    apr_array_header_t *certs;
 
+    /* the set is decoded once, for the check and its facts */
     if (acme_certset_check(&check, p, store, ACME_STORE_STAGING, md->name,
                            md->props.pkey_specs, md->names, apr_time_now()) != APR_SUCCESS
-        || !acme_certset_is_issued(check)
-        || acme_status_certs_load(&certs, p, store, ACME_STORE_STAGING, md) != APR_SUCCESS) {
+        || !acme_certset_is_issued(check)) {
         return;
     }
-    acme_status_slot_set_staged(slot, certs);
+    acme_status_slot_set_staged(slot, pairs_facts(p, check->pairs));
 }
 
 static void md_seed(acme_status_md_t *smd, apr_pool_t *pconf, apr_pool_t *ptemp,
@@ -330,9 +355,9 @@ static void md_seed(acme_status_md_t *smd, apr_pool_t *pconf, apr_pool_t *ptemp,
     if (md->cert_files && md->cert_files->nelts > 0) {
         smd->live = static_certs(pconf, md, s);
     }
-    else if (!store || acme_status_certs_load(&smd->live, pconf, store, ACME_STORE_LIVE, md)
-                           != APR_SUCCESS) {
-        smd->live = apr_array_make(pconf, 1, sizeof(acme_status_cert_t));
+    else {
+        /* what the hand-over serves, as it found it: no decode here */
+        smd->live = pairs_facts(pconf, acme_served_live_pairs(md));
     }
     facts_schedule(smd, now);
     if (acme_status_slot_read(&slot, smd->index) != APR_SUCCESS) {

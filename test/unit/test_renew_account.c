@@ -178,8 +178,8 @@ START_TEST(ca_answers_external_account_required)
 }
 END_TEST
 
-/* Another job registering an account: this one waits a second, without
- * an error and without going to the CA. */
+/* Another job registering an account: this one waits briefly
+ * (ACME_RENEW_ACCOUNT_WAIT), without an error and without going to the CA. */
 START_TEST(busy_account_lock_waits_briefly)
 {
     acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
@@ -194,7 +194,7 @@ START_TEST(busy_account_lock_waits_briefly)
     ck_assert_int_eq(out->status, ACME_RENEW_AGAIN_AT);
     ck_assert_str_eq(out->step, "account");
     ck_assert_ptr_null(out->result);
-    ck_assert(out->next_at == now + apr_time_from_sec(1));
+    ck_assert(out->next_at == now + ACME_RENEW_ACCOUNT_WAIT);
     ck_assert_int_eq(renew_job("a.test")->errors, 0);
     ck_assert_int_eq(acme_http_script_count(renew_ca_script(ca)), 0);
     acme_store_unlock(lock);

@@ -103,6 +103,69 @@ START_TEST(happy_path_with_waits_to_done)
 }
 END_TEST
 
+/* Polling: the first wait in a step is short, each further one twice the
+ * last (also across runs: the pace comes from the saved job), capped; the
+ * CA's Retry-After is never undercut. */
+START_TEST(polls_fast_then_backs_off)
+{
+    acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
+    renew_ca_t *ca = renew_ca_create(spec, 0);
+    acme_http_script_step_t *step;
+    acme_renew_outcome_t *out;
+    apr_time_t now = apr_time_now(), want[] = {
+        ACME_RENEW_POLL_FIRST, 2 * ACME_RENEW_POLL_FIRST, 4 * ACME_RENEW_POLL_FIRST };
+    int i;
+
+    renew_ca_new_account(ca, NULL);
+    renew_ca_new_order(ca, 1, "pending");
+    renew_ca_authz(ca, 1, 0, "pending", "authz");
+    renew_ca_challenge(ca, 1, 0, "http-01");
+    renew_ca_authz(ca, 1, 1, "pending", "authz");
+    renew_ca_challenge(ca, 1, 1, "http-01");
+    for (i = 0; i < 3; ++i) {
+        if (i > 0) {
+            renew_ca_order(ca, 1, "pending", "poll-authz");
+        }
+        renew_ca_authz(ca, 1, 0, "pending", "poll-authz");
+        out = renew_run(ca, spec, now);
+        ck_assert_int_eq(out->status, ACME_RENEW_AGAIN_AT);
+        ck_assert_str_eq(out->step, "poll-authz");
+        ck_assert_msg(out->next_at == now + want[i], "wait %d: %" APR_TIME_T_FMT "us", i,
+                      out->next_at - now);
+        now = out->next_at;
+    }
+    /* the CA asks for more: granted */
+    renew_ca_order(ca, 1, "pending", "poll-authz");
+    step = renew_ca_post(ca, renew_authz_url(1, 0), 200, apr_psprintf(test_pool,
+        "{\"status\": \"pending\", \"identifier\": {\"type\": \"dns\", \"value\": \"a.test\"},"
+        " \"challenges\": [{\"type\": \"http-01\", \"url\": \"" CA "/chall/1-0/http-01\","
+        " \"status\": \"processing\", \"token\": \"%s\"}]}", renew_token(1, 0, "http-01")),
+        "poll-authz");
+    acme_http_script_step_header(step, "Retry-After", "30");
+    out = renew_run(ca, spec, now);
+    ck_assert(out->next_at >= now + apr_time_from_sec(30));
+    ck_assert(out->next_at <= apr_time_now() + apr_time_from_sec(31));
+    /* after it, our own pace again: capped */
+    now = out->next_at;
+    renew_ca_order(ca, 1, "pending", "poll-authz");
+    renew_ca_authz(ca, 1, 0, "pending", "poll-authz");
+    out = renew_run(ca, spec, now);
+    ck_assert(out->next_at == now + ACME_RENEW_POLL_MAX);
+    /* a new step starts fast again: both valid, the order processes */
+    now = out->next_at;
+    renew_ca_order(ca, 1, "pending", "poll-authz");
+    renew_ca_authz(ca, 1, 0, "valid", "poll-authz");
+    renew_ca_authz(ca, 1, 1, "valid", "poll-authz");
+    renew_ca_order(ca, 1, "ready", "poll-authz");
+    renew_ca_finalize(ca, 1, 0);
+    renew_ca_order(ca, 1, "processing", "poll-order");
+    out = renew_run(ca, spec, now);
+    ck_assert_str_eq(out->step, "poll-order");
+    ck_assert(out->next_at == now + ACME_RENEW_POLL_FIRST);
+    renew_ca_done(ca);
+}
+END_TEST
+
 START_TEST(quick_ca_in_one_run)
 {
     acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
@@ -172,6 +235,7 @@ TCase *test_renew_flow_tcase(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, happy_path_with_waits_to_done);
     tcase_add_test(tc, quick_ca_in_one_run);
+    tcase_add_test(tc, polls_fast_then_backs_off);
     tcase_add_test(tc, two_key_specs_two_orders);
     tcase_add_test(tc, tls_alpn_01_answers_by_preference);
     return tc;

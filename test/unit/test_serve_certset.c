@@ -1,4 +1,6 @@
-/* acme_certset_check: the verdicts the activation and the hand-over act on. */
+/* acme_certset_check: the verdicts the activation and the hand-over act on;
+ * acme_certset_check_stamped: the same verdicts from a stamp while the files
+ * are unchanged, a full check as soon as they are not. */
 #include <string.h>
 #include <sys/stat.h>
 
@@ -283,6 +285,212 @@ START_TEST(certset_needs_specs)
 }
 END_TEST
 
+/* ------------------------------------------------------------- the stamp */
+
+static acme_certset_check_t *stamped_of(apr_array_header_t *names, apr_time_t now, int flags)
+{
+    acme_certset_check_t *check = NULL;
+
+    ck_assert_int_eq(acme_certset_check_stamped(&check, test_pool, serve_store,
+                                                ACME_STORE_STAGING, MD,
+                                                serve_specs("P-256", NULL), names, now, flags),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(check);
+    return check;
+}
+
+static apr_array_header_t *md_names(void)
+{
+    return serve_names(MD, "www." MD, NULL);
+}
+
+/* Stamps the set as staged now after its full check. */
+static acme_certset_check_t *stamp_now(apr_array_header_t *names)
+{
+    acme_certset_check_t *check = check_of(ACME_STORE_STAGING, MD, serve_specs("P-256", NULL),
+                                           names);
+
+    ck_assert_int_eq(acme_certset_stamp_save(check, test_pool, serve_store,
+                                             ACME_STORE_STAGING, names), APR_SUCCESS);
+    return check;
+}
+
+static int stamp_exists(void)
+{
+    return acme_store_exists(serve_store, test_pool, ACME_STORE_STAGING, MD,
+                             ACME_CERTSET_STAMP) == APR_SUCCESS;
+}
+
+START_TEST(stamp_gives_the_full_verdict)
+{
+    acme_certset_check_t *full, *quick;
+    acme_certset_pair_t *a, *b;
+
+    stage_p256(MD ",www." MD, -SERVE_DAY, 20 * SERVE_DAY, 1, 0);
+    full = stamp_now(md_names());
+    quick = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(!full->stamped && quick->stamped);
+    a = pair_at(full, 0);
+    b = pair_at(quick, 0);
+    ck_assert_int_eq(b->status, APR_SUCCESS);
+    ck_assert(b->has_key && b->has_cert && b->names_ok && !b->expired);
+    ck_assert_ptr_null(b->problem);
+    ck_assert_str_eq(b->spec_name, "P-256");
+    ck_assert_str_eq(b->serial, a->serial);
+    ck_assert_str_eq(b->leaf_sha256, a->leaf_sha256);
+    ck_assert_str_eq(b->issuer, a->issuer);
+    ck_assert_str_eq(b->key_sha256, a->key_sha256);
+    ck_assert_str_eq(b->cert_sha256, a->cert_sha256);
+    ck_assert(b->not_before == a->not_before && b->not_after == a->not_after);
+    ck_assert(quick->not_before == full->not_before && quick->not_after == full->not_after);
+    ck_assert(acme_certset_is_complete(quick) && acme_certset_is_issued(quick));
+    ck_assert_int_eq(strlen(a->leaf_sha256), 64);
+    ck_assert_ptr_nonnull(strstr(a->issuer, "CN"));
+}
+END_TEST
+
+START_TEST(stamp_set_changed_after_stamping_is_checked)
+{
+    acme_pkey_t *key = serve_key("P-256");
+    X509 *leaf = serve_leaf(key, MD ",www." MD, -SERVE_DAY, 20 * SERVE_DAY);
+    X509 *other = serve_leaf(key, MD, -SERVE_DAY, 30 * SERVE_DAY);
+    acme_certset_check_t *check;
+
+    serve_put_pair(ACME_STORE_STAGING, MD, "P-256", serve_key_pem(key),
+                   serve_chain_pem(leaf, 1, 0));
+    stamp_now(md_names());
+    /* another certificate for the same key: the new leaf's verdict */
+    serve_put_pair(ACME_STORE_STAGING, MD, "P-256", NULL, serve_chain_pem(other, 1, 0));
+    check = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(!check->stamped);
+    ck_assert_str_eq(check->problem, "P-256: the certificate does not cover the name www." MD);
+    /* a key that does not match: caught although the stamp is still there */
+    serve_put_pair(ACME_STORE_STAGING, MD, "P-256", serve_key_pem(serve_key("P-256")),
+                   serve_chain_pem(leaf, 1, 0));
+    check = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(!check->stamped && stamp_exists());
+    ck_assert_int_eq(pair_at(check, 0)->status, APR_EINVAL);
+    ck_assert_str_eq(check->problem, "P-256: the private key does not match the certificate");
+    /* one byte of the chain damaged */
+    serve_put_pair(ACME_STORE_STAGING, MD, "P-256", serve_key_pem(key),
+                   apr_pstrcat(test_pool, "X", serve_chain_pem(leaf, 1, 0), NULL));
+    check = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(!check->stamped);
+    /* a file gone */
+    ck_assert_int_eq(acme_store_remove(serve_store, test_pool, ACME_STORE_STAGING, MD,
+                                       acme_layout_pubcert(test_pool, "P-256")), APR_SUCCESS);
+    check = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(!check->stamped);
+    ck_assert_int_eq(pair_at(check, 0)->status, APR_ENOENT);
+}
+END_TEST
+
+START_TEST(stamp_restamp_only_usable_sets)
+{
+    acme_pkey_t *key = serve_key("P-256");
+    X509 *leaf = serve_leaf(key, MD ",www." MD, -SERVE_DAY, 20 * SERVE_DAY);
+    acme_certset_check_t *check;
+
+    /* a broken set gets no stamp */
+    serve_put_pair(ACME_STORE_STAGING, MD, "P-256", serve_key_pem(serve_key("P-256")),
+                   serve_chain_pem(leaf, 1, 0));
+    check = stamped_of(md_names(), apr_time_now(), ACME_CERTSET_RESTAMP);
+    ck_assert(!check->stamped && !stamp_exists());
+    ck_assert_int_eq(acme_certset_stamp_save(check, test_pool, serve_store,
+                                             ACME_STORE_STAGING, md_names()), APR_EINVAL);
+    ck_assert(!stamp_exists());
+    /* repaired: checked fully once, stamped, then trusted */
+    serve_put_pair(ACME_STORE_STAGING, MD, "P-256", serve_key_pem(key), NULL);
+    check = stamped_of(md_names(), apr_time_now(), ACME_CERTSET_RESTAMP);
+    ck_assert(!check->stamped && stamp_exists());
+    check = stamped_of(md_names(), apr_time_now(), ACME_CERTSET_RESTAMP);
+    ck_assert(check->stamped && acme_certset_is_complete(check));
+    /* without the flag nothing is written */
+    ck_assert_int_eq(acme_store_remove(serve_store, test_pool, ACME_STORE_STAGING, MD,
+                                       ACME_CERTSET_STAMP), APR_SUCCESS);
+    ck_assert(!stamped_of(md_names(), apr_time_now(), 0)->stamped && !stamp_exists());
+}
+END_TEST
+
+START_TEST(stamp_is_for_its_names_and_specs)
+{
+    acme_certset_check_t *check = NULL;
+
+    stage_p256(MD, -SERVE_DAY, 20 * SERVE_DAY, 1, 0);
+    stamp_now(md_names());
+    /* a name missing is kept as a verdict, with its problem */
+    check = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(check->stamped && !pair_at(check, 0)->names_ok);
+    ck_assert_str_eq(pair_at(check, 0)->name_missing, "www." MD);
+    ck_assert_str_eq(check->problem, "P-256: the certificate does not cover the name www." MD);
+    ck_assert(!acme_certset_is_complete(check));
+    /* other names, other specs: checked again */
+    check = stamped_of(serve_names(MD, NULL), apr_time_now(), 0);
+    ck_assert(!check->stamped && acme_certset_is_complete(check));
+    ck_assert_int_eq(acme_certset_check_stamped(&check, test_pool, serve_store,
+                                                ACME_STORE_STAGING, MD,
+                                                serve_specs("P-256", "rsa2048", NULL),
+                                                md_names(), apr_time_now(), 0), APR_SUCCESS);
+    ck_assert(!check->stamped && check->usable == 1);
+}
+END_TEST
+
+START_TEST(stamp_expiry_is_judged_now)
+{
+    acme_certset_check_t *check;
+
+    stage_p256(MD ",www." MD, -SERVE_DAY, 2 * SERVE_DAY, 1, 0);
+    stamp_now(md_names());
+    check = stamped_of(md_names(), apr_time_now() + 3 * SERVE_DAY, 0);
+    ck_assert(check->stamped && pair_at(check, 0)->expired);
+    ck_assert_int_eq(pair_at(check, 0)->status, APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(check->problem, "the certificate expired on "));
+}
+END_TEST
+
+START_TEST(stamp_damaged_or_foreign_is_ignored)
+{
+    static const char *const bad[] = {
+        "", "{", "[]", "{\"version\": 2}",
+        "{\"version\": 1, \"name\": \"b.example\", \"names\": [\"a.example\", "
+        "\"www.a.example\"], \"pairs\": []}",
+        "{\"version\": 1, \"name\": \"a.example\", \"names\": [\"a.example\", "
+        "\"www.a.example\"], \"pairs\": [{\"spec\": \"P-256\"}]}",
+    };
+    acme_certset_check_t *check;
+    const char *good;
+    apr_size_t len, i;
+
+    stage_p256(MD ",www." MD, -SERVE_DAY, 20 * SERVE_DAY, 1, 0);
+    stamp_now(md_names());
+    ck_assert_int_eq(acme_store_load(&good, &len, test_pool, serve_store, ACME_STORE_STAGING,
+                                     MD, ACME_CERTSET_STAMP), APR_SUCCESS);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        ck_assert_int_eq(acme_store_save(serve_store, test_pool, ACME_STORE_STAGING, MD,
+                                         ACME_CERTSET_STAMP, bad[i], strlen(bad[i]), 0),
+                         APR_SUCCESS);
+        check = stamped_of(md_names(), apr_time_now(), 0);
+        ck_assert_msg(!check->stamped, "stamp %d applied", (int)i);
+        ck_assert(acme_certset_is_complete(check));
+    }
+    /* a record with a digest changed is not the record of these files */
+    ck_assert_int_eq(acme_store_save(serve_store, test_pool, ACME_STORE_STAGING, MD,
+                                     ACME_CERTSET_STAMP, good, len, 0), APR_SUCCESS);
+    ck_assert(stamped_of(md_names(), apr_time_now(), 0)->stamped);
+    {
+        char *edited = apr_pstrdup(test_pool, good);
+        char *at = strstr(edited, "\"cert-sha256\":\"");
+
+        ck_assert_ptr_nonnull(at);
+        at += strlen("\"cert-sha256\":\"");
+        *at = (*at == '0') ? '1' : '0';
+        ck_assert_int_eq(acme_store_save(serve_store, test_pool, ACME_STORE_STAGING, MD,
+                                         ACME_CERTSET_STAMP, edited, len, 0), APR_SUCCESS);
+        ck_assert(!stamped_of(md_names(), apr_time_now(), 0)->stamped);
+    }
+}
+END_TEST
+
 TCase *test_serve_certset_tcase(void)
 {
     TCase *tc = tcase_create("certset");
@@ -306,5 +514,11 @@ TCase *test_serve_certset_tcase(void)
     tcase_add_test(tc, certset_pairs_per_spec);
     tcase_add_test(tc, certset_store_error_is_no_verdict);
     tcase_add_test(tc, certset_needs_specs);
+    tcase_add_test(tc, stamp_gives_the_full_verdict);
+    tcase_add_test(tc, stamp_set_changed_after_stamping_is_checked);
+    tcase_add_test(tc, stamp_restamp_only_usable_sets);
+    tcase_add_test(tc, stamp_is_for_its_names_and_specs);
+    tcase_add_test(tc, stamp_expiry_is_judged_now);
+    tcase_add_test(tc, stamp_damaged_or_foreign_is_ignored);
     return tc;
 }

@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <openssl/evp.h>
 
 #include "acme_cert.h"
 #include "acme_certset.h"
+#include "acme_certset_int.h"
 #include "acme_chain.h"
 #include "acme_layout.h"
 #include "acme_pkey.h"
@@ -60,7 +62,47 @@ static void pair_judge(acme_certset_pair_t *pair, apr_pool_t *p, const acme_pkey
     }
 }
 
-/* The leaf's dates, serial, names and expiry; the pair stays usable. */
+const char *certset_sha256_hex(apr_pool_t *p, const char *data, apr_size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0, i;
+    char *out;
+
+    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1) {
+        return NULL;
+    }
+    out = apr_palloc(p, 2 * n + 1);
+    for (i = 0; i < n; ++i) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+void certset_pair_verdict(acme_certset_pair_t *pair, apr_pool_t *p, apr_status_t names_rv,
+                          const char *missing, apr_time_t now)
+{
+    pair->names_ok = (names_rv == APR_SUCCESS);
+    pair->name_missing = (names_rv == APR_EMISMATCH) ? missing : NULL;
+    pair->expired = (pair->not_after < now);
+    if (names_rv == APR_EMISMATCH) {
+        pair->problem = apr_psprintf(p, "the certificate does not cover the name %s",
+                                     missing ? missing : "?");
+    }
+    else if (names_rv != APR_SUCCESS) {
+        pair->problem = "the names to check are invalid";
+    }
+    else if (pair->expired) {
+        char date[APR_RFC822_DATE_LEN];
+        apr_rfc822_date(date, pair->not_after);
+        pair->problem = apr_psprintf(p, "the certificate expired on %s", date);
+    }
+}
+
+/* The leaf's dates, serial, digest, issuer, names and expiry; the pair
+ * stays usable. */
 static void pair_leaf_facts(acme_certset_pair_t *pair, apr_pool_t *p, X509 *leaf,
                             const apr_array_header_t *names, apr_time_t now)
 {
@@ -73,21 +115,12 @@ static void pair_leaf_facts(acme_certset_pair_t *pair, apr_pool_t *p, X509 *leaf
         pair_bad(pair, p, "the certificate's validity dates are unreadable");
         return;
     }
+    if (acme_cert_get_sha256_hex(&pair->leaf_sha256, p, leaf) != APR_SUCCESS
+        || acme_cert_get_issuer(&pair->issuer, p, leaf) != APR_SUCCESS) {
+        pair->leaf_sha256 = pair->issuer = NULL;
+    }
     rv = acme_cert_check_names(&missing, p, leaf, names);
-    pair->names_ok = (rv == APR_SUCCESS);
-    pair->expired = (pair->not_after < now);
-    if (rv == APR_EMISMATCH) {
-        pair->problem = apr_psprintf(p, "the certificate does not cover the name %s",
-                                     missing ? missing : "?");
-    }
-    else if (rv != APR_SUCCESS) {
-        pair->problem = "the names to check are invalid";
-    }
-    else if (pair->expired) {
-        char date[APR_RFC822_DATE_LEN];
-        apr_rfc822_date(date, pair->not_after);
-        pair->problem = apr_psprintf(p, "the certificate expired on %s", date);
-    }
+    certset_pair_verdict(pair, p, rv, missing, now);
 }
 
 /* Checks one pair; returns only store errors. */
@@ -116,6 +149,8 @@ static apr_status_t pair_check(acme_certset_pair_t *pair, apr_pool_t *p, acme_st
     }
     pair->has_key = (key_pem != NULL);
     pair->has_cert = (cert_pem != NULL);
+    pair->key_sha256 = key_pem ? certset_sha256_hex(p, key_pem, key_len) : NULL;
+    pair->cert_sha256 = cert_pem ? certset_sha256_hex(p, cert_pem, cert_len) : NULL;
     pair->status = APR_SUCCESS;
     if (!key_pem || !cert_pem) {
         pair->status = APR_ENOENT;
@@ -161,21 +196,26 @@ apr_status_t acme_certset_check(acme_certset_check_t **pcheck, apr_pool_t *p,
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        if (pair->problem && !check->problem) {
-            check->problem = apr_psprintf(p, "%s: %s", pair->spec_name, pair->problem);
-        }
-        if (pair->status == APR_SUCCESS) {
-            ++check->usable;
-            if (pair->not_before > check->not_before) {
-                check->not_before = pair->not_before;
-            }
-            if (!check->not_after || pair->not_after < check->not_after) {
-                check->not_after = pair->not_after;
-            }
-        }
+        certset_tally(check, p, pair);
     }
     *pcheck = check;
     return APR_SUCCESS;
+}
+
+void certset_tally(acme_certset_check_t *check, apr_pool_t *p, const acme_certset_pair_t *pair)
+{
+    if (pair->problem && !check->problem) {
+        check->problem = apr_psprintf(p, "%s: %s", pair->spec_name, pair->problem);
+    }
+    if (pair->status == APR_SUCCESS) {
+        ++check->usable;
+        if (pair->not_before > check->not_before) {
+            check->not_before = pair->not_before;
+        }
+        if (!check->not_after || pair->not_after < check->not_after) {
+            check->not_after = pair->not_after;
+        }
+    }
 }
 
 int acme_certset_is_complete(const acme_certset_check_t *check)

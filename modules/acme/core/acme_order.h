@@ -155,6 +155,18 @@ apr_status_t acme_authz_poll(acme_authz_t **pauthz, apr_time_t *pnext_at, apr_po
                              acme_client_t *c, const char *url, apr_time_t now,
                              acme_result_t *r);
 
+/* One look at an order / authorization for a caller that paces its own
+ * polling (the renewal job): like acme_order_poll() / acme_authz_poll(), but
+ * *pretry_at is only what the CA asked for: its Retry-After time while the
+ * object is pending (order: or processing), 0 when it sent none or the object
+ * is final. The caller must not poll again before a non-zero *pretry_at. */
+apr_status_t acme_order_look(acme_order_t **porder, apr_time_t *pretry_at, apr_pool_t *p,
+                             acme_client_t *c, const char *url, apr_time_t now,
+                             acme_result_t *r);
+apr_status_t acme_authz_look(acme_authz_t **pauthz, apr_time_t *pretry_at, apr_pool_t *p,
+                             acme_client_t *c, const char *url, apr_time_t now,
+                             acme_result_t *r);
+
 /* Tells the CA the challenge is ready to be validated (POST {} to its URL,
  * RFC 8555 7.5.1); *pchal receives the CA's updated challenge. */
 apr_status_t acme_challenge_respond(acme_challenge_t **pchal, apr_pool_t *p, acme_client_t *c,

@@ -154,9 +154,9 @@ apr_status_t acme_authz_fetch(acme_authz_t **pauthz, apr_pool_t *p, acme_client_
 
 /* When to poll again after `resp`: Retry-After, else the default interval;
  * never sooner than POLL_MIN_INTERVAL. */
-static apr_time_t poll_next_at(const acme_http_response_t *resp, apr_time_t now)
+static apr_time_t poll_next_at(apr_time_t retry_at, apr_time_t now)
 {
-    apr_time_t at = acme_headers_retry_at(resp->headers, now);
+    apr_time_t at = retry_at;
 
     if (at == 0) {
         at = now + ACME_ORDER_POLL_INTERVAL;
@@ -164,7 +164,7 @@ static apr_time_t poll_next_at(const acme_http_response_t *resp, apr_time_t now)
     return at < now + POLL_MIN_INTERVAL ? now + POLL_MIN_INTERVAL : at;
 }
 
-apr_status_t acme_order_poll(acme_order_t **porder, apr_time_t *pnext_at, apr_pool_t *p,
+apr_status_t acme_order_look(acme_order_t **porder, apr_time_t *pretry_at, apr_pool_t *p,
                              acme_client_t *c, const char *url, apr_time_t now,
                              acme_result_t *r)
 {
@@ -178,11 +178,11 @@ apr_status_t acme_order_poll(acme_order_t **porder, apr_time_t *pnext_at, apr_po
         return rv;
     }
     *porder = order;
-    *pnext_at = 0;
+    *pretry_at = 0;
     switch (order->status) {
     case ACME_ORDER_PENDING:
     case ACME_ORDER_PROCESSING:
-        *pnext_at = poll_next_at(resp, now);
+        *pretry_at = acme_headers_retry_at(resp->headers, now);
         return APR_SUCCESS;
     case ACME_ORDER_INVALID:
         acme_log(ACME_LOG_NOTICE, ACME_EPROBLEM, "ACME0571 acme[order=%s]: invalid", url);
@@ -193,6 +193,21 @@ apr_status_t acme_order_poll(acme_order_t **porder, apr_time_t *pnext_at, apr_po
     default:
         return APR_SUCCESS;
     }
+}
+
+apr_status_t acme_order_poll(acme_order_t **porder, apr_time_t *pnext_at, apr_pool_t *p,
+                             acme_client_t *c, const char *url, apr_time_t now,
+                             acme_result_t *r)
+{
+    apr_time_t retry_at = 0;
+    apr_status_t rv = acme_order_look(porder, &retry_at, p, c, url, now, r);
+
+    *pnext_at = 0;
+    if (rv == APR_SUCCESS && ((*porder)->status == ACME_ORDER_PENDING
+                              || (*porder)->status == ACME_ORDER_PROCESSING)) {
+        *pnext_at = poll_next_at(retry_at, now);
+    }
+    return rv;
 }
 
 /* An invalid authorization: the problem of its failed challenge. */
@@ -212,7 +227,7 @@ static apr_status_t authz_failure(const acme_authz_t *az, acme_result_t *r)
                             az->identifier.value, acme_authz_status_name(az->status));
 }
 
-apr_status_t acme_authz_poll(acme_authz_t **pauthz, apr_time_t *pnext_at, apr_pool_t *p,
+apr_status_t acme_authz_look(acme_authz_t **pauthz, apr_time_t *pretry_at, apr_pool_t *p,
                              acme_client_t *c, const char *url, apr_time_t now,
                              acme_result_t *r)
 {
@@ -226,12 +241,26 @@ apr_status_t acme_authz_poll(acme_authz_t **pauthz, apr_time_t *pnext_at, apr_po
         return rv;
     }
     *pauthz = az;
-    *pnext_at = 0;
+    *pretry_at = 0;
     if (az->status == ACME_AUTHZ_PENDING) {
-        *pnext_at = poll_next_at(resp, now);
+        *pretry_at = acme_headers_retry_at(resp->headers, now);
         return APR_SUCCESS;
     }
     return az->status == ACME_AUTHZ_VALID ? APR_SUCCESS : authz_failure(az, r);
+}
+
+apr_status_t acme_authz_poll(acme_authz_t **pauthz, apr_time_t *pnext_at, apr_pool_t *p,
+                             acme_client_t *c, const char *url, apr_time_t now,
+                             acme_result_t *r)
+{
+    apr_time_t retry_at = 0;
+    apr_status_t rv = acme_authz_look(pauthz, &retry_at, p, c, url, now, r);
+
+    *pnext_at = 0;
+    if (rv == APR_SUCCESS && (*pauthz)->status == ACME_AUTHZ_PENDING) {
+        *pnext_at = poll_next_at(retry_at, now);
+    }
+    return rv;
 }
 
 apr_status_t acme_challenge_respond(acme_challenge_t **pchal, apr_pool_t *p, acme_client_t *c,

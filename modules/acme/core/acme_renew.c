@@ -482,6 +482,10 @@ static apr_status_t job_run(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
                     job->next_at, job->last_error);
         return APR_SUCCESS;
     }
+    /* a poll wait's length, to pace the next one (acme_renew_poll_at) */
+    ctx->loaded_step = job->step;
+    ctx->last_wait = !job->backoff && job->next_at > job->updated
+                     ? job->next_at - job->updated : 0;
     job->backoff = 0;
     job->failed = 0;
     if (job->step == ACME_JOB_DONE) {

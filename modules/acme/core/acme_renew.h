@@ -62,9 +62,9 @@
  * Concurrency: one run per domain at a time, in one process of the fleet;
  * the caller serializes (e.g. with acme_store_lock(JOBS, md)). Accounts are
  * created under the store lock (ACCOUNTS, ACME_RENEW_ACCOUNT_LOCK), taken
- * without waiting (when another job holds it, the run returns AGAIN_AT a
- * second later), so jobs of several domains may run in parallel, each with
- * its own client.
+ * without waiting (when another job holds it, the run returns AGAIN_AT
+ * ACME_RENEW_ACCOUNT_WAIT later); once it exists, jobs only read it, so jobs
+ * of several domains run in parallel, each with its own client.
  *
  * Secrets: the EAB HMAC and private keys are never logged nor written to the
  * job; keys are saved ACME_STORE_SECRET. Log numbers ACME0850-0999. */
@@ -83,8 +83,17 @@
 
 /* The shortest wait after a FIX_CONFIG failure. */
 #define ACME_RENEW_FAILED_DELAY (apr_time_from_sec(3600))
-/* Poll interval when the CA sends no Retry-After (ACME_ORDER_POLL_INTERVAL). */
-#define ACME_RENEW_POLL_INTERVAL (apr_time_from_sec(2))
+/* Polling an authorization or order: the first wait in a step is
+ * ACME_RENEW_POLL_FIRST, each further one twice the last, up to
+ * ACME_RENEW_POLL_MAX; never before the CA's Retry-After. A CA validating
+ * at once (most answer within a few hundred milliseconds) is seen quickly,
+ * a slow one is not asked more often than every ACME_RENEW_POLL_MAX. */
+#define ACME_RENEW_POLL_FIRST (apr_time_from_msec(100))
+#define ACME_RENEW_POLL_MAX (apr_time_from_sec(2))
+/* The wait when a CA answer moves nothing and asks for no time. */
+#define ACME_RENEW_POLL_INTERVAL ACME_RENEW_POLL_MAX
+/* How long a job waits when another one is creating the account. */
+#define ACME_RENEW_ACCOUNT_WAIT (apr_time_from_msec(100))
 /* The store lock (group ACCOUNTS) under which accounts are created. */
 #define ACME_RENEW_ACCOUNT_LOCK ACME_ACCOUNT_STORE_LOCK
 

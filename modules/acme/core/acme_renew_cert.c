@@ -92,12 +92,12 @@ apr_status_t acme_renew_step_finalize(acme_renew_ctx_t *ctx)
 apr_status_t acme_renew_step_poll_order(acme_renew_ctx_t *ctx)
 {
     acme_order_t *order = NULL;
-    apr_time_t next = 0;
+    apr_time_t retry_at = 0;
     apr_status_t rv;
 
     acme_result_set_activity(ctx->r, "waiting for order %s", ctx->job->order_url);
-    rv = acme_order_poll(&order, &next, ctx->p, ctx->client, ctx->job->order_url, ctx->now,
-                         ctx->r);
+    rv = acme_order_look(&order, &retry_at, ctx->p, ctx->client, ctx->job->order_url,
+                         ctx->now, ctx->r);
     if (rv == ACME_EPROBLEM && order && order->status == ACME_ORDER_INVALID) {
         acme_renew_restart_order(ctx);
         return rv;
@@ -106,8 +106,8 @@ apr_status_t acme_renew_step_poll_order(acme_renew_ctx_t *ctx)
         return rv;
     }
     ctx->order = order;
-    if (next) {
-        ctx->wait_at = next;
+    if (order->status == ACME_ORDER_PENDING || order->status == ACME_ORDER_PROCESSING) {
+        ctx->wait_at = acme_renew_poll_at(ctx, retry_at);
     }
     else {
         ctx->job->step = acme_renew_step_for_order(ctx->job->step, order->status);

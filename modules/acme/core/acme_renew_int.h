@@ -27,7 +27,18 @@ typedef struct acme_renew_ctx_t {
     acme_account_record_t *account;        /* set once the account is known */
     acme_order_t *order;                   /* the order as last seen in this run */
     apr_time_t wait_at;                    /* set by a step that must wait */
+    acme_job_step_e loaded_step;           /* the step the run began at */
+    apr_interval_time_t last_wait;         /* the poll wait that ended before this
+                                            * run, 0 if it was none (see
+                                            * acme_renew_poll_at) */
 } acme_renew_ctx_t;
+
+/* When to poll again in the current step, the CA having asked for
+ * `retry_at` (0: nothing): ACME_RENEW_POLL_FIRST after entering the step,
+ * then twice the last wait up to ACME_RENEW_POLL_MAX (the last wait is
+ * derived from the saved job, so a resumed job keeps its pace); never
+ * before retry_at. */
+apr_time_t acme_renew_poll_at(const acme_renew_ctx_t *ctx, apr_time_t retry_at);
 
 /* The key spec the job works on, and its canonical name. */
 const acme_pkey_spec_t *acme_renew_key_spec(const acme_renew_ctx_t *ctx);

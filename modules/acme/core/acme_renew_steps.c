@@ -9,8 +9,17 @@
 #include "acme_renew_challenge.h"
 #include "acme_renew_int.h"
 
-/* How long to wait when another job holds the account lock. */
-#define ACCOUNT_LOCK_WAIT apr_time_from_sec(1)
+apr_time_t acme_renew_poll_at(const acme_renew_ctx_t *ctx, apr_time_t retry_at)
+{
+    apr_interval_time_t wait = ACME_RENEW_POLL_FIRST;
+
+    if (ctx->job->step == ctx->loaded_step && ctx->last_wait > 0) {
+        wait = ctx->last_wait * 2;
+        wait = wait < ACME_RENEW_POLL_FIRST ? ACME_RENEW_POLL_FIRST : wait;
+        wait = wait > ACME_RENEW_POLL_MAX ? ACME_RENEW_POLL_MAX : wait;
+    }
+    return retry_at > ctx->now + wait ? retry_at : ctx->now + wait;
+}
 
 apr_status_t acme_renew_step_account(acme_renew_ctx_t *ctx)
 {
@@ -27,7 +36,7 @@ apr_status_t acme_renew_step_account(acme_renew_ctx_t *ctx)
     rv = acme_account_store_ensure(&ctx->account, ctx->p, ctx->store, ctx->client, &want,
                                    ctx->r);
     if (rv == APR_EBUSY && ctx->r->status == APR_SUCCESS) {
-        ctx->wait_at = ctx->now + ACCOUNT_LOCK_WAIT;
+        ctx->wait_at = ctx->now + ACME_RENEW_ACCOUNT_WAIT;
         return APR_SUCCESS;
     }
     if (rv != APR_SUCCESS) {
@@ -267,7 +276,7 @@ apr_status_t acme_renew_step_authz(acme_renew_ctx_t *ctx)
 
 apr_status_t acme_renew_step_poll_authz(acme_renew_ctx_t *ctx)
 {
-    apr_time_t next = 0;
+    apr_time_t next = 0, retry_at;
     acme_authz_t *az;
     apr_status_t rv;
     int i, moved;
@@ -279,7 +288,7 @@ apr_status_t acme_renew_step_poll_authz(acme_renew_ctx_t *ctx)
         const char *url = APR_ARRAY_IDX(ctx->order->authorizations, i, const char *);
         acme_result_set_activity(ctx->r, "waiting for authorization %s", url);
         az = NULL;
-        rv = acme_authz_poll(&az, &next, ctx->p, ctx->client, url, ctx->now, ctx->r);
+        rv = acme_authz_look(&az, &retry_at, ctx->p, ctx->client, url, ctx->now, ctx->r);
         if (rv == ACME_EPROBLEM && az && az->status != ACME_AUTHZ_PENDING
             && az->status != ACME_AUTHZ_VALID) {
             acme_renew_restart_order(ctx);
@@ -288,7 +297,10 @@ apr_status_t acme_renew_step_poll_authz(acme_renew_ctx_t *ctx)
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        if (!next && az->status != ACME_AUTHZ_VALID) {
+        if (az->status == ACME_AUTHZ_PENDING) {
+            next = acme_renew_poll_at(ctx, retry_at);
+        }
+        else if (az->status != ACME_AUTHZ_VALID) {
             return authz_failed(ctx, az);
         }
     }
@@ -304,6 +316,6 @@ apr_status_t acme_renew_step_poll_authz(acme_renew_ctx_t *ctx)
     if ((rv = acme_renew_order_sync(ctx, ACME_ORDER_PENDING, &moved)) || moved) {
         return rv;
     }
-    ctx->wait_at = ctx->now + ACME_RENEW_POLL_INTERVAL;
+    ctx->wait_at = acme_renew_poll_at(ctx, 0);
     return APR_SUCCESS;
 }
