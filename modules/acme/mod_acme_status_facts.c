@@ -268,6 +268,20 @@ acme_status_state_e acme_status_state_of(const acme_status_slot_t *slot,
     return ACME_STATUS_OK;
 }
 
+/* The detail of a job's last error. A local failure (no CA problem, e.g. a
+ * store write refused) keeps its OS error: "Permission denied: saving ...". */
+static const char *job_error_detail(apr_pool_t *p, const acme_result_t *err)
+{
+    if (err->detail == NULL) {
+        return acme_result_status_text(p, err->status);
+    }
+    if (err->problem_type == NULL && err->status != APR_SUCCESS
+        && err->status != ACME_EPROBLEM) {
+        return apr_pstrcat(p, acme_result_status_text(p, err->status), ": ", err->detail, NULL);
+    }
+    return err->detail;
+}
+
 void acme_status_slot_set_job(acme_status_slot_t *slot, const acme_renew_info_t *info,
                               int errors, apr_pool_t *p)
 {
@@ -277,9 +291,7 @@ void acme_status_slot_set_job(acme_status_slot_t *slot, const acme_renew_info_t 
     slot->errors = errors;
     if (errors > 0 && err) {
         acme_status_text_copy(slot->problem, sizeof(slot->problem), err->problem_type);
-        acme_status_text_copy(slot->detail, sizeof(slot->detail),
-                              err->detail ? err->detail
-                                          : acme_result_status_text(p, err->status));
+        acme_status_text_copy(slot->detail, sizeof(slot->detail), job_error_detail(p, err));
         acme_status_text_copy(slot->activity, sizeof(slot->activity), err->activity);
     }
     else if (errors == 0) {

@@ -6,6 +6,7 @@ parses (writes are atomic), the live set is untouched and still served, and
 once space is freed the renewal completes and its set is served after a
 graceful restart."""
 import errno
+import json
 import os
 import re
 import subprocess
@@ -94,3 +95,67 @@ def test_full_disk_during_staging(httpd, pebble, ca, challtestsrv, test_dir, set
 
 def _utc_in(seconds):
     return time.strftime("%Y%m%d%H%M%SZ", time.gmtime(time.time() + seconds))
+
+
+RO = "readonly.test"
+
+
+def set_writable(directory, writable):
+    """The staging group and every domain directory in it: 0755 or 0555
+    (the children run as User, not root: a 0555 directory refuses them)."""
+    for dirpath, dirnames, _ in os.walk(directory):
+        os.chmod(dirpath, 0o755 if writable else 0o555)
+
+
+def pem_files(directory):
+    return {n: open(os.path.join(directory, n), "rb").read()
+            for n in os.listdir(directory) if n.endswith(".pem")}
+
+
+def test_readonly_staging(httpd, pebble, ca, challtestsrv, test_dir, set_ca):  # noqa: F811
+    """staging/ not writable for the worker while a renewal runs: the job
+    fails with the path and EACCES in the log and in md-status, the live set
+    is untouched and served, and the renewal completes once it is writable."""
+    if not httpd.user:
+        pytest.skip("needs root (children as an unprivileged User)")
+    acme = pebble()
+    key, chain, serial = set_ca.issue([RO], start=_utc_in(-20 * 86400), end=_utc_in(86400))
+    live = plant_set(httpd, "live", RO, {"P-256": (key, chain)})
+    live_files = pem_files(live)
+    staging = os.path.join(store_dir(httpd), "staging")
+    proxy = FaultyCA(ca, httpd.ports.acme, "/dir").start()
+    try:
+        # the job waits out a 503 on its new order: then staging/ turns read-only
+        proxy.set_schedule(["503"], match="^/order-plz")
+        httpd.write_conf(renew_conf(httpd, proxy, ca, [[RO]], extra="MDRetryDelay 1s\n"
+                                    "<Location /md-status>\n  SetHandler md-status\n"
+                                    "</Location>",
+                                    md_extra="MDPrivateKeys secp256r1\n  MDCAChallenges http-01"))
+        httpd.start()
+        httpd.wait_for_log(rf"ACME1483 {re.escape(RO)}: ", timeout=60)
+        set_writable(staging, False)
+        mark = httpd.log_mark()
+        # the job's line names what could not be written and why
+        line = httpd.wait_for_log(rf"^.*ACME148[36] {re.escape(RO)}: .*Permission denied.*",
+                                  timeout=60, since=mark).group(0)
+        print(f"\n{line[:300]}")
+        assert f"STAGING/{RO}" in line, line
+        status = json.loads(httpd.get(f"http://localhost/md-status/{RO}").body)
+        last = status["renewal"]["last"]
+        print(f"md-status last: {last}")
+        assert "Permission denied" in json.dumps(last), last
+        assert status["renewal"]["errors"] >= 1
+        # the live set is untouched and still served, the store still parses
+        assert served_serial(httpd.served_certificate(RO, cafile=set_ca.root)) == serial
+        assert pem_files(live) == live_files
+        check_store(store_dir(httpd))
+        errors_ro = len(re.findall(rf"ACME148[36] {re.escape(RO)}: ", httpd.error_log()[mark:]))
+        set_writable(staging, True)
+        wait_staged(httpd, RO, timeout=60, since=mark)
+        print(f"errors while read-only: {errors_ro}; requests to the CA: {len(proxy.requests)}")
+        assert errors_ro <= 8
+        httpd.graceful()
+        assert issuer_is_pebble(served(httpd, RO, pebble_root(acme, test_dir)))
+    finally:
+        set_writable(staging, True)
+        proxy.stop()
