@@ -110,7 +110,7 @@ static void state_load(acme_drive_t *d, acme_drive_md_t *dm, struct acme_drive_a
         return;
     }
     if (rv == APR_SUCCESS && why) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1701 %s: ignoring unreadable "
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1461 %s: ignoring unreadable "
                      "ARI state (%s)", dm->md->name, why);
     }
     memset(&a->st, 0, sizeof(a->st));
@@ -130,7 +130,7 @@ static void state_save(acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p
                              len, 0);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, d->s, "ACME1702 %s: cannot save the ARI "
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, d->s, "ACME1462 %s: cannot save the ARI "
                      "state; a restart will ask the CA again", dm->md->name);
     }
 }
@@ -155,7 +155,7 @@ static int window_apply(acme_drive_t *d, acme_drive_md_t *dm, apr_time_t now)
     if (!a->st.has_window || acme_schedule_compute(&sched, &in, now) != APR_SUCCESS
         || sched.reason != ACME_SCHEDULE_BY_ARI) {
         if (a->st.has_window) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1703 %s: the CA's renewal "
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1463 %s: the CA's renewal "
                          "window is unusable for this certificate; MDRenewWindow applies",
                          dm->md->name);
         }
@@ -185,7 +185,7 @@ apr_time_t acme_ari_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
     a->base_renew_at = dm->renew_at;
     state_load(d, dm, a, APR_ARRAY_IDX(a->ids, lead, const char *), p);
     if (a->st.has_window && window_apply(d, dm, now)) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1704 %s: renewal at %s by the "
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1464 %s: renewal at %s by the "
                      "CA's stored renewal window", dm->md->name, date_text(p, dm->renew_at));
     }
     if (a->st.next_check <= now) {
@@ -212,7 +212,7 @@ static void check_failed(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
     at = r->retry_at > now + wait ? r->retry_at : now + wait;
     a->st.next_check = at < now + ACME_ARI_WAIT_MAX ? at : now + ACME_ARI_WAIT_MAX;
     a->st.error = apr_pstrdup(d->pool, acme_result_render(r, p));
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1705 %s: ARI check failed: %s; "
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1465 %s: ARI check failed: %s; "
                  "renewal stays at %s (%s), next check %s", dm->md->name, a->st.error,
                  date_text(p, dm->renew_at), a->st.has_window ? "last renewal window"
                                                               : "MDRenewWindow",
@@ -233,7 +233,7 @@ static void check_done(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
     a->st.next_check = info->next_check;
     a->st.error = NULL;
     window_apply(d, dm, now);
-    ap_log_error(APLOG_MARK, changed ? APLOG_INFO : APLOG_DEBUG, 0, d->s, "ACME1706 %s: CA's "
+    ap_log_error(APLOG_MARK, changed ? APLOG_INFO : APLOG_DEBUG, 0, d->s, "ACME1466 %s: CA's "
                  "renewal window %s .. %s, renewal at %s, next check %s%s%s", dm->md->name,
                  date_text(p, info->start), date_text(p, info->end),
                  date_text(p, dm->renew_at), date_text(p, info->next_check),
@@ -264,7 +264,7 @@ void acme_ari_check(acme_drive_t *d, acme_drive_md_t *dm, acme_drive_clients_t *
         acme_ari_profile_seen(dm, client);
     }
     if (rv == APR_ENOTIMPL) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, d->s, "ACME1707 %s: the CA offers no ARI; "
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, d->s, "ACME1467 %s: the CA offers no ARI; "
                      "MDRenewWindow applies", dm->md->name);
         a->active = 0;
         return;

@@ -29,7 +29,7 @@
  *
  * Threads: acme_ari_md_init runs in the watchdog thread before the workers
  * start; the others in the worker that has dm in flight (dm's owner). Log
- * numbers ACME1700-1719. */
+ * numbers ACME1460-1479. */
 #ifndef MOD_ACME_ARI_H
 #define MOD_ACME_ARI_H
 

@@ -40,6 +40,9 @@ RENEWAL = obj({"errors": {"type": "integer", "minimum": 0}, "finished": BOOL, "s
                "last": obj({"problem": STR, "detail": STR, "activity": STR}),
                "cert": STAGED_CERT},
               ["errors", "finished"])
+PROFILE = obj({"name": STR, "mandatory": BOOL, "offered": BOOL}, ["name", "mandatory"])
+ARI = obj({"window": obj({"start": TIME, "end": TIME}, ["start", "end"]),
+           "explanation-url": STR, "next-check": TIME, "error": STR})
 OCSP = obj({"sha256-fingerprint": {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
             "responder": STR,
             "status": {"type": "string", "enum": ["good", "revoked", "unknown", "none"]},
@@ -53,6 +56,7 @@ DOMAIN = obj({"name": STR, "domains": arr(STR), "contacts": arr(STR), "transitiv
               "state": {"type": "integer", "enum": [1, 2]},
               "state-descr": {"type": "string", "enum": STATES},
               "ca": CA, "cert": CERT, "renew": BOOL, "renew-at": TIME, "renewal": RENEWAL,
+              "profile": PROFILE, "renew-via-ari": BOOL, "ari": ARI,
               "stapling": BOOL, "ocsp": arr(OCSP)},
              ["name", "domains", "contacts", "transitive", "renew-mode", "renew-window",
               "warn-window", "must-staple", "require-https", "state", "state-descr", "ca",

@@ -71,12 +71,8 @@ BAD_VALUES = [
 ]
 
 NOT_SUPPORTED = [
-    ("profile", "MDProfile tlsserver", "MDProfile is not supported yet"),
-    ("profile-mandatory", "MDProfileMandatory on",
-     "MDProfileMandatory on is not supported yet"),
-    ("profile-in-section", "<MDomain a.test>\n  MDProfile shortlived\n</MDomain>",
-     "MDProfile is not supported yet"),
 ]
+# (MDProfile and MDProfileMandatory are supported: test_52_profiles.py checks them)
 
 WRONG_PLACE = [
     ("member-outside", "MDomain a.test\nMDMember www.a.test", "MDMember",

@@ -1,0 +1,126 @@
+"""ARI (RFC 9773) end to end through harness/acme_front.py, which gives
+pebble a renewalInfo resource with windows the test sets.
+
+One domain, one start: the first certificate is ordered without
+"replaces"; once it is live, a window far in the future is followed (no
+order, the window and its explanation URL in the log and in the status),
+then the CA moves the window into the past and the domain renews at once
+with "replaces" = the live certificate's id. A failing renewalInfo leaves
+the renew window in charge. MDCheckInterval 2s keeps ARI's shortest wait
+between checks (min(60 s, MDCheckInterval)) short."""
+import base64
+import re
+import subprocess
+import time
+
+import pytest
+
+from harness.acme_front import AcmeFront
+from test_30_renew import renew_conf, served, pebble_root, wait_staged
+from test_40_status import LOCATIONS, auto_lines, md_status
+
+FAR = 40 * 86400          # a window 40 days ahead: inside the certificate's life
+
+
+@pytest.fixture
+def front(ca, pebble, ports):
+    acme = pebble()
+    f = AcmeFront(ca, ports.acme, "/dir").start()
+    yield f, acme
+    f.stop()
+
+
+def cert_id(cert):
+    """RFC 9773 4.1 from openssl's view of the certificate."""
+    out = subprocess.run(["openssl", "x509", "-noout", "-serial", "-ext",
+                          "authorityKeyIdentifier"], input=cert.pem, capture_output=True,
+                         text=True, check=True).stdout
+    serial = bytes.fromhex(re.search(r"serial=([0-9A-Fa-f]+)", out).group(1)).lstrip(b"\0")
+    if not serial or serial[0] & 0x80:
+        serial = b"\0" + serial
+    aki = out.split("Authority Key Identifier:", 1)[1]
+    kid = bytes.fromhex("".join(re.findall(r"\b([0-9A-Fa-f]{2})\b", aki.split("\n\n")[0])))
+
+    def b64(b):
+        return base64.urlsafe_b64encode(b).decode().rstrip("=")
+    return f"{b64(kid)}.{b64(serial)}"
+
+
+def not_before(cert):
+    out = subprocess.run(["openssl", "x509", "-noout", "-startdate", "-dateopt", "iso_8601"],
+                         input=cert.pem, capture_output=True, text=True, check=True).stdout
+    stamp = out.strip().split("=", 1)[1]
+    return time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%SZ")) - time.timezone
+
+
+def orders_for(front, md):
+    return [o for o in front.order_payloads()
+            if any(i.get("value") == md for i in o.get("identifiers", []))]
+
+
+def ari_conf(httpd, front, ca, md, extra=""):
+    return renew_conf(httpd, front, ca, [[md]], extra=f"MDCheckInterval 2s\n{extra}",
+                      md_extra="MDCAChallenges http-01") + LOCATIONS
+
+
+def start_with_live_cert(httpd, front, acme, ca, test_dir, md, extra=""):
+    """The first certificate (no ARI yet: nothing to ask about), served."""
+    httpd.write_conf(ari_conf(httpd, front, ca, md, extra))
+    httpd.start()
+    wait_staged(httpd, md)
+    assert [o.get("replaces") for o in orders_for(front, md)] == [None]
+    mark = httpd.log_mark()
+    httpd.graceful()
+    return served(httpd, md, pebble_root(acme, test_dir)), mark
+
+
+def test_ari_window_followed_then_renews_with_replaces(httpd, front, ca, challtestsrv,
+                                                        test_dir):
+    f, acme = front
+    md = "ari.test"
+    why = "https://ca.test/incident-42"
+    f.set_window(time.time() + FAR, time.time() + FAR + 86400, explanation=why)
+    cert, mark = start_with_live_cert(httpd, f, acme, ca, test_dir, md)
+    cid = cert_id(cert)
+    httpd.wait_for_log(rf"ACME1466 {re.escape(md)}: CA's renewal window .* explanation: "
+                       rf"{re.escape(why)}", timeout=30, since=mark)
+    assert f.cert_ids()[-1] == cid
+    status = md_status(httpd, md)
+    assert status["ari"]["explanation-url"] == why
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + FAR - 60))
+    assert status["ari"]["window"]["start"] >= start[:10]
+    assert status["renew-at"] >= status["ari"]["window"]["start"]
+    assert auto_lines(httpd)["ManagedDomain[0]ARIExplanationURL"] == why
+    # the window is far: checks go on (Retry-After 1, bounded by 2s), nothing is ordered
+    asked = len(f.cert_ids())
+    deadline = time.time() + 20
+    while len(f.cert_ids()) < asked + 2 and time.time() < deadline:
+        time.sleep(0.2)
+    assert len(f.cert_ids()) >= asked + 2
+    assert len(orders_for(f, md)) == 1
+    # the CA moves the window into the past: renew now, replacing the live one
+    while time.time() < not_before(cert) + 2:
+        time.sleep(0.2)
+    end = int(time.time())
+    mark = httpd.log_mark()
+    f.set_window(end - 1, end)
+    wait_staged(httpd, md, timeout=60, since=mark)
+    assert [o.get("replaces") for o in orders_for(f, md)] == [None, cid]
+
+
+def test_ari_failure_falls_back_to_renew_window(httpd, front, ca, challtestsrv, test_dir):
+    f, acme = front
+    md = "ari-down.test"
+    f.set_ari_error(500)
+    cert, mark = start_with_live_cert(httpd, f, acme, ca, test_dir, md)
+    planned = httpd.wait_for_log(rf"ACME1443 {re.escape(md)}: certificate valid until .* "
+                                 r"renewal at (.*) \(renew window", timeout=30, since=mark)
+    failed = httpd.wait_for_log(rf"ACME1465 {re.escape(md)}: ARI check failed: .*500.*; "
+                                r"renewal stays at (.*) \(MDRenewWindow\)", timeout=30,
+                                since=mark)
+    assert planned.group(1) == failed.group(1)
+    assert f.cert_ids() and f.cert_ids()[-1] == cert_id(cert)
+    status = md_status(httpd, md)
+    assert "500" in status["ari"]["error"]
+    assert "window" not in status["ari"]
+    assert len(orders_for(f, md)) == 1
