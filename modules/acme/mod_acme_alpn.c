@@ -1,7 +1,8 @@
 /* tls-alpn-01 (RFC 8737): a TLS client (the CA) offering ALPN "acme-tls/1"
  * gets that protocol, and the handshake presents the challenge certificate
  * of the SNI name from CHALLENGES/<name>/tls-alpn-01.{cert,key}.pem instead
- * of the site's (an IPv4 identifier comes as its "in-addr.arpa" name).
+ * of the site's (an IP identifier comes as its "in-addr.arpa" or "ip6.arpa"
+ * name, RFC 8738 section 6).
  * mod_ssl asks ssl_answer_challenge after the protocol switch; a switched
  * connection carries no HTTP and is closed after the handshake. The vhost's
  * `Protocols` must list acme-tls/1 for httpd to select it. */

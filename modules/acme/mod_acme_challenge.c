@@ -56,14 +56,16 @@ int acme_challenge_http01(request_rec *r)
     apr_size_t len;
     apr_status_t rv;
 
+    /* normalized first: an IPv6 identifier's Host may be spelt in any of
+     * its forms, the domain knows the canonical one */
     if (!path || strncmp(path, HTTP01_PREFIX, sizeof(HTTP01_PREFIX) - 1) != 0 || !store
         || !r->hostname
-        || !(md = acme_config_md_for_name(acme_config_global_get(r->server), r->hostname))) {
+        || acme_names_domain_normalize(&host, r->pool, r->hostname, 0) != APR_SUCCESS
+        || !(md = acme_config_md_for_name(acme_config_global_get(r->server), host))) {
         return DECLINED;
     }
     token = path + sizeof(HTTP01_PREFIX) - 1;
-    if (!acme_keyauth_token_is_valid(token) || acme_names_check_token(token) != APR_SUCCESS
-        || acme_names_domain_normalize(&host, r->pool, r->hostname, 0) != APR_SUCCESS) {
+    if (!acme_keyauth_token_is_valid(token) || acme_names_check_token(token) != APR_SUCCESS) {
         return md->driven ? HTTP_NOT_FOUND : DECLINED;
     }
     if (r->method_number != M_GET) {

@@ -59,14 +59,14 @@ static const char *names_add(cmd_parms *cmd, acme_config_md_t *md, int argc,
     int i;
 
     for (i = 0; i < argc; ++i) {
-        char *name = apr_pstrdup(cmd->pool, argv[i]);
+        const char *name;
 
-        if (!strcasecmp(name, "auto") || !strcasecmp(name, "manual")) {
-            md->props.transitive = !strcasecmp(name, "auto");
+        if (!strcasecmp(argv[i], "auto") || !strcasecmp(argv[i], "manual")) {
+            md->props.transitive = !strcasecmp(argv[i], "auto");
             continue;
         }
-        ap_str_tolower(name);
-        if (acme_config_dns_name_check(name, &why) != APR_SUCCESS) {
+        /* DNS names, and IP addresses in their one spelling (RFC 8738) */
+        if (acme_config_identifier_parse(&name, cmd->pool, argv[i], &why) != APR_SUCCESS) {
             return acme_config_bad_value(cmd, argv[i], why);
         }
         acme_config_md_name_add(md, cmd->pool, name);

@@ -14,6 +14,7 @@
  *  3. MDMembers auto: add the names of those https vhosts to their domain;
  *  4. match the remaining vhosts against the completed index;
  *  5. per domain: driven or not, contact from ServerAdmin, warnings. */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include <apr_hash.h>
@@ -319,12 +320,38 @@ static int md_has_challenge(const acme_config_md_t *md, const char *type)
     return 0;
 }
 
+/* The first IP address among md's names (they are canonical: an IPv6 one
+ * has a ':', an IPv4 one is four decimal octets), NULL if none. */
+static const char *md_first_ip(const acme_config_md_t *md)
+{
+    unsigned char addr[4];
+    int i;
+
+    for (i = 0; i < md->names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(md->names, i, const char *);
+        if (strchr(name, ':') || inet_pton(AF_INET, name, addr) == 1) {
+            return name;
+        }
+    }
+    return NULL;
+}
+
 /* dns-01 needs MDChallengeDns01; a wildcard name can only be validated by
- * dns-01 (RFC 8555 7.1.3), so a driven one without it cannot be renewed. */
+ * dns-01 (RFC 8555 7.1.3), so a driven one without it cannot be renewed. An
+ * IP address never by dns-01 (RFC 8738 section 7): it needs another type. */
 static apr_status_t md_check_dns01(link_ctx_t *ctx, const acme_config_md_t *md)
 {
     server_rec *base = ctx->g->base_server;
     int dns01 = md_has_challenge(md, "dns-01");
+    const char *ip = md_first_ip(md);
+
+    if (md->driven && ip && dns01 && md->props.challenges->nelts == 1) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, base, "ACME1129 managed domain %s has the IP "
+                     "address %s, which dns-01 cannot validate (RFC 8738), but MDCAChallenges "
+                     "lists only dns-01: add http-01 or tls-alpn-01", md_desc(ctx->ptemp, md),
+                     ip);
+        return APR_EINVAL;
+    }
 
     if (md->driven && md_has_wildcard(md) && (!md->props.dns01_argv || !dns01)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, base, "ACME1127 managed domain %s has a "

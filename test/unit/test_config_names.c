@@ -71,6 +71,54 @@ START_TEST(dns_name_length_limits)
 }
 END_TEST
 
+/* MDomain names: DNS names and IP addresses (RFC 8738) in one spelling. */
+static const struct {
+    const char *text;
+    const char *want;   /* NULL: rejected */
+    const char *why;    /* a phrase of the reason */
+} identifier_cases[] = {
+    { "Www.Example.ORG", "www.example.org", NULL },
+    { "*.Example.org", "*.example.org", NULL },
+    { "127.0.0.1", "127.0.0.1", NULL },
+    { "::1", "::1", NULL },
+    { "[::1]", "::1", NULL },
+    { "[0:0:0:0:0:0:0:1]", "::1", NULL },
+    { "2001:DB8:0:0::0001", "2001:db8::1", NULL },
+    { "::ffff:192.0.2.1", "::ffff:192.0.2.1", NULL },
+    { "fe80::1%eth0", NULL, "with a zone" },
+    { "[fe80::1%25eth0]", NULL, "with a zone" },
+    { "[::1", NULL, "needs its ']'" },
+    { "[]", NULL, "needs its ']'" },
+    { "::1]", NULL, "neither a DNS name nor an IP address" },
+    { "1:2:3", NULL, "neither a DNS name nor an IP address" },
+    { "::1/128", NULL, "neither a DNS name nor an IP address" },
+    { "example.org:443", NULL, "neither a DNS name nor an IP address" },
+    { "*.::1", NULL, "neither a DNS name nor an IP address" },
+    { "*.0.0.1", NULL, "wildcard on an IP address" },
+    { "*.192.0.2.1", NULL, "wildcard on an IP address" },
+    { "*.example.org:1", NULL, "neither a DNS name nor an IP address" },
+    { "a_b.example", NULL, "not a DNS name" },
+};
+
+START_TEST(identifier_table)
+{
+    const char *out = "untouched", *why = NULL;
+    apr_status_t rv;
+
+    rv = acme_config_identifier_parse(&out, test_pool, identifier_cases[_i].text, &why);
+    if (identifier_cases[_i].want) {
+        ck_assert_msg(rv == APR_SUCCESS, "%s: %s", identifier_cases[_i].text, why);
+        ck_assert_str_eq(out, identifier_cases[_i].want);
+    }
+    else {
+        ck_assert_msg(rv == APR_EINVAL, "%s accepted", identifier_cases[_i].text);
+        ck_assert_str_eq(out, "untouched");
+        ck_assert_msg(why && strstr(why, identifier_cases[_i].why), "%s: %s",
+                      identifier_cases[_i].text, why ? why : "(no reason)");
+    }
+}
+END_TEST
+
 static const text_case_t email_cases[] = {
     { "admin@example.org", 1 },
     { "mailto:admin@example.org", 1 },
@@ -187,6 +235,7 @@ TCase *test_config_names_tcase(void)
     tcase_add_checked_fixture(tc, test_pool_setup, test_pool_teardown);
     tcase_add_loop_test(tc, dns_name_table, 0, NELTS(dns_cases));
     tcase_add_test(tc, dns_name_length_limits);
+    tcase_add_loop_test(tc, identifier_table, 0, NELTS(identifier_cases));
     tcase_add_loop_test(tc, email_table, 0, NELTS(email_cases));
     tcase_add_test(tc, url_checks);
     tcase_add_loop_test(tc, ca_table, 0, NELTS(ca_cases));

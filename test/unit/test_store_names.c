@@ -19,7 +19,7 @@ START_TEST(domain_accepts_ldh_names)
 {
     static const char *const good[] = {
         "a.example", "localhost", "xn--bcher-kva.example", "a-b.c0.example",
-        "192.0.2.1", "a.example.3",
+        "192.0.2.1", "a.example.3", "::1", "2001:db8::1", "::ffff:192.0.2.1",
     };
     size_t i;
 
@@ -43,6 +43,9 @@ START_TEST(domain_rejects_everything_else)
     static const char *const bad[] = {
         "", "A.example", "a..b", ".a", "a.", "-a.b", "a-.b", "a_b.c", "a/b", "../x", "..",
         "a b", "a\n", "\xc3\xa4.example", "*.example", "a.*.b", "**.x", "_wildcard_.x",
+        /* IPv6 only in its canonical (RFC 5952) spelling, without brackets or zone */
+        "[::1]", "0::1", "::0001", "2001:DB8::1", "2001:db8:0:0:0:0:0:1", "fe80::1%eth0",
+        "::1/128", ":", "1:2", "::1:", "a:b.example",
     };
     size_t i;
 
@@ -72,6 +75,22 @@ START_TEST(domain_normalize_folds_case_and_trailing_dot)
                                                  ACME_NAMES_WILDCARD), APR_SUCCESS);
     ck_assert_str_eq(out, "*.example.org");
     out = "untouched";
+    /* IPv6: bare or in brackets (a Host header), to the RFC 5952 text */
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "[::1]", 0), APR_SUCCESS);
+    ck_assert_str_eq(out, "::1");
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "2001:DB8:0:0::0001", 0),
+                     APR_SUCCESS);
+    ck_assert_str_eq(out, "2001:db8::1");
+    ck_assert_int_eq(acme_names_check_domain(out, 0), APR_SUCCESS);
+    out = "untouched";
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "fe80::1%eth0", 0),
+                     APR_EINVAL);
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "[fe80::1%25eth0]", 0),
+                     APR_EINVAL);
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "[::1", 0), APR_EINVAL);
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "[]", 0), APR_EINVAL);
+    ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "*.::1",
+                                                 ACME_NAMES_WILDCARD), APR_EINVAL);
     ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "a..B", 0), APR_EINVAL);
     ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, "*.b.c", 0), APR_EINVAL);
     ck_assert_int_eq(acme_names_domain_normalize(&out, test_pool, ".", 0), APR_EINVAL);

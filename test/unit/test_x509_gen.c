@@ -134,7 +134,14 @@ START_TEST(tlsalpn_sni_names_the_identifier)
     static const char *const bad[] = {
         "4.3.2.in-addr.arpa", "5.4.3.2.1.in-addr.arpa", "256.3.2.1.in-addr.arpa",
         "04.3.2.1.in-addr.arpa", "a.3.2.1.in-addr.arpa", "4..2.1.in-addr.arpa",
-        ".in-addr.arpa", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+        ".in-addr.arpa",
+        /* 31 and 33 nibbles, two digits in a label, not hex, a missing dot */
+        "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+        "10.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+        "g.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+        "1.00.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+        ".ip6.arpa", "ip6.arpa.ip6.arpa",
         "", NULL
     };
     const char *id = NULL;
@@ -149,6 +156,15 @@ START_TEST(tlsalpn_sni_names_the_identifier)
     ck_assert_int_eq(acme_tlsalpn_sni_identifier(&id, test_pool, "0.0.0.10.in-addr.arpa"),
                      APR_SUCCESS);
     ck_assert_str_eq(id, "10.0.0.0");
+    ck_assert_int_eq(acme_tlsalpn_sni_identifier(&id, test_pool, "1.0.0.0.0.0.0.0.0.0.0.0.0."
+                                                 "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+                                                 "ip6.arpa"), APR_SUCCESS);
+    ck_assert_str_eq(id, "::1");
+    /* RFC 3596's example, in capitals: the canonical (RFC 5952) text */
+    ck_assert_int_eq(acme_tlsalpn_sni_identifier(&id, test_pool, "B.A.9.8.7.6.5.0.4.0.0.0.3.0."
+                                                 "0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4."
+                                                 "IP6.ARPA"), APR_SUCCESS);
+    ck_assert_str_eq(id, "4321:0:1:2:3:4:567:89ab");
     ck_assert_int_eq(acme_tlsalpn_sni_identifier(&id, test_pool, "Www.Example.org"),
                      APR_SUCCESS);
     ck_assert_str_eq(id, "www.example.org");

@@ -1,4 +1,8 @@
-/* DNS names, email addresses, URLs and CA names in directive values. */
+/* DNS names, IP addresses, email addresses, URLs and CA names in directive
+ * values. */
+#include <arpa/inet.h>
+#include <string.h>
+
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <strings.h>
@@ -78,6 +82,78 @@ apr_status_t acme_config_dns_name_check(const char *s, const char **pwhy)
         return APR_EINVAL;
     }
     return dns_labels_check(s, pwhy) > 0 ? APR_SUCCESS : APR_EINVAL;
+}
+
+/* "*." before an IP address, or before a name whose last label is all
+ * digits (no top-level domain is): a wildcard cannot cover an address. */
+static int wildcard_on_ip(const char *s)
+{
+    const char *last;
+    unsigned char addr[16];
+
+    if (s[0] != '*' || s[1] != '.') {
+        return 0;
+    }
+    last = strrchr(s + 2, '.');
+    last = last ? last + 1 : s + 2;
+    return inet_pton(AF_INET, s + 2, addr) == 1 || (*last && strspn(last, "0123456789")
+                                                    == strlen(last));
+}
+
+/* An IPv6 literal, bare or in brackets, to its RFC 5952 text. */
+static apr_status_t ipv6_parse(const char **pname, apr_pool_t *p, const char *s,
+                               const char **pwhy)
+{
+    apr_size_t len = strlen(s);
+    unsigned char addr[16];
+    char text[INET6_ADDRSTRLEN];
+    const char *bare = s;
+
+    if (s[0] == '[') {
+        if (len < 3 || s[len - 1] != ']') {
+            WHY("is not an IPv6 address: a '[' needs its ']', as in [2001:db8::1]");
+            return APR_EINVAL;
+        }
+        bare = apr_pstrndup(p, s + 1, len - 2);
+    }
+    if (strchr(bare, '%')) {
+        WHY("is an IPv6 address with a zone (%...), which no certificate can name; "
+            "write the address without it");
+        return APR_EINVAL;
+    }
+    if (inet_pton(AF_INET6, bare, addr) != 1
+        || inet_ntop(AF_INET6, addr, text, sizeof(text)) == NULL) {
+        WHY("is neither a DNS name nor an IP address (an IPv6 address is written as "
+            "2001:db8::1 or [2001:db8::1])");
+        return APR_EINVAL;
+    }
+    *pname = apr_pstrdup(p, text);
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_config_identifier_parse(const char **pname, apr_pool_t *p, const char *s,
+                                          const char **pwhy)
+{
+    char *lower;
+    apr_size_t i;
+
+    if (s && (s[0] == '[' || strchr(s, ':'))) {
+        return ipv6_parse(pname, p, s, pwhy);
+    }
+    if (s && wildcard_on_ip(s)) {
+        WHY("is a wildcard on an IP address; an IP address is named alone, as in "
+            "192.0.2.1");
+        return APR_EINVAL;
+    }
+    if (acme_config_dns_name_check(s, pwhy) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    lower = apr_pstrdup(p, s);
+    for (i = 0; lower[i]; ++i) {
+        lower[i] = (char)apr_tolower((unsigned char)lower[i]);
+    }
+    *pname = lower;
+    return APR_SUCCESS;
 }
 
 /* RFC 5322 atext, which is what CAs accept in the local part. */

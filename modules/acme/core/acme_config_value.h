@@ -97,6 +97,15 @@ apr_status_t acme_config_email_parse(const char **pemail, apr_pool_t *p, const c
  * Case-insensitive; callers store names lowercased. */
 apr_status_t acme_config_dns_name_check(const char *s, const char **pwhy);
 
+/* A name of MDomain/MDMember: a DNS name as above or an IP address (RFC
+ * 8738): IPv4 dotted, IPv6 bare or in brackets ("::1", "[::1]"). Rejected
+ * with *pwhy: an IPv6 address with a zone ("fe80::1%eth0"), a wildcard on
+ * an address ("*.0.0.1"), anything else acme_config_dns_name_check rejects.
+ * *pname is the one spelling used everywhere after: lowercase, IPv6 as RFC
+ * 5952 text without brackets; allocated from p, set only on success. */
+apr_status_t acme_config_identifier_parse(const char **pname, apr_pool_t *p, const char *s,
+                                          const char **pwhy);
+
 /* MDPrivateKeys arguments: "Default" alone, or a list of "RSA [bits]",
  * "rsaNNNN", "secp256r1"/"P-256", "secp384r1"/"P-384" (case-insensitive;
  * each word as acme_pkey_spec_parse() reads it), RSA bits from 2048 to 8192,

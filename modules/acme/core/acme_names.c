@@ -1,4 +1,5 @@
 /* Name validation: see acme_names.h for the rules and why they are strict. */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -36,13 +37,31 @@ static apr_size_t label_len(const char *s)
     return n;
 }
 
+/* The RFC 5952 text of the IPv6 literal `s` (without brackets) into buf, or
+ * 0 when s is none (a zone, "%eth0", is none either). */
+static int ipv6_canonical(char *buf, apr_size_t len, const char *s)
+{
+    unsigned char addr[16];
+
+    if (len < INET6_ADDRSTRLEN || strchr(s, ':') == NULL
+        || inet_pton(AF_INET6, s, addr) != 1) {
+        return 0;
+    }
+    return inet_ntop(AF_INET6, addr, buf, (socklen_t)len) != NULL;
+}
+
 apr_status_t acme_names_check_domain(const char *name, int flags)
 {
+    char canon[INET6_ADDRSTRLEN];
     const char *s = name;
     apr_size_t n;
 
     if (name == NULL || strlen(name) > ACME_NAMES_DOMAIN_MAX) {
         return APR_EINVAL;
+    }
+    if (strchr(name, ':')) {
+        return ipv6_canonical(canon, sizeof(canon), name) && !strcmp(canon, name)
+            ? APR_SUCCESS : APR_EINVAL;
     }
     if ((flags & ACME_NAMES_WILDCARD) && s[0] == '*' && s[1] == '.') {
         s += 2;
@@ -112,11 +131,23 @@ apr_status_t acme_names_check_token(const char *token)
 apr_status_t acme_names_domain_normalize(const char **pout, apr_pool_t *p, const char *in,
                                          int flags)
 {
+    char canon[INET6_ADDRSTRLEN];
     char *s;
     apr_size_t i, len;
 
     if (in == NULL) {
         return APR_EINVAL;
+    }
+    if (strchr(in, ':')) {
+        /* an IPv6 literal, bare or in brackets */
+        len = strlen(in);
+        s = (in[0] == '[' && len > 2 && in[len - 1] == ']') ? apr_pstrndup(p, in + 1, len - 2)
+                                                             : apr_pstrdup(p, in);
+        if (!ipv6_canonical(canon, sizeof(canon), s)) {
+            return APR_EINVAL;
+        }
+        *pout = apr_pstrdup(p, canon);
+        return APR_SUCCESS;
     }
     s = apr_pstrdup(p, in);
     len = strlen(s);

@@ -11,7 +11,12 @@
  *   Uppercase is rejected, not folded: a key has exactly one spelling, and
  *   acme_names_domain_normalize() is the one place that folds input from
  *   configuration or the CA. With ACME_NAMES_WILDCARD a leading "*." is
- *   allowed. IPv4 literals pass (they are LDH); IPv6 literals do not.
+ *   allowed. IPv4 literals pass (they are LDH). IPv6 literals (RFC 8738 IP
+ *   identifiers) pass in their one canonical spelling only, RFC 5952's as
+ *   inet_ntop writes it ("::1", "2001:db8::1"): no brackets, no zone, no
+ *   uppercase, no leading zeros. Their ':' is the only character outside LDH
+ *   that a name may have; it is harmless in a path or key, and the checked
+ *   round trip through inet_pton keeps anything else out.
  * - id (account ids, lock names): [A-Za-z0-9._-], 1..64 characters, not
  *   starting with '.' or '-', no "..". Mixed case is kept: mod_md account ids
  *   look like "ACME-pebble-0001".
@@ -45,8 +50,10 @@ apr_status_t acme_names_check_aspect(const char *aspect);
 apr_status_t acme_names_check_token(const char *token);
 
 /* Folds `in` to the canonical form (ASCII lowercase, one trailing dot
- * dropped) and checks it as a domain with `flags`. *pout is allocated from p
- * and set only on success. */
+ * dropped; an IPv6 literal, also in brackets as in a Host header, to its
+ * RFC 5952 text) and checks it as a domain with `flags`. An IPv6 literal
+ * with a zone ("fe80::1%eth0") is invalid. *pout is allocated from p and set
+ * only on success. */
 apr_status_t acme_names_domain_normalize(const char **pout, apr_pool_t *p, const char *in,
                                          int flags);
 

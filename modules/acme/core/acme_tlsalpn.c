@@ -1,4 +1,5 @@
 /* tls-alpn-01 challenge certificates (RFC 8737). */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include <apr_lib.h>
@@ -110,6 +111,34 @@ static int octet_parse(const char *s, apr_size_t len, unsigned *pv)
     return v <= 255;
 }
 
+/* "b.a.9.8. ... .0.ip6.arpa" (32 nibbles, the last first, `len` characters
+ * before the suffix) to the RFC 5952 text of the address. */
+static apr_status_t ipv6_reverse_parse(const char **pidentifier, apr_pool_t *p,
+                                       const char *name, apr_size_t len)
+{
+    unsigned char addr[16] = { 0 };
+    char text[INET6_ADDRSTRLEN];
+    int i, v;
+
+    if (len != 32 * 2 - 1) {
+        return APR_EINVAL;
+    }
+    for (i = 0; i < 32; ++i) {
+        char c = name[2 * i];
+        if (!apr_isxdigit(c) || (i < 31 && name[2 * i + 1] != '.')) {
+            return APR_EINVAL;
+        }
+        v = apr_isdigit(c) ? c - '0' : c - 'a' + 10;
+        /* nibble i counts from the low end of the address */
+        addr[15 - i / 2] |= (unsigned char)(i % 2 ? v << 4 : v);
+    }
+    if (inet_ntop(AF_INET6, addr, text, sizeof(text)) == NULL) {
+        return APR_EINVAL;
+    }
+    *pidentifier = apr_pstrdup(p, text);
+    return APR_SUCCESS;
+}
+
 apr_status_t acme_tlsalpn_sni_identifier(const char **pidentifier, apr_pool_t *p,
                                          const char *sni)
 {
@@ -127,7 +156,7 @@ apr_status_t acme_tlsalpn_sni_identifier(const char **pidentifier, apr_pool_t *p
     }
     n = sizeof(REVERSE_V6) - 1;
     if (len >= n && !strcmp(name + len - n, REVERSE_V6)) {
-        return APR_EINVAL;
+        return ipv6_reverse_parse(pidentifier, p, name, len - n);
     }
     n = sizeof(REVERSE_V4) - 1;
     if (len < n || strcmp(name + len - n, REVERSE_V4)) {

@@ -37,10 +37,11 @@ apr_status_t acme_tlsalpn_cert_create(X509 **pcert, const char **ppem,
 
 /* The identifier whose challenge a tls-alpn-01 connection asks for, from
  * its SNI: for an IP identifier the CA sends the reverse-DNS name (RFC 8738
- * section 6: "4.3.2.1.in-addr.arpa" for 1.2.3.4), which gives the address in
- * dotted form; any other name is returned as it is (copied, lowercase).
- * APR_EINVAL for a reverse name that is not one full IPv4 address (partial
- * zones, IPv6 "ip6.arpa" names, which the challenge store cannot hold). */
+ * section 6: "4.3.2.1.in-addr.arpa" for 1.2.3.4, 32 nibbles "1.0.0. ... .0.
+ * ip6.arpa" for ::1), which gives the address in its canonical text (dotted,
+ * or RFC 5952 for IPv6); any other name is returned as it is (copied,
+ * lowercase). APR_EINVAL for a reverse name that is not one full address
+ * (partial zones, a wrong count of octets or nibbles). */
 apr_status_t acme_tlsalpn_sni_identifier(const char **pidentifier, apr_pool_t *p,
                                          const char *sni);
 
