@@ -8,6 +8,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_protocol.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -321,4 +322,39 @@ json_t *acme_ocsp_status_json(apr_pool_t *p, const char *md_name)
         json_array_append_new(arr, obj);
     }
     return arr;
+}
+
+/* server-status: one line per stapled certificate of the domain, for the
+ * ?auto form ("<pre>OCSP[n]Status: good", ...) or the HTML activity cell. */
+void acme_ocsp_status_page(request_rec *r, const char *pre, const char *md_name)
+{
+    apr_array_header_t *entries = acme_ocsp_entries();
+    acme_ocsp_state_t st;
+    const char *status, *until;
+    int i, n = 0;
+
+    for (i = 0; entries && i < entries->nelts; ++i) {
+        const acme_ocsp_entry_t *e = APR_ARRAY_IDX(entries, i, acme_ocsp_entry_t *);
+        if (!e->managed || strcmp(e->name, md_name)) {
+            continue;
+        }
+        acme_ocsp_slot_read(&st, e);
+        status = st.have ? acme_ocsp_status_name((acme_ocsp_status_e)st.status) : "none";
+        until = st.have && st.next_update ? acme_status_time_text(r->pool, st.next_update) : "-";
+        if (pre) {
+            ap_rprintf(r, "%sOCSP[%d]Status: %s\n%sOCSP[%d]ValidUntil: %s\n"
+                       "%sOCSP[%d]NextRefresh: %s\n", pre, n, status, pre, n, until, pre, n,
+                       acme_status_time_text(r->pool, st.refresh_at));
+            if (st.error[0]) {
+                ap_rprintf(r, "%sOCSP[%d]LastError: %s\n", pre, n, st.error);
+            }
+        }
+        else {
+            ap_rprintf(r, "<br>OCSP %s, valid until %s, next refresh %s%s%s", status, until,
+                       acme_status_time_text(r->pool, st.refresh_at),
+                       st.error[0] ? ": " : "",
+                       ap_escape_html2(r->pool, st.error, 1));
+        }
+        ++n;
+    }
 }

@@ -78,6 +78,11 @@ void acme_ocsp_slot_publish(const acme_ocsp_entry_t *e, const unsigned char *der
  * or NULL when none of them is stapled by us. */
 json_t *acme_ocsp_status_json(apr_pool_t *p, const char *md_name);
 
+/* server-status lines of a domain's stapled certificates: ?auto lines
+ * "<pre>OCSP[n]Status|ValidUntil|NextRefresh|LastError: ..." when pre is not
+ * NULL, else text for the HTML activity cell. Nothing when none is stapled. */
+void acme_ocsp_status_page(request_rec *r, const char *pre, const char *md_name);
+
 /* mod_acme_ocsp_watch.c: registers the OCSP watchdog for the entries. */
 int acme_ocsp_watch_register(apr_pool_t *pconf, server_rec *s);
 

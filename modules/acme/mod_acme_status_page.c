@@ -15,6 +15,7 @@
 
 #include "mod_status.h"
 
+#include "mod_acme_ocsp.h"
 #include "mod_acme_status.h"
 
 /* One row: a domain with its slot as read once for the whole page. */
@@ -188,6 +189,7 @@ static void auto_row(request_rec *r, int index, const row_t *row, apr_time_t now
     }
     auto_activity(r, pre, row, now);
     auto_ari_profile(r, pre, row);
+    acme_ocsp_status_page(r, pre, md->name);
 }
 
 static const char *esc(apr_pool_t *p, const char *s)
@@ -232,6 +234,7 @@ static void html_activity(request_rec *r, const row_t *row, apr_time_t now)
     if (slot->ari_explanation[0]) {
         ap_rprintf(r, " (<a href='%s'>why</a>)", esc(p, slot->ari_explanation));
     }
+    acme_ocsp_status_page(r, NULL, row->smd->md->name);
     (void)now;
 }
 

@@ -17,6 +17,7 @@ from harness.ocsp_responder import OcspResponder
 from test_30_renew import pebble_root, renew_conf, served, wait_staged
 
 MD = "ocsp.test"
+OTHER = "other.test"
 LOCATIONS = "<Location /md-status>\n  SetHandler md-status\n</Location>\n"
 
 
@@ -34,10 +35,15 @@ def test_stapling_good_after_responder_outage(httpd, pebble, ca, challtestsrv, t
     acme = pebble(config_overrides={"ocspResponderURL": url}, fresh=True)
     responder = OcspResponder(httpd.cfg, acme, ca, responder_port,
                               os.path.join(test_dir, "ocsp-responder"))
-    httpd.write_conf(renew_conf(httpd, acme, ca, [[MD]], extra="MDRetryDelay 2s\n" + LOCATIONS,
+    # other.test: managed (without stapling) only to get a second certificate
+    other_md = (f"MDomain {OTHER}\n<VirtualHost *:{httpd.ports.https}>\n"
+                f"  ServerName {OTHER}\n  SSLEngine on\n</VirtualHost>\n")
+    httpd.write_conf(renew_conf(httpd, acme, ca, [[MD]],
+                                extra="MDRetryDelay 2s\n" + LOCATIONS + other_md,
                                 md_extra="MDCAChallenges http-01\n  MDStapling on"))
     httpd.start()
     wait_staged(httpd, MD)
+    wait_staged(httpd, OTHER)
     mark = httpd.log_mark()
     httpd.graceful()
     root = pebble_root(acme, test_dir)
@@ -66,9 +72,34 @@ def test_stapling_good_after_responder_outage(httpd, pebble, ca, challtestsrv, t
     (entry,) = data["ocsp"]
     assert entry["status"] == "good" and entry["responder"] == url
     assert entry["valid"]["until"] and entry["next-refresh"] and "last-error" not in entry
+    auto = httpd.get("http://localhost/server-status?auto").body.decode()
+    assert re.search(r"^ManagedDomain\[0\]OCSP\[0\]Status: good$", auto, re.M), auto
+    assert re.search(r"^ManagedDomain\[0\]OCSP\[0\]NextRefresh: \d{4}-", auto, re.M), auto
+    html = httpd.get("http://localhost/server-status").body.decode()
+    assert "OCSP good, valid until " in html
     # stapled from memory: the responder is gone, the handshake still has it
     out = s_client_status(httpd, MD, root)
     assert "Cert Status: good" in out, out
+
+    # MDStapleOthers (on by default): with MDStapling on globally, a vhost
+    # with its own certificate files (other.test's, no longer managed) too
+    live = os.path.join(httpd.root, "md", "live", OTHER)
+    other = (f"<VirtualHost *:{httpd.ports.https}>\n  ServerName {OTHER}\n  SSLEngine on\n"
+             f"  SSLCertificateFile {live}/pubcert.rsa2048.pem\n"
+             f"  SSLCertificateKeyFile {live}/privkey.rsa2048.pem\n</VirtualHost>\n")
+    httpd.write_conf(renew_conf(httpd, acme, ca, [[MD]],
+                                extra="MDStapling on\nMDRetryDelay 2s\n" + LOCATIONS + other,
+                                md_extra="MDCAChallenges http-01"))
+    responder.start()
+    try:
+        mark = httpd.log_mark()
+        httpd.graceful()
+        httpd.wait_for_log(r"ACME1762 ocsp\[other\.test\]: response refreshed: good",
+                           timeout=60, since=mark)
+        out = s_client_status(httpd, OTHER, root)
+        assert "Cert Status: good" in out, out
+    finally:
+        responder.stop()
 
 
 BAD = [
