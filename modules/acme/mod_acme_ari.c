@@ -12,6 +12,7 @@
 #include "acme_layout.h"
 #include "acme_schedule.h"
 #include "mod_acme_ari.h"
+#include "mod_acme_status_shm.h"
 
 APLOG_USE_MODULE(acme);
 
@@ -166,6 +167,21 @@ static int window_apply(acme_drive_t *d, acme_drive_md_t *dm, apr_time_t now)
     return 1;
 }
 
+/* At start, before any job run reports: the slot shows the stored window
+ * and the renewal time it gives (the parent seeded it by MDRenewWindow).
+ * The watchdog thread is the slot's only writer until the workers start. */
+static void status_seed(const acme_drive_md_t *dm)
+{
+    int index = acme_status_slot_index(dm->md->name);
+    acme_status_slot_t slot;
+
+    if (index >= 0 && acme_status_slot_read(&slot, index) == APR_SUCCESS) {
+        slot.renew_at = dm->renew_at;
+        acme_ari_status_fill(&slot, dm);
+        acme_status_slot_write(index, &slot);
+    }
+}
+
 apr_time_t acme_ari_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
                             apr_time_t due, apr_time_t now)
 {
@@ -194,6 +210,7 @@ apr_time_t acme_ari_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
         a->st.next_check = now + (spread > 0 ? (apr_time_t)(random_u32() % (apr_uint64_t)spread)
                                              : 0);
     }
+    status_seed(dm);
     due = dm->renew_at < due ? dm->renew_at : due;
     return a->st.next_check < due ? a->st.next_check : due;
 }

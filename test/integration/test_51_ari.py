@@ -58,6 +58,18 @@ def orders_for(front, md):
             if any(i.get("value") == md for i in o.get("identifiers", []))]
 
 
+def wait_status(httpd, md, pred, timeout=30):
+    """md's JSON status once pred(status) holds (the slot is written after
+    the log line of the check that changed it)."""
+    deadline = time.time() + timeout
+    while True:
+        status = md_status(httpd, md)
+        if pred(status) or time.time() > deadline:
+            assert pred(status), status
+            return status
+        time.sleep(0.2)
+
+
 def ari_conf(httpd, front, ca, md, extra=""):
     return renew_conf(httpd, front, ca, [[md]], extra=f"MDCheckInterval 2s\n{extra}",
                       md_extra="MDCAChallenges http-01") + LOCATIONS
@@ -85,7 +97,7 @@ def test_ari_window_followed_then_renews_with_replaces(httpd, front, ca, challte
     httpd.wait_for_log(rf"ACME1466 {re.escape(md)}: CA's renewal window .* explanation: "
                        rf"{re.escape(why)}", timeout=30, since=mark)
     assert f.cert_ids()[-1] == cid
-    status = md_status(httpd, md)
+    status = wait_status(httpd, md, lambda s: "explanation-url" in s.get("ari", {}))
     assert status["ari"]["explanation-url"] == why
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + FAR - 60))
     assert status["ari"]["window"]["start"] >= start[:10]
@@ -120,7 +132,42 @@ def test_ari_failure_falls_back_to_renew_window(httpd, front, ca, challtestsrv, 
                                 since=mark)
     assert planned.group(1) == failed.group(1)
     assert f.cert_ids() and f.cert_ids()[-1] == cert_id(cert)
-    status = md_status(httpd, md)
+    status = wait_status(httpd, md, lambda s: "error" in s.get("ari", {}))
     assert "500" in status["ari"]["error"]
     assert "window" not in status["ari"]
     assert len(orders_for(f, md)) == 1
+
+
+def test_ari_state_survives_restart(httpd, front, ca, challtestsrv, test_dir):
+    """The window and the next check are kept in the store: a restart
+    schedules from them (same renewal time) and does not ask again early."""
+    f, acme = front
+    md = "ari-keep.test"
+    f.set_window(time.time() + FAR, time.time() + FAR + 86400, retry_after=3600)
+    cert, mark = start_with_live_cert(httpd, f, acme, ca, test_dir, md)
+    before = wait_status(httpd, md, lambda s: "window" in s.get("ari", {}))
+    asked = len(f.cert_ids())
+    mark = httpd.log_mark()
+    httpd.graceful()
+    httpd.wait_for_log(rf"ACME1464 {re.escape(md)}: renewal at .* by the CA's stored "
+                       r"renewal window", timeout=30, since=mark)
+    httpd.wait_for_log(r"ACME1430 renewal watchdog running", timeout=30, since=mark)
+    time.sleep(3)       # MDCheckInterval 2s: a check at start would have come by now
+    assert len(f.cert_ids()) == asked
+    after = md_status(httpd, md)
+    assert after["renew-at"] == before["renew-at"]
+    assert after["ari"]["window"] == before["ari"]["window"]
+
+
+def test_ari_off_asks_nothing_and_replaces_nothing(httpd, front, ca, challtestsrv, test_dir):
+    f, acme = front
+    md = "ari-off.test"
+    f.set_window(time.time() - 3600, time.time() - 1800)     # would renew at once
+    cert, mark = start_with_live_cert(httpd, f, acme, ca, test_dir, md,
+                                      extra="MDRenewViaARI off")
+    httpd.wait_for_log(rf"ACME1443 {re.escape(md)}: certificate valid until", timeout=30,
+                       since=mark)
+    time.sleep(3)
+    assert f.cert_ids() == []
+    assert len(orders_for(f, md)) == 1
+    assert md_status(httpd, md)["renew-via-ari"] is False
