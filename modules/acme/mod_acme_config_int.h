@@ -88,7 +88,6 @@ const char *acme_cmd_dns01(cmd_parms *cmd, void *dc, int argc, char *const argv[
 const char *acme_cmd_renew_mode(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_window(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_flag(cmd_parms *cmd, void *dc, const char *arg);
-const char *acme_cmd_flag_off_only(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_require_https(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_cert_check(cmd_parms *cmd, void *dc, const char *name, const char *url);
 const char *acme_cmd_stapling_keep(cmd_parms *cmd, void *dc, const char *arg);

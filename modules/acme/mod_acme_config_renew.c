@@ -72,31 +72,6 @@ const char *acme_cmd_flag(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-/* MDStapling, MDStapleOthers: "off" is what mod_acme
- * does anyway; "on" asks for a feature that is not there yet. cmd_data NULL:
- * nothing to store. */
-const char *acme_cmd_flag_off_only(cmd_parms *cmd, void *dc, const char *arg)
-{
-    acme_config_props_t *props;
-    const char *err, *why;
-    int on;
-
-    if (!(props = acme_config_props_target(cmd, dc, &err))) {
-        return err;
-    }
-    if (acme_config_flag_parse(&on, arg, &why) != APR_SUCCESS) {
-        return acme_config_bad_value(cmd, arg, why);
-    }
-    if (on) {
-        return apr_psprintf(cmd->pool, "%s on is not supported yet by mod_acme; remove the "
-                            "line or set it off", cmd->cmd->name);
-    }
-    if (cmd->info) {
-        *PROPS_FIELD(props, int, cmd) = 0;
-    }
-    return NULL;
-}
-
 const char *acme_cmd_require_https(cmd_parms *cmd, void *dc, const char *arg)
 {
     acme_config_props_t *props;

@@ -300,6 +300,7 @@ START_TEST(store_keeps_and_drops)
     ck_assert_int_eq(check_spec(&a, &spec, NULL), APR_SUCCESS);
     ck_assert_int_eq(acme_ocsp_store_save(store, test_pool, "a.example", leaf, a), APR_SUCCESS);
     ck_assert_int_eq(acme_ocsp_aspect(&aspect, test_pool, leaf), APR_SUCCESS);
+    ck_assert_str_eq(aspect, "ocsp.P-256.der");
     path = apr_pstrcat(test_pool, root, "/ocsp/a.example/", aspect, NULL);
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_int_eq(st.st_mode & 0022, 0);
@@ -310,6 +311,13 @@ START_TEST(store_keeps_and_drops)
     /* older than the keep time: dropped from the store */
     ck_assert_int_eq(acme_ocsp_store_load(&b, test_pool, store, "a.example", leaf, ca, now,
                                           HOUR / 2), APR_ENOENT);
+    ck_assert_int_ne(stat(path, &st), 0);
+    /* the response of a predecessor (same key type) is dropped when loaded */
+    ck_assert_int_eq(acme_ocsp_store_save(store, test_pool, "a.example", leaf, a), APR_SUCCESS);
+    ck_assert_int_eq(acme_ocsp_store_load(&b, test_pool, store, "a.example",
+                                          ocsp_test_cert("a.example", other_key, ca, ca_key, 9,
+                                                         NULL, 0), ca, now, 2 * HOUR),
+                     APR_ENOENT);
     ck_assert_int_ne(stat(path, &st), 0);
     /* a stored file that does not check out is dropped too */
     ck_assert_int_eq(acme_store_save(store, test_pool, ACME_STORE_OCSP, "a.example", aspect,

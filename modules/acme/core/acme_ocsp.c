@@ -9,6 +9,7 @@
 #include "acme_cert.h"
 #include "acme_log.h"
 #include "acme_ocsp.h"
+#include "acme_pkey.h"
 
 #define WHY(pwhy, text) do { if (pwhy) { *(pwhy) = (text); } } while (0)
 
@@ -267,11 +268,21 @@ apr_time_t acme_ocsp_refresh_at(const acme_ocsp_answer_t *answer,
 
 apr_status_t acme_ocsp_aspect(const char **paspect, apr_pool_t *p, X509 *cert)
 {
-    const char *hex;
-    apr_status_t rv = acme_cert_get_sha256_hex(&hex, p, cert);
+    EVP_PKEY *evp = X509_get_pubkey(cert);
+    acme_pkey_t *key;
+    const char *id = NULL, *err;
+    apr_status_t rv = APR_SUCCESS;
 
+    /* by key type: a renewed certificate's response replaces the old one */
+    if (evp && acme_pkey_wrap(&key, p, evp, &err) == APR_SUCCESS) {
+        id = acme_pkey_spec_name(p, acme_pkey_get_spec(key));
+    }
+    ERR_clear_error();
+    if (id == NULL) {
+        rv = acme_cert_get_sha256_hex(&id, p, cert);
+    }
     if (rv == APR_SUCCESS) {
-        *paspect = apr_pstrcat(p, "ocsp.", hex, ".der", NULL);
+        *paspect = apr_pstrcat(p, "ocsp.", id, ".der", NULL);
     }
     return rv;
 }

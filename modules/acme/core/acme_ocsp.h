@@ -97,8 +97,12 @@ apr_status_t acme_ocsp_fetch(acme_ocsp_answer_t **panswer, apr_pool_t *p,
 apr_time_t acme_ocsp_refresh_at(const acme_ocsp_answer_t *answer,
                                 const acme_config_window_t *window);
 
-/* The store aspect of a certificate's response: "ocsp.<sha256 hex>.der",
- * kept in group ACME_STORE_OCSP under the domain's name. */
+/* The store aspect of a certificate's response, kept in group ACME_STORE_OCSP
+ * under the domain's name: "ocsp.<key spec>.der" ("ocsp.rsa2048.der",
+ * "ocsp.P-256.der"), one per key type as the certificates are, so that the
+ * response of a renewed certificate replaces its predecessor's (which no
+ * longer checks out and is dropped when loaded); "ocsp.<sha256 hex>.der" for
+ * keys without a spec name. */
 apr_status_t acme_ocsp_aspect(const char **paspect, apr_pool_t *p, X509 *cert);
 
 /* Saves the answer's DER atomically (world-readable: OCSP answers are
