@@ -171,3 +171,20 @@ def test_ari_off_asks_nothing_and_replaces_nothing(httpd, front, ca, challtestsr
     assert f.cert_ids() == []
     assert len(orders_for(f, md)) == 1
     assert md_status(httpd, md)["renew-via-ari"] is False
+
+
+def test_already_replaced_orders_without_replaces(httpd, front, ca, challtestsrv, test_dir):
+    """RFC 9773 5: a CA answering alreadyReplaced gets a plain order."""
+    f, acme = front
+    md = "ari-replaced.test"
+    f.reject_replaces = 1
+    cert, mark = start_with_live_cert(httpd, f, acme, ca, test_dir, md)
+    while time.time() < not_before(cert) + 2:
+        time.sleep(0.2)
+    end = int(time.time())
+    f.set_window(end - 1, end)
+    wait_staged(httpd, md, timeout=60, since=mark)
+    assert [o.get("replaces") for o in f.rejected] == [cert_id(cert)]
+    assert [o.get("replaces") for o in orders_for(f, md)] == [None, None]
+    assert re.search(rf"ACME0926 acme\[md={re.escape(md)}\]: the CA says \S+ was replaced "
+                     r"already", httpd.error_log())

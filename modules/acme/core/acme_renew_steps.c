@@ -95,11 +95,23 @@ apr_status_t acme_renew_step_order(acme_renew_ctx_t *ctx)
     params.replaces = order_replaces(ctx);
     acme_result_set_activity(ctx->r, "creating the %s order for %s",
                              acme_renew_key_name(ctx), ctx->spec->md_name);
-    if ((rv = acme_order_create(&ctx->order, ctx->p, ctx->client, &params, ctx->r))) {
+    rv = acme_order_create(&ctx->order, ctx->p, ctx->client, &params, ctx->r);
+    if (rv == ACME_EPROBLEM && params.replaces && acme_result_is(ctx->r, "alreadyReplaced")) {
+        /* RFC 9773 5: the certificate was replaced already (by an order
+         * this job lost in a crash, say): a plain order still renews */
+        acme_log(ACME_LOG_NOTICE, 0, "ACME0926 acme[md=%s]: the CA says %s was replaced "
+                 "already; ordering without 'replaces'", ctx->spec->md_name, params.replaces);
+        acme_result_clear(ctx->r);
+        params.replaces = NULL;
+        rv = acme_order_create(&ctx->order, ctx->p, ctx->client, &params, ctx->r);
+    }
+    if (rv != APR_SUCCESS) {
         return rv;
     }
-    acme_log(ACME_LOG_INFO, 0, "ACME0920 acme[md=%s order=%s]: created (%s)",
-             ctx->spec->md_name, ctx->order->url, acme_renew_key_name(ctx));
+    acme_log(ACME_LOG_INFO, 0, "ACME0920 acme[md=%s order=%s]: created (%s%s%s%s%s)",
+             ctx->spec->md_name, ctx->order->url, acme_renew_key_name(ctx),
+             params.profile ? ", profile " : "", params.profile ? params.profile : "",
+             params.replaces ? ", replaces " : "", params.replaces ? params.replaces : "");
     /* Saved with the transition: a crash before that costs one extra order. */
     acme_job_set_order(ctx->job, ctx->order->url);
     ctx->job->step = ACME_JOB_AUTHZ;

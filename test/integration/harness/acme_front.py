@@ -7,7 +7,8 @@ that adds what pebble lacks, ARI (RFC 9773) and profiles
 - GET <renewalInfo>/<certID>: the window the test set (set_window), with
   Retry-After, or an error status (set_ari_error). Every certID asked for is
   recorded (ari_requests).
-- POST newOrder: forwarded untouched (the JWS is signed: its payload is only
+- POST newOrder: refused with 409 alreadyReplaced while reject_replaces
+  lasts and it carries "replaces"; else forwarded untouched (the JWS is signed: its payload is only
   read, never changed; pebble ignores "profile" and "replaces"), the payload
   recorded (orders), and the "profile" asked for added to the order object
   returned, as a CA offering it would.
@@ -48,6 +49,8 @@ class AcmeFront:
         self.retry_after = 1
         self.ari_error = 0              # HTTP status to answer renewalInfo with, 0: none
         self.orders = []                # payloads (dicts) of the orders pebble created
+        self.reject_replaces = 0        # newOrders with "replaces" to refuse (alreadyReplaced)
+        self.rejected = []              # payloads refused so
         self.ari_requests = []          # certIDs asked for
         self._lock = threading.Lock()
         self._server = None
@@ -124,6 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path.startswith(ARI_PATH + "/") and self.owner.ari:
             return self._renewal_info(path[len(ARI_PATH) + 1:])
+        if path.endswith("/order-plz") and self.command == "POST" and self._refuse(body):
+            return
         status, headers, data = self._forward(body)
         if path == self.owner.directory and status == 200:
             data = self._directory(data)
@@ -138,6 +143,21 @@ class _Handler(BaseHTTPRequestHandler):
         if self.owner.profiles:
             d.setdefault("meta", {})["profiles"] = self.owner.profiles
         return json.dumps(d).encode()
+
+    def _refuse(self, body):
+        """RFC 9773 5: 409 alreadyReplaced for a newOrder with "replaces",
+        while reject_replaces lasts (pebble never sees it)."""
+        payload = b64url_json(json.loads(body)["payload"])
+        with self.owner._lock:
+            if not (self.owner.reject_replaces > 0 and "replaces" in payload):
+                return False
+            self.owner.reject_replaces -= 1
+            self.owner.rejected.append(payload)
+        problem = {"type": "urn:ietf:params:acme:error:alreadyReplaced",
+                   "detail": "injected: already replaced", "status": 409}
+        self._send(409, [("Content-Type", "application/problem+json")],
+                   json.dumps(problem).encode())
+        return True
 
     def _new_order(self, body, status, data):
         payload = b64url_json(json.loads(body)["payload"])
