@@ -2,7 +2,8 @@
  * child), so that OCSP refreshes neither wait for nor delay renewals. It
  * fetches each entry's response when its slot says it is due, stores it and
  * publishes it; a failure keeps the old response (served while current) and
- * retries after MDRetryDelay, doubling per failure up to an hour. */
+ * retries after MDRetryDelay, doubling per failure up to an hour. MDMessageCmd
+ * hears "ocsp-renewed" and "ocsp-errored" for managed domains, as in mod_md. */
 #include <apr_optional.h>
 #include <apr_strings.h>
 #include <httpd.h>
@@ -12,6 +13,7 @@
 
 #include "acme_http_curl.h"
 #include "acme_ocsp.h"
+#include "mod_acme_cmd.h"
 #include "mod_acme_ocsp.h"
 #include "mod_acme_serve.h"
 #include "mod_acme_status.h"
@@ -51,7 +53,26 @@ static apr_status_t transport_make(acme_http_transport_t **pt, apr_pool_t *p,
     return acme_http_curl_create(pt, p, &opts);
 }
 
-static apr_time_t refresh_failed(ocsp_watch_t *w, int i, apr_status_t rv, const char *why)
+/* MDMessageCmd ocsp-renewed|ocsp-errored <md>, as mod_md: for managed
+ * domains only (the command runner is prepared only when there are some). */
+static void message_send(ocsp_watch_t *w, const acme_ocsp_entry_t *e, const char *reason,
+                         apr_pool_t *p)
+{
+    const acme_config_global_t *g = acme_config_global_get(w->s);
+    const char *extra[3];
+
+    if (!e->managed || !g->message_argv) {
+        return;
+    }
+    extra[0] = reason;
+    extra[1] = e->name;
+    extra[2] = NULL;
+    acme_cmd_run(NULL, p, w->s, apr_psprintf(p, "MDMessageCmd %s %s", reason, e->name),
+                 g->message_argv, extra, 0);
+}
+
+static apr_time_t refresh_failed(ocsp_watch_t *w, int i, apr_status_t rv, const char *why,
+                                 apr_pool_t *p)
 {
     const acme_ocsp_entry_t *e = APR_ARRAY_IDX(w->entries, i, acme_ocsp_entry_t *);
     apr_interval_time_t delay = w->retry_delay;
@@ -66,6 +87,7 @@ static apr_time_t refresh_failed(ocsp_watch_t *w, int i, apr_status_t rv, const 
                  "failed (%d in a row): %s; retrying in %" APR_TIME_T_FMT "s", e->name, e->url,
                  w->errors[i], why ? why : "unknown error", apr_time_sec(next - apr_time_now()));
     acme_ocsp_slot_publish(e, NULL, 0, 0, 0, 0, next, why ? why : "unknown error");
+    message_send(w, e, "ocsp-errored", p);
     return next;
 }
 
@@ -85,12 +107,12 @@ static apr_time_t entry_refresh(ocsp_watch_t *w, int i, apr_pool_t *ptemp)
         return st.refresh_at;
     }
     if ((rv = transport_make(&t, ptemp, e)) != APR_SUCCESS) {
-        return refresh_failed(w, i, rv, "cannot create an HTTP transport");
+        return refresh_failed(w, i, rv, "cannot create an HTTP transport", ptemp);
     }
     rv = acme_ocsp_fetch(&a, ptemp, t, e->url, e->cert, e->issuer, now, &why);
     acme_http_transport_destroy(t);
     if (rv != APR_SUCCESS) {
-        return refresh_failed(w, i, rv, why);
+        return refresh_failed(w, i, rv, why, ptemp);
     }
     w->errors[i] = 0;
     if ((rv = acme_ocsp_store_save(acme_glue_store_get(), ptemp, e->name, e->cert, a))
@@ -110,6 +132,7 @@ static apr_time_t entry_refresh(ocsp_watch_t *w, int i, apr_pool_t *ptemp)
                  e->name, acme_ocsp_status_name(a->status),
                  a->next_update ? acme_status_time_text(ptemp, a->next_update) : "-",
                  acme_status_time_text(ptemp, next));
+    message_send(w, e, "ocsp-renewed", ptemp);
     return next;
 }
 

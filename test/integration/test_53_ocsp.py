@@ -3,18 +3,23 @@ responder in its certificates, and the test responder signing with pebble's
 intermediate key (harness/ocsp_responder.py). The responder is down at first:
 the site serves without stapling and the module retries; once it is up the
 response is fetched, stored (not world-writable), stapled ("Cert Status:
-good" for openssl s_client -status) and shown in md-status."""
+good" for openssl s_client -status), shown in md-status and server-status,
+and MDMessageCmd hears ocsp-errored and ocsp-renewed. Then MDStapleOthers:
+a vhost with its own certificate files is stapled too. Config errors of the
+four directives fail `httpd -t` naming the directive."""
 import glob
 import json
 import os
 import re
 import stat
 import subprocess
+import time
 
 import pytest
 
 from harness.ocsp_responder import OcspResponder
 from test_30_renew import pebble_root, renew_conf, served, wait_staged
+from test_33_renew_cmds import calls, make_hook
 
 MD = "ocsp.test"
 OTHER = "other.test"
@@ -40,8 +45,10 @@ def test_stapling_good_after_responder_outage(httpd, pebble, ca, challtestsrv, t
     # other.test: managed (without stapling) only to get a second certificate
     other_md = (f"MDomain {OTHER}\n<VirtualHost *:{httpd.ports.https}>\n"
                 f"  ServerName {OTHER}\n  SSLEngine on\n</VirtualHost>\n")
+    msg, msg_rec = make_hook(test_dir, "message", httpd.user)
     httpd.write_conf(renew_conf(httpd, acme, ca, [[MD]],
-                                extra="MDRetryDelay 2s\n" + LOCATIONS + other_md,
+                                extra=f"MDRetryDelay 2s\nMDMessageCmd {msg}\n" + LOCATIONS
+                                      + other_md,
                                 md_extra="MDCAChallenges http-01\n  MDStapling on"))
     httpd.start()
     wait_staged(httpd, MD)
@@ -74,6 +81,15 @@ def test_stapling_good_after_responder_outage(httpd, pebble, ca, challtestsrv, t
     (entry,) = data["ocsp"]
     assert entry["status"] == "good" and entry["responder"] == url
     assert entry["valid"]["until"] and entry["next-refresh"] and "last-error" not in entry
+    # MDMessageCmd heard both (it runs right after the log line: wait for it)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        words = [c.split(" ", 1)[1] for c in calls(msg_rec)]
+        if f"ocsp-renewed {MD}" in words:
+            break
+        time.sleep(0.2)
+    assert f"ocsp-errored {MD}" in words and f"ocsp-renewed {MD}" in words, words
+    assert words.index(f"ocsp-errored {MD}") < words.index(f"ocsp-renewed {MD}")
     auto = httpd.get("http://localhost/server-status?auto").body.decode()
     assert re.search(r"^ManagedDomain\[0\]OCSP\[0\]Status: good$", auto, re.M), auto
     assert re.search(r"^ManagedDomain\[0\]OCSP\[0\]NextRefresh: \d{4}-", auto, re.M), auto
