@@ -20,6 +20,11 @@
 
 APLOG_USE_MODULE(acme);
 
+/* What a slot holds of a response: real ones (CA-signed, or with a delegated
+ * responder's certificate) take 0.5-3 KB; a fixed size keeps the shared
+ * memory at n * ~4.3 KB. A larger response is not stapled (status says so). */
+#define SLOT_DER_MAX 4096
+
 /* One entry's shared state. `seq` is odd while the single writer updates. */
 typedef struct {
     apr_uint32_t seq;
@@ -27,7 +32,7 @@ typedef struct {
     int status;
     apr_time_t this_update, next_update, refresh_at, last_try;
     char error[200];
-    unsigned char der[ACME_OCSP_MAX_DER];
+    unsigned char der[SLOT_DER_MAX];
 } ocsp_slot_t;
 
 typedef struct {
@@ -153,7 +158,10 @@ void acme_ocsp_slot_publish(const acme_ocsp_entry_t *e, const unsigned char *der
 
     __atomic_store_n(&slot->seq, seq + 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (der && der_len <= sizeof(slot->der)) {
+    if (der && der_len > sizeof(slot->der)) {
+        error = "the response is larger than 4096 bytes; not stapled";
+    }
+    else if (der) {
         memcpy(slot->der, der, der_len);
         slot->der_len = (apr_uint32_t)der_len;
         slot->status = status;
@@ -221,7 +229,7 @@ int acme_ocsp_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id
         || !(e = apr_hash_get(registry->by_id, id, id_len))) {
         return DECLINED;
     }
-    der = apr_palloc(c->pool, ACME_OCSP_MAX_DER);
+    der = apr_palloc(c->pool, SLOT_DER_MAX);
     memset(&answer, 0, sizeof(answer));
     if (slot_copy(&copy, der, &registry->slots[e->slot]) && copy.der_len > 0) {
         answer.this_update = copy.this_update;

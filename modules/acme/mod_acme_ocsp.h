@@ -67,8 +67,9 @@ int acme_ocsp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 /* The entries of this generation (acme_ocsp_entry_t *), or NULL when none. */
 apr_array_header_t *acme_ocsp_entries(void);
 
-/* Reads / publishes one entry's slot. publish: answer_der NULL keeps the
- * response and records only times and `error`. */
+/* Reads / publishes one entry's slot. publish: der NULL keeps the response
+ * held and records only refresh_at and `error`; a response over the slot's
+ * 4096 bytes is not kept either (the error says so). */
 void acme_ocsp_slot_read(acme_ocsp_state_t *state, const acme_ocsp_entry_t *e);
 void acme_ocsp_slot_publish(const acme_ocsp_entry_t *e, const unsigned char *der,
                             apr_size_t der_len, int status, apr_time_t this_update,
