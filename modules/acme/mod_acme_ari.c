@@ -31,9 +31,29 @@ struct acme_drive_ari_t {
     apr_time_t not_before;          /* of the lead certificate */
     apr_time_t not_after;
     apr_time_t base_renew_at;       /* dm->renew_at by MDRenewWindow */
-    acme_ari_state_t st;            /* strings in the drive's pool */
+    acme_ari_state_t st;            /* cert_id in the drive's pool (set at start);
+                                     * explanation and error point into the
+                                     * buffers below: workers never allocate
+                                     * from the drive's pool */
     int profile;                    /* PROFILE_* */
+    struct ari_text_t *text;        /* only for active domains */
 };
+
+struct ari_text_t {
+    char explanation[ACME_ARI_MAX_EXPLANATION + 1];
+    char error[256];
+};
+
+/* Points *pdst at buf holding a copy of src (cut to fit), or NULL. */
+static void text_keep(const char **pdst, char *buf, apr_size_t size, const char *src)
+{
+    if (src == NULL) {
+        *pdst = NULL;
+        return;
+    }
+    apr_cpystrn(buf, src, size);
+    *pdst = buf;
+}
 
 static const char *date_text(apr_pool_t *p, apr_time_t t)
 {
@@ -106,8 +126,9 @@ static void state_load(acme_drive_t *d, acme_drive_md_t *dm, struct acme_drive_a
         && strcmp(st->cert_id, lead_id) == 0) {
         a->st = *st;
         a->st.cert_id = apr_pstrdup(d->pool, st->cert_id);
-        a->st.explanation = st->explanation ? apr_pstrdup(d->pool, st->explanation) : NULL;
-        a->st.error = st->error ? apr_pstrdup(d->pool, st->error) : NULL;
+        text_keep(&a->st.explanation, a->text->explanation, sizeof(a->text->explanation),
+                  st->explanation);
+        text_keep(&a->st.error, a->text->error, sizeof(a->text->error), st->error);
         return;
     }
     if (rv == APR_SUCCESS && why) {
@@ -198,6 +219,7 @@ apr_time_t acme_ari_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
         return due;
     }
     a->active = 1;
+    a->text = apr_pcalloc(d->pool, sizeof(*a->text));
     a->base_renew_at = dm->renew_at;
     state_load(d, dm, a, APR_ARRAY_IDX(a->ids, lead, const char *), p);
     if (a->st.has_window && window_apply(d, dm, now)) {
@@ -228,7 +250,7 @@ static void check_failed(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
     wait = wait > min_wait(d) ? wait : min_wait(d);
     at = r->retry_at > now + wait ? r->retry_at : now + wait;
     a->st.next_check = at < now + ACME_ARI_WAIT_MAX ? at : now + ACME_ARI_WAIT_MAX;
-    a->st.error = apr_pstrdup(d->pool, acme_result_render(r, p));
+    text_keep(&a->st.error, a->text->error, sizeof(a->text->error), acme_result_render(r, p));
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1465 %s: ARI check failed: %s; "
                  "renewal stays at %s (%s), next check %s", dm->md->name, a->st.error,
                  date_text(p, dm->renew_at), a->st.has_window ? "last renewal window"
@@ -245,7 +267,8 @@ static void check_done(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
     a->st.has_window = 1;
     a->st.start = info->start;
     a->st.end = info->end;
-    a->st.explanation = info->explanation ? apr_pstrdup(d->pool, info->explanation) : NULL;
+    text_keep(&a->st.explanation, a->text->explanation, sizeof(a->text->explanation),
+              info->explanation);
     a->st.fetched = now;
     a->st.next_check = info->next_check;
     a->st.error = NULL;
