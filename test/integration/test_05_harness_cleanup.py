@@ -77,6 +77,8 @@ def _nested(tmp_path, test_dir, source):
     env = dict(os.environ, ACME_TEST_PORT_OFFSET=str(offset), HARNESS_PIDS=str(pid_file),
                ACME_TEST_GEN_DIR=os.path.join(test_dir, "nested-gen"), PYTHONPATH=HERE,
                PYTHONDONTWRITEBYTECODE="1")
+    # the offset above already holds this xdist worker's share of ports
+    env.pop("PYTEST_XDIST_WORKER", None)
     run = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "harness.plugin",
                             "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path),
                             str(tests)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -42,6 +42,9 @@ class TestConfig:
         builddir = g["builddir"]
         gen_root = os.environ.get("ACME_TEST_GEN_DIR") or os.path.join(
             builddir, "test", "integration", "gen")
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:      # each xdist worker has runtime files of its own
+            gen_root = f"{gen_root}-{worker}"
         return cls(srcdir=g["srcdir"], builddir=builddir, module=g["module"],
                    httpd=g["httpd"], httpd_modules=g["httpd_modules"],
                    pebble=_substituted(g.get("pebble", "")),

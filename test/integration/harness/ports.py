@@ -11,6 +11,18 @@ import time
 from dataclasses import dataclass
 
 
+# Each pytest-xdist worker runs its own pebble, challtestsrv and httpds on
+# ports moved by this much more per worker (below the +100 of the nested
+# harness run and the +200 of the sanitizer pass, for up to 5 workers).
+XDIST_PORT_STEP = 20
+
+
+def xdist_worker():
+    """This process's pytest-xdist worker number (gw3 -> 3), 0 without xdist."""
+    m = re.fullmatch(r"gw(\d+)", os.environ.get("PYTEST_XDIST_WORKER", ""))
+    return int(m.group(1)) if m else 0
+
+
 class PortBusyError(RuntimeError):
     """A port the suite needs is held by another process."""
 
@@ -26,7 +38,7 @@ class Ports:
 
     @classmethod
     def from_env(cls):
-        offset = int(os.environ.get("ACME_TEST_PORT_OFFSET", "0"))
+        offset = int(os.environ.get("ACME_TEST_PORT_OFFSET", "0")) + XDIST_PORT_STEP * xdist_worker()
         base = cls()
         return cls(**{k: v + offset for k, v in base.__dict__.items()})
 
