@@ -70,9 +70,8 @@ BAD_VALUES = [
      "'b_c.test' is not a DNS name"),
 ]
 
-NOT_SUPPORTED = [
-]
-# (MDProfile and MDProfileMandatory are supported: test_52_profiles.py checks them)
+# (MDStapling*, MDProfile and MDProfileMandatory are supported: test_52_profiles.py and
+# test_53_ocsp.py check them)
 
 WRONG_PLACE = [
     ("member-outside", "MDomain a.test\nMDMember www.a.test", "MDMember",
@@ -114,14 +113,6 @@ def test_bad_value_fails_config_test(httpd, conf, directive, phrase):
     rc, out = _run(httpd, conf)
     assert rc != 0, out
     assert directive in out, out
-    assert phrase in out, out
-
-
-@pytest.mark.parametrize("conf,phrase", [c[1:] for c in NOT_SUPPORTED],
-                         ids=[c[0] for c in NOT_SUPPORTED])
-def test_unsupported_feature_is_refused(httpd, conf, phrase):
-    rc, out = _run(httpd, conf)
-    assert rc != 0, out
     assert phrase in out, out
 
 
