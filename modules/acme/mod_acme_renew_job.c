@@ -161,14 +161,16 @@ static apr_time_t outcome_done(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t 
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, d->s, "ACME1481 %s: new certificate staged, "
                  "activated at the next graceful restart", dm->md->name);
     rv = acme_cmd_notify(p, d->s, d->g, dm->md->name);
+    if (rv == APR_SUCCESS && stamp[0] && strlen(stamp) < sizeof(dm->notified)) {
+        /* recorded before the message runs: a child that dies while it runs
+         * (or right after) does not notify again for the same set */
+        memcpy(dm->notified, stamp, strlen(stamp) + 1);
+        acme_drive_md_save(d, dm, p);
+    }
     acme_cmd_message(p, d->s, d->g, ACME_CMD_RENEWED, dm->md->name);
     if (rv != APR_SUCCESS) {
         /* as mod_md: a failed MDNotifyCmd is run again later */
         return now + d->g->retry_delay;
-    }
-    if (stamp[0] && strlen(stamp) < sizeof(dm->notified)) {
-        memcpy(dm->notified, stamp, strlen(stamp) + 1);
-        acme_drive_md_save(d, dm, p);
     }
     return now + d->g->check_interval;
 }

@@ -66,6 +66,7 @@ def test_notify_and_message_on_renewal(httpd, pebble, ca, challtestsrv, test_dir
     assert "ACME1403 MDNotifyCmd n.test: to stderr" in log
     # notification happens once per staged set, also when the watchdog's
     # child dies and another child takes over (same generation, still staged)
+    httpd.wait_for_log(r"ACME1402 MDMessageCmd renewed n\.test: done", timeout=10)
     pid = int(re.search(r"ACME1430 renewal watchdog running in pid (\d+)", log).group(1))
     mark = httpd.log_mark()
     os.kill(pid, signal.SIGKILL)
