@@ -265,6 +265,13 @@ static apr_time_t run_locked(acme_drive_t *d, acme_drive_md_t *dm,
     }
     memset(&out, 0, sizeof(out));
     rv = acme_renew_run(&out, p, d->store, client, &spec, now);
+    /* The core counts waits from the run's start; after a run that took a
+     * while (a slow CA, a loaded machine) they count from its end, so that an
+     * error is retried no sooner than the delay after it and a poll never
+     * comes before the CA's Retry-After. */
+    if (out.next_at > 0) {
+        out.next_at += apr_time_now() - now;
+    }
     acme_ari_profile_seen(dm, client);
     if (rv != APR_SUCCESS) {
         return run_broken(d, dm, p, rv, out.result ? acme_result_render(out.result, p)

@@ -5,7 +5,8 @@ One pebble (PEBBLE_VA_NOSLEEP=1) and pebble-challtestsrv serve every run;
 each run gets a throwaway ServerRoot, and the modules alternate (A B A B) so
 that drift of the machine hits both alike. Never loads both modules at once.
 
-  metric 1  cold issuance: N (1, 10, 100) new domains, from `-k start` until
+  metric 1  cold issuance: N (1, 10, 100) new domains, with RSA-2048 and
+            with P-256 keys (--key-types), from `-k start` until
             every domain's certificate is staged (mod_acme: a log line with
             "staged", ACME1481; mod_md: AH10059), then `-k graceful` until
             every domain serves a certificate that verifies against pebble's
@@ -13,8 +14,10 @@ that drift of the machine hits both alike. Never loads both modules at once.
             rows say so, mod_md is still measured.
   metric 2  start-up to first answer: N=100 new domains (CA = pebble; the
             first answer is any TLS handshake with the last name's SNI, i.e.
-            the fallback certificate), and N=10,000 domains that already have
-            certificates (their own certificate served; CA unreachable).
+            the fallback certificate; both key types), and N=10,000 domains
+            that already have certificates (their own certificate served; CA
+            unreachable), with RSS and PSS of the parent and the children
+            once both children run.
   metric 3  request throughput on a static file with 1,000 managed domains
             with certificates, module loaded vs not (plain mod_ssl with
             SSLCertificateFile): ab (apache2-utils; installed with apt-get if
@@ -26,6 +29,11 @@ $ACME_TEST_PORT_OFFSET) so that a test suite on the default ports is not hit:
 
     test/bench/bench_vs_mod_md.py --build /work/build-dev
     test/bench/bench_vs_mod_md.py --build /work/build-dev --metrics 3 --repeats 3
+    test/bench/bench_vs_mod_md.py --metrics 1 --issue-sizes 100 --key-types p256 \
+        --modules acme --module-log-level debug      # where mod_acme's time goes
+
+The table shows the medians, mod_md/mod_acme (for throughput mod_acme/plain
+mod_ssl) and issue 7's target; the CSV has every run with the load average.
 """
 import argparse
 import csv
@@ -37,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import benchlib as b
 from harness.ca import CA
@@ -87,22 +96,27 @@ class Bench:
     def server(self, name, variant):
         root = os.path.join(self.work, "runs", name)
         shutil.rmtree(root, ignore_errors=True)
-        return b.make_server(self.cfg, self.ports, root, variant, log_level="notice")
+        server = b.make_server(self.cfg, self.ports, root, variant, log_level="notice")
+        if self.args.module_log_level:
+            server.module_log_level = self.args.module_log_level
+        return server
 
-    def record(self, metric, module, n, rep, value, unit, note=""):
-        row = {"metric": metric, "module": module, "n": n, "rep": rep,
-               "value": "" if value is None else round(value, 3), "unit": unit, "note": note}
+    def record(self, metric, module, n, rep, value, unit, note="", key="p256"):
+        row = {"metric": metric, "module": module, "n": n, "key": key, "rep": rep,
+               "value": "" if value is None else round(value, 3), "unit": unit, "note": note,
+               "load": os.getloadavg()[0]}
         self.rows.append(row)
         shown = "n/a" if value is None else f"{value:.2f} {unit}"
-        print(f"[{metric}] {module:5} N={n:<6} rep {rep}: {shown} {note}".rstrip(), flush=True)
+        print(f"[{metric}] {module:5} N={n:<6} {key:7} rep {rep}: {shown} {note}".rstrip(),
+              flush=True)
 
     # ------------------------------------------------------------ metric 1
     def new_domains(self, tag, n):
         return [b.Domain(f"{tag}{i}.new.test", "", "") for i in range(n)]
 
-    def new_conf(self, variant, domains):
+    def new_conf(self, variant, domains, key):
         return b.vhosts_conf(variant, domains, self.ports.https,
-                             ca_lines=pebble_ca_lines(self.pebble, self.ca))
+                             ca_lines=pebble_ca_lines(self.pebble, self.ca), key=key)
 
     def wait_staged(self, server, module, names, timeout):
         pattern = re.compile(STAGED[module], re.M)
@@ -113,7 +127,7 @@ class Bench:
                 return
             if not server.running():
                 raise b.BenchError(f"httpd died:\n{log[-2000:]}")
-            time.sleep(0.2)
+            time.sleep(0.05)
         log = server.error_log()
         if module == "acme" and not re.search(r"ACME14\d\d ", log):
             raise NotCapable("mod_acme cannot issue yet: no renewal watchdog line (ACME14xx) "
@@ -123,59 +137,79 @@ class Bench:
                          f"log tail:\n{log[-1500:]}")
 
     def all_served(self, server, names):
-        for name in names:
+        """Every name serves a certificate that verifies against pebble's
+        root; 8 handshakes at a time, so that the probe itself (the same for
+        both modules) adds little to the figure."""
+        def one(name):
             try:
                 fetch_certificate(name, server.ports.https, cafile=self.root_pem, timeout=5)
+                return True
             except (OSError, ssl.SSLError):
                 return False
-        return True
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return all(pool.map(one, sorted(names)))
 
     def metric1(self, rep):
-        for n in self.args.issue_sizes:
-            for module in MODULES:
-                domains = self.new_domains(f"m1r{rep}i", n)
-                names = {d.name for d in domains}
-                server = self.server(f"m1-{module}-{n}-{rep}", module)
-                server.write_conf(self.new_conf(module, domains))
-                try:
-                    t0 = time.monotonic()
-                    b.timed_start(server, lambda: True, 120)
-                    self.wait_staged(server, module, names, 60 + 5 * n)
-                    staged = time.monotonic() - t0
-                    served = b.timed_graceful(server, lambda: self.all_served(server, names),
-                                              120 + n)
-                    self.record("1-staged", module, n, rep, staged, "s")
-                    self.record("1-graceful-served", module, n, rep, served, "s")
-                    self.record("1-total", module, n, rep, staged + served, "s")
-                except NotCapable as e:
-                    self.record("1-total", module, n, rep, None, "s", f"({e})")
-                finally:
-                    server.stop(timeout=60)
+        for key in self.args.key_types:
+            for n in self.args.issue_sizes:
+                for module in self.args.modules:
+                    self.metric1_one(rep, key, n, module)
+
+    def metric1_one(self, rep, key, n, module):
+        # names differ per run: pebble must not reuse an authorization
+        domains = self.new_domains(f"m1r{rep}{key[0]}{module[0]}i", n)
+        names = {d.name for d in domains}
+        server = self.server(f"m1-{module}-{key}-{n}-{rep}", module)
+        server.write_conf(self.new_conf(module, domains, key))
+        try:
+            t0 = time.monotonic()
+            b.timed_start(server, lambda: True, 120)
+            self.wait_staged(server, module, names, 60 + 5 * n)
+            staged = time.monotonic() - t0
+            served = b.timed_graceful(server, lambda: self.all_served(server, names), 120 + n)
+            self.record("1-staged", module, n, rep, staged, "s", key=key)
+            self.record("1-graceful-served", module, n, rep, served, "s", key=key)
+            self.record("1-total", module, n, rep, staged + served, "s", key=key)
+        except NotCapable as e:
+            self.record("1-total", module, n, rep, None, "s", f"({e})", key=key)
+        finally:
+            server.stop(timeout=60)
 
     # ------------------------------------------------------------ metric 2
     def metric2_new(self, rep):
-        n = self.args.new_n
-        for module in MODULES:
-            domains = self.new_domains(f"m2r{rep}s", n)
-            server = self.server(f"m2new-{module}-{rep}", module)
-            server.write_conf(self.new_conf(module, domains))
+        for key in self.args.key_types:
+            for module in self.args.modules:
+                self.metric2_new_one(rep, key, module)
 
-            def answers():
-                try:
-                    b.served_sha256(server.ports.https, domains[-1].name)
-                    return True
-                except (OSError, ssl.SSLError):
-                    return False
+    def metric2_new_one(self, rep, key, module):
+        n = self.args.new_n
+        domains = self.new_domains(f"m2r{rep}s", n)
+        server = self.server(f"m2new-{module}-{key}-{rep}", module)
+        server.write_conf(self.new_conf(module, domains, key))
+
+        def answers():
             try:
-                self.record("2-start-new", module, n, rep,
-                            b.timed_start(server, answers, 120 + n), "s", "(fallback served)")
-            finally:
-                server.stop(timeout=60)
+                b.served_sha256(server.ports.https, domains[-1].name)
+                return True
+            except (OSError, ssl.SSLError):
+                return False
+        try:
+            self.record("2-start-new", module, n, rep, b.timed_start(server, answers, 120 + n),
+                        "s", "(fallback served)", key=key)
+        finally:
+            server.stop(timeout=60)
 
     def metric2_existing(self, rep, sets):
-        for module in MODULES:
-            self.record("2-start-existing", module, sets.count, rep,
-                        self.existing_start(module, sets, rep), "s")
+        for module in self.args.modules:
+            start, mem = self.existing_start(module, sets, rep)
+            self.record("2-start-existing", module, sets.count, rep, start, "s")
+            self.record("2-rss-parent", module, sets.count, rep, mem["parent_rss_kb"] / 1024,
+                        "MB")
+            self.record("2-rss-total", module, sets.count, rep,
+                        (mem["parent_rss_kb"] + mem["children_rss_kb"]) / 1024, "MB",
+                        f"({mem['children']} children)")
+            self.record("2-pss-total", module, sets.count, rep, mem["total_pss_kb"] / 1024,
+                        "MB")
 
     def existing_server(self, module, sets, rep, tag, extra=""):
         server = self.server(f"{tag}-{module}-{sets.count}-{rep}", module)
@@ -191,8 +225,10 @@ class Bench:
         server = self.existing_server(module, sets, rep, "m2old")
         last = sets.last
         try:
-            return b.timed_start(server, lambda: self._serves(server, last),
-                                 120 + 0.1 * sets.count)
+            start = b.timed_start(server, lambda: self._serves(server, last),
+                                  120 + 0.1 * sets.count)
+            b.settle(server)
+            return start, b.memory(server)
         finally:
             server.stop(timeout=60)
 
@@ -256,16 +292,43 @@ def run_ab(server, name, args, keepalive):
     return float(rps.group(1))
 
 
+# Targets of issue 7: (metric, N, key) -> the least mod_md/mod_acme ratio
+# (for memory and throughput the most: mod_acme may cost that much more).
+TARGETS = {("1-total", 100, "rsa2048"): ">= 5", ("1-total", 100, "p256"): ">= 8",
+           ("2-start-new", 100, "rsa2048"): ">= 20", ("2-start-new", 100, "p256"): ">= 20",
+           ("2-start-existing", None, "p256"): ">= 3", ("2-rss-total", None, "p256"): ">= 1",
+           ("3-keepalive", None, "p256"): "acme/ssl >= 0.98",
+           ("3-handshakes", None, "p256"): "acme/ssl >= 0.98"}
+
+
+def _median(rows):
+    values = [r["value"] for r in rows if r["value"] != ""]
+    return statistics.median(values) if values else None
+
+
 def summarize(rows, out):
+    """Medians per (metric, N, key) and module, with mod_md/mod_acme (for
+    throughput: mod_acme/plain mod_ssl) and the target where issue 7 sets one."""
     groups = {}
     for r in rows:
-        groups.setdefault((r["metric"], r["n"], r["module"]), []).append(r)
-    out.write(f"\n{'metric':20} {'N':>6} {'module':6} {'runs':>4} {'median':>10} unit\n")
-    for (metric, n, module), rs in sorted(groups.items()):
-        values = [r["value"] for r in rs if r["value"] != ""]
-        med = f"{statistics.median(values):10.2f}" if values else f"{'n/a':>10}"
-        note = "" if values else "  " + rs[-1]["note"].splitlines()[0][:100]
-        out.write(f"{metric:20} {n:>6} {module:6} {len(rs):>4} {med} {rs[0]['unit']}{note}\n")
+        groups.setdefault((r["metric"], r["n"], r["key"]), {}).setdefault(
+            r["module"], []).append(r)
+    out.write(f"\n{'metric':18} {'N':>6} {'key':7} {'runs':>4} {'mod_acme':>9} {'mod_md':>9} "
+              f"{'mod_ssl':>9} unit  {'md/acme':>7}  target\n")
+    for (metric, n, key), mods in sorted(groups.items()):
+        med = {m: _median(rs) for m, rs in mods.items()}
+        runs = max(len(rs) for rs in mods.values())
+        unit = next(iter(mods.values()))[0]["unit"]
+        cells = " ".join(f"{med[m]:9.2f}" if med.get(m) is not None else f"{'n/a':>9}"
+                         for m in ("acme", "md", "ssl"))
+        if metric.startswith("3-") and med.get("acme") and med.get("ssl"):
+            ratio = f"{med['acme'] / med['ssl']:7.3f}"
+        elif med.get("acme") and med.get("md"):
+            ratio = f"{med['md'] / med['acme']:7.2f}"
+        else:
+            ratio = f"{'':7}"
+        target = TARGETS.get((metric, n, key)) or TARGETS.get((metric, None, key)) or ""
+        out.write(f"{metric:18} {n:>6} {key:7} {runs:>4} {cells} {unit:5} {ratio}  {target}\n")
 
 
 def parse_args(argv):
@@ -275,18 +338,36 @@ def parse_args(argv):
     ap.add_argument("--metrics", default="1,2,3")
     ap.add_argument("--repeats", type=int, default=2, help="A B rounds per measurement")
     ap.add_argument("--issue-sizes", default="1,10,100")
+    ap.add_argument("--modules", default="acme,md",
+                    help="which modules to measure (e.g. acme alone while profiling)")
+    ap.add_argument("--key-types", default="rsa2048,p256",
+                    help="MDPrivateKeys of metrics 1 and 2 (new): rsa2048, p256")
     ap.add_argument("--new-n", type=int, default=100)
     ap.add_argument("--existing-n", type=int, default=10000)
+    ap.add_argument("--existing-repeats", type=int, default=None,
+                    help="rounds of the N=10,000 start-up (default: --repeats; it takes "
+                         "minutes per round)")
     ap.add_argument("--throughput-n", type=int, default=1000)
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--workdir", default="/tmp/mod_acme-bench-vs")
+    ap.add_argument("--module-log-level", default=None,
+                    help="LogLevel of the module under test (e.g. debug, trace1: to see "
+                         "where the time goes; slows it down a little)")
     ap.add_argument("--csv", default=None, help="default: WORKDIR/vs-<time>.csv")
     ap.add_argument("--port-offset", type=int,
                     default=int(os.environ.get("ACME_TEST_PORT_OFFSET", "500")))
     args = ap.parse_args(argv)
     args.metrics = {m.strip() for m in args.metrics.split(",")}
     args.issue_sizes = [int(x) for x in args.issue_sizes.split(",")]
+    args.key_types = [k.strip() for k in args.key_types.split(",")]
+    if args.existing_repeats is None:
+        args.existing_repeats = args.repeats
+    args.modules = [m.strip() for m in args.modules.split(",")]
+    if any(m not in MODULES for m in args.modules):
+        ap.error("--modules: acme, md")
+    if any(k not in b.PKEYS for k in args.key_types):
+        ap.error(f"--key-types: one of {', '.join(b.PKEYS)}")
     return args
 
 
@@ -306,6 +387,7 @@ def main(argv):
                 bench.metric1(rep)
             if "2" in args.metrics:
                 bench.metric2_new(rep)
+            if "2" in args.metrics and rep < args.existing_repeats:
                 bench.metric2_existing(rep, b.CertSets(os.path.join(
                     args.workdir, f"sets-{args.existing_n}"), args.existing_n).create(
                         args.workdir))
@@ -318,8 +400,8 @@ def main(argv):
         csv_path = args.csv or os.path.join(args.workdir,
                                             f"vs-{time.strftime('%Y%m%d-%H%M%S')}.csv")
         with open(csv_path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=["metric", "module", "n", "rep", "value",
-                                                   "unit", "note"])
+            writer = csv.DictWriter(f, fieldnames=["metric", "module", "n", "key", "rep",
+                                                   "value", "unit", "note", "load"])
             writer.writeheader()
             writer.writerows(bench.rows)
         summarize(bench.rows, sys.stdout)

@@ -141,15 +141,20 @@ def layout_md(sets, store_dir):
 
 # ------------------------------------------------------------ configurations
 
-def vhosts_conf(variant, domains, https_port, files=None, ca_lines=None):
+# MDPrivateKeys values of the key types the benchmarks compare.
+PKEYS = {"p256": "secp256r1", "rsa2048": "RSA 2048"}
+
+
+def vhosts_conf(variant, domains, https_port, files=None, ca_lines=None, key="p256"):
     """One name-based https vhost per domain (Domain records) on
     127.0.0.1:https_port. For the module variants every domain is an MDomain
-    (ca_lines: the CA part, default a CA nobody answers at); for "ssl",
-    files(name) gives the (key, chain) paths (CertSets.files)."""
+    (ca_lines: the CA part, default a CA nobody answers at; key: a PKEYS
+    name for MDPrivateKeys); for "ssl", files(name) gives the (key, chain)
+    paths (CertSets.files)."""
     lines = []
     if variant in ("acme", "md"):
         lines += ca_lines if ca_lines is not None else [f"MDCertificateAuthority {NO_CA}"]
-        lines.append("MDPrivateKeys secp256r1")
+        lines.append(f"MDPrivateKeys {PKEYS[key]}")
         lines += [f"MDomain {d.name}" for d in domains]
     for d in domains:
         vh = [f"<VirtualHost 127.0.0.1:{https_port}>", f"  ServerName {d.name}",
@@ -285,6 +290,6 @@ def settle(server, want_children=2, timeout=10):
     time.sleep(0.5)
 
 
-__all__ = ["BenchError", "CertSets", "Domain", "HttpdError", "VARIANTS", "build_gen_certs",
+__all__ = ["BenchError", "CertSets", "Domain", "HttpdError", "PKEYS", "VARIANTS", "build_gen_certs",
            "generation", "layout_acme", "layout_md", "make_server", "memory", "served_sha256",
            "settle", "timed_graceful", "timed_start", "vhosts_conf"]

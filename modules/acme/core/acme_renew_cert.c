@@ -19,6 +19,17 @@ static apr_status_t store_fail(acme_renew_ctx_t *ctx, apr_status_t rv, const cha
     return rv;
 }
 
+/* Remembers the staged key for the rest of the run: decoding it again
+ * costs more than a request to a nearby CA. */
+static apr_status_t staged_key_keep(acme_pkey_t **pkey, acme_renew_ctx_t *ctx,
+                                    acme_pkey_t *key)
+{
+    ctx->staged_key = key;
+    ctx->staged_key_index = ctx->job->key_index;
+    *pkey = key;
+    return APR_SUCCESS;
+}
+
 /* The staged key of the current key spec; made and saved when absent, so
  * that it is never lost between finalizing and downloading. */
 static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx)
@@ -29,12 +40,15 @@ static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx)
     apr_size_t len;
     apr_status_t rv;
 
+    if (ctx->staged_key && ctx->staged_key_index == ctx->job->key_index) {
+        *pkey = ctx->staged_key;
+        return APR_SUCCESS;
+    }
     rv = acme_store_load(&pem, &len, ctx->p, ctx->store, ACME_STORE_STAGING,
                          ctx->spec->md_name, aspect);
     if (rv == APR_SUCCESS && acme_pkey_from_pem(&key, ctx->p, pem, len, &why) == APR_SUCCESS
         && acme_pkey_spec_eq(acme_pkey_get_spec(key), acme_renew_key_spec(ctx))) {
-        *pkey = key;
-        return APR_SUCCESS;
+        return staged_key_keep(pkey, ctx, key);
     }
     if (rv != APR_SUCCESS && rv != APR_ENOENT) {
         return store_fail(ctx, rv, "reading the key in");
@@ -53,8 +67,7 @@ static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx)
     if (rv != APR_SUCCESS) {
         return store_fail(ctx, rv, "saving the key in");
     }
-    *pkey = key;
-    return APR_SUCCESS;
+    return staged_key_keep(pkey, ctx, key);
 }
 
 apr_status_t acme_renew_step_finalize(acme_renew_ctx_t *ctx)

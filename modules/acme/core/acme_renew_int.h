@@ -27,6 +27,10 @@ typedef struct acme_renew_ctx_t {
     acme_account_record_t *account;        /* set once the account is known */
     acme_order_t *order;                   /* the order as last seen in this run */
     apr_time_t wait_at;                    /* set by a step that must wait */
+    acme_pkey_t *staged_key;               /* the staged key of staged_key_index, once
+                                            * made or read in this run (finalize and
+                                            * download mostly run in one) */
+    int staged_key_index;
     acme_job_step_e loaded_step;           /* the step the run began at */
     apr_interval_time_t last_wait;         /* the poll wait that ended before this
                                             * run, 0 if it was none (see
