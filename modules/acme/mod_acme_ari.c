@@ -25,23 +25,21 @@ APLOG_USE_MODULE(acme);
 /* 0 unknown, 1 the CA offers MDProfile, 2 it does not */
 enum { PROFILE_UNKNOWN = 0, PROFILE_OFFERED, PROFILE_MISSING };
 
-struct acme_drive_ari_t {
-    int active;                     /* checks are made for the lead certificate */
-    apr_array_header_t *ids;        /* const char *: ARI id per key spec, or NULL */
-    apr_time_t not_before;          /* of the lead certificate */
-    apr_time_t not_after;
-    apr_time_t base_renew_at;       /* dm->renew_at by MDRenewWindow */
-    acme_ari_state_t st;            /* cert_id in the drive's pool (set at start);
-                                     * explanation and error point into the
-                                     * buffers below: workers never allocate
-                                     * from the drive's pool */
-    int profile;                    /* PROFILE_* */
-    struct ari_text_t *text;        /* only for active domains */
-};
-
+/* Texts of an ARI state. Workers never allocate from the drive's pool (it
+ * is not theirs, and it would grow with every check): fixed buffers. */
 struct ari_text_t {
+    char cert_id[ACME_ARI_MAX_CERT_ID + 1];
     char explanation[ACME_ARI_MAX_EXPLANATION + 1];
     char error[256];
+};
+
+struct acme_drive_ari_t {
+    int active;                     /* ARI is followed for the live certificate */
+    apr_time_t base_renew_at;       /* dm->renew_at by MDRenewWindow */
+    acme_ari_state_t st;            /* its strings point into text; cert_id NULL
+                                     * until the first check read the certificate */
+    struct ari_text_t *text;        /* only for active domains */
+    int profile;                    /* PROFILE_* */
 };
 
 /* Points *pdst at buf holding a copy of src (cut to fit), or NULL. */
@@ -77,15 +75,18 @@ static uint32_t random_u32(void)
     return v;
 }
 
-/* The ARI id of every LIVE certificate (NULL where unreadable or without
- * AKI) and the validity of the lead one (earliest notAfter). */
-static int live_ids(acme_drive_t *d, acme_drive_md_t *dm, struct acme_drive_ari_t *a,
-                    apr_pool_t *p)
+/* The ARI ids of the LIVE certificates (in p), one per key spec, NULL where
+ * unreadable or without AKI; *plead is the index of the one with the
+ * earliest notAfter (-1: none), *pnb / *pna its validity. */
+static apr_array_header_t *live_ids(int *plead, apr_time_t *pnb, apr_time_t *pna,
+                                    const acme_drive_t *d, const acme_drive_md_t *dm,
+                                    apr_pool_t *p)
 {
     const apr_array_header_t *specs = dm->md->props.pkey_specs;
-    int i, lead = -1;
+    apr_array_header_t *ids = apr_array_make(p, specs->nelts, sizeof(const char *));
+    int i;
 
-    a->ids = apr_array_make(d->pool, specs->nelts, sizeof(const char *));
+    *plead = -1;
     for (i = 0; i < specs->nelts; ++i) {
         const acme_pkey_spec_t *spec = &APR_ARRAY_IDX(specs, i, acme_pkey_spec_t);
         const char *pem, *id = NULL;
@@ -94,7 +95,7 @@ static int live_ids(acme_drive_t *d, acme_drive_md_t *dm, struct acme_drive_ari_
         apr_size_t len;
         X509 *leaf;
 
-        APR_ARRAY_PUSH(a->ids, const char *) = NULL;
+        APR_ARRAY_PUSH(ids, const char *) = NULL;
         if (acme_store_load(&pem, &len, p, d->store, ACME_STORE_LIVE, dm->md->name,
                             acme_layout_pubcert(p, acme_pkey_spec_name(p, spec)))
             || acme_chain_from_pem(&chain, p, pem, len)
@@ -103,41 +104,60 @@ static int live_ids(acme_drive_t *d, acme_drive_md_t *dm, struct acme_drive_ari_
             || acme_ari_cert_id(&id, p, leaf)) {
             continue;
         }
-        APR_ARRAY_IDX(a->ids, i, const char *) = apr_pstrdup(d->pool, id);
-        if (lead < 0 || na < a->not_after) {
-            lead = i;
-            a->not_before = nb;
-            a->not_after = na;
+        APR_ARRAY_IDX(ids, i, const char *) = id;
+        if (*plead < 0 || na < *pna) {
+            *plead = i;
+            *pnb = nb;
+            *pna = na;
         }
     }
-    return lead;
+    return ids;
 }
 
-static void state_load(acme_drive_t *d, acme_drive_md_t *dm, struct acme_drive_ari_t *a,
-                       const char *lead_id, apr_pool_t *p)
+/* A state for the certificate `cert_id` (NULL: not read yet) with the
+ * validity nb..na: no window, a new random point; next_check kept. */
+static void state_reset(struct acme_drive_ari_t *a, const char *cert_id, apr_time_t nb,
+                        apr_time_t na)
 {
+    apr_time_t next_check = a->st.next_check;
+
+    memset(&a->st, 0, sizeof(a->st));
+    text_keep(&a->st.cert_id, a->text->cert_id, sizeof(a->text->cert_id), cert_id);
+    a->st.not_before = nb;
+    a->st.not_after = na;
+    a->st.random = random_u32();
+    a->st.next_check = next_check;
+}
+
+/* The stored state, when it is about the certificate in use: matched by
+ * its notAfter here (no certificate is parsed at start), by its id at the
+ * first check. */
+static void state_load(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p)
+{
+    struct acme_drive_ari_t *a = dm->ari;
     acme_ari_state_t *st = NULL;
     const char *data, *why = NULL;
     apr_size_t len;
     apr_status_t rv;
 
+    state_reset(a, NULL, 0, 0);
     rv = acme_store_load(&data, &len, p, d->store, ACME_STORE_JOBS, dm->md->name, ARI_ASPECT);
-    if (rv == APR_SUCCESS && acme_ari_state_parse(&st, p, data, len, &why) == APR_SUCCESS
-        && strcmp(st->cert_id, lead_id) == 0) {
-        a->st = *st;
-        a->st.cert_id = apr_pstrdup(d->pool, st->cert_id);
-        text_keep(&a->st.explanation, a->text->explanation, sizeof(a->text->explanation),
-                  st->explanation);
-        text_keep(&a->st.error, a->text->error, sizeof(a->text->error), st->error);
+    if (rv != APR_SUCCESS) {
         return;
     }
-    if (rv == APR_SUCCESS && why) {
+    if (acme_ari_state_parse(&st, p, data, len, &why) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1461 %s: ignoring unreadable "
                      "ARI state (%s)", dm->md->name, why);
+        return;
     }
-    memset(&a->st, 0, sizeof(a->st));
-    a->st.cert_id = apr_pstrdup(d->pool, lead_id);
-    a->st.random = random_u32();
+    if (st->not_after != dm->not_after) {
+        return;     /* about an earlier certificate */
+    }
+    a->st = *st;
+    text_keep(&a->st.cert_id, a->text->cert_id, sizeof(a->text->cert_id), st->cert_id);
+    text_keep(&a->st.explanation, a->text->explanation, sizeof(a->text->explanation),
+              st->explanation);
+    text_keep(&a->st.error, a->text->error, sizeof(a->text->error), st->error);
 }
 
 static void state_save(acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p)
@@ -166,8 +186,8 @@ static int window_apply(acme_drive_t *d, acme_drive_md_t *dm, apr_time_t now)
 
     memset(&in, 0, sizeof(in));
     in.has_cert = 1;
-    in.not_before = a->not_before;
-    in.not_after = a->not_after;
+    in.not_before = a->st.not_before;
+    in.not_after = a->st.not_after;
     in.renew_window = *dm->md->props.renew_window;
     in.warn_window = *dm->md->props.warn_window;
     in.has_ari = a->st.has_window;
@@ -208,20 +228,16 @@ apr_time_t acme_ari_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
 {
     struct acme_drive_ari_t *a = apr_pcalloc(d->pool, sizeof(*a));
     apr_interval_time_t spread;
-    int lead;
 
     dm->ari = a;
     if (!dm->md->props.renew_via_ari || !dm->has_cert || dm->cycle || dm->staged
         || dm->renew_at <= now) {
         return due;     /* no certificate to ask about, or renewing anyway */
     }
-    if ((lead = live_ids(d, dm, a, p)) < 0) {
-        return due;
-    }
     a->active = 1;
     a->text = apr_pcalloc(d->pool, sizeof(*a->text));
     a->base_renew_at = dm->renew_at;
-    state_load(d, dm, a, APR_ARRAY_IDX(a->ids, lead, const char *), p);
+    state_load(d, dm, p);
     if (a->st.has_window && window_apply(d, dm, now)) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1464 %s: renewal at %s by the "
                      "CA's stored renewal window", dm->md->name, date_text(p, dm->renew_at));
@@ -281,6 +297,33 @@ static void check_done(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
                  info->explanation ? info->explanation : "");
 }
 
+/* The lead certificate's id (read now, in the worker, not at start): a
+ * state about another certificate starts afresh. 0 when ARI cannot name the
+ * certificate (no AKI): then it is not followed. */
+static int cert_match(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p)
+{
+    struct acme_drive_ari_t *a = dm->ari;
+    apr_array_header_t *ids;
+    apr_time_t nb = 0, na = 0;
+    const char *id;
+    int lead;
+
+    ids = live_ids(&lead, &nb, &na, d, dm, p);
+    if (lead < 0 || strlen(id = APR_ARRAY_IDX(ids, lead, const char *))
+                    >= sizeof(a->text->cert_id)) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, d->s, "ACME1468 %s: no live certificate "
+                     "ARI can name (Authority Key Identifier); MDRenewWindow applies",
+                     dm->md->name);
+        a->active = 0;
+        return 0;
+    }
+    if (a->st.cert_id == NULL || strcmp(a->st.cert_id, id) != 0) {
+        state_reset(a, id, nb, na);
+        dm->renew_at = a->base_renew_at;
+    }
+    return 1;
+}
+
 void acme_ari_check(acme_drive_t *d, acme_drive_md_t *dm, acme_drive_clients_t *clients,
                     apr_pool_t *p, apr_time_t now)
 {
@@ -291,7 +334,8 @@ void acme_ari_check(acme_drive_t *d, acme_drive_md_t *dm, acme_drive_clients_t *
     acme_result_t *r;
     apr_status_t rv;
 
-    if (a == NULL || !a->active || dm->cycle || dm->staged || now < a->st.next_check) {
+    if (a == NULL || !a->active || dm->cycle || dm->staged || now < a->st.next_check
+        || !cert_match(d, dm, p)) {
         return;
     }
     r = acme_result_create(p);
@@ -328,9 +372,16 @@ apr_time_t acme_ari_next(const acme_drive_md_t *dm, apr_time_t next)
     return a->st.next_check < next ? a->st.next_check : next;
 }
 
-apr_array_header_t *acme_ari_replaces(const acme_drive_md_t *dm)
+apr_array_header_t *acme_ari_replaces(const acme_drive_t *d, const acme_drive_md_t *dm,
+                                       apr_pool_t *p)
 {
-    return dm->ari && dm->md->props.renew_via_ari ? dm->ari->ids : NULL;
+    apr_time_t nb, na;
+    int lead;
+
+    if (!dm->md->props.renew_via_ari || !dm->has_cert) {
+        return NULL;
+    }
+    return live_ids(&lead, &nb, &na, d, dm, p);
 }
 
 void acme_ari_profile_seen(acme_drive_md_t *dm, const acme_client_t *client)

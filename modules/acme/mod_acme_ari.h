@@ -6,7 +6,10 @@
  * that has the domain in flight, with that worker's CA client (connection,
  * directory and nonces are shared with the renewals). The "lead"
  * certificate is asked about: the one with the earliest notAfter, which
- * drives the schedule anyway.
+ * drives the schedule anyway. Certificates are read there, at the check,
+ * not at start: a start with many domains reads only the small ari.json
+ * (matched to the certificate by its notAfter, then by its id at the first
+ * check).
  *
  * The answer's window moves the renewal time (acme_schedule_compute: a
  * stable random point inside it, never before its start; a window in the
@@ -57,8 +60,10 @@ void acme_ari_check(acme_drive_t *d, acme_drive_md_t *dm, acme_drive_clients_t *
 apr_time_t acme_ari_next(const acme_drive_md_t *dm, apr_time_t next);
 
 /* The ARI ids of the LIVE certificates, one per key spec of the domain (NULL
- * where unknown), for acme_renew_spec_t.replaces; NULL when ARI is off. */
-apr_array_header_t *acme_ari_replaces(const acme_drive_md_t *dm);
+ * where unknown), for acme_renew_spec_t.replaces, read from the store into
+ * p (a job run's pool); NULL when ARI is off or there is no certificate. */
+apr_array_header_t *acme_ari_replaces(const acme_drive_t *d, const acme_drive_md_t *dm,
+                                       apr_pool_t *p);
 
 /* Notes whether the CA behind `client` (directory loaded, else nothing is
  * learnt) offers the domain's MDProfile, for the status. */

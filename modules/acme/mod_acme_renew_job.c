@@ -94,7 +94,6 @@ static void spec_build(acme_renew_spec_t *spec, acme_cmd_dns01_t *dns01,
     spec->must_staple = props->must_staple > 0;
     spec->profile = props->profile;
     spec->profile_mandatory = props->profile_mandatory > 0;
-    spec->replaces = acme_ari_replaces(dm);
     spec->retry_delay = d->g->retry_delay;
     spec->dns01 = acme_cmd_dns01_hook(dns01, d->s, d->g, dm->md);
 }
@@ -258,6 +257,7 @@ static apr_time_t run_locked(acme_drive_t *d, acme_drive_md_t *dm,
     apr_status_t rv;
 
     spec_build(&spec, &dns01, d, dm);
+    spec.replaces = acme_ari_replaces(d, dm, p);
     acme_result_set_activity(r, "preparing the client for %s", spec.ca_url);
     rv = acme_drive_client_get(&client, clients, &dm->md->props, spec.ca_url, r);
     if (rv != APR_SUCCESS) {

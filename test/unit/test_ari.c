@@ -278,6 +278,8 @@ START_TEST(state_roundtrip)
     apr_size_t len;
 
     st.cert_id = RFC_CERT_ID;
+    st.not_before = NOW - SEC(86400);
+    st.not_after = NOW + SEC(89 * 86400);
     st.random = UINT32_MAX;
     st.has_window = 1;
     st.start = NOW + SEC(10);
@@ -292,6 +294,7 @@ START_TEST(state_roundtrip)
     ck_assert_int_eq(back->has_window, 1);
     ck_assert(back->start == st.start && back->end == st.end);
     ck_assert(back->fetched == NOW && back->next_check == st.next_check);
+    ck_assert(back->not_before == st.not_before && back->not_after == st.not_after);
     ck_assert_str_eq(back->explanation, st.explanation);
     ck_assert_ptr_null(back->error);
 
@@ -313,6 +316,8 @@ START_TEST(state_bad)
         "{\"cert-id\":\"a.b\",\"random\":1,\"start\":\"2026-01-02T00:00:00Z\","
         "\"end\":\"2026-01-01T00:00:00Z\"}",
         "{\"cert-id\":\"a.b\",\"random\":1,\"next-check\":\"yesterday\"}",
+        "{\"cert-id\":\"a.b\",\"random\":1,\"not-before\":\"2026-01-02T00:00:00Z\","
+        "\"not-after\":\"2026-01-01T00:00:00Z\"}",
     };
     acme_ari_state_t *st = NULL;
     const char *err;

@@ -194,6 +194,10 @@ apr_status_t acme_ari_state_dump(const char **ptext, apr_size_t *plen, apr_pool_
     }
     json_object_set_new(obj, "cert-id", json_string(st->cert_id));
     json_object_set_new(obj, "random", json_integer((json_int_t)st->random));
+    if (st->not_after) {
+        set_time(obj, p, "not-before", st->not_before);
+        set_time(obj, p, "not-after", st->not_after);
+    }
     if (st->has_window) {
         set_time(obj, p, "start", st->start);
         set_time(obj, p, "end", st->end);
@@ -238,6 +242,8 @@ apr_status_t acme_ari_state_parse(acme_ari_state_t **pst, apr_pool_t *p, const c
     if (acme_json_parse(&json, p, data, len, ACME_JSON_OBJECT, perr)
         || acme_json_get_string(&st->cert_id, p, json, "cert-id", perr)
         || acme_json_get_int(&random, p, json, "random", perr)
+        || state_time_opt(&st->not_before, p, json, "not-before", perr)
+        || state_time_opt(&st->not_after, p, json, "not-after", perr)
         || state_time_opt(&st->start, p, json, "start", perr)
         || state_time_opt(&st->end, p, json, "end", perr)
         || state_time_opt(&st->fetched, p, json, "fetched", perr)
@@ -254,6 +260,10 @@ apr_status_t acme_ari_state_parse(acme_ari_state_t **pst, apr_pool_t *p, const c
     st->has_window = st->start != 0 || st->end != 0;
     if (st->has_window && st->end <= st->start) {
         *perr = "window ends before it starts";
+        return APR_EINVAL;
+    }
+    if (st->not_after && st->not_after <= st->not_before) {
+        *perr = "certificate validity ends before it starts";
         return APR_EINVAL;
     }
     if (st->explanation && acme_json_check_url(st->explanation, perr) != APR_SUCCESS) {

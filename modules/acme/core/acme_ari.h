@@ -76,6 +76,8 @@ apr_status_t acme_ari_fetch(acme_ari_info_t **pinfo, apr_pool_t *p, acme_client_
  * JOBS/<md>/ari.json. Strings live in the pool it was read into. */
 typedef struct acme_ari_state_t {
     const char *cert_id;        /* the certificate it is about */
+    apr_time_t not_before;      /* its validity: a reader matches the state to a */
+    apr_time_t not_after;       /* certificate without parsing it (0: unknown) */
     uint32_t random;            /* the stable pick inside the window (acme_schedule.h) */
     int has_window;             /* 1: start/end/explanation hold the last good answer */
     apr_time_t start;
