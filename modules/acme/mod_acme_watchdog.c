@@ -107,12 +107,12 @@ static apr_time_t job_resume(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p
         }
         return due;     /* the live certificate is fine */
     }
+    dm->cycle = 1;      /* "renewing" was said when the job began */
     if (done) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1448 %s: a renewed certificate "
                      "waits in staging for a graceful restart", dm->md->name);
         return due;
     }
-    dm->cycle = 1;      /* "renewing" was said when the job began */
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, d->s, "ACME1432 %s: resuming the renewal job "
                  "at step %s%s%s%s", dm->md->name, info->step ? info->step : "?",
                  info->order_url ? " (order " : "", info->order_url ? info->order_url : "",

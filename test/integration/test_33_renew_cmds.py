@@ -73,6 +73,7 @@ def test_notify_and_message_on_renewal(httpd, pebble, ca, challtestsrv, test_dir
     httpd.wait_for_log(r"ACME1448 n\.test: a renewed certificate waits in staging", timeout=30,
                        since=mark)
     httpd.wait_for_log(r"ACME1482 n\.test: new certificate still staged", timeout=10, since=mark)
+    assert "MDMessageCmd renewing" not in httpd.error_log()[mark:], "a finished job is not renewing"
     assert len(calls(notify_rec)) == 1
     assert "ACME1481" not in httpd.error_log()[mark:]
 
