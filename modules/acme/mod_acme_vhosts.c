@@ -24,6 +24,7 @@
 #include <http_config.h>
 #include <http_log.h>
 
+#include "acme_names.h"
 #include "mod_acme_config.h"
 #include "mod_acme_config_int.h"
 #include "mod_acme_vhosts.h"
@@ -157,17 +158,31 @@ static void match_pattern(link_ctx_t *ctx, const char *pattern)
     }
 }
 
+/* The domain of a vhost name; an IPv6 address is spelt in many ways
+ * ("ServerName [::1]"), the domain knows its RFC 5952 text only. */
+static acme_config_md_t *md_for_vhost_name(link_ctx_t *ctx, const char *name)
+{
+    acme_config_md_t *md = acme_config_md_for_name(ctx->g, name);
+    const char *canonical;
+
+    if (!md && name && strchr(name, ':')
+        && acme_names_domain_normalize(&canonical, ctx->ptemp, name, 0) == APR_SUCCESS) {
+        md = acme_config_md_for_name(ctx->g, canonical);
+    }
+    return md;
+}
+
 static void vhost_match(link_ctx_t *ctx, const server_rec *s)
 {
     int i;
 
     apr_array_clear(ctx->found);
-    found_add(ctx, acme_config_md_for_name(ctx->g, s->server_hostname));
+    found_add(ctx, md_for_vhost_name(ctx, s->server_hostname));
     if (ctx->g->match_names == ACME_MATCH_SERVERNAMES) {
         return;
     }
     for (i = 0; s->names && i < s->names->nelts; ++i) {
-        found_add(ctx, acme_config_md_for_name(ctx->g, APR_ARRAY_IDX(s->names, i, char *)));
+        found_add(ctx, md_for_vhost_name(ctx, APR_ARRAY_IDX(s->names, i, char *)));
     }
     for (i = 0; s->wild_names && i < s->wild_names->nelts; ++i) {
         match_pattern(ctx, APR_ARRAY_IDX(s->wild_names, i, char *));
@@ -239,7 +254,7 @@ static void member_add(link_ctx_t *ctx, acme_config_md_t *md, const server_rec *
     const char *why = NULL;
 
     ap_str_tolower(lower);
-    if ((owner = acme_config_md_for_name(ctx->g, lower)) == md) {
+    if ((owner = md_for_vhost_name(ctx, lower)) == md) {
         return;
     }
     if (owner || !md->props.transitive || acme_config_dns_name_check(lower, &why)

@@ -94,6 +94,40 @@ def test_ipv6_identifier_tls_alpn_01(httpd, pebble, ca, challtestsrv, test_dir):
     assert ipaddress.ip_address("::1") in ip_sans(cert)
 
 
+@needs_ipv6
+def test_domain_named_by_its_ipv6_address(httpd, pebble, ca, challtestsrv, test_dir):
+    """MDomain [::1]: the domain is named by the address in its RFC 5952
+    text. httpd takes no IPv6 address as ServerName, so the vhost names it
+    in a ServerAlias, here spelt out in full: it still finds the domain."""
+    acme = pebble()
+    p = httpd.ports
+    httpd.write_conf("\n".join([
+        f"Listen [::1]:{p.http}",
+        f"Listen [::1]:{p.https} https",
+        f"MDCertificateAuthority {acme.url}",
+        f"MDCACertificateFile {ca.cert_path}",
+        "MDCertificateAgreement accepted",
+        "MDContactEmail admin@example.org",
+        "MDMembers manual",
+        "<MDomain [::1]>",
+        "  MDCAChallenges http-01",
+        "</MDomain>",
+        f"<VirtualHost *:{p.https}>",
+        "  ServerName v6.test",
+        "  ServerAlias 0:0:0:0:0:0:0:1",
+        "  SSLEngine on",
+        "</VirtualHost>"]) + "\n")
+    httpd.start()
+    wait_staged(httpd, "::1", timeout=90)
+    log = httpd.error_log()
+    assert "ACME1125" not in log        # the vhost was found
+    assert "answering http-01 for ::1" in log
+    httpd.graceful()
+    cert = served_at_ipv6(p.https, pebble_root(acme, test_dir))
+    assert cert["subjectAltName"] == (("IP Address", cert["subjectAltName"][0][1]),)
+    assert ip_sans(cert) == [ipaddress.ip_address("::1")]
+
+
 BAD = [
     ("zone", "MDomain ip6.test fe80::1%lo", "MDomain", "with a zone"),
     ("zone-brackets", "MDomain ip6.test [fe80::1%25lo]", "MDomain", "with a zone"),
