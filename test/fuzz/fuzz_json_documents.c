@@ -4,12 +4,15 @@
  * [order, authz, ...]: each element goes through the parsers, and an order
  * and authorization that both parse are checked against each other as a
  * client does before it publishes anything. A top-level string goes
- * through the RFC 3339 time parser (orders' and authorizations' "expires"). */
+ * through the RFC 3339 time parser (orders' and authorizations' "expires").
+ * The raw body also goes to the ARI parsers (renewalInfo answers, and the
+ * state mod_acme keeps of them). */
 #include <string.h>
 
 #include <apr_tables.h>
 
 #include "acme_account.h"
+#include "acme_ari.h"
 #include "acme_directory.h"
 #include "acme_json.h"
 #include "acme_order.h"
@@ -121,6 +124,25 @@ static void fuzz_array(apr_pool_t *p, const json_t *json)
     }
 }
 
+/* renewalInfo answers (RFC 9773) and ari.json. */
+static void fuzz_ari(apr_pool_t *p, const uint8_t *data, size_t size)
+{
+    const apr_time_t now = apr_time_from_sec(1767225600LL);
+    acme_ari_info_t *info = NULL;
+    acme_ari_state_t *st = NULL;
+    const char *err = NULL;
+
+    if (acme_ari_parse(&info, p, (const char *)data, size, "3600", now, 0,
+                       acme_result_create(p)) == APR_SUCCESS) {
+        FUZZ_CHECK(info->start < info->end);
+        FUZZ_CHECK(info->next_check >= now && info->next_check <= now + ACME_ARI_WAIT_MAX);
+    }
+    if (acme_ari_state_parse(&st, p, (const char *)data, size, &err) == APR_SUCCESS) {
+        FUZZ_CHECK(acme_ari_cert_id_is_valid(st->cert_id));
+        FUZZ_CHECK(!st->has_window || st->start < st->end);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = fuzz_pool_create();
@@ -131,6 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The raw-body entry point of the directory, then the generic parse. */
     acme_directory_parse(&dir, p, (const char *)data, size, acme_result_create(p));
+    fuzz_ari(p, data, size);
     if (acme_json_parse(&json, p, (const char *)data, size, ACME_JSON_ANY, &err)
         != APR_SUCCESS) {
         FUZZ_CHECK(err != NULL);
