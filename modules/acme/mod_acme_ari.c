@@ -166,6 +166,9 @@ static void state_save(acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p
     apr_size_t len;
     apr_status_t rv;
 
+    if (dm->ari->st.cert_id == NULL) {
+        return;     /* failed before the certificate was read: nothing to keep */
+    }
     rv = acme_ari_state_dump(&text, &len, p, &dm->ari->st);
     if (rv == APR_SUCCESS) {
         rv = acme_store_save(d->store, p, ACME_STORE_JOBS, dm->md->name, ARI_ASPECT, text,
@@ -324,34 +327,52 @@ static int cert_match(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p)
     return 1;
 }
 
+/* The worker's client for the domain's CA, its directory loaded. */
+static apr_status_t ca_client(acme_client_t **pclient, acme_drive_md_t *dm,
+                              acme_drive_clients_t *clients, apr_pool_t *p, acme_result_t *r)
+{
+    const char *ca_url = APR_ARRAY_IDX(dm->md->props.ca_urls, dm->ca_index, const char *);
+    acme_client_t *client = NULL;
+    apr_status_t rv;
+
+    acme_result_set_activity(r, "asking %s for the renewal window of %s", ca_url,
+                             dm->md->name);
+    rv = acme_drive_client_get(&client, clients, &dm->md->props, ca_url, r);
+    if (rv == APR_SUCCESS && !acme_client_get_directory(client)) {
+        rv = acme_client_load_directory(client, p, r);
+    }
+    if (rv == APR_SUCCESS) {
+        acme_ari_profile_seen(dm, client);
+        *pclient = client;
+    }
+    return rv;
+}
+
 void acme_ari_check(acme_drive_t *d, acme_drive_md_t *dm, acme_drive_clients_t *clients,
                     apr_pool_t *p, apr_time_t now)
 {
     struct acme_drive_ari_t *a = dm->ari;
-    const char *ca_url;
     acme_client_t *client = NULL;
     acme_ari_info_t *info = NULL;
     acme_result_t *r;
     apr_status_t rv;
 
-    if (a == NULL || !a->active || dm->cycle || dm->staged || now < a->st.next_check
-        || !cert_match(d, dm, p)) {
+    if (a == NULL || !a->active || dm->cycle || dm->staged || now < a->st.next_check) {
         return;
     }
     r = acme_result_create(p);
-    ca_url = APR_ARRAY_IDX(dm->md->props.ca_urls, dm->ca_index, const char *);
-    acme_result_set_activity(r, "asking %s for the renewal window of %s", ca_url,
-                             dm->md->name);
-    rv = acme_drive_client_get(&client, clients, &dm->md->props, ca_url, r);
-    if (rv == APR_SUCCESS) {
-        rv = acme_ari_fetch(&info, p, client, a->st.cert_id, now, min_wait(d), r);
-        acme_ari_profile_seen(dm, client);
-    }
-    if (rv == APR_ENOTIMPL) {
+    rv = ca_client(&client, dm, clients, p, r);
+    if (rv == APR_SUCCESS && acme_client_get_directory(client)->renewal_info == NULL) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, d->s, "ACME1467 %s: the CA offers no ARI; "
                      "MDRenewWindow applies", dm->md->name);
         a->active = 0;
         return;
+    }
+    if (rv == APR_SUCCESS && !cert_match(d, dm, p)) {
+        return;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = acme_ari_fetch(&info, p, client, a->st.cert_id, now, min_wait(d), r);
     }
     if (rv == APR_SUCCESS) {
         check_done(d, dm, p, info, now);
