@@ -34,6 +34,9 @@ static const text_case_t dns_cases[] = {
     { "a b.example.org", 0 },
     { "b\xc3\xbc" "cher.example", 0 },
     { "example.org:443", 0 },
+    { "a.example.3", 0 },
+    { "1.2.3.999", 0 },
+    { "192.0.2.1", 1 },
     { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org", 0 },
 };
 

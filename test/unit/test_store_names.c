@@ -64,6 +64,34 @@ START_TEST(domain_rejects_everything_else)
 }
 END_TEST
 
+/* The one DNS rule behind store keys, directive values and certificate
+ * names; the flags only relax it. */
+START_TEST(dns_check_flags_and_reasons)
+{
+    const char *why = NULL;
+
+    ck_assert_int_eq(acme_names_dns_check("A.example", 0, &why), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "uppercase"));
+    ck_assert_int_eq(acme_names_dns_check("A.example", ACME_NAMES_ANYCASE, NULL), APR_SUCCESS);
+    /* a mistyped address is no name, a real one is LDH; archive keys end in digits */
+    ck_assert_int_eq(acme_names_dns_check("1.2.3.999", 0, &why), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "all digits"));
+    ck_assert_int_eq(acme_names_dns_check("192.0.2.1", 0, NULL), APR_SUCCESS);
+    ck_assert_int_eq(acme_names_dns_check("a.example.3", ACME_NAMES_KEY, NULL), APR_SUCCESS);
+    ck_assert_int_eq(acme_names_dns_check("*.org", ACME_NAMES_WILDCARD, &why), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "top-level"));
+    ck_assert_int_eq(acme_names_dns_check("a.*.org", ACME_NAMES_WILDCARD, &why), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "whole first label"));
+    ck_assert_int_eq(acme_names_dns_check("\xc3\xa4.example", ACME_NAMES_ANYCASE, &why),
+                     APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "xn--"));
+    ck_assert_int_eq(acme_names_dns_check("a-.example", 0, &why), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "'-'"));
+    ck_assert_int_eq(acme_names_dns_check("", 0, &why), APR_EINVAL);
+    ck_assert_int_eq(acme_names_dns_check(NULL, 0, NULL), APR_EINVAL);
+}
+END_TEST
+
 START_TEST(domain_normalize_folds_case_and_trailing_dot)
 {
     const char *out = "untouched";
@@ -179,6 +207,7 @@ TCase *test_store_names_tcase(void)
     tcase_add_checked_fixture(tc, test_pool_setup, test_pool_teardown);
     tcase_add_test(tc, domain_accepts_ldh_names);
     tcase_add_test(tc, domain_rejects_everything_else);
+    tcase_add_test(tc, dns_check_flags_and_reasons);
     tcase_add_test(tc, domain_normalize_folds_case_and_trailing_dot);
     tcase_add_test(tc, id_and_aspect_rules);
     tcase_add_test(tc, token_is_base64url_without_padding);

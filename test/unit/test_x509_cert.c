@@ -135,7 +135,7 @@ START_TEST(cert_check_names_with_wildcards)
     };
     static const char *const uncovered[] = {
         "a.b.example.org", "example.org", "*.www.example.org", "www.example.com",
-        "192.0.2.2", "2001:db8::2", "*.org"
+        "192.0.2.2", "2001:db8::2"
     };
     const char *missing;
     size_t i;
@@ -143,6 +143,8 @@ START_TEST(cert_check_names_with_wildcards)
     for (i = 0; i < sizeof(covered) / sizeof(covered[0]); ++i) {
         ck_assert_msg(leaf_covers(covered[i], NULL) == APR_SUCCESS, "%s", covered[i]);
     }
+    /* not a name at all: a wildcard on a top-level domain */
+    ck_assert_int_eq(leaf_covers("*.org", NULL), APR_EINVAL);
     for (i = 0; i < sizeof(uncovered) / sizeof(uncovered[0]); ++i) {
         missing = NULL;
         ck_assert_msg(leaf_covers(uncovered[i], &missing) == APR_EMISMATCH, "%s",

@@ -9,79 +9,13 @@
 #include <apr_uri.h>
 
 #include "acme_config_value.h"
+#include "acme_names.h"
 
 #define WHY(text) do { if (pwhy) { *pwhy = (text); } } while (0)
 
-/* Checks LDH labels of s; returns the number of labels or -1 (and *pwhy). */
-static int dns_labels_check(const char *s, const char **pwhy)
-{
-    size_t label = 0;
-    int labels = 0;
-    const char *c;
-
-    for (c = s;; ++c) {
-        if (*c == '.' || *c == '\0') {
-            if (label == 0) {
-                WHY("has an empty label (two dots, or a dot at either end)");
-                return -1;
-            }
-            if (c[-1] == '-') {
-                WHY("has a label ending in '-'");
-                return -1;
-            }
-            ++labels;
-            label = 0;
-            if (*c == '\0') {
-                return labels;
-            }
-            continue;
-        }
-        if (*c & 0x80) {
-            WHY("is not ASCII; write internationalized names in their xn-- form");
-            return -1;
-        }
-        if (!apr_isalnum(*c) && *c != '-') {
-            WHY("is not a DNS name; use letters, digits, '-' and '.' (a leading '*.' for "
-                "a wildcard)");
-            return -1;
-        }
-        if (label == 0 && *c == '-') {
-            WHY("has a label starting with '-'");
-            return -1;
-        }
-        if (++label > 63) {
-            WHY("has a label longer than 63 characters");
-            return -1;
-        }
-    }
-}
-
 apr_status_t acme_config_dns_name_check(const char *s, const char **pwhy)
 {
-    size_t len = s ? strlen(s) : 0;
-
-    if (len == 0 || len > 253) {
-        WHY("is not a DNS name of 1 to 253 characters");
-        return APR_EINVAL;
-    }
-    if (s[0] == '*') {
-        if (s[1] != '.') {
-            WHY("is not a DNS name; a wildcard must be the whole first label, as in "
-                "*.example.org");
-            return APR_EINVAL;
-        }
-        s += 2;
-        if (strchr(s, '.') == NULL) {
-            WHY("is a wildcard for a top-level domain; use e.g. *.example.org");
-            return APR_EINVAL;
-        }
-    }
-    if (strchr(s, '*')) {
-        WHY("is not a DNS name; a wildcard must be the whole first label, as in "
-            "*.example.org");
-        return APR_EINVAL;
-    }
-    return dns_labels_check(s, pwhy) > 0 ? APR_SUCCESS : APR_EINVAL;
+    return acme_names_dns_check(s, ACME_NAMES_WILDCARD | ACME_NAMES_ANYCASE, pwhy);
 }
 
 /* "*." before an IP address, or before a name whose last label is all

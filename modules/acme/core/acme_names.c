@@ -2,16 +2,12 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "acme_names.h"
 
 #define PRINTABLE_MAX 80
-
-static int is_ldh(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-}
 
 static int is_file_char(char c)
 {
@@ -19,22 +15,90 @@ static int is_file_char(char c)
         || c == '.' || c == '_' || c == '-';
 }
 
-/* One label: [a-z0-9-]{1,63}, no hyphen at either end. Returns its length or
- * 0 when invalid. */
-static apr_size_t label_len(const char *s)
-{
-    apr_size_t n = 0;
+#define WHY(text) do { if (pwhy) { *pwhy = (text); } } while (0)
 
-    while (s[n] && s[n] != '.') {
-        if (!is_ldh(s[n]) || n >= ACME_NAMES_LABEL_MAX) {
+/* Checks one label of s (up to '.' or the end); returns its length, or 0
+ * with *pwhy. */
+static apr_size_t label_check(const char *s, int flags, const char **pwhy)
+{
+    apr_size_t n;
+
+    for (n = 0; s[n] && s[n] != '.'; ++n) {
+        unsigned char c = (unsigned char)s[n];
+        if (c & 0x80) {
+            WHY("is not ASCII; write internationalized names in their xn-- form");
             return 0;
         }
-        ++n;
+        if (c == '*') {
+            WHY("is not a DNS name; a wildcard must be the whole first label, as in "
+                "*.example.org");
+            return 0;
+        }
+        if (c >= 'A' && c <= 'Z' && !(flags & ACME_NAMES_ANYCASE)) {
+            WHY("has uppercase letters where only the lowercase spelling is valid");
+            return 0;
+        }
+        if (!apr_isalnum(c) && c != '-') {
+            WHY("is not a DNS name; use letters, digits, '-' and '.' (a leading '*.' for "
+                "a wildcard)");
+            return 0;
+        }
+        if (n >= ACME_NAMES_LABEL_MAX) {
+            WHY("has a label longer than 63 characters");
+            return 0;
+        }
     }
-    if (n == 0 || s[0] == '-' || s[n - 1] == '-') {
-        return 0;
+    if (n == 0) {
+        WHY("has an empty label (two dots, or a dot at either end)");
+    }
+    else if (s[0] == '-') {
+        WHY("has a label starting with '-'");
+        n = 0;
+    }
+    else if (s[n - 1] == '-') {
+        WHY("has a label ending in '-'");
+        n = 0;
     }
     return n;
+}
+
+apr_status_t acme_names_dns_check(const char *name, int flags, const char **pwhy)
+{
+    const char *s = name, *last = name;
+    unsigned char addr[4];
+    apr_size_t n;
+    int labels = 0;
+
+    if (name == NULL || name[0] == '\0' || strlen(name) > ACME_NAMES_DOMAIN_MAX) {
+        WHY("is not a DNS name of 1 to 253 characters");
+        return APR_EINVAL;
+    }
+    if ((flags & ACME_NAMES_WILDCARD) && s[0] == '*' && s[1] == '.') {
+        s += 2;
+    }
+    for (;;) {
+        if ((n = label_check(s, flags, pwhy)) == 0) {
+            return APR_EINVAL;
+        }
+        ++labels;
+        last = s;
+        s += n;
+        if (*s == '\0') {
+            break;
+        }
+        ++s; /* the dot; a trailing or double dot gives an empty label next */
+    }
+    if (s - name > 2 && name[0] == '*' && labels < 2) {
+        WHY("is a wildcard for a top-level domain; use e.g. *.example.org");
+        return APR_EINVAL;
+    }
+    if (!(flags & ACME_NAMES_KEY) && strspn(last, "0123456789") == strlen(last)
+        && inet_pton(AF_INET, name, addr) != 1) {
+        WHY("is neither a DNS name nor an IPv4 address (no top-level domain is all "
+            "digits)");
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
 }
 
 /* The RFC 5952 text of the IPv6 literal `s` (without brackets) into buf, or
@@ -53,8 +117,6 @@ static int ipv6_canonical(char *buf, apr_size_t len, const char *s)
 apr_status_t acme_names_check_domain(const char *name, int flags)
 {
     char canon[INET6_ADDRSTRLEN];
-    const char *s = name;
-    apr_size_t n;
 
     if (name == NULL || strlen(name) > ACME_NAMES_DOMAIN_MAX) {
         return APR_EINVAL;
@@ -63,20 +125,7 @@ apr_status_t acme_names_check_domain(const char *name, int flags)
         return ipv6_canonical(canon, sizeof(canon), name) && !strcmp(canon, name)
             ? APR_SUCCESS : APR_EINVAL;
     }
-    if ((flags & ACME_NAMES_WILDCARD) && s[0] == '*' && s[1] == '.') {
-        s += 2;
-    }
-    for (;;) {
-        n = label_len(s);
-        if (n == 0) {
-            return APR_EINVAL;
-        }
-        s += n;
-        if (*s == '\0') {
-            return APR_SUCCESS;
-        }
-        ++s; /* the dot; a trailing or double dot gives an empty label next */
-    }
+    return acme_names_dns_check(name, (flags & ACME_NAMES_WILDCARD) | ACME_NAMES_KEY, NULL);
 }
 
 /* The common rule of ids and aspects: file alphabet, bounded length, no

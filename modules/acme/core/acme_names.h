@@ -41,9 +41,23 @@
  * '_', so the mapping cannot collide with a real name and is reversible. */
 #define ACME_NAMES_WILDCARD_KEY "_wildcard_."
 
-/* Flags of acme_names_check_domain(). */
-#define ACME_NAMES_WILDCARD 0x01 /* accept a leading "*." */
+/* Flags of acme_names_check_domain() and acme_names_dns_check(). */
+#define ACME_NAMES_WILDCARD 0x01 /* accept a leading "*." (before two labels at least) */
+#define ACME_NAMES_ANYCASE 0x02  /* accept uppercase: input the caller folds afterwards */
+#define ACME_NAMES_KEY 0x04      /* a store key: archive keys end in ".<n>", so a last
+                                  * label of digits only is fine */
 
+/* The one DNS-name rule of mod_acme (store keys, directive values, CSR and
+ * certificate names all use it): LDH labels of 1..63 characters, no '-' at
+ * either end of a label, at most 253 characters, ASCII only (IDNs in their
+ * xn-- form), lowercase unless ACME_NAMES_ANYCASE, no top-level label of
+ * digits only unless the whole name is a dotted IPv4 address (which is LDH
+ * too: IP identifiers are stored under their text) or ACME_NAMES_KEY. On APR_EINVAL, *pwhy
+ * (if pwhy) says what is wrong, in words fit for a directive error. */
+apr_status_t acme_names_dns_check(const char *name, int flags, const char **pwhy);
+
+/* A store key for a domain: acme_names_dns_check() with ACME_NAMES_KEY, or an
+ * IPv6 address in its RFC 5952 text (see the rules above). */
 apr_status_t acme_names_check_domain(const char *name, int flags);
 apr_status_t acme_names_check_id(const char *id);
 apr_status_t acme_names_check_aspect(const char *aspect);

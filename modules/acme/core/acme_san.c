@@ -9,60 +9,10 @@
 
 #include "acme_cert.h"
 #include "acme_log.h"
+#include "acme_names.h"
 #include "acme_san.h"
 
-#define ACME_SAN_LABEL_MAX 63
 #define ACME_SAN_CN_MAX 64
-
-static int dns_label_valid(const char *label, apr_size_t len)
-{
-    apr_size_t i;
-
-    if (len == 0 || len > ACME_SAN_LABEL_MAX || label[0] == '-' || label[len - 1] == '-') {
-        return 0;
-    }
-    for (i = 0; i < len; ++i) {
-        unsigned char c = (unsigned char)label[i];
-        if (c > 0x7f || !(apr_isalnum(c) || c == '-')) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int all_digits(const char *s)
-{
-    for (; *s; ++s) {
-        if (!apr_isdigit((unsigned char)*s)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* LDH name check; "1.2.3.999" fails because its last label is numeric (a
- * mistyped IPv4 address, and no top-level domain is all digits). */
-static int dns_name_valid(const char *name)
-{
-    const char *label = name;
-    apr_size_t total = strlen(name);
-
-    if (total == 0 || total > ACME_SAN_DNS_MAX) {
-        return 0;
-    }
-    for (;;) {
-        const char *dot = strchr(label, '.');
-        apr_size_t len = dot ? (apr_size_t)(dot - label) : strlen(label);
-
-        if (!dns_label_valid(label, len)) {
-            return 0;
-        }
-        if (dot == NULL) {
-            return !all_digits(label);
-        }
-        label = dot + 1;
-    }
-}
 
 static int ip_parse(acme_san_t *san, apr_pool_t *p, const char *name)
 {
@@ -90,7 +40,6 @@ static int ip_parse(acme_san_t *san, apr_pool_t *p, const char *name)
 apr_status_t acme_san_parse(acme_san_t *san, apr_pool_t *p, const char *name,
                             int allow_wildcard)
 {
-    const char *host;
     char *lower;
     apr_size_t i;
 
@@ -102,11 +51,9 @@ apr_status_t acme_san_parse(acme_san_t *san, apr_pool_t *p, const char *name,
     if (ip_parse(san, p, name)) {
         return APR_SUCCESS;
     }
-    host = name;
-    if (allow_wildcard && strncmp(name, "*.", 2) == 0) {
-        host = name + 2;
-    }
-    if (!dns_name_valid(host) || strlen(name) > ACME_SAN_DNS_MAX) {
+    if (acme_names_dns_check(name, ACME_NAMES_ANYCASE
+                                   | (allow_wildcard ? ACME_NAMES_WILDCARD : 0), NULL)
+        != APR_SUCCESS) {
         acme_log(ACME_LOG_ERR, APR_EINVAL,
                  "ACME0301 invalid identifier '%.300s': neither an IP address nor a DNS "
                  "name%s", name, allow_wildcard ? "" : " (wildcards not allowed here)");
