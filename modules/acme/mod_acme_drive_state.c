@@ -36,8 +36,8 @@ static const char *reason_text(acme_schedule_reason_e reason)
 {
     switch (reason) {
     case ACME_SCHEDULE_BY_WINDOW:   return "renew window";
-    case ACME_SCHEDULE_BY_FALLBACK: return "renew window (fallback 33%: the window covers "
-                                           "the whole lifetime)";
+    case ACME_SCHEDULE_BY_FALLBACK: return "renew window (fallback 33%: the window would "
+                                           "renew in the first tenth of the lifetime)";
     case ACME_SCHEDULE_BY_ARI:      return "CA's renewal window";
     case ACME_SCHEDULE_BY_MISSING:  return "no certificate yet";
     case ACME_SCHEDULE_BY_CHANGED:  return "the certificate does not match the "
