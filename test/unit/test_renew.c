@@ -152,5 +152,6 @@ Suite *acme_test_suite(void)
     suite_add_tcase(s, test_renew_errors_tcase());
     suite_add_tcase(s, test_renew_dns01_tcase());
     suite_add_tcase(s, test_renew_account_tcase());
+    suite_add_tcase(s, test_renew_ari_tcase());
     return s;
 }

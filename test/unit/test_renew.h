@@ -10,6 +10,7 @@
 #define TEST_RENEW_H
 
 #include <check.h>
+#include <jansson.h>
 
 #include "acme_http_script.h"
 #include "acme_job.h"
@@ -23,6 +24,7 @@
 #define NEWACCT_URL CA "/new-acct"
 #define NEWORDER_URL CA "/new-order"
 #define ACCT_URL CA "/acct/1"
+#define RENEWALINFO_URL CA "/renewal-info"
 
 #define EAB_KID "kid-1"
 #define EAB_HMAC "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
@@ -57,6 +59,13 @@ acme_http_script_t *renew_ca_script(renew_ca_t *ca);
  * directory GET on): that request fails with a connection error and every
  * request the script appends after it is dropped. */
 renew_ca_t *renew_ca_create_crashing(const acme_renew_spec_t *spec, int eab, int k);
+
+/* A "process" (as renew_ca_create, no EAB) whose directory has renewalInfo
+ * (when `ari`) and meta.profiles `profiles` (JSON object text, or NULL). */
+renew_ca_t *renew_ca_create_dir(const acme_renew_spec_t *spec, int ari, const char *profiles);
+/* The decoded JWS payload of the k-th (0-based) request to `url`, or NULL
+ * (no such request, or not a JWS with a JSON object payload). */
+json_t *renew_ca_payload(renew_ca_t *ca, const char *url, int k);
 
 /* Appends a POST to `url` answering `status` with a JSON body (a problem
  * document for status >= 400) and a fresh nonce; `job_step` (or NULL) is
@@ -106,5 +115,6 @@ TCase *test_renew_resume_tcase(void);
 TCase *test_renew_errors_tcase(void);
 TCase *test_renew_account_tcase(void);
 TCase *test_renew_dns01_tcase(void);
+TCase *test_renew_ari_tcase(void);
 
 #endif /* TEST_RENEW_H */

@@ -275,12 +275,14 @@ static acme_http_script_step_t *ca_add(renew_ca_t *ca, acme_http_method_e method
     return acme_http_script_add(ca->script, method, url, status, type, body);
 }
 
-static const char *directory(int eab)
+static const char *directory(int eab, int ari, const char *profiles)
 {
     return apr_psprintf(test_pool,
         "{\"newNonce\": \"" NONCE_URL "\", \"newAccount\": \"" NEWACCT_URL "\","
-        " \"newOrder\": \"" NEWORDER_URL "\", \"meta\": {\"externalAccountRequired\": %s}}",
-        eab ? "true" : "false");
+        " \"newOrder\": \"" NEWORDER_URL "\"%s,"
+        " \"meta\": {\"externalAccountRequired\": %s%s%s}}",
+        ari ? ", \"renewalInfo\": \"" RENEWALINFO_URL "\"" : "", eab ? "true" : "false",
+        profiles ? ", \"profiles\": " : "", profiles ? profiles : "");
 }
 
 renew_ca_t *renew_ca_create(const acme_renew_spec_t *spec, int eab)
@@ -288,7 +290,8 @@ renew_ca_t *renew_ca_create(const acme_renew_spec_t *spec, int eab)
     return renew_ca_create_crashing(spec, eab, -1);
 }
 
-renew_ca_t *renew_ca_create_crashing(const acme_renew_spec_t *spec, int eab, int k)
+static renew_ca_t *ca_make(const acme_renew_spec_t *spec, int eab, int k, int ari,
+                           const char *profiles)
 {
     renew_ca_t *ca = apr_pcalloc(test_pool, sizeof(*ca));
     acme_result_t *r = acme_result_create(test_pool);
@@ -299,12 +302,22 @@ renew_ca_t *renew_ca_create_crashing(const acme_renew_spec_t *spec, int eab, int
     ca->script = acme_http_script_create(&ca->transport, test_pool);
     ck_assert_int_eq(acme_client_create(&ca->client, test_pool, ca->transport, DIR_URL, r),
                      APR_SUCCESS);
-    ca_add(ca, ACME_HTTP_GET, DIR_URL, 200, ACME_MEDIA_JSON, directory(eab));
+    ca_add(ca, ACME_HTTP_GET, DIR_URL, 200, ACME_MEDIA_JSON, directory(eab, ari, profiles));
     step = ca_add(ca, ACME_HTTP_HEAD, NONCE_URL, 200, NULL, NULL);
     if (step) {
         acme_http_script_step_header(step, "Replay-Nonce", "nonce-0");
     }
     return ca;
+}
+
+renew_ca_t *renew_ca_create_crashing(const acme_renew_spec_t *spec, int eab, int k)
+{
+    return ca_make(spec, eab, k, 0, NULL);
+}
+
+renew_ca_t *renew_ca_create_dir(const acme_renew_spec_t *spec, int ari, const char *profiles)
+{
+    return ca_make(spec, 0, -1, ari, profiles);
 }
 
 acme_client_t *renew_ca_client(renew_ca_t *ca)
@@ -512,6 +525,19 @@ void renew_ca_done(renew_ca_t *ca)
     ck_assert_msg(acme_http_script_error(ca->script) == NULL, "%s",
                   acme_http_script_error(ca->script));
     ck_assert_int_eq(acme_http_script_pending(ca->script), 0);
+}
+
+json_t *renew_ca_payload(renew_ca_t *ca, const char *url, int k)
+{
+    const acme_http_request_t *req;
+    int i;
+
+    for (i = 0; (req = acme_http_script_request(ca->script, i)) != NULL; ++i) {
+        if (strcmp(req->url, url) == 0 && k-- == 0) {
+            return request_payload(req, test_pool);
+        }
+    }
+    return NULL;
 }
 
 int renew_ca_count(renew_ca_t *ca, const char *url)
