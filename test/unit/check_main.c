@@ -3,6 +3,7 @@
  * shows what the core said. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <apr_general.h>
 
@@ -20,6 +21,13 @@ void test_pool_teardown(void)
 {
     apr_pool_destroy(test_pool);
     test_pool = NULL;
+}
+
+int test_under_valgrind(void)
+{
+    const char *v = getenv("ACME_TEST_VALGRIND");
+
+    return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
 }
 
 static void log_to_stderr(void *baton, acme_log_level_e level, apr_status_t rv,

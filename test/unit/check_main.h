@@ -13,4 +13,10 @@ extern apr_pool_t *test_pool;
 void test_pool_setup(void);
 void test_pool_teardown(void);
 
+/* 1 when ACME_TEST_VALGRIND is set (test/unit/run-valgrind.sh sets it).
+ * Under valgrind one RSA key generation or key check takes tens of seconds:
+ * tests that make RSA keys without needing RSA then use EC keys, and the
+ * larger RSA sizes (same code, more bits) are left out. */
+int test_under_valgrind(void);
+
 #endif /* CHECK_MAIN_H */

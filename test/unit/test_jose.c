@@ -1,6 +1,7 @@
 /* check_jose: the JOSE and key layer. Helpers shared by the test_jose_*.c
  * files and the suite. */
 #include <apr_file_io.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "acme_b64.h"
@@ -66,11 +67,21 @@ const char *jose_vec(const char *path)
 
 acme_pkey_t *jose_jwk_key(const char *name)
 {
+    static apr_pool_t *keys_pool;
+    static apr_hash_t *keys;
     const char *err = NULL;
-    acme_pkey_t *key = NULL;
+    acme_pkey_t *key;
 
-    ck_assert_msg(acme_jwk_to_pkey(&key, test_pool, jose_json(name), &err) == APR_SUCCESS,
-                  "%s: %s", name, err);
+    if (keys == NULL) {
+        ck_assert_int_eq(apr_pool_create(&keys_pool, NULL), APR_SUCCESS);
+        keys = apr_hash_make(keys_pool);
+    }
+    key = apr_hash_get(keys, name, APR_HASH_KEY_STRING);
+    if (key == NULL) {
+        ck_assert_msg(acme_jwk_to_pkey(&key, keys_pool, jose_json(name), &err) == APR_SUCCESS,
+                      "%s: %s", name, err);
+        apr_hash_set(keys, apr_pstrdup(keys_pool, name), APR_HASH_KEY_STRING, key);
+    }
     return key;
 }
 

@@ -20,7 +20,9 @@ json_t *jose_keep(json_t *j);
 /* A string of vectors.json by a dotted path ("rfc7515_a2.signature"). */
 const char *jose_vec(const char *path);
 
-/* The key of the JWK file data/jose/<name>; fails the test when unusable. */
+/* The key of the JWK file data/jose/<name>; fails the test when unusable.
+ * Imported once per process and shared (read-only): an RSA key check takes
+ * seconds under valgrind, where all tests run in one process (CK_FORK=no). */
 acme_pkey_t *jose_jwk_key(const char *name);
 
 /* A spec from its name, asserting that it parses. */

@@ -66,6 +66,11 @@ void renew_spec_add_key(acme_renew_spec_t *spec, const char *word)
     APR_ARRAY_PUSH(spec->pkey_specs, acme_pkey_spec_t) = ks;
 }
 
+const char *renew_second_key(void)
+{
+    return test_under_valgrind() ? "P-384" : "rsa2048";
+}
+
 acme_renew_outcome_t *renew_run(renew_ca_t *ca, const acme_renew_spec_t *spec,
                                 apr_time_t now)
 {

@@ -42,6 +42,9 @@ void renew_teardown(void);
 acme_renew_spec_t *renew_spec(const char *md, const char *name1, const char *name2);
 /* Adds a key spec ("rsa2048", ...) to `spec`. */
 void renew_spec_add_key(acme_renew_spec_t *spec, const char *word);
+/* The second key spec of the two-key tests: "rsa2048", or "P-384" under
+ * valgrind (test_under_valgrind()), where RSA keys take too long. */
+const char *renew_second_key(void);
 
 typedef struct renew_ca_t renew_ca_t;
 

@@ -22,7 +22,7 @@ static void crash_and_resume(int k, int keys)
     int orders_before;
 
     if (keys == 2) {
-        renew_spec_add_key(spec, "rsa2048");
+        renew_spec_add_key(spec, renew_second_key());
     }
     ca = renew_ca_create_crashing(spec, 0, k);
     renew_ca_flow(ca, ACME_JOB_ACCOUNT, 0, keys);
