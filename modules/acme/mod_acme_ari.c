@@ -10,17 +10,12 @@
 #include "acme_cert.h"
 #include "acme_chain.h"
 #include "acme_layout.h"
-#include "acme_schedule.h"
 #include "mod_acme_ari.h"
 #include "mod_acme_status_shm.h"
 
 APLOG_USE_MODULE(acme);
 
 #define ARI_ASPECT "ari.json"
-/* First checks are spread over this much time per driven domain. */
-#define ARI_SPREAD_PER_DOMAIN (apr_time_from_sec(1))
-/* After a failed check without Retry-After (bounded by MDCheckInterval). */
-#define ARI_ERROR_WAIT (apr_time_from_sec(3600))
 
 /* 0 unknown, 1 the CA offers MDProfile, 2 it does not */
 enum { PROFILE_UNKNOWN = 0, PROFILE_OFFERED, PROFILE_MISSING };
@@ -59,12 +54,6 @@ static const char *date_text(apr_pool_t *p, apr_time_t t)
 
     apr_rfc822_date(buf, t);
     return apr_pstrdup(p, buf);
-}
-
-static apr_interval_time_t min_wait(const acme_drive_t *d)
-{
-    return d->g->check_interval > 0 && d->g->check_interval < ACME_ARI_WAIT_MIN
-           ? d->g->check_interval : ACME_ARI_WAIT_MIN;
 }
 
 static uint32_t random_u32(void)
@@ -184,31 +173,17 @@ static void state_save(acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p
 static int window_apply(acme_drive_t *d, acme_drive_md_t *dm, apr_time_t now)
 {
     struct acme_drive_ari_t *a = dm->ari;
-    acme_schedule_input_t in;
-    acme_schedule_t sched;
 
-    memset(&in, 0, sizeof(in));
-    in.has_cert = 1;
-    in.not_before = a->st.not_before;
-    in.not_after = a->st.not_after;
-    in.renew_window = *dm->md->props.renew_window;
-    in.warn_window = *dm->md->props.warn_window;
-    in.has_ari = a->st.has_window;
-    in.ari_start = a->st.start;
-    in.ari_end = a->st.end;
-    in.ari_random = a->st.random;
-    if (!a->st.has_window || acme_schedule_compute(&sched, &in, now) != APR_SUCCESS
-        || sched.reason != ACME_SCHEDULE_BY_ARI) {
-        if (a->st.has_window) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1463 %s: the CA's renewal "
-                         "window is unusable for this certificate; MDRenewWindow applies",
-                         dm->md->name);
-        }
-        dm->renew_at = a->base_renew_at;
-        return 0;
+    if (acme_ari_renew_at(&dm->renew_at, &a->st, dm->md->props.renew_window,
+                          dm->md->props.warn_window, a->base_renew_at, now)) {
+        return 1;
     }
-    dm->renew_at = sched.renew_at;
-    return 1;
+    if (a->st.has_window) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1463 %s: the CA's renewal "
+                     "window is unusable for this certificate; MDRenewWindow applies",
+                     dm->md->name);
+    }
+    return 0;
 }
 
 /* At start, before any job run reports: the slot shows the stored window
@@ -230,7 +205,6 @@ apr_time_t acme_ari_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
                             apr_time_t due, apr_time_t now)
 {
     struct acme_drive_ari_t *a = apr_pcalloc(d->pool, sizeof(*a));
-    apr_interval_time_t spread;
 
     dm->ari = a;
     if (!dm->md->props.renew_via_ari || !dm->has_cert || dm->cycle || dm->staged
@@ -246,10 +220,8 @@ apr_time_t acme_ari_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
                      "CA's stored renewal window", dm->md->name, date_text(p, dm->renew_at));
     }
     if (a->st.next_check <= now) {
-        spread = (apr_interval_time_t)d->g->mds->nelts * ARI_SPREAD_PER_DOMAIN;
-        spread = spread < d->g->check_interval ? spread : d->g->check_interval;
-        a->st.next_check = now + (spread > 0 ? (apr_time_t)(random_u32() % (apr_uint64_t)spread)
-                                             : 0);
+        a->st.next_check = acme_ari_first_check_at(now, d->g->mds->nelts,
+                                                   d->g->check_interval, random_u32());
     }
     status_seed(dm);
     due = dm->renew_at < due ? dm->renew_at : due;
@@ -260,15 +232,8 @@ static void check_failed(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
                          const acme_result_t *r, apr_time_t now)
 {
     struct acme_drive_ari_t *a = dm->ari;
-    apr_interval_time_t wait = ARI_ERROR_WAIT;
-    apr_time_t at;
 
-    if (d->g->check_interval > 0 && d->g->check_interval < wait) {
-        wait = d->g->check_interval;
-    }
-    wait = wait > min_wait(d) ? wait : min_wait(d);
-    at = r->retry_at > now + wait ? r->retry_at : now + wait;
-    a->st.next_check = at < now + ACME_ARI_WAIT_MAX ? at : now + ACME_ARI_WAIT_MAX;
+    a->st.next_check = acme_ari_retry_at(now, r->retry_at, d->g->check_interval);
     text_keep(&a->st.error, a->text->error, sizeof(a->text->error), acme_result_render(r, p));
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1465 %s: ARI check failed: %s; "
                  "renewal stays at %s (%s), next check %s", dm->md->name, a->st.error,
@@ -372,7 +337,8 @@ void acme_ari_check(acme_drive_t *d, acme_drive_md_t *dm, acme_drive_clients_t *
         return;
     }
     if (rv == APR_SUCCESS) {
-        rv = acme_ari_fetch(&info, p, client, a->st.cert_id, now, min_wait(d), r);
+        rv = acme_ari_fetch(&info, p, client, a->st.cert_id, now,
+                            acme_ari_min_wait(d->g->check_interval), r);
     }
     if (rv == APR_SUCCESS) {
         check_done(d, dm, p, info, now);

@@ -16,8 +16,9 @@
  * past means now); the answer's Retry-After says when to ask again
  * (acme_ari.h, bounded below by min(ACME_ARI_WAIT_MIN, MDCheckInterval)).
  * First checks are spread: a domain without a stored answer is first asked
- * at a random point of min(MDCheckInterval, domains x 1 s) after start, so
- * a server with many domains does not ask for all of them at once.
+ * at a random point of min(MDCheckInterval, domains x 1 s) after start
+ * (acme_ari_first_check_at), so a server with many domains does not ask
+ * for all of them at once.
  *
  * Every check's result goes to JOBS/<md>/ari.json (acme_ari_state_t): a
  * restart keeps the window, the random point and the next check time, so
@@ -26,8 +27,9 @@
  * save costs one extra request.
  *
  * A failing check (transport, CA error, invalid answer) is logged and
- * retried later (the CA's Retry-After, else min(1 h, MDCheckInterval)); the
- * renewal time stays what it was: the last good window, else MDRenewWindow.
+ * retried after min(1 h, MDCheckInterval), later when the CA's Retry-After
+ * says so (acme_ari_retry_at); the renewal time stays what it was: the last
+ * good window, else MDRenewWindow (acme_ari_renew_at).
  * ARI never holds back a renewal that is due for another reason.
  *
  * Threads: acme_ari_md_init runs in the watchdog thread before the workers

@@ -1,7 +1,8 @@
 /* ARI (RFC 9773): the certificate id (the RFC's own example), the
  * renewalInfo answer (good, bad JSON, end before start, missing members,
- * bad explanationURL, Retry-After bounds), the fetch through a scripted CA
- * and the persisted state. */
+ * bad explanationURL, Retry-After bounds), the fetch through a scripted CA,
+ * the persisted state, and the watchdog's timing (first checks spread after
+ * a start, the wait after a failure, the renewal time a state gives). */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -333,6 +334,150 @@ START_TEST(state_bad)
 }
 END_TEST
 
+START_TEST(min_wait_follows_short_intervals)
+{
+    ck_assert(acme_ari_min_wait(0) == ACME_ARI_WAIT_MIN);
+    ck_assert(acme_ari_min_wait(-1) == ACME_ARI_WAIT_MIN);
+    ck_assert(acme_ari_min_wait(SEC(5)) == SEC(5));
+    ck_assert(acme_ari_min_wait(SEC(12 * 3600)) == ACME_ARI_WAIT_MIN);
+}
+END_TEST
+
+/* In [now, now + min(n x 1 s, interval)), whatever the random value. */
+START_TEST(first_check_bounds)
+{
+    static const uint32_t randoms[] = { 0, 1, 0x7fffffffu, 0x80000000u, 0xffffffffu };
+    static const struct { int n; apr_interval_time_t interval, spread; } cases[] = {
+        { 1, SEC(12 * 3600), SEC(1) },
+        { 10, SEC(12 * 3600), SEC(10) },
+        { 100, SEC(30), SEC(30) },              /* the interval bounds the spread */
+        { 10000, SEC(12 * 3600), SEC(10000) },  /* more than 2^32 us */
+        { 100000, SEC(12 * 3600), SEC(12 * 3600) },
+    };
+    size_t i, j;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        for (j = 0; j < sizeof(randoms) / sizeof(randoms[0]); ++j) {
+            apr_time_t at = acme_ari_first_check_at(NOW, cases[i].n, cases[i].interval,
+                                                    randoms[j]);
+            ck_assert_msg(at >= NOW && at < NOW + cases[i].spread, "case %zu random %zu",
+                          i, j);
+        }
+        ck_assert(acme_ari_first_check_at(NOW, cases[i].n, cases[i].interval, 0) == NOW);
+        /* the largest random value reaches the end of the spread */
+        ck_assert_msg(acme_ari_first_check_at(NOW, cases[i].n, cases[i].interval,
+                                              0xffffffffu)
+                      >= NOW + cases[i].spread - cases[i].spread / 1000, "case %zu", i);
+        ck_assert(acme_ari_first_check_at(NOW, cases[i].n, cases[i].interval, 0x80000000u)
+                  == NOW + cases[i].spread / 2);
+    }
+    /* nothing to spread over */
+    ck_assert(acme_ari_first_check_at(NOW, 0, SEC(3600), 0xffffffffu) == NOW);
+    ck_assert(acme_ari_first_check_at(NOW, 10, 0, 0xffffffffu) == NOW);
+    ck_assert(acme_ari_first_check_at(NOW, 10, -SEC(1), 0xffffffffu) == NOW);
+}
+END_TEST
+
+/* xorshift32: a fixed sequence of uniform values, so the test cannot flake. */
+static uint32_t next_random(uint32_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}
+
+/* N domains' first checks cover the spread: none before now, not all at
+ * once, every tenth of the spread gets its share. */
+START_TEST(first_checks_are_spread)
+{
+    enum { N = 5000, BUCKETS = 10 };
+    apr_interval_time_t spread = SEC(N);
+    int buckets[BUCKETS] = { 0 }, at_now = 0, i;
+    apr_time_t first = NOW + spread, last = NOW;
+    uint32_t state = 2463534242u;
+
+    for (i = 0; i < N; ++i) {
+        apr_time_t at = acme_ari_first_check_at(NOW, N, SEC(12 * 3600), next_random(&state));
+
+        ck_assert(at >= NOW && at < NOW + spread);
+        at_now += at == NOW;
+        first = at < first ? at : first;
+        last = at > last ? at : last;
+        ++buckets[(at - NOW) * BUCKETS / spread];
+    }
+    ck_assert_int_le(at_now, 1);
+    ck_assert(first < NOW + spread / 100);
+    ck_assert(last > NOW + spread - spread / 100);
+    for (i = 0; i < BUCKETS; ++i) {
+        ck_assert_msg(buckets[i] > N / BUCKETS / 2, "bucket %d: %d", i, buckets[i]);
+    }
+}
+END_TEST
+
+/* After a failure: min(1 h, interval), later by Retry-After, at most 24 h. */
+START_TEST(retry_after_failure)
+{
+    apr_interval_time_t day = SEC(24 * 3600);
+
+    ck_assert(acme_ari_retry_at(NOW, 0, SEC(12 * 3600)) == NOW + ACME_ARI_ERROR_WAIT);
+    ck_assert(acme_ari_retry_at(NOW, 0, 0) == NOW + ACME_ARI_ERROR_WAIT);
+    ck_assert(acme_ari_retry_at(NOW, 0, SEC(5)) == NOW + SEC(5));
+    ck_assert(acme_ari_retry_at(NOW, NOW + SEC(7200), SEC(12 * 3600)) == NOW + SEC(7200));
+    /* a shorter Retry-After (or one in the past) does not make it sooner */
+    ck_assert(acme_ari_retry_at(NOW, NOW + SEC(30), SEC(12 * 3600))
+              == NOW + ACME_ARI_ERROR_WAIT);
+    ck_assert(acme_ari_retry_at(NOW, NOW - SEC(30), SEC(5)) == NOW + SEC(5));
+    ck_assert(acme_ari_retry_at(NOW, NOW + 2 * day, SEC(12 * 3600)) == NOW + day);
+    ck_assert(acme_ari_retry_at(NOW, NOW + day, SEC(12 * 3600)) == NOW + day);
+}
+END_TEST
+
+/* The window's time when usable, the MDRenewWindow time otherwise; a failed
+ * check (window kept, error set) keeps the time of the last good answer. */
+START_TEST(renew_at_by_state)
+{
+    acme_config_window_t renew = { 1, 33, 0 }, warn = { 1, 10, 0 };
+    apr_time_t base = NOW + SEC(50 * 86400), at = 0;
+    acme_ari_state_t st;
+
+    memset(&st, 0, sizeof(st));
+    st.not_before = NOW - SEC(10 * 86400);
+    st.not_after = NOW + SEC(80 * 86400);
+    st.random = 0x80000000u;
+    ck_assert_int_eq(acme_ari_renew_at(&at, &st, &renew, &warn, base, NOW), 0);
+    ck_assert(at == base);
+
+    st.has_window = 1;
+    st.start = NOW + SEC(20 * 86400);
+    st.end = NOW + SEC(22 * 86400);
+    ck_assert_int_eq(acme_ari_renew_at(&at, &st, &renew, &warn, base, NOW), 1);
+    ck_assert(at == NOW + SEC(21 * 86400));
+
+    /* what a failed check leaves: the window stays, so does the time */
+    st.error = "connection refused";
+    st.next_check = acme_ari_retry_at(NOW, 0, SEC(12 * 3600));
+    ck_assert_int_eq(acme_ari_renew_at(&at, &st, &renew, &warn, base, NOW + SEC(60)), 1);
+    ck_assert(at == NOW + SEC(21 * 86400));
+
+    /* a window in the past: now */
+    st.start = NOW - SEC(2 * 86400);
+    st.end = NOW - SEC(86400);
+    ck_assert_int_eq(acme_ari_renew_at(&at, &st, &renew, &warn, base, NOW), 1);
+    ck_assert(at == NOW);
+
+    /* unusable: ends before the certificate starts, or out of range */
+    st.start = NOW - SEC(30 * 86400);
+    st.end = NOW - SEC(20 * 86400);
+    ck_assert_int_eq(acme_ari_renew_at(&at, &st, &renew, &warn, base, NOW), 0);
+    ck_assert(at == base);
+    st.start = NOW;
+    st.end = APR_INT64_MAX;
+    ck_assert_int_eq(acme_ari_renew_at(&at, &st, &renew, &warn, base, NOW), 0);
+    ck_assert(at == base);
+}
+END_TEST
+
 Suite *acme_test_suite(void)
 {
     Suite *s = suite_create("ari");
@@ -350,6 +495,11 @@ Suite *acme_test_suite(void)
     tcase_add_test(tc, fetch_errors);
     tcase_add_test(tc, state_roundtrip);
     tcase_add_test(tc, state_bad);
+    tcase_add_test(tc, min_wait_follows_short_intervals);
+    tcase_add_test(tc, first_check_bounds);
+    tcase_add_test(tc, first_checks_are_spread);
+    tcase_add_test(tc, retry_after_failure);
+    tcase_add_test(tc, renew_at_by_state);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -111,6 +111,67 @@ static apr_time_t next_check(const char *retry_after, apr_time_t now,
     return at > now + ACME_ARI_WAIT_MAX ? now + ACME_ARI_WAIT_MAX : at;
 }
 
+apr_interval_time_t acme_ari_min_wait(apr_interval_time_t check_interval)
+{
+    return check_interval > 0 && check_interval < ACME_ARI_WAIT_MIN ? check_interval
+                                                                   : ACME_ARI_WAIT_MIN;
+}
+
+apr_time_t acme_ari_first_check_at(apr_time_t now, int n_domains,
+                                   apr_interval_time_t check_interval, uint32_t random)
+{
+    apr_interval_time_t spread = (apr_interval_time_t)n_domains * ACME_ARI_SPREAD_PER_DOMAIN;
+    apr_time_t at;
+
+    spread = spread < check_interval ? spread : check_interval;
+    /* spread x random / 2^32, not `random % spread`: that never reaches
+     * past 2^32 us (72 min), however many domains there are */
+    if (spread <= 0 || acme_schedule_ari_pick(&at, now, now + spread, random)) {
+        return now;
+    }
+    return at;
+}
+
+apr_time_t acme_ari_retry_at(apr_time_t now, apr_time_t retry_at,
+                             apr_interval_time_t check_interval)
+{
+    apr_interval_time_t wait = ACME_ARI_ERROR_WAIT;
+    apr_time_t at;
+
+    if (check_interval > 0 && check_interval < wait) {
+        wait = check_interval;
+    }
+    at = retry_at > now + wait ? retry_at : now + wait;
+    return at < now + ACME_ARI_WAIT_MAX ? at : now + ACME_ARI_WAIT_MAX;
+}
+
+int acme_ari_renew_at(apr_time_t *pat, const acme_ari_state_t *st,
+                      const acme_config_window_t *renew_window,
+                      const acme_config_window_t *warn_window, apr_time_t base,
+                      apr_time_t now)
+{
+    acme_schedule_input_t in;
+    acme_schedule_t sched;
+
+    memset(&in, 0, sizeof(in));
+    in.has_cert = 1;
+    in.not_before = st->not_before;
+    in.not_after = st->not_after;
+    in.renew_window = *renew_window;
+    in.warn_window = *warn_window;
+    in.has_ari = st->has_window;
+    in.ari_start = st->start;
+    in.ari_end = st->end;
+    in.ari_random = st->random;
+    if (!st->has_window || acme_schedule_compute(&sched, &in, now) != APR_SUCCESS
+        || sched.reason != ACME_SCHEDULE_BY_ARI) {
+        *pat = base;
+        return 0;
+    }
+    *pat = sched.renew_at;
+    return 1;
+}
+
 apr_status_t acme_ari_parse(acme_ari_info_t **pinfo, apr_pool_t *p, const char *body,
                             apr_size_t len, const char *retry_after, apr_time_t now,
                             apr_interval_time_t min_wait, acme_result_t *r)

@@ -25,12 +25,17 @@
 #include <openssl/x509.h>
 
 #include "acme_client.h"
+#include "acme_config_value.h"
 #include "acme_result.h"
 
 /* Bounds of the time to the next check (see above). */
 #define ACME_ARI_WAIT_MIN (apr_time_from_sec(60))
 #define ACME_ARI_WAIT_DEFAULT (apr_time_from_sec(6 * 3600))
 #define ACME_ARI_WAIT_MAX (apr_time_from_sec(24 * 3600))
+/* First checks after a start are spread over this much time per domain. */
+#define ACME_ARI_SPREAD_PER_DOMAIN (apr_time_from_sec(1))
+/* The wait after a failed check (bounded by the check interval, below). */
+#define ACME_ARI_ERROR_WAIT (apr_time_from_sec(3600))
 /* Longest certificate id accepted (a 64-byte key id and a 20-byte serial
  * need 115 characters; ACME_ORDER_MAX_REPLACES allows more). */
 #define ACME_ARI_MAX_CERT_ID 256
@@ -72,6 +77,26 @@ apr_status_t acme_ari_fetch(acme_ari_info_t **pinfo, apr_pool_t *p, acme_client_
                             const char *cert_id, apr_time_t now,
                             apr_interval_time_t min_wait, acme_result_t *r);
 
+/* The lower bound of the time to the next check of a watchdog that runs
+ * every `check_interval`: ACME_ARI_WAIT_MIN, or the interval when that is
+ * shorter and > 0 (tests run with seconds). */
+apr_interval_time_t acme_ari_min_wait(apr_interval_time_t check_interval);
+
+/* When a certificate without a stored answer is first asked about after a
+ * start with `n_domains` domains: now + floor(spread x random / 2^32), with
+ * spread = min(n_domains x ACME_ARI_SPREAD_PER_DOMAIN, check_interval), so
+ * in [now, now + spread) for any `random` (now when spread <= 0). Uniform
+ * random values spread the domains evenly, however long the spread. */
+apr_time_t acme_ari_first_check_at(apr_time_t now, int n_domains,
+                                   apr_interval_time_t check_interval, uint32_t random);
+
+/* When to ask again after a failed check: not before `retry_at` (the CA's
+ * Retry-After, 0: none) nor before now + ACME_ARI_ERROR_WAIT, or now +
+ * check_interval when that is shorter and > 0; never later than now +
+ * ACME_ARI_WAIT_MAX. */
+apr_time_t acme_ari_retry_at(apr_time_t now, apr_time_t retry_at,
+                             apr_interval_time_t check_interval);
+
 /* What a client remembers between checks of one certificate, e.g. in
  * JOBS/<md>/ari.json. Strings live in the pool it was read into. */
 typedef struct acme_ari_state_t {
@@ -87,6 +112,17 @@ typedef struct acme_ari_state_t {
     apr_time_t next_check;      /* when to ask (again) */
     const char *error;          /* the last check's failure, NULL after a success */
 } acme_ari_state_t;
+
+/* The renewal time a state gives the certificate it is about (validity,
+ * window and random point from `st`; MDRenewWindow and MDWarnWindow as
+ * given): the window's (acme_schedule_compute) when the state has one that
+ * is usable, else `base`, the time by MDRenewWindow. A failed check keeps
+ * the window of the last good answer, so the time stays. Returns 1 when the
+ * window decided, 0 when `base` applies. */
+int acme_ari_renew_at(apr_time_t *pat, const acme_ari_state_t *st,
+                      const acme_config_window_t *renew_window,
+                      const acme_config_window_t *warn_window, apr_time_t base,
+                      apr_time_t now);
 
 /* Serializes / parses the state. acme_ari_state_parse() validates every
  * member (times, cert id, window order) and gives APR_EINVAL for anything
