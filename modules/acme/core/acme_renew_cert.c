@@ -22,12 +22,29 @@ static apr_status_t store_fail(acme_renew_ctx_t *ctx, apr_status_t rv, const cha
 /* Remembers the staged key for the rest of the run: decoding it again
  * costs more than a request to a nearby CA. */
 static apr_status_t staged_key_keep(acme_pkey_t **pkey, acme_renew_ctx_t *ctx,
-                                    acme_pkey_t *key)
+                                    acme_pkey_t *key, const char *pem, apr_size_t len)
 {
     ctx->staged_key = key;
     ctx->staged_key_index = ctx->job->key_index;
+    ctx->staged_key_pem = pem;
+    ctx->staged_key_len = len;
     *pkey = key;
     return APR_SUCCESS;
+}
+
+/* The kept staged key when `pem` is the very file it came from (an RSA key
+ * check costs tens of milliseconds), else NULL. */
+static acme_pkey_t *staged_key_known(const acme_renew_ctx_t *ctx, const char *spec_name,
+                                     const char *pem, apr_size_t len)
+{
+    if (ctx->staged_key == NULL || ctx->staged_key_pem == NULL
+        || ctx->staged_key_index >= ctx->spec->pkey_specs->nelts
+        || strcmp(spec_name, acme_pkey_spec_name(ctx->p, &APR_ARRAY_IDX(
+                      ctx->spec->pkey_specs, ctx->staged_key_index, acme_pkey_spec_t)))
+        || len != ctx->staged_key_len || memcmp(pem, ctx->staged_key_pem, len) != 0) {
+        return NULL;
+    }
+    return ctx->staged_key;
 }
 
 /* The staged key of the current key spec; made and saved when absent, so
@@ -48,7 +65,7 @@ static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx)
                          ctx->spec->md_name, aspect);
     if (rv == APR_SUCCESS && acme_pkey_from_pem(&key, ctx->p, pem, len, &why) == APR_SUCCESS
         && acme_pkey_spec_eq(acme_pkey_get_spec(key), acme_renew_key_spec(ctx))) {
-        return staged_key_keep(pkey, ctx, key);
+        return staged_key_keep(pkey, ctx, key, pem, len);
     }
     if (rv != APR_SUCCESS && rv != APR_ENOENT) {
         return store_fail(ctx, rv, "reading the key in");
@@ -67,7 +84,7 @@ static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx)
     if (rv != APR_SUCCESS) {
         return store_fail(ctx, rv, "saving the key in");
     }
-    return staged_key_keep(pkey, ctx, key);
+    return staged_key_keep(pkey, ctx, key, pem, len);
 }
 
 apr_status_t acme_renew_step_finalize(acme_renew_ctx_t *ctx)
@@ -302,7 +319,8 @@ static apr_status_t pair_verify(acme_renew_ctx_t *ctx, const char *spec_name,
         *pwhy = apr_psprintf(ctx->p, "the %s key or certificate is missing", spec_name);
         return rv;
     }
-    if (acme_pkey_from_pem(&key, ctx->p, key_pem, key_len, &why) != APR_SUCCESS
+    key = staged_key_known(ctx, spec_name, key_pem, key_len);
+    if ((key == NULL && acme_pkey_from_pem(&key, ctx->p, key_pem, key_len, &why) != APR_SUCCESS)
         || acme_chain_from_pem(&chain, ctx->p, chain_pem, chain_len) != APR_SUCCESS
         || chain_check(chain, key, ctx->spec->names, ctx->p, &why) != APR_SUCCESS) {
         *pwhy = apr_psprintf(ctx->p, "%s: %s", spec_name, why ? why : "unreadable chain");

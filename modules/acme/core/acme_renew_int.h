@@ -31,6 +31,10 @@ typedef struct acme_renew_ctx_t {
                                             * made or read in this run (finalize and
                                             * download mostly run in one) */
     int staged_key_index;
+    const char *staged_key_pem;            /* its PEM as in the store: a file with
+                                            * these bytes needs no decoding (and no
+                                            * key check) again in this run */
+    apr_size_t staged_key_len;
     acme_job_step_e loaded_step;           /* the step the run began at */
     apr_interval_time_t last_wait;         /* the poll wait that ended before this
                                             * run, 0 if it was none (see
