@@ -1,6 +1,7 @@
 /* The renewal job's order and the CA's ARI (RFC 9773 5) and profiles:
- * 'replaces' only to a CA with renewalInfo, one plain retry after
- * alreadyReplaced, 'profile' only when offered unless mandatory. The
+ * 'replaces' only to a CA with renewalInfo, one plain retry when the CA
+ * refuses it (alreadyReplaced, another CA's or account's certificate), none
+ * after rateLimited; 'profile' only when offered unless mandatory. The
  * assertions read the newOrder payloads the scripted transport captured. */
 #include <string.h>
 
@@ -153,20 +154,67 @@ START_TEST(already_replaced_twice_is_not_looped_on)
 }
 END_TEST
 
-/* Another problem to an order with 'replaces' is not retried plainly. */
-START_TEST(other_problem_keeps_replaces)
+/* A CA that refuses the predecessor (another CA's certificate, as after
+ * switching from staging to production; another account's; no name in
+ * common) would refuse every renewal: one plain order follows. */
+static const struct { int status; const char *problem; } refusals[] = {
+    { 404, PROBLEM("malformed", "no current certificate with serial 87654321 exists") },
+    { 400, PROBLEM("malformed", "could not parse the ARI CertID") },
+    { 403, PROBLEM("unauthorized", "requester account did not request the certificate") },
+};
+
+START_TEST(refused_replaces_orders_once_without)
+{
+    acme_renew_spec_t *spec = spec_replacing(ID_1);
+    renew_ca_t *ca = renew_ca_create_dir(spec, 1, NULL);
+
+    renew_ca_new_account(ca, NULL);
+    renew_ca_post(ca, NEWORDER_URL, refusals[_i].status, refusals[_i].problem, "order");
+    renew_ca_flow(ca, ACME_JOB_ORDER, 0, 1);
+    assert_done(ca, spec, renew_run(ca, spec, apr_time_now()));
+    ck_assert_int_eq(renew_ca_count(ca, NEWORDER_URL), 2);
+    ck_assert_str_eq(order_member(ca, 0, "replaces"), ID_1);
+    ck_assert_ptr_null(order_member(ca, 1, "replaces"));
+    ck_assert_int_eq(renew_job("a.test")->errors, 0);
+}
+END_TEST
+
+/* The plain order refused as well: its problem is the job's error. */
+START_TEST(refused_plain_order_is_the_error)
 {
     acme_renew_spec_t *spec = spec_replacing(ID_1);
     renew_ca_t *ca = renew_ca_create_dir(spec, 1, NULL);
     acme_renew_outcome_t *out;
 
     renew_ca_new_account(ca, NULL);
-    renew_ca_post(ca, NEWORDER_URL, 403, PROBLEM("unauthorized", "no"), "order");
+    renew_ca_post(ca, NEWORDER_URL, 403, PROBLEM("unauthorized", "not yours"), "order");
+    renew_ca_post(ca, NEWORDER_URL, 400, PROBLEM("rejectedIdentifier", "no"), "order");
+    out = renew_run(ca, spec, apr_time_now());
+    renew_ca_done(ca);
+    ck_assert_int_eq(renew_ca_count(ca, NEWORDER_URL), 2);
+    ck_assert_ptr_null(order_member(ca, 1, "replaces"));
+    ck_assert_int_eq(out->status, ACME_RENEW_FAILED);
+    ck_assert(acme_result_is(out->result, "rejectedIdentifier"));
+}
+END_TEST
+
+/* Rate limited: a plain order would be too; no second request. */
+START_TEST(rate_limited_is_not_retried_plainly)
+{
+    acme_renew_spec_t *spec = spec_replacing(ID_1);
+    renew_ca_t *ca = renew_ca_create_dir(spec, 1, NULL);
+    acme_http_script_step_t *step;
+    acme_renew_outcome_t *out;
+
+    renew_ca_new_account(ca, NULL);
+    step = renew_ca_post(ca, NEWORDER_URL, 429, PROBLEM("rateLimited", "slow down"), "order");
+    acme_http_script_step_header(step, "Retry-After", "600");
     out = renew_run(ca, spec, apr_time_now());
     renew_ca_done(ca);
     ck_assert_int_eq(renew_ca_count(ca, NEWORDER_URL), 1);
-    ck_assert_int_ne(out->status, ACME_RENEW_DONE);
-    ck_assert(acme_result_is(out->result, "unauthorized"));
+    ck_assert_str_eq(order_member(ca, 0, "replaces"), ID_1);
+    ck_assert_int_eq(out->status, ACME_RENEW_AGAIN_AT);
+    ck_assert(acme_result_is(out->result, "rateLimited"));
 }
 END_TEST
 
@@ -236,7 +284,10 @@ TCase *test_renew_ari_tcase(void)
     tcase_add_test(tc, replaces_shorter_than_key_specs);
     tcase_add_test(tc, already_replaced_orders_once_without_replaces);
     tcase_add_test(tc, already_replaced_twice_is_not_looped_on);
-    tcase_add_test(tc, other_problem_keeps_replaces);
+    tcase_add_loop_test(tc, refused_replaces_orders_once_without, 0,
+                        (int)(sizeof(refusals) / sizeof(refusals[0])));
+    tcase_add_test(tc, refused_plain_order_is_the_error);
+    tcase_add_test(tc, rate_limited_is_not_retried_plainly);
     tcase_add_loop_test(tc, offered_profile_is_ordered, 0, 2);
     tcase_add_loop_test(tc, missing_mandatory_profile_fails, 0, 2);
     tcase_add_loop_test(tc, missing_optional_profile_orders_without, 0, 2);

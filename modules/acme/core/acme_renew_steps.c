@@ -81,6 +81,20 @@ static const char *order_profile(acme_renew_ctx_t *ctx)
     return NULL;
 }
 
+/* Whether an order refused while it carried 'replaces' is sent once more
+ * without: the certificate was replaced already (RFC 9773 5), or the CA
+ * refused the request (4xx), which 'replaces' alone causes when the
+ * predecessor is from another CA or account (MDCertificateAuthority
+ * changed, staging to production) or shares no name. 'replaces' only helps
+ * the CA, it must not keep a certificate from being renewed. Not after
+ * rateLimited: a plain order fares no better. */
+static int order_retry_plain(const acme_result_t *r)
+{
+    return acme_result_is(r, "alreadyReplaced")
+           || (r->http_status >= 400 && r->http_status < 500
+               && !acme_result_is(r, "rateLimited"));
+}
+
 apr_status_t acme_renew_step_order(acme_renew_ctx_t *ctx)
 {
     acme_order_params_t params = { 0 };
@@ -96,11 +110,12 @@ apr_status_t acme_renew_step_order(acme_renew_ctx_t *ctx)
     acme_result_set_activity(ctx->r, "creating the %s order for %s",
                              acme_renew_key_name(ctx), ctx->spec->md_name);
     rv = acme_order_create(&ctx->order, ctx->p, ctx->client, &params, ctx->r);
-    if (rv == ACME_EPROBLEM && params.replaces && acme_result_is(ctx->r, "alreadyReplaced")) {
-        /* RFC 9773 5: the certificate was replaced already (by an order
-         * this job lost in a crash, say): a plain order still renews */
-        acme_log(ACME_LOG_NOTICE, 0, "ACME0926 acme[md=%s]: the CA says %s was replaced "
-                 "already; ordering without 'replaces'", ctx->spec->md_name, params.replaces);
+    if (rv == ACME_EPROBLEM && params.replaces && order_retry_plain(ctx->r)) {
+        acme_log(ACME_LOG_NOTICE, 0, "ACME0926 acme[md=%s]: %s; ordering without "
+                 "'replaces'", ctx->spec->md_name, acme_result_is(ctx->r, "alreadyReplaced")
+                 ? apr_psprintf(ctx->p, "the CA says %s was replaced already", params.replaces)
+                 : apr_psprintf(ctx->p, "the CA refused the order replacing %s: %s",
+                                params.replaces, acme_result_render(ctx->r, ctx->p)));
         acme_result_clear(ctx->r);
         params.replaces = NULL;
         rv = acme_order_create(&ctx->order, ctx->p, ctx->client, &params, ctx->r);
