@@ -75,13 +75,18 @@ EVP_PKEY *x509_test_leaf_key(void)
 
 EVP_PKEY *x509_test_key(const char *type)
 {
+    static EVP_PKEY *rsa; /* one per process: RSA generation takes long under valgrind */
     EVP_PKEY *pkey;
 
     if (strcmp(type, "EC") == 0) {
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     }
     else if (strcmp(type, "RSA") == 0) {
-        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+        if (rsa == NULL) {
+            rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+            ck_assert_ptr_nonnull(rsa);
+        }
+        pkey = EVP_PKEY_up_ref(rsa) == 1 ? rsa : NULL;
     }
     else {
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, type);

@@ -23,8 +23,9 @@ X509 *x509_test_load_cert(const char *file);
 /* The test-only private key of leaf.pem. */
 EVP_PKEY *x509_test_leaf_key(void);
 
-/* A fresh key of `type` ("EC" means P-256, "RSA" 2048 bits, "ED25519"),
- * freed with the pool. */
+/* A key of `type` ("EC" means P-256, "RSA" 2048 bits, "ED25519"), released
+ * with the pool. EC and Ed25519 keys are fresh; the RSA key is made once per
+ * process (shared, read-only): its generation takes long under valgrind. */
 EVP_PKEY *x509_test_key(const char *type);
 
 /* An array of const char * from a NULL-terminated argument list. */
