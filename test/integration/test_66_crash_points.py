@@ -195,9 +195,12 @@ def crash_in_activation(httpd, md, served_old, test_dir):
                       log=os.path.join(test_dir, "strace-parent.log"))
     try:
         freezer.attached([httpd.pid])
-        subprocess.Popen([httpd.cfg.httpd, "-d", httpd.root, "-f", httpd.conf_path,
-                          "-k", "graceful"], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).wait(30)
+        # `apache2 -k graceful` only signals the parent (our pid stays traced);
+        # its environment carries the sanitizer runtime of an ASan build
+        rc = subprocess.run([httpd.cfg.httpd, "-d", httpd.root, "-f", httpd.conf_path,
+                             "-k", "graceful"], stdin=subprocess.DEVNULL, capture_output=True,
+                            text=True, env=httpd._env(), timeout=30)
+        assert rc.returncode == 0, rc.stdout + rc.stderr
         wait_until(lambda: not os.path.exists(live), 60, "live/ moved to archive/")
         assert os.path.isdir(os.path.join(store, "staging", md))
         kill_all(httpd)
