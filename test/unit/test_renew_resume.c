@@ -1,6 +1,8 @@
 /* Resuming after a crash at every request of the conversation: the job
  * continues from its saved step, re-fetches a known order instead of
  * creating another one, and reuses the key it staged. */
+#include <unistd.h>
+
 #include <apr_strings.h>
 
 #include "acme_layout.h"
@@ -89,6 +91,68 @@ START_TEST(key_staged_before_finalize_is_reused)
 }
 END_TEST
 
+/* The first authorization poll of a job whose challenges `pid` asked the CA
+ * to validate: the CA found nobody answering (connection refused). */
+static acme_renew_outcome_t *validation_failed_after(long pid, apr_time_t *pnow)
+{
+    acme_renew_spec_t *spec = renew_spec("a.test", "a.test", "www.a.test");
+    renew_ca_t *ca = renew_ca_create_crashing(spec, 0, 8);   /* the first authz poll */
+    acme_renew_outcome_t *out;
+    acme_job_t *job;
+
+    renew_ca_flow(ca, ACME_JOB_ACCOUNT, 0, 1);
+    out = renew_run(ca, spec, *pnow);
+    ck_assert_str_eq(out->step, "poll-authz");
+    job = renew_job("a.test");
+    ck_assert_int_eq(job->answered_by, (long)getpid());
+    job->answered_by = pid;
+    ck_assert_int_eq(acme_job_save(job, test_pool, renew_store, *pnow), APR_SUCCESS);
+    ck_assert_int_eq(renew_job("a.test")->answered_by, pid);
+
+    *pnow = out->next_at;
+    ca = renew_ca_create(spec, 0);
+    renew_ca_order(ca, 1, "pending", "poll-authz");
+    renew_ca_post(ca, renew_authz_url(1, 0), 200, apr_psprintf(test_pool,
+        "{\"status\": \"invalid\", \"identifier\": {\"type\": \"dns\", \"value\": \"a.test\"},"
+        " \"challenges\": [{\"type\": \"http-01\", \"url\": \"" CA "/chall/1-0/http-01\","
+        " \"status\": \"invalid\", \"token\": \"%s\", \"error\": {\"type\":"
+        " \"urn:ietf:params:acme:error:connection\", \"detail\": \"connection refused\"}}]}",
+        renew_token(1, 0, "http-01")), "poll-authz");
+    out = renew_run(ca, spec, *pnow);
+    renew_ca_done(ca);
+    ck_assert(acme_result_is(out->result, "connection"));
+    ck_assert_str_eq(out->step, "order");
+    ck_assert_int_eq(renew_job("a.test")->answered_by, 0);
+    return out;
+}
+
+/* Answers another process asked the CA to validate (it crashed, the CA
+ * found nobody): a new order at the normal backoff, not an hour's wait. */
+START_TEST(validation_failed_while_down_retries)
+{
+    apr_time_t now = apr_time_now();
+    acme_renew_outcome_t *out = validation_failed_after(1, &now);
+
+    ck_assert_int_eq(out->status, ACME_RENEW_AGAIN_AT);
+    ck_assert_int_eq(out->result->action, ACME_ACTION_RETRY);
+    ck_assert(out->next_at < now + apr_time_from_sec(600));
+    ck_assert(!renew_job("a.test")->failed);
+}
+END_TEST
+
+/* This process asked for the validation: a configuration error. */
+START_TEST(validation_failed_of_own_answers_needs_config)
+{
+    apr_time_t now = apr_time_now();
+    acme_renew_outcome_t *out = validation_failed_after((long)getpid(), &now);
+
+    ck_assert_int_eq(out->status, ACME_RENEW_FAILED);
+    ck_assert_int_eq(out->result->action, ACME_ACTION_FIX_CONFIG);
+    ck_assert(out->next_at >= now + apr_time_from_sec(3000));
+    ck_assert(renew_job("a.test")->failed);
+}
+END_TEST
+
 TCase *test_renew_resume_tcase(void)
 {
     TCase *tc = tcase_create("resume");
@@ -98,5 +162,7 @@ TCase *test_renew_resume_tcase(void)
     tcase_add_loop_test(tc, crash_at_each_request_one_key, 0, FLOW_ONE_KEY);
     tcase_add_loop_test(tc, crash_at_each_request_two_keys, 0, FLOW_TWO_KEYS);
     tcase_add_test(tc, key_staged_before_finalize_is_reused);
+    tcase_add_test(tc, validation_failed_while_down_retries);
+    tcase_add_test(tc, validation_failed_of_own_answers_needs_config);
     return tc;
 }

@@ -180,6 +180,9 @@ apr_status_t acme_job_to_json(const char **ptext, apr_size_t *plen, apr_pool_t *
     set_str(obj, "account", job->account_id);
     set_str(obj, "order", job->order_url);
     json_object_set_new(obj, "answers", answers_to_json(job->answers));
+    if (job->answered_by > 0) {
+        json_object_set_new(obj, "answered-by", json_integer(job->answered_by));
+    }
     json_object_set_new(obj, "failed", json_boolean(job->failed));
     json_object_set_new(obj, "backoff", json_boolean(job->backoff));
     json_object_set_new(obj, "errors", json_integer(job->errors));
@@ -413,6 +416,14 @@ static apr_status_t job_state_from_json(acme_job_t *job, const json_t *obj,
         return rv;
     }
     job->errors = (unsigned int)errors;
+    if ((err = json_object_get(obj, "answered-by")) != NULL) {  /* optional */
+        if (!json_is_integer(err) || json_integer_value(err) < 0
+            || json_integer_value(err) > 0x7fffffff) {
+            *perr = "'answered-by' is not a process id";
+            return APR_EINVAL;
+        }
+        job->answered_by = (long)json_integer_value(err);
+    }
     if ((err = json_object_get(obj, "last-error")) != NULL) {
         if (!json_is_object(err)) {
             *perr = "'last-error' is not an object";

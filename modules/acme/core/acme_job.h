@@ -62,6 +62,8 @@ typedef struct acme_job_t {
     const char *account_id;     /* ACCOUNTS name, or NULL before "account" */
     const char *order_url;      /* the current order, or NULL */
     apr_array_header_t *answers;  /* acme_job_answer_t */
+    long answered_by;           /* pid of the process that asked the CA to validate
+                                 * the current order's answers; 0: none or unknown */
     int failed;                 /* waiting for a configuration fix */
     int backoff;                /* next_at is a wait after an error: the CA is
                                  * not contacted before (polling waits are not) */

@@ -2,6 +2,7 @@
  * with backoff, and the outcome. See acme_renew.h; the steps are in
  * acme_renew_steps.c and acme_renew_cert.c. */
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -89,6 +90,7 @@ void acme_renew_answers_remove(acme_renew_ctx_t *ctx)
 void acme_renew_restart_order(acme_renew_ctx_t *ctx)
 {
     acme_renew_answers_remove(ctx);
+    ctx->job->answered_by = 0;
     acme_job_set_order(ctx->job, NULL);
     ctx->order = NULL;
     ctx->job->step = ctx->job->account_id ? ACME_JOB_ORDER : ACME_JOB_ACCOUNT;
@@ -339,6 +341,33 @@ static uint32_t random_u32(void)
     return v;
 }
 
+/* A failed validation of answers that another process asked the CA to check
+ * is no proof of a configuration error: that process may have died (a crash,
+ * a stop) before the CA looked, and nobody answered. Once per run it is
+ * retried with a new order at the normal backoff instead of waiting
+ * ACME_RENEW_FAILED_DELAY. */
+static void job_failed_unanswered(acme_renew_ctx_t *ctx)
+{
+    static const char *const validation[] = {
+        "connection", "dns", "tls", "incorrectResponse", "unauthorized"
+    };
+    apr_size_t i;
+
+    if (!ctx->answers_foreign || ctx->r->action != ACME_ACTION_FIX_CONFIG) {
+        return;
+    }
+    for (i = 0; i < sizeof(validation) / sizeof(validation[0]); ++i) {
+        if (acme_result_is(ctx->r, validation[i])) {
+            ctx->answers_foreign = 0;
+            ctx->r->action = ACME_ACTION_RETRY;
+            acme_log(ACME_LOG_NOTICE, 0, "ACME0913 acme[md=%s]: the CA could not validate"
+                     " answers an earlier process asked for (it may have stopped before the"
+                     " CA looked): a new order after the normal backoff", ctx->job->md_name);
+            return;
+        }
+    }
+}
+
 /* Records the error of a step, computes when to try again and saves. */
 static apr_status_t job_failed(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
 {
@@ -346,6 +375,7 @@ static apr_status_t job_failed(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
     acme_result_t *r = ctx->r;
     apr_time_t next;
 
+    job_failed_unanswered(ctx);
     ++job->errors;
     acme_job_set_error(job, r);
     if (r->action == ACME_ACTION_GIVE_UP && job->order_url) {
@@ -416,6 +446,7 @@ static apr_status_t job_drive(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
     if (job->step != ACME_JOB_ACCOUNT) {
         job_account_load(ctx);
     }
+    ctx->answers_foreign = job->answered_by > 0 && job->answered_by != (long)getpid();
     for (n = 0; n < max; ++n) {
         prev = job->step;
         ctx->wait_at = 0;

@@ -54,6 +54,10 @@
  * declared invalid always abandons the order (whatever the action).
  * The CA saying accountDoesNotExist makes the run register the account's key
  * again (once per run) and start a new order.
+ * A failed validation (connection, dns, tls, incorrectResponse, unauthorized)
+ * of answers that ANOTHER process asked the CA to validate (job answered_by,
+ * a pid) is RETRY once per run, not FIX_CONFIG: that process may have died
+ * before the CA looked, so nobody answered (ACME0913).
  * While a job waits out an error (until next_at), acme_renew_run() called
  * earlier does not contact the CA: it returns the saved outcome. A spec
  * change, or acme_renew_reset(), starts afresh at once. Waits for polling

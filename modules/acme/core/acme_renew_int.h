@@ -36,6 +36,8 @@ typedef struct acme_renew_ctx_t {
                                             * key check) again in this run */
     apr_size_t staged_key_len;
     acme_job_step_e loaded_step;           /* the step the run began at */
+    int answers_foreign;                   /* the run began with answers another
+                                            * process asked the CA to validate */
     apr_interval_time_t last_wait;         /* the poll wait that ended before this
                                             * run, 0 if it was none (see
                                             * acme_renew_poll_at) */

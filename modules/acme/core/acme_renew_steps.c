@@ -1,6 +1,7 @@
 /* Renewal job steps up to valid authorizations: account, order, authz,
  * poll-authz. See acme_renew_int.h for the step contract. */
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_strings.h>
 
@@ -245,6 +246,8 @@ static apr_status_t authz_answer(acme_renew_ctx_t *ctx, const acme_authz_t *az)
 
     acme_result_set_activity(ctx->r, "authorizing %s%s", az->wildcard ? "*." : "",
                              az->identifier.value);
+    /* saved with the answer, before the CA is asked (see job_failed_unanswered) */
+    ctx->job->answered_by = (long)getpid();
     if ((rv = acme_renew_challenge_select(&ch, az, ctx->challenges, ctx->spec->dns01 != NULL,
                                           ctx->p, ctx->r))) {
         return rv;
