@@ -13,9 +13,18 @@ SSLCertificateFile per vhost), with one name-based https vhost per domain:
 Variants alternate within each repeat (A B C A B C ...); medians are printed
 and every run goes into a CSV. Run as root (httpd drops to User).
 
+mod_acme verifies a certificate set fully once and stamps it (verified.json,
+acme_certset.h); sets it activated itself carry the stamp. The sets laid out
+here do not, so each mod_acme ServerRoot gets one start first, outside the
+measurement, that stamps them; its time is printed as the "first start".
+--base-build adds the variant acme-base: mod_acme of another build (e.g. the
+commit before a change), measured in the same rounds for a fair A/B.
+
     test/bench/bench_scale.py --build /work/build-dev            # 100, 1000, 10000
     test/bench/bench_scale.py --build /work/build-dev --quick    # 100, 1000
     test/bench/bench_scale.py --sizes 10000 --variants acme,ssl --repeats 3
+    test/bench/bench_scale.py --sizes 10000 --variants acme-base,acme,ssl \
+        --base-build /tmp/build-before
 """
 import argparse
 import csv
@@ -40,7 +49,10 @@ def parse_args(argv):
                     help="configured build dir (its test/integration/config.ini)")
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--quick", action="store_true", help="sizes 100,1000 only")
-    ap.add_argument("--variants", default="acme,md,ssl")
+    ap.add_argument("--variants", default="acme,md,ssl",
+                    help="of acme, md, ssl and (with --base-build) acme-base")
+    ap.add_argument("--base-build", default=None,
+                    help="configured build dir whose mod_acme is the variant acme-base")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--md-large-repeats", type=int, default=1,
                     help="repeats of mod_md at N >= 10000 (~144 s per config pass)")
@@ -52,15 +64,18 @@ def parse_args(argv):
     args.sizes = [100, 1000] if args.quick else [int(x) for x in args.sizes.split(",")]
     args.variants = args.variants.split(",")
     for v in args.variants:
-        if v not in b.VARIANTS:
-            ap.error(f"unknown variant {v}; known: {', '.join(b.VARIANTS)}")
+        if v not in b.VARIANTS and not (v == "acme-base" and args.base_build):
+            ap.error(f"unknown variant {v}; known: {', '.join(b.VARIANTS)} "
+                     f"(acme-base with --base-build)")
     return args
 
 
-def prepare(cfg, ports, workdir, sets, variant):
-    """A fresh ServerRoot for variant serving sets; returns the Httpd."""
+def prepare(cfg, ports, workdir, sets, variant, kind=None):
+    """A fresh ServerRoot for variant serving sets; returns the Httpd.
+    kind: the benchlib variant it is built as (default: variant itself)."""
     root = os.path.join(workdir, f"{variant}-{sets.count}")
     shutil.rmtree(root, ignore_errors=True)
+    variant = kind or variant
     server = b.make_server(cfg, ports, root, variant)
     store = os.path.join(server.root, "md")
     if variant == "acme":
@@ -92,6 +107,23 @@ def run_once(server, sets, timeout):
         server.stop(timeout=60)
 
 
+def first_start(server, sets, timeout):
+    """One start and stop outside the measurement: mod_acme stamps the
+    sets (a full check of each); returns its seconds."""
+    last = sets.last
+    try:
+        return b.timed_start(server, lambda: _serves_last(server, last), timeout)
+    finally:
+        server.stop(timeout=60)
+
+
+def _serves_last(server, last):
+    try:
+        return b.served_sha256(server.ports.https, last.name) == last.sha256
+    except OSError:
+        return False
+
+
 def summarize(rows, out):
     """The medians per (variant, n) as a table."""
     groups = {}
@@ -112,6 +144,8 @@ def main(argv):
     if os.geteuid() != 0:
         sys.exit("run as root: httpd starts as root and drops to its User, as in production")
     cfg = TestConfig.load(os.path.join(args.build, "test", "integration", "config.ini"))
+    base_cfg = (TestConfig.load(os.path.join(args.base_build, "test", "integration",
+                                             "config.ini")) if args.base_build else None)
     os.environ["ACME_TEST_PORT_OFFSET"] = str(args.port_offset)
     ports = Ports.from_env()
     os.makedirs(args.workdir, mode=0o755, exist_ok=True)
@@ -125,8 +159,14 @@ def main(argv):
             t = time.monotonic()
             sets = b.CertSets(os.path.join(args.workdir, f"sets-{n}"), n).create(args.workdir)
             print(f"N={n}: certificate sets ready ({time.monotonic() - t:.1f} s)", flush=True)
-            servers = {v: prepare(cfg, ports, args.workdir, sets, v) for v in args.variants}
+            servers = {v: prepare(base_cfg if v == "acme-base" else cfg, ports, args.workdir,
+                                  sets, v, "acme" if v == "acme-base" else None)
+                       for v in args.variants}
             timeout = 120 + n * 0.1
+            for v in args.variants:
+                if v.startswith("acme"):
+                    print(f"N={n} {v}: first start (stamps the sets) "
+                          f"{first_start(servers[v], sets, timeout * 2):.2f} s", flush=True)
             for rep in range(args.repeats):
                 for v in args.variants:
                     if v == "md" and n >= 10000 and rep >= args.md_large_repeats:
