@@ -64,7 +64,7 @@ start_check() {
 
 # Shows a finished pass's log and remembers its summary lines.
 finish_check() {
-  local name=$1 dir=$2 pid=$3 log rc unit pytest_line replay
+  local name=$1 dir=$2 pid=$3 log rc unit pytest_line replay valgrind
   log="$dir/make-check.log"
   wait "$pid"
   rc=$?
@@ -72,10 +72,13 @@ finish_check() {
   cat "$log"
   unit=$(grep -E '^unit: [0-9]+ passed' "$log" | tail -n 1)
   replay=$(grep -E '^fuzz-replay: [0-9]+ passed' "$log" | tail -n 1)
+  valgrind=$(grep -E '^valgrind: [0-9]+ passed' "$log" | tail -n 1)
   pytest_line=$(grep -E '^=*\s*([0-9]+ (passed|failed|error|errors|skipped|deselected)|no tests ran).* in [0-9.]+s' "$log" \
     | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')
   summaries+=("$name ${unit:-unit: no summary (unit tests did not run)}")
   summaries+=("$name ${replay:-fuzz-replay: no summary (replay did not run)}")
+  # valgrind runs in the plain build only (make check-valgrind)
+  [ -z "$valgrind" ] || summaries+=("$name $valgrind")
   summaries+=("$name integration: ${pytest_line:-no summary (suite did not run)}")
   if [ "$rc" -ne 0 ]; then
     failures+=("FAILED: $name make check (exit $rc), log in $log")
