@@ -9,6 +9,9 @@
  * and once per set:
  *   md.json              what the set was issued for: {"name", "names":[...],
  *                        "pkey-specs":[...], "ca-url", "issued": RFC 3339}
+ *   verified.json        the stamp of a full check (ACME_CERTSET_STAMP,
+ *                        acme_certset.h): SHA-256 of each file, names, key
+ *                        specs, leaf facts; a pass trusts an unchanged set
  *
  * Challenge answers (group CHALLENGES, name = the identifier being validated,
  * so the responders look them up by the requested host name):
