@@ -1,6 +1,11 @@
 /* Key specs (MDPrivateKeys words), generation, PEM in and out. */
 #include <string.h>
 
+#include <apr_strings.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+
 #include "acme_jwk.h"
 #include "acme_pkey.h"
 #include "test_jose.h"
@@ -216,6 +221,133 @@ START_TEST(pkey_from_pem_rejects_empty_and_truncated)
 }
 END_TEST
 
+/* The PEM of the key in data/jose/<file> rebuilt from its parameters,
+ * with `from_other` (names, NULL-terminated) taken from the key in <other>
+ * and the parameter `bump` (may be NULL) plus 2: a key file damaged where
+ * it still parses, or put together from two keys. */
+static const char *pkey_tampered_pem(const char *file, const char *other,
+                                     const char *const *from_other, const char *bump)
+{
+    const char *text = jose_file(file, NULL), *otext = other ? jose_file(other, NULL) : NULL;
+    BIO *bio = BIO_new_mem_buf(text, -1), *obio = otext ? BIO_new_mem_buf(otext, -1) : NULL;
+    EVP_PKEY *a = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL), *b = NULL, *out = NULL;
+    OSSL_PARAM *pa = NULL, *pb = NULL, *built = NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    EVP_PKEY_CTX *ctx = NULL;
+    BIO *mem = BIO_new(BIO_s_mem());
+    const OSSL_PARAM *it;
+    BIGNUM *bns[16] = {0}; /* the builder keeps pointers until it is done */
+    char *data = NULL, *pem;
+    long n;
+    int i, nbns = 0;
+
+    b = obio ? PEM_read_bio_PrivateKey(obio, NULL, NULL, NULL) : NULL;
+    ck_assert(a && bld && mem && (!other || b));
+    ck_assert_int_eq(EVP_PKEY_todata(a, EVP_PKEY_KEYPAIR, &pa), 1);
+    ck_assert(!b || EVP_PKEY_todata(b, EVP_PKEY_KEYPAIR, &pb) == 1);
+    for (it = pa; it->key; ++it) {
+        const OSSL_PARAM *src = it;
+        BIGNUM *bn = NULL;
+
+        for (i = 0; from_other && from_other[i]; ++i) {
+            if (strcmp(from_other[i], it->key) == 0) {
+                ck_assert_ptr_nonnull(src = OSSL_PARAM_locate_const(pb, it->key));
+            }
+        }
+        if (src->data_type == OSSL_PARAM_UNSIGNED_INTEGER) {
+            ck_assert_int_eq(OSSL_PARAM_get_BN(src, &bn), 1);
+            if (bump && strcmp(bump, it->key) == 0) {
+                ck_assert_int_eq(BN_add_word(bn, 2), 1);
+            }
+            ck_assert_int_eq(OSSL_PARAM_BLD_push_BN(bld, it->key, bn), 1);
+            ck_assert_int_lt(nbns, 16);
+            bns[nbns++] = bn;
+        }
+        else if (src->data_type == OSSL_PARAM_INTEGER) {
+            int v = 0;
+
+            ck_assert_int_eq(OSSL_PARAM_get_int(src, &v), 1);
+            ck_assert_int_eq(OSSL_PARAM_BLD_push_int(bld, it->key, v), 1);
+        }
+        else if (src->data_type == OSSL_PARAM_UTF8_STRING) {
+            ck_assert_int_eq(OSSL_PARAM_BLD_push_utf8_string(bld, it->key, src->data,
+                                                             src->data_size), 1);
+        }
+        else {
+            ck_assert_int_eq(OSSL_PARAM_BLD_push_octet_string(bld, it->key, src->data,
+                                                              src->data_size), 1);
+        }
+    }
+    ck_assert_ptr_nonnull(built = OSSL_PARAM_BLD_to_param(bld));
+    ck_assert_ptr_nonnull(ctx = EVP_PKEY_CTX_new_from_pkey(NULL, a, NULL));
+    ck_assert_int_eq(EVP_PKEY_fromdata_init(ctx), 1);
+    ck_assert_int_eq(EVP_PKEY_fromdata(ctx, &out, EVP_PKEY_KEYPAIR, built), 1);
+    ck_assert_int_eq(PEM_write_bio_PrivateKey(mem, out, NULL, NULL, 0, NULL, NULL), 1);
+    ck_assert_int_gt(n = BIO_get_mem_data(mem, &data), 0);
+    pem = apr_pstrmemdup(test_pool, data, (apr_size_t)n);
+    OSSL_PARAM_free(pa);
+    OSSL_PARAM_free(pb);
+    OSSL_PARAM_free(built);
+    OSSL_PARAM_BLD_free(bld);
+    for (i = 0; i < nbns; ++i) {
+        BN_clear_free(bns[i]);
+    }
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+    EVP_PKEY_free(out);
+    BIO_free(bio);
+    BIO_free(obio);
+    BIO_free(mem);
+    return pem;
+}
+
+static const char *const rsa_private_part[] = {
+    OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+    OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+    OSSL_PKEY_PARAM_RSA_COEFFICIENT1, NULL};
+static const char *const ec_private_part[] = {OSSL_PKEY_PARAM_PRIV_KEY, NULL};
+
+/* Keys that parse but do not hold together; the first row is the control
+ * (rebuilt unchanged: accepted). */
+static const struct {
+    const char *file, *other;
+    const char *const *from_other;
+    const char *bump;
+} pkey_tampered[] = {
+    {"rfc7515-a2-rsa.pem", NULL, NULL, NULL},
+    {"rfc7515-a2-rsa.pem", NULL, NULL, OSSL_PKEY_PARAM_RSA_N},
+    {"rfc7515-a2-rsa.pem", NULL, NULL, OSSL_PKEY_PARAM_RSA_E},
+    {"rfc7515-a2-rsa.pem", NULL, NULL, OSSL_PKEY_PARAM_RSA_D},
+    {"rfc7515-a2-rsa.pem", NULL, NULL, OSSL_PKEY_PARAM_RSA_FACTOR1},
+    {"rfc7515-a2-rsa.pem", NULL, NULL, OSSL_PKEY_PARAM_RSA_EXPONENT2},
+    {"rfc7515-a2-rsa.pem", NULL, NULL, OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
+    /* the public half of one key, the private half of another */
+    {"rfc7515-a2-rsa.pem", "rsa1024.pem", rsa_private_part, NULL},
+    {"ec-p256-traditional.pem", NULL, NULL, NULL},
+    {"ec-p256-traditional.pem", "../x509/leaf.key", ec_private_part, NULL},
+    {"ec-p256-traditional.pem", NULL, NULL, OSSL_PKEY_PARAM_PRIV_KEY},
+};
+
+START_TEST(pkey_from_pem_refuses_tampered_keys)
+{
+    const char *pem = pkey_tampered_pem(pkey_tampered[_i].file, pkey_tampered[_i].other,
+                                        pkey_tampered[_i].from_other, pkey_tampered[_i].bump);
+    int control = !pkey_tampered[_i].other && !pkey_tampered[_i].bump;
+    const char *err = NULL;
+    acme_pkey_t *key = NULL;
+    apr_status_t rv = acme_pkey_from_pem(&key, test_pool, pem, strlen(pem), &err);
+
+    if (control) {
+        ck_assert_int_eq(rv, APR_SUCCESS);
+        return;
+    }
+    ck_assert_msg(rv == APR_EINVAL, "case %d accepted", _i);
+    ck_assert_ptr_null(key);
+    ck_assert_msg(err && strstr(err, "key check"), "case %d: %s", _i, err);
+}
+END_TEST
+
 START_TEST(pkey_public_only_key_has_no_pem)
 {
     acme_pkey_t *pub = jose_jwk_key("rfc7638-rsa.json");
@@ -295,6 +427,8 @@ TCase *jose_pkey_tcase(void)
     tcase_add_loop_test(tc, pkey_from_pem_rejects_unusable_input, 0,
                         sizeof(pem_bad) / sizeof(pem_bad[0]));
     tcase_add_test(tc, pkey_from_pem_rejects_empty_and_truncated);
+    tcase_add_loop_test(tc, pkey_from_pem_refuses_tampered_keys, 0,
+                        sizeof(pkey_tampered) / sizeof(pkey_tampered[0]));
     tcase_add_test(tc, pkey_public_only_key_has_no_pem);
     tcase_add_test(tc, pkey_pem_is_wiped_with_its_pool);
     tcase_add_test(tc, pkey_wrap_rejects_unsupported_types);
