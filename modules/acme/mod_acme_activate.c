@@ -158,13 +158,22 @@ static int staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool_
     apr_status_t rv;
     int had_fallback;
 
-    rv = acme_certset_check(&check, p, store, ACME_STORE_STAGING, md->name,
-                            md->props.pkey_specs, md->names, now);
+    /* the renewal job stamps the set it finished: unchanged since, it is
+     * only hashed here, else checked fully; a full check of a usable set
+     * is stamped, so the stamp goes live with the set and configuration
+     * passes then trust the files while they hash the same (a failed save
+     * is only a full check later; the store logs it) */
+    rv = acme_certset_check_stamped(&check, p, store, ACME_STORE_STAGING, md->name,
+                                    md->props.pkey_specs, md->names, now,
+                                    ACME_CERTSET_RESTAMP);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1211 %s: cannot read the staged "
                      "certificate set; it stays staged, the live one in service", md->name);
         return 0;
     }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1218 %s: staged set %s", md->name,
+                 check->stamped ? "unchanged since the renewal job checked it (stamp)"
+                                : "checked fully");
     if (!acme_certset_is_issued(check)) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1212 %s: staged set not finished "
                      "(%s); nothing to activate yet", md->name, check->problem);
@@ -190,10 +199,6 @@ static int staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool_
      * while no live pair is usable) */
     had_fallback = acme_store_exists(store, p, ACME_STORE_LIVE, md->name,
                                      ACME_FALLBACK_CERT) == APR_SUCCESS;
-    /* the full check just made goes live with the set: configuration passes
-     * then trust the files while they hash the same (a failed save is only
-     * a full check at the next pass; the store logs it) */
-    acme_certset_stamp_save(check, p, store, ACME_STORE_STAGING, md->names);
     rv = acme_store_activate(&archived, p, store, md->name);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1216 %s: activation of the staged "

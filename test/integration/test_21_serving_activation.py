@@ -5,6 +5,7 @@ once, with a log line saying why, and the live certificate stays."""
 import fcntl
 import json
 import os
+import re
 import time
 
 import pytest
@@ -87,6 +88,31 @@ def test_bad_staged_set_is_moved_aside_and_live_stays(httpd, set_ca, live):
     mark = httpd.log_mark()
     httpd.graceful()
     assert "ACME1215" not in httpd.error_log()[mark:]
+    assert served_serial(httpd.served_certificate("a.test")) == live
+
+
+def test_stamped_staged_set_is_trusted_until_changed(httpd, set_ca, live):
+    """The renewal job stamps (verified.json) the set it staged: unchanged,
+    the activation only hashes it; a file changed after the stamp gets the
+    full check and is refused as any bad set."""
+    base = store_dir(httpd)
+    files = {}
+    for aspect in ("privkey.P-256.pem", "pubcert.P-256.pem", "verified.json"):
+        with open(os.path.join(base, "live", "a.test", aspect)) as f:
+            files[aspect] = f.read()      # the live set was stamped at start
+    stage(httpd, {}, files)
+    mark = httpd.log_mark()
+    httpd.graceful()
+    httpd.wait_for_log(r"ACME1214 activated new certificate for a\.test", since=mark)
+    assert re.search(r"ACME1218 a\.test: staged set unchanged since the renewal job checked "
+                     r"it \(stamp\)", httpd.error_log()[mark:])
+    other_key, _, _ = set_ca.issue(["a.test"])
+    stage(httpd, {}, dict(files, **{"privkey.P-256.pem": other_key}))
+    mark = httpd.log_mark()
+    httpd.graceful()
+    httpd.wait_for_log(r"ACME1215 a\.test: staged certificate NOT activated: P-256: the "
+                       r"private key does not match the certificate", since=mark)
+    assert "ACME1218 a.test: staged set checked fully" in httpd.error_log()[mark:]
     assert served_serial(httpd.served_certificate("a.test")) == live
 
 
