@@ -5,7 +5,10 @@
  * Cheap at every start: the P-256 key is made once and kept in LIVE/<md>;
  * the self-signed certificate is re-signed from it only when it nears its
  * end or no longer covers the domain's names. Both are root's (LIVE), the
- * key 0600. */
+ * key 0600. Both are saved without fsync (ACME_STORE_NOSYNC): a crash may
+ * leave them missing, empty or torn, and the next start then simply makes
+ * them again, since a key that does not load or a certificate that does not
+ * fit it is replaced here before mod_ssl is given the files. */
 #include <apr_strings.h>
 
 #include <httpd.h>
@@ -49,7 +52,7 @@ static apr_status_t fallback_key(acme_pkey_t **pkey, int *pfresh, apr_pool_t *p,
     }
     *pfresh = 1;
     return acme_store_save(store, p, ACME_STORE_LIVE, md->name, ACME_FALLBACK_KEY, pem, len,
-                           ACME_STORE_SECRET);
+                           ACME_STORE_SECRET | ACME_STORE_NOSYNC);
 }
 
 /* True when the kept certificate is from `key`, covers the names and lasts. */
@@ -95,7 +98,7 @@ static apr_status_t fallback_ensure(apr_pool_t *p, acme_store_t *store,
         return rv;
     }
     rv = acme_store_save(store, p, ACME_STORE_LIVE, md->name, ACME_FALLBACK_CERT, pem,
-                         strlen(pem), 0);
+                         strlen(pem), ACME_STORE_NOSYNC);
     if (rv == APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "ACME1230 %s: made a fallback certificate "
                      "(self-signed, 30 days) to serve until a real one is obtained",

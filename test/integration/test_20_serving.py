@@ -202,6 +202,33 @@ def test_fallback_until_there_is_a_certificate(httpd):
         assert f.read() == key_pem
 
 
+@pytest.mark.parametrize("damage", ["key_empty", "key_torn", "key_gone", "cert_empty",
+                                    "cert_torn", "cert_gone", "both_empty"])
+def test_damaged_fallback_is_made_again(httpd, damage):
+    """The fallback set is saved without fsync (regenerable): whatever a crash
+    leaves of it (missing, empty, torn files), the next pass makes it again."""
+    httpd.write_conf(domain_conf(httpd))
+    httpd.start()
+    d = os.path.join(store_dir(httpd), "live", "a.test")
+    what, how = damage.split("_")
+    for aspect in (["fallback-privkey.pem", "fallback-pubcert.pem"] if what == "both" else
+                   ["fallback-privkey.pem" if what == "key" else "fallback-pubcert.pem"]):
+        path = os.path.join(d, aspect)
+        if how == "gone":
+            os.unlink(path)
+            continue
+        with open(path, "r+") as f:
+            f.truncate(0 if how == "empty" else os.path.getsize(path) // 2)
+    mark = httpd.log_mark()
+    httpd.graceful()
+    httpd.wait_for_log(r"ACME1230 a\.test: made a fallback certificate", since=mark)
+    httpd.wait_for_log(r"ACME1232 a\.test: serving the fallback certificate", since=mark)
+    assert "ACME1231" not in httpd.error_log()[mark:]
+    cert = httpd.served_certificate("a.test")
+    assert "mod_acme fallback certificate" in cert.x509("-subject")
+    assert httpd.get("https://a.test/index.html").status == 503
+
+
 def test_fallback_follows_new_names_with_the_same_key(httpd):
     httpd.write_conf(domain_conf(httpd))
     httpd.start()

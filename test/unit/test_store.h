@@ -45,6 +45,8 @@ extern int test_store_fail_renameat_at;
 extern int test_store_record;
 extern int test_store_tmp_creates, test_store_tmp_bad_creates;
 extern mode_t test_store_widest_fchmod;
+/* fsync() calls so far (counted always; tests reset it). */
+extern int test_store_fsyncs;
 
 TCase *test_store_names_tcase(void);
 TCase *test_store_items_tcase(void);

@@ -68,6 +68,28 @@ START_TEST(secret_never_exists_with_a_wider_mode)
 }
 END_TEST
 
+/* ACME_STORE_NOSYNC: the same atomic replace, nothing flushed; unknown
+ * flags are still refused. */
+START_TEST(nosync_save_flushes_nothing)
+{
+    test_store_save_str(ACME_STORE_LIVE, "a.example", "fallback-pubcert.pem", "old", 0);
+    test_store_fsyncs = 0;
+    test_store_save_str(ACME_STORE_LIVE, "a.example", "fallback-pubcert.pem", "new", 0);
+    ck_assert_int_eq(test_store_fsyncs, 2);     /* the file, then its directory */
+    test_store_fsyncs = 0;
+    test_store_save_str(ACME_STORE_LIVE, "a.example", "fallback-privkey.pem", "key",
+                        ACME_STORE_SECRET | ACME_STORE_NOSYNC);
+    test_store_save_str(ACME_STORE_LIVE, "a.example", "fallback-pubcert.pem", "newer",
+                        ACME_STORE_NOSYNC);
+    ck_assert_int_eq(test_store_fsyncs, 0);
+    ck_assert_str_eq(test_store_load_str(ACME_STORE_LIVE, "a.example", "fallback-pubcert.pem"),
+                     "newer");
+    ck_assert_int_eq(test_store_mode("live/a.example/fallback-privkey.pem"), 0600);
+    ck_assert_int_eq(acme_store_save(test_store, test_pool, ACME_STORE_LIVE, "a.example",
+                                     "x.pem", "x", 1, 0x08), APR_EINVAL);
+}
+END_TEST
+
 START_TEST(crash_during_save_keeps_old_value)
 {
     test_store_save_str(ACME_STORE_JOBS, "a.example", "job.json", "old", 0);
@@ -200,6 +222,7 @@ TCase *test_store_fs_tcase(void)
     tcase_add_checked_fixture(tc, test_store_setup, test_store_teardown);
     tcase_add_test(tc, modes_are_exact_whatever_the_umask);
     tcase_add_test(tc, secret_never_exists_with_a_wider_mode);
+    tcase_add_test(tc, nosync_save_flushes_nothing);
     tcase_add_test(tc, crash_during_save_keeps_old_value);
     tcase_add_test(tc, crash_during_purge_is_swept);
     tcase_add_test(tc, new_store_has_format_and_reopens);

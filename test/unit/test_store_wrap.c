@@ -1,6 +1,7 @@
 /* Test-only wrappers of system calls, linked with -Wl,--wrap=openat
- * -Wl,--wrap=fchmod -Wl,--wrap=renameat: they let the tests watch how temp
- * files are created and cut an operation short exactly where a crash could. */
+ * -Wl,--wrap=fchmod -Wl,--wrap=renameat -Wl,--wrap=fsync: they let the
+ * tests watch how temp files are created, count what is flushed, and cut an
+ * operation short exactly where a crash could. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@ int test_store_fail_renameat_at;
 int test_store_record;
 int test_store_tmp_creates, test_store_tmp_bad_creates;
 mode_t test_store_widest_fchmod;
+int test_store_fsyncs;
 
 int __real_openat(int dfd, const char *path, int flags, ...);
 int __wrap_openat(int dfd, const char *path, int flags, ...);
@@ -21,6 +23,14 @@ int __real_fchmod(int fd, mode_t mode);
 int __wrap_fchmod(int fd, mode_t mode);
 int __real_renameat(int ofd, const char *from, int nfd, const char *to);
 int __wrap_renameat(int ofd, const char *from, int nfd, const char *to);
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+
+int __wrap_fsync(int fd)
+{
+    ++test_store_fsyncs;
+    return __real_fsync(fd);
+}
 
 int __wrap_openat(int dfd, const char *path, int flags, ...)
 {

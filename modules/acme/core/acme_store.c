@@ -136,7 +136,7 @@ apr_status_t acme_store_save(acme_store_t *store, apr_pool_t *p, acme_store_grou
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (flags & ~(ACME_STORE_SECRET | ACME_STORE_EXCL)) {
+    if (flags & ~(ACME_STORE_SECRET | ACME_STORE_EXCL | ACME_STORE_NOSYNC)) {
         acme_log(ACME_LOG_ERR, APR_EINVAL, "ACME0705 store: unknown save flags 0x%x", flags);
         return APR_EINVAL;
     }

@@ -47,6 +47,10 @@ typedef enum {
 /* Flags of acme_store_save(). */
 #define ACME_STORE_SECRET 0x01 /* readable only by the owner (0600), from creation on */
 #define ACME_STORE_EXCL   0x02 /* create only: APR_EEXIST if the aspect exists */
+#define ACME_STORE_NOSYNC 0x04 /* not flushed to disk: after a crash the item may be
+                                * missing, empty or torn (the old one, the new one or
+                                * neither). Only for data that its reader checks and
+                                * the caller simply makes again, e.g. the fallback set */
 
 /* Largest value that can be saved or loaded; a bigger item is an error
  * (APR_FROM_OS_ERROR(EFBIG)), so a corrupt or hostile file cannot make us

@@ -71,7 +71,8 @@ static apr_status_t fs_save(void *baton, apr_pool_t *p, acme_store_group_e group
         return rv;
     }
     rv = fs_write_atomic(fd, aspect, data, len, mode, fs_owner_for(fs, group),
-                         (flags & ACME_STORE_EXCL) != 0);
+                         ((flags & ACME_STORE_EXCL) ? FS_WRITE_EXCL : 0)
+                         | ((flags & ACME_STORE_NOSYNC) ? FS_WRITE_NOSYNC : 0));
     close(fd);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
         acme_log(ACME_LOG_ERR, rv, "ACME0717 store(fs): cannot write %s/%s/%s in %s",

@@ -48,10 +48,13 @@ apr_status_t fs_dir_open(int *pfd, int dfd, const char *name, int create, mode_t
 apr_status_t fs_group_open(int *pfd, acme_store_fs_t *fs, acme_store_group_e group,
                            const char *key, int create);
 
-/* Writes `fname` in dfd atomically and durably (see acme_store_fs.h). With
- * `excl` fails with APR_EEXIST if it exists. */
+/* Flags of fs_write_atomic(). */
+#define FS_WRITE_EXCL   0x01 /* fail with APR_EEXIST if `fname` exists */
+#define FS_WRITE_NOSYNC 0x02 /* atomic but not durable: no fsync (ACME_STORE_NOSYNC) */
+
+/* Writes `fname` in dfd atomically and durably (see acme_store_fs.h). */
 apr_status_t fs_write_atomic(int dfd, const char *fname, const void *data, apr_size_t len,
-                             mode_t mode, const fs_owner_t *owner, int excl);
+                             mode_t mode, const fs_owner_t *owner, int flags);
 
 /* Reads regular file `fname` in dfd (not following a symlink), at most max
  * bytes, NUL-terminated; EFBIG when larger. A file that shrinks or grows

@@ -161,9 +161,10 @@ static apr_status_t tmp_create(int *pfd, char *tmp, int dfd)
 }
 
 apr_status_t fs_write_atomic(int dfd, const char *fname, const void *data, apr_size_t len,
-                             mode_t mode, const fs_owner_t *owner, int excl)
+                             mode_t mode, const fs_owner_t *owner, int flags)
 {
     char tmp[FS_TMP_NAME_SIZE];
+    int excl = (flags & FS_WRITE_EXCL) != 0, sync = !(flags & FS_WRITE_NOSYNC);
     int fd = -1;
     apr_status_t rv = tmp_create(&fd, tmp, dfd);
 
@@ -175,7 +176,7 @@ apr_status_t fs_write_atomic(int dfd, const char *fname, const void *data, apr_s
         goto cleanup;
     }
     rv = write_all(fd, data, len);
-    if (rv == APR_SUCCESS) {
+    if (rv == APR_SUCCESS && sync) {
         rv = fs_sync(fd);
     }
     if (close(fd) != 0 && rv == APR_SUCCESS) {
@@ -194,8 +195,7 @@ apr_status_t fs_write_atomic(int dfd, const char *fname, const void *data, apr_s
     if (excl) {
         unlinkat(dfd, tmp, 0);
     }
-    rv = fs_sync(dfd);
-    return rv;
+    return sync ? fs_sync(dfd) : APR_SUCCESS;
 
 cleanup:
     if (fd >= 0) {
