@@ -147,16 +147,37 @@ static apr_status_t staged_reject(const char **pto, apr_pool_t *p, acme_store_t 
     return rv;
 }
 
-/* Decides about the staged set of md; caller holds the staging lock. */
-/* Returns 1 when the staged set went live. */
-static int staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool_t *p,
-                         const acme_config_md_t *md, server_rec *s)
+/* A staged set that passed and is due, waiting for its batch. */
+typedef struct {
+    const acme_config_md_t *md;
+    acme_store_lock_t *lock;    /* the staging lock, held until the batch is done */
+    apr_time_t not_after;
+    int had_fallback;
+} activation_due_t;
+
+/* Staged sets activated together: their moves are made durable together
+ * (acme_store_activate_many()). Bounded, since each holds its locks (two
+ * descriptors) until the batch is done. */
+#define ACTIVATION_BATCH_MAX 64
+
+typedef struct {
+    acme_config_global_t *g;
+    acme_store_t *store;
+    server_rec *s;
+    apr_pool_t *pool;           /* of the batch: cleared once it is done */
+    activation_due_t due[ACTIVATION_BATCH_MAX];
+    int n;
+} activation_batch_t;
+
+/* Decides about the staged set of md; caller holds the staging lock.
+ * Returns 1 when the staged set is to go live (*due filled). */
+static int staged_decide(activation_due_t *pdue, acme_config_global_t *g, acme_store_t *store,
+                         apr_pool_t *p, const acme_config_md_t *md, server_rec *s)
 {
     acme_certset_check_t *check;
-    const char *archived = NULL, *to = NULL;
+    const char *to = NULL;
     apr_time_t now = apr_time_now(), due;
     apr_status_t rv;
-    int had_fallback;
 
     /* the renewal job stamps the set it finished: unchanged since, it is
      * only hashed here, else checked fully; a full check of a usable set
@@ -195,65 +216,109 @@ static int staged_decide(acme_config_global_t *g, acme_store_t *store, apr_pool_
                      md->name, date_str(p, due));
         return 0;
     }
+    pdue->md = md;
+    pdue->not_after = check->not_after;
     /* a fallback in LIVE means that is what was served (it is made only
      * while no live pair is usable) */
-    had_fallback = acme_store_exists(store, p, ACME_STORE_LIVE, md->name,
-                                     ACME_FALLBACK_CERT) == APR_SUCCESS;
-    rv = acme_store_activate(&archived, p, store, md->name);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1216 %s: activation of the staged "
-                     "certificate failed; see the store's lines before", md->name);
-        return 0;
-    }
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ACME1214 activated new certificate for %s "
-                 "(valid until %s)%s%s%s", md->name, date_str(p, check->not_after),
-                 had_fallback ? ", replaces the fallback certificate" : "",
-                 archived ? (had_fallback ? " (archived as " : ", previous one archived as ")
-                          : "",
-                 archived ? apr_pstrcat(p, archived, had_fallback ? ")" : "", NULL) : "");
+    pdue->had_fallback = acme_store_exists(store, p, ACME_STORE_LIVE, md->name,
+                                           ACME_FALLBACK_CERT) == APR_SUCCESS;
     return 1;
 }
 
-static void activate_one(acme_config_global_t *g, acme_store_t *store, apr_pool_t *p,
-                         const acme_config_md_t *md, server_rec *s)
+/* Activates the sets of the batch, logs each outcome, releases their
+ * locks, then runs MDMessageCmd installed for those that went live. */
+static void batch_flush(activation_batch_t *b)
 {
-    acme_store_lock_t *lock;
-    apr_status_t rv;
-    int activated;
+    acme_store_activation_t *sets;
+    apr_pool_t *p = b->pool;
+    int i;
 
-    rv = acme_store_exists(store, p, ACME_STORE_STAGING, md->name, NULL);
+    if (b->n == 0) {
+        return;
+    }
+    sets = apr_pcalloc(p, sizeof(*sets) * (apr_size_t)b->n);
+    for (i = 0; i < b->n; ++i) {
+        sets[i].name = b->due[i].md->name;
+    }
+    acme_store_activate_many(p, b->store, sets, b->n);
+    for (i = 0; i < b->n; ++i) {
+        const activation_due_t *d = &b->due[i];
+        const char *archived = sets[i].archived;
+
+        if (sets[i].rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, sets[i].rv, b->s, "ACME1216 %s: activation "
+                         "of the staged certificate failed; see the store's lines before",
+                         d->md->name);
+            continue;
+        }
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, b->s, "ACME1214 activated new certificate "
+                     "for %s (valid until %s)%s%s%s", d->md->name, date_str(p, d->not_after),
+                     d->had_fallback ? ", replaces the fallback certificate" : "",
+                     archived ? (d->had_fallback ? " (archived as "
+                                                 : ", previous one archived as ") : "",
+                     archived ? apr_pstrcat(p, archived, d->had_fallback ? ")" : "", NULL)
+                              : "");
+    }
+    for (i = 0; i < b->n; ++i) {
+        acme_store_unlock(b->due[i].lock);  /* before httpd forks: children would share it */
+    }
+    for (i = 0; i < b->n; ++i) {
+        if (sets[i].rv == APR_SUCCESS) {
+            /* MDMessageCmd installed, as root in the parent like mod_md; after
+             * the unlock, so a slow command holds up no renewal */
+            acme_cmd_installed(p, b->s, b->g, b->due[i].md->name);
+        }
+    }
+    b->n = 0;
+    apr_pool_clear(p);
+}
+
+/* Looks at the staged set of md (p: scratch); a set due to go live joins
+ * the batch with its lock held. */
+static void activate_one(activation_batch_t *b, apr_pool_t *p, const acme_config_md_t *md)
+{
+    activation_due_t *due = &b->due[b->n];
+    apr_status_t rv;
+
+    rv = acme_store_exists(b->store, p, ACME_STORE_STAGING, md->name, NULL);
     if (APR_STATUS_IS_ENOENT(rv)) {
         return;
     }
     if (rv == APR_SUCCESS) {
-        rv = acme_store_lock(&lock, p, store, ACME_ACTIVATION_LOCK_GROUP, md->name,
-                             g->store_lock_wait);
+        rv = acme_store_lock(&due->lock, b->pool, b->store, ACME_ACTIVATION_LOCK_GROUP,
+                             md->name, b->g->store_lock_wait);
     }
     if (APR_STATUS_IS_TIMEUP(rv)) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "ACME1210 %s: the staged set is being "
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, b->s, "ACME1210 %s: the staged set is being "
                      "written right now; it is activated at a later restart", md->name);
         return;
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1217 %s: cannot look at the staged "
-                     "set; the live one stays in service", md->name);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, b->s, "ACME1217 %s: cannot look at the "
+                     "staged set; the live one stays in service", md->name);
         return;
     }
-    activated = staged_decide(g, store, p, md, s);
-    acme_store_unlock(lock);  /* before httpd forks: children would share it */
-    if (activated) {
-        /* MDMessageCmd installed, as root in the parent like mod_md; after
-         * the unlock, so a slow command holds up no renewal */
-        acme_cmd_installed(p, s, g, md->name);
+    if (!staged_decide(due, b->g, b->store, p, md, b->s)) {
+        acme_store_unlock(due->lock);
+        return;
+    }
+    if (++b->n == ACTIVATION_BATCH_MAX) {
+        batch_flush(b);
     }
 }
 
 void acme_activation_run(acme_config_global_t *g, acme_store_t *store, apr_pool_t *ptemp,
                          server_rec *s)
 {
+    activation_batch_t *b = apr_pcalloc(ptemp, sizeof(*b));
     apr_pool_t *p;
     int i;
 
+    b->g = g;
+    b->store = store;
+    b->s = s;
+    apr_pool_create(&b->pool, ptemp);
+    apr_pool_tag(b->pool, "acme_activation_batch");
     apr_pool_create(&p, ptemp);
     apr_pool_tag(p, "acme_activation");
     for (i = 0; i < g->mds->nelts; ++i) {
@@ -262,8 +327,10 @@ void acme_activation_run(acme_config_global_t *g, acme_store_t *store, apr_pool_
         if (md->cert_files && md->cert_files->nelts > 0) {
             continue;   /* static files: whatever is staged is not ours to serve */
         }
-        activate_one(g, store, p, md, s);
+        activate_one(b, p, md);
         apr_pool_clear(p);
     }
+    batch_flush(b);
     apr_pool_destroy(p);
+    apr_pool_destroy(b->pool);
 }

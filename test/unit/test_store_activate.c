@@ -165,6 +165,75 @@ START_TEST(crash_before_intent_removed)
 }
 END_TEST
 
+/* Several sets in one batch: each ends as acme_store_activate() leaves it,
+ * and the directories are flushed once per step, not once per set. */
+START_TEST(batch_activates_each_and_shares_the_flushes)
+{
+    static const char *const names[] = {"a.example", "b.example", "c.example", "d.example"};
+    acme_store_activation_t sets[6];
+    int i;
+
+    for (i = 0; i < 4; ++i) {
+        stage_set(ACME_STORE_STAGING, names[i], "v1");
+        sets[i].name = names[i];
+    }
+    acme_store_activate_many(test_pool, test_store, sets, 4);   /* nothing live before */
+    for (i = 0; i < 4; ++i) {
+        ck_assert_int_eq(sets[i].rv, APR_SUCCESS);
+        ck_assert_ptr_null(sets[i].archived);
+        stage_set(ACME_STORE_STAGING, names[i], "v2");
+    }
+    sets[4].name = "none.example";  /* nothing staged */
+    sets[5].name = "Bad..name";
+    test_store_fsyncs = 0;
+    acme_store_activate_many(test_pool, test_store, sets, 6);
+    /* one per intent's data, then intents/, live/ + archive/, staging/ + live/, intents/ */
+    ck_assert_int_eq(test_store_fsyncs, 4 + 1 + 2 + 2 + 1);
+    for (i = 0; i < 4; ++i) {
+        ck_assert_int_eq(sets[i].rv, APR_SUCCESS);
+        ck_assert_str_eq(sets[i].archived, apr_pstrcat(test_pool, names[i], ".1", NULL));
+        assert_set(ACME_STORE_LIVE, names[i], "v2");
+        assert_set(ACME_STORE_ARCHIVE, sets[i].archived, "v1");
+        assert_absent(ACME_STORE_STAGING, names[i]);
+        ck_assert_int_eq(test_store_mode(apr_pstrcat(test_pool, "live/", names[i],
+                                                     "/privkey.pem", NULL)), 0600);
+        ck_assert(!test_store_raw_exists(apr_pstrcat(test_pool, "intents/", names[i], NULL)));
+    }
+    ck_assert_int_eq(sets[4].rv, APR_ENOENT);
+    ck_assert_int_eq(sets[5].rv, APR_EINVAL);
+}
+END_TEST
+
+/* A rename failing in the middle of a batch (as a crash there would stop
+ * it) stops only its set, whose intent stays for recovery; the others go
+ * live. Renames: 1-2 the intents, 3-4 live -> archive, 5-6 staging -> live. */
+START_TEST(batch_failure_is_completed_by_recovery)
+{
+    acme_store_activation_t sets[2] = {{"a.example", 0, NULL}, {"b.example", 0, NULL}};
+    int i;
+
+    for (i = 0; i < 2; ++i) {
+        stage_set(ACME_STORE_LIVE, sets[i].name, "v1");
+        stage_set(ACME_STORE_STAGING, sets[i].name, "v2");
+    }
+    test_store_fail_renameat_at = 5;
+    acme_store_activate_many(test_pool, test_store, sets, 2);
+    test_store_fail_renameat_at = 0;
+    ck_assert_int_ne(sets[0].rv, APR_SUCCESS);
+    ck_assert_int_eq(sets[1].rv, APR_SUCCESS);
+    assert_set(ACME_STORE_LIVE, "b.example", "v2");
+    ck_assert(test_store_raw_exists("intents/a.example"));
+    assert_absent(ACME_STORE_LIVE, "a.example");
+    ck_assert_int_eq(acme_store_recover(test_store, test_pool, 0), APR_SUCCESS);
+    ck_assert(!test_store_raw_exists("intents/a.example"));
+    for (i = 0; i < 2; ++i) {
+        assert_set(ACME_STORE_LIVE, sets[i].name, "v2");
+        assert_set(ACME_STORE_ARCHIVE, apr_pstrcat(test_pool, sets[i].name, ".1", NULL), "v1");
+        assert_absent(ACME_STORE_STAGING, sets[i].name);
+    }
+}
+END_TEST
+
 START_TEST(recovery_rolls_back_when_staged_set_vanished)
 {
     stage_set(ACME_STORE_ARCHIVE, MD ".1", "v1");
@@ -243,5 +312,7 @@ TCase *test_store_activate_tcase(void)
     tcase_add_test(tc, recovery_never_overwrites_a_taken_archive_number);
     tcase_add_test(tc, recovery_with_corrupt_intent_loses_nothing);
     tcase_add_test(tc, activation_finishes_a_leftover_intent_first);
+    tcase_add_test(tc, batch_activates_each_and_shares_the_flushes);
+    tcase_add_test(tc, batch_failure_is_completed_by_recovery);
     return tc;
 }

@@ -230,6 +230,36 @@ apr_status_t acme_store_activate(const char **parchived, apr_pool_t *p, acme_sto
     return rv;
 }
 
+void acme_store_activate_many(apr_pool_t *p, acme_store_t *store,
+                              acme_store_activation_t *sets, int n)
+{
+    acme_store_activation_t *batch = apr_palloc(p, sizeof(*batch) * (apr_size_t)(n ? n : 1));
+    int i, m = 0;
+
+    /* invalid names are answered here; the rest goes to the backend */
+    for (i = 0; i < n; ++i) {
+        sets[i].archived = NULL;
+        sets[i].rv = check_name(p, ACME_STORE_LIVE, sets[i].name);
+        if (sets[i].rv == APR_SUCCESS) {
+            batch[m++] = sets[i];
+        }
+    }
+    if (store->ops->activate_many && m > 0) {
+        store->ops->activate_many(p, store->baton, batch, m);
+    }
+    else {
+        for (i = 0; i < m; ++i) {
+            batch[i].rv = store->ops->activate(&batch[i].archived, p, store->baton,
+                                               batch[i].name);
+        }
+    }
+    for (i = 0, m = 0; i < n; ++i) {
+        if (sets[i].rv == APR_SUCCESS) {
+            sets[i] = batch[m++];
+        }
+    }
+}
+
 apr_status_t acme_store_recover(acme_store_t *store, apr_pool_t *p,
                                 apr_interval_time_t tmp_min_age)
 {

@@ -63,6 +63,13 @@ typedef enum {
 typedef struct acme_store_t acme_store_t;
 typedef struct acme_store_lock_t acme_store_lock_t;
 
+/* One set of acme_store_activate_many(). */
+typedef struct acme_store_activation_t {
+    const char *name;       /* in: the set to activate */
+    apr_status_t rv;        /* out: as acme_store_activate() returns for it */
+    const char *archived;   /* out: as its *parchived (allocated from p) */
+} acme_store_activation_t;
+
 /* Backend interface. Arguments are validated by the dispatch functions below
  * before an op is called: a backend may rely on valid groups, names, aspects,
  * flags and sizes. Semantics of each op are those of the function of the same
@@ -91,6 +98,8 @@ typedef struct acme_store_ops_t {
     apr_status_t (*lock)(void **phandle, apr_pool_t *p, void *baton, acme_store_group_e group,
                          const char *name, apr_interval_time_t timeout);
     apr_status_t (*unlock)(void *baton, void *handle);
+    /* optional (NULL: acme_store_activate_many() activates one by one) */
+    void (*activate_many)(apr_pool_t *p, void *baton, acme_store_activation_t *sets, int n);
 } acme_store_ops_t;
 
 /* For backends: wraps `ops` and `baton` (both must outlive p) in a store. */
@@ -157,6 +166,13 @@ apr_status_t acme_store_move(acme_store_t *store, apr_pool_t *p, acme_store_grou
  * activations of the same name. APR_ENOENT if STAGING/name is absent. */
 apr_status_t acme_store_activate(const char **parchived, apr_pool_t *p, acme_store_t *store,
                                  const char *name);
+
+/* Activates sets[0..n-1] as acme_store_activate() each, with the same crash
+ * safety, but a backend may make the moves of all of them durable together
+ * (fs: one fsync per directory and step of the activation, not per set).
+ * Every element's rv is set; one failing set does not stop the others. */
+void acme_store_activate_many(apr_pool_t *p, acme_store_t *store,
+                              acme_store_activation_t *sets, int n);
 
 /* Start-up repair, run by the parent before anything else uses the store:
  * finishes interrupted activations and removes leftovers of interrupted

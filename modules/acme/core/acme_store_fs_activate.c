@@ -170,12 +170,15 @@ static apr_status_t activation_finish(int *pn, apr_pool_t *p, acme_store_fs_t *f
     return rv;
 }
 
-static apr_status_t intent_write(int ifd, const char *key, int n)
+/* The intent file of key; with `dirsync` 0 the caller flushes the intents
+ * directory before the first rename. */
+static apr_status_t intent_write(int ifd, const char *key, int n, int dirsync)
 {
     char buf[64];
     int len = snprintf(buf, sizeof(buf), "{\"archive\": %d}\n", n);
 
-    return fs_write_atomic(ifd, key, buf, (apr_size_t)len, 0600, NULL, 0);
+    return fs_write_atomic(ifd, key, buf, (apr_size_t)len, 0600, NULL,
+                           dirsync ? 0 : FS_WRITE_NODIRSYNC);
 }
 
 /* The archive number of an intent; 0 (with a log line) when unreadable: the
@@ -252,7 +255,7 @@ apr_status_t fs_activate(const char **parchived, apr_pool_t *p, void *baton, con
         || (rv = fs_dir_exists(d.sfd, key)) != APR_SUCCESS
         || (rv = exists_or_error(&live, d.lfd, key)) != APR_SUCCESS
         || (live && (rv = archive_next(&n, d.afd, key)) != APR_SUCCESS)
-        || (rv = intent_write(d.ifd, key, n)) != APR_SUCCESS) {
+        || (rv = intent_write(d.ifd, key, n, 1)) != APR_SUCCESS) {
         goto cleanup;
     }
     rv = activation_finish(&n, p, fs, &d, key);
@@ -316,4 +319,162 @@ apr_status_t fs_activation_recover_all(acme_store_fs_t *fs, apr_pool_t *p)
     }
     dirs_close(&d);
     return rv_all;
+}
+
+/* ------------------------------------------------ batches */
+
+/* One set of fs_activate_many(). */
+typedef struct {
+    acme_store_activation_t *set;
+    const char *key;
+    void *lock;
+    int live, n;
+    int going;      /* still on its way: no step failed */
+} fs_batch_item_t;
+
+/* Stops an item; its intent (if written) stays for recovery. */
+static void batch_fail(fs_batch_item_t *it, apr_status_t rv)
+{
+    it->set->rv = rv;
+    it->going = 0;
+}
+
+/* Flushes the directories of a step for every item still going; a failure
+ * stops them all (their intents stay: recovery completes them). */
+static void batch_sync(fs_batch_item_t *items, int n, int fd1, int fd2)
+{
+    apr_status_t rv = fs_sync(fd1);
+    int i;
+
+    if (rv == APR_SUCCESS && fd2 >= 0) {
+        rv = fs_sync(fd2);
+    }
+    for (i = 0; rv != APR_SUCCESS && i < n; ++i) {
+        if (items[i].going) {
+            batch_fail(&items[i], rv);
+        }
+    }
+}
+
+/* Lock, recovery of an earlier crash, the archive number and the intent
+ * (its data flushed, the directory not yet) of one item. */
+static void batch_prepare(fs_batch_item_t *it, apr_pool_t *p, acme_store_fs_t *fs,
+                          const fs_dirs_t *d)
+{
+    apr_status_t rv;
+
+    rv = fs_lock_take(&it->lock, p, fs, FS_ACTIVATION_LOCKS, NULL, it->key,
+                      FS_ACTIVATION_LOCK_TIMEOUT);
+    if (rv == APR_SUCCESS && (rv = recover_one(p, fs, d, it->key)) == APR_SUCCESS
+        && (rv = fs_dir_exists(d->sfd, it->key)) == APR_SUCCESS
+        && (rv = exists_or_error(&it->live, d->lfd, it->key)) == APR_SUCCESS
+        && (!it->live || (rv = archive_next(&it->n, d->afd, it->key)) == APR_SUCCESS)) {
+        rv = intent_write(d->ifd, it->key, it->n, 0);
+    }
+    it->going = rv == APR_SUCCESS;
+    it->set->rv = rv;
+}
+
+/* The renames of fs_activate(), step by step over all items: each step is
+ * flushed before the next begins, so per item the order on disk is that of
+ * fs_activate() and a crash leaves each in a state activation_finish()
+ * completes. */
+static void batch_move(fs_batch_item_t *items, int n, apr_pool_t *p, acme_store_fs_t *fs,
+                       const fs_dirs_t *d)
+{
+    int i, moved = 0;
+
+    for (i = 0; i < n; ++i) {   /* step 2: live -> archive */
+        if (items[i].going && items[i].live) {
+            if (renameat(d->lfd, items[i].key, d->afd, archive_key(p, items[i].key,
+                                                                    items[i].n)) != 0) {
+                batch_fail(&items[i], APR_FROM_OS_ERROR(errno));
+            }
+            moved = 1;
+        }
+    }
+    if (moved) {
+        batch_sync(items, n, d->lfd, d->afd);
+    }
+    for (i = 0, moved = 0; i < n; ++i) {  /* step 3: staging -> live */
+        if (items[i].going) {
+            if (renameat(d->sfd, items[i].key, d->lfd, items[i].key) != 0) {
+                batch_fail(&items[i], APR_FROM_OS_ERROR(errno));
+            }
+            moved = 1;
+        }
+    }
+    if (moved) {
+        batch_sync(items, n, d->sfd, d->lfd);
+    }
+    for (i = 0; i < n; ++i) {   /* as in activation_finish(): live's owner */
+        apr_status_t rv;
+        if (items[i].going
+            && (rv = fs_chown_tree(d->lfd, items[i].key, fs_owner_for(fs, ACME_STORE_LIVE),
+                                   fs_dir_mode(ACME_STORE_LIVE))) != APR_SUCCESS) {
+            batch_fail(&items[i], rv);
+        }
+    }
+}
+
+/* Removes the intents of the items that made it; one flush for all. */
+static void batch_finish(fs_batch_item_t *items, int n, int ifd)
+{
+    int i, removed = 0;
+
+    for (i = 0; i < n; ++i) {
+        if (items[i].going) {
+            if (unlinkat(ifd, items[i].key, 0) != 0 && errno != ENOENT) {
+                batch_fail(&items[i], APR_FROM_OS_ERROR(errno));
+            }
+            removed = 1;
+        }
+    }
+    if (removed) {
+        batch_sync(items, n, ifd, -1);
+    }
+}
+
+void fs_activate_many(apr_pool_t *p, void *baton, acme_store_activation_t *sets, int n)
+{
+    acme_store_fs_t *fs = baton;
+    fs_batch_item_t *items = apr_pcalloc(p, sizeof(*items) * (apr_size_t)n);
+    apr_status_t rv;
+    fs_dirs_t d;
+    int i, intents = 0;
+
+    rv = dirs_open(&d, fs);
+    for (i = 0; i < n; ++i) {
+        items[i].set = &sets[i];
+        items[i].key = acme_names_domain_to_key(p, sets[i].name);
+        sets[i].archived = NULL;
+        sets[i].rv = rv;
+        if (rv == APR_SUCCESS) {
+            batch_prepare(&items[i], p, fs, &d);
+            intents += items[i].going;
+        }
+    }
+    if (intents > 0) {
+        batch_sync(items, n, d.ifd, -1);    /* every intent durable before any rename */
+        batch_move(items, n, p, fs, &d);
+        batch_finish(items, n, d.ifd);
+    }
+    for (i = 0; i < n; ++i) {
+        if (items[i].going) {
+            sets[i].archived = items[i].live ? apr_psprintf(p, "%s.%d", sets[i].name,
+                                                            items[i].n) : NULL;
+            acme_log(ACME_LOG_INFO, 0, "ACME0750 store(fs): activated %s%s%s", sets[i].name,
+                     sets[i].archived ? ", previous set archived as " : "",
+                     sets[i].archived ? sets[i].archived : "");
+        }
+        else if (!APR_STATUS_IS_ENOENT(sets[i].rv)) {
+            acme_log(ACME_LOG_ERR, sets[i].rv, "ACME0751 store(fs): activation of %s in %s "
+                     "failed; if it had begun, recovery completes it at the next start",
+                     sets[i].name, fs->base);
+        }
+        if (items[i].lock) {
+            fs_lock_release(items[i].lock);
+        }
+    }
+    dirs_close(&d);
 }

@@ -51,6 +51,7 @@ apr_status_t fs_group_open(int *pfd, acme_store_fs_t *fs, acme_store_group_e gro
 /* Flags of fs_write_atomic(). */
 #define FS_WRITE_EXCL   0x01 /* fail with APR_EEXIST if `fname` exists */
 #define FS_WRITE_NOSYNC 0x02 /* atomic but not durable: no fsync (ACME_STORE_NOSYNC) */
+#define FS_WRITE_NODIRSYNC 0x04 /* the file's data is flushed, the caller flushes dfd */
 
 /* Writes `fname` in dfd atomically and durably (see acme_store_fs.h). */
 apr_status_t fs_write_atomic(int dfd, const char *fname, const void *data, apr_size_t len,
@@ -90,6 +91,7 @@ apr_status_t fs_dir_exists(int dfd, const char *name);
 
 /* ------------------------------------------------ acme_store_fs_activate.c */
 apr_status_t fs_activate(const char **parchived, apr_pool_t *p, void *baton, const char *name);
+void fs_activate_many(apr_pool_t *p, void *baton, acme_store_activation_t *sets, int n);
 /* Finishes every activation that has an intent (crash leftovers). */
 apr_status_t fs_activation_recover_all(acme_store_fs_t *fs, apr_pool_t *p);
 

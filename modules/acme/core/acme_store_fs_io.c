@@ -195,7 +195,7 @@ apr_status_t fs_write_atomic(int dfd, const char *fname, const void *data, apr_s
     if (excl) {
         unlinkat(dfd, tmp, 0);
     }
-    return sync ? fs_sync(dfd) : APR_SUCCESS;
+    return sync && !(flags & FS_WRITE_NODIRSYNC) ? fs_sync(dfd) : APR_SUCCESS;
 
 cleanup:
     if (fd >= 0) {
