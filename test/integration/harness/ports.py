@@ -71,9 +71,15 @@ def _probe_bind(port, udp):
     return ""
 
 
-def ensure_free(what, port, udp=False):
-    """Raises PortBusyError naming the holder if port is in use."""
+def ensure_free(what, port, udp=False, wait=10.0):
+    """Raises PortBusyError naming the holder if port is in use. A socket
+    listed without a process (a killed server of the previous test that is
+    still exiting) is given up to wait seconds to go away."""
+    deadline = time.monotonic() + wait
     holder = holders(port, udp)
+    while holder.startswith("an unknown process") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        holder = holders(port, udp)
     if holder:
         proto = "udp" if udp else "tcp"
         raise PortBusyError(f"{what} needs {proto} port {port}, but it is held by {holder}; "
