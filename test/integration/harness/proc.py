@@ -13,13 +13,16 @@ _running = set()
 
 
 def pid_alive(pid):
-    """True while pid exists and is not a zombie."""
+    """True while pid exists and is not a zombie. A zombie thread-group leader
+    whose other threads still run (a killed httpd child finishing an fsync)
+    counts as alive: they still hold its files and listening sockets."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
+            fields = f.read().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
-    return state != "Z"
+    # fields[17] is num_threads (field 20 of proc(5), counted after the name)
+    return fields[0] != "Z" or (len(fields) > 17 and int(fields[17]) > 1)
 
 
 def pid_status(pid):
