@@ -62,6 +62,7 @@ static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx)
         *pkey = ctx->staged_key;
         return APR_SUCCESS;
     }
+    acme_result_set_activity(ctx->r, "preparing the %s key", acme_renew_key_name(ctx));
     rv = acme_store_load(&pem, &len, ctx->p, ctx->store, ACME_STORE_STAGING,
                          ctx->spec->md_name, aspect);
     if (rv == APR_SUCCESS && acme_pkey_from_pem(&key, ctx->p, pem, len, &why) == APR_SUCCESS
