@@ -100,7 +100,7 @@ cleanup:
     return rv;
 }
 
-static apr_status_t asn1_time_get(apr_time_t *pt, const ASN1_TIME *at)
+apr_status_t acme_cert_asn1_time_get(apr_time_t *pt, const ASN1_TIME *at)
 {
     struct tm tm;
     apr_time_exp_t exp;
@@ -108,7 +108,6 @@ static apr_status_t asn1_time_get(apr_time_t *pt, const ASN1_TIME *at)
     memset(&exp, 0, sizeof(exp));
     if (at == NULL || !ASN1_TIME_to_tm(at, &tm)) {
         ERR_clear_error();
-        acme_log(ACME_LOG_ERR, APR_EINVAL, "ACME0313 unreadable certificate time");
         return APR_EINVAL;
     }
     exp.tm_sec = tm.tm_sec;
@@ -120,14 +119,24 @@ static apr_status_t asn1_time_get(apr_time_t *pt, const ASN1_TIME *at)
     return apr_time_exp_gmt_get(pt, &exp);
 }
 
+static apr_status_t cert_time_get(apr_time_t *pt, const ASN1_TIME *at)
+{
+    apr_status_t rv = acme_cert_asn1_time_get(pt, at);
+
+    if (rv != APR_SUCCESS) {
+        acme_log(ACME_LOG_ERR, rv, "ACME0313 unreadable certificate time");
+    }
+    return rv;
+}
+
 apr_status_t acme_cert_get_not_before(apr_time_t *pt, const X509 *cert)
 {
-    return asn1_time_get(pt, X509_get0_notBefore(cert));
+    return cert_time_get(pt, X509_get0_notBefore(cert));
 }
 
 apr_status_t acme_cert_get_not_after(apr_time_t *pt, const X509 *cert)
 {
-    return asn1_time_get(pt, X509_get0_notAfter(cert));
+    return cert_time_get(pt, X509_get0_notAfter(cert));
 }
 
 int acme_cert_is_valid_at(const X509 *cert, apr_time_t t)

@@ -35,6 +35,10 @@ apr_status_t acme_cert_from_der(X509 **pcert, apr_pool_t *p,
 /* The certificate as one PEM block, NUL-terminated, allocated from `p`. */
 apr_status_t acme_cert_to_pem(const char **ppem, apr_pool_t *p, const X509 *cert);
 
+/* An ASN.1 time (UTCTime or GeneralizedTime: certificates, OCSP responses)
+ * as apr time. APR_EINVAL if NULL or unreadable; logs nothing. */
+apr_status_t acme_cert_asn1_time_get(apr_time_t *pt, const ASN1_TIME *at);
+
 /* notBefore / notAfter. APR_EINVAL if the certificate's time is unreadable. */
 apr_status_t acme_cert_get_not_before(apr_time_t *pt, const X509 *cert);
 apr_status_t acme_cert_get_not_after(apr_time_t *pt, const X509 *cert);

@@ -76,25 +76,6 @@ cleanup:
     return rv;
 }
 
-static apr_status_t gentime_get(apr_time_t *pt, const ASN1_GENERALIZEDTIME *at)
-{
-    struct tm tm;
-    apr_time_exp_t exp;
-
-    memset(&exp, 0, sizeof(exp));
-    if (at == NULL || !ASN1_TIME_to_tm(at, &tm)) {
-        ERR_clear_error();
-        return APR_EINVAL;
-    }
-    exp.tm_sec = tm.tm_sec;
-    exp.tm_min = tm.tm_min;
-    exp.tm_hour = tm.tm_hour;
-    exp.tm_mday = tm.tm_mday;
-    exp.tm_mon = tm.tm_mon;
-    exp.tm_year = tm.tm_year;
-    return apr_time_exp_gmt_get(pt, &exp);
-}
-
 /* The signer is the issuer itself or a responder it delegated to: the issuer
  * is the only trust anchor (an intermediate, hence PARTIAL_CHAIN), and
  * OCSP_basic_verify checks the delegation (EKU, issued by the issuer). */
@@ -132,9 +113,9 @@ static apr_status_t answer_fill(acme_ocsp_answer_t *a, OCSP_BASICRESP *bs, X509 
     }
     a->status = status == V_OCSP_CERTSTATUS_GOOD ? ACME_OCSP_GOOD
               : status == V_OCSP_CERTSTATUS_REVOKED ? ACME_OCSP_REVOKED : ACME_OCSP_UNKNOWN;
-    if (gentime_get(&a->this_update, thisupd) != APR_SUCCESS
-        || (nextupd && gentime_get(&a->next_update, nextupd) != APR_SUCCESS)
-        || (a->status == ACME_OCSP_REVOKED && gentime_get(&a->revoked_at, rev) != APR_SUCCESS)) {
+    if (acme_cert_asn1_time_get(&a->this_update, thisupd) != APR_SUCCESS
+        || (nextupd && acme_cert_asn1_time_get(&a->next_update, nextupd) != APR_SUCCESS)
+        || (a->status == ACME_OCSP_REVOKED && acme_cert_asn1_time_get(&a->revoked_at, rev) != APR_SUCCESS)) {
         WHY(pwhy, "unreadable time in the response");
         rv = APR_EINVAL;
         goto cleanup;
