@@ -115,7 +115,8 @@ static apr_status_t answer_fill(acme_ocsp_answer_t *a, OCSP_BASICRESP *bs, X509 
               : status == V_OCSP_CERTSTATUS_REVOKED ? ACME_OCSP_REVOKED : ACME_OCSP_UNKNOWN;
     if (acme_cert_asn1_time_get(&a->this_update, thisupd) != APR_SUCCESS
         || (nextupd && acme_cert_asn1_time_get(&a->next_update, nextupd) != APR_SUCCESS)
-        || (a->status == ACME_OCSP_REVOKED && acme_cert_asn1_time_get(&a->revoked_at, rev) != APR_SUCCESS)) {
+        || (a->status == ACME_OCSP_REVOKED
+            && acme_cert_asn1_time_get(&a->revoked_at, rev) != APR_SUCCESS)) {
         WHY(pwhy, "unreadable time in the response");
         rv = APR_EINVAL;
         goto cleanup;

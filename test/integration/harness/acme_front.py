@@ -22,7 +22,9 @@ import http.client
 import json
 import ssl
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .https_server import https_start, https_stop
 
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
 ARI_PATH = "/renewal-info"
@@ -82,26 +84,13 @@ class AcmeFront:
 
     # ------------------------------------------------------------ lifecycle
     def start(self):
-        front = self
-
-        class Handler(_Handler):
-            owner = front
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert, self.key)
-        self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+        self._server = https_start(_Handler, self, self.cert, self.key)
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                         daemon=True).start()
         return self
 
     def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        https_stop(self._server)
+        self._server = None
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -25,7 +25,9 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .https_server import https_start, https_stop
 
 FAULTS = ("500", "503", "429", "truncated", "malformed", "content-type", "slow", "drop")
 RETRY_AFTER = 3         # seconds, sent with 503 and 429
@@ -55,7 +57,6 @@ class FaultyCA:
         self._matched = 0
         self._lock = threading.Lock()
         self._server = None
-        self._thread = None
         self.directory = directory
         self._held = None
 
@@ -130,27 +131,13 @@ class FaultyCA:
 
     # ------------------------------------------------------------ lifecycle
     def start(self):
-        proxy = self
-
-        class Handler(_Handler):
-            owner = proxy
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert, self.key)
-        self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+        self._server = https_start(_Handler, self, self.cert, self.key)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
         return self
 
     def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        https_stop(self._server)
+        self._server = None
 
 
 class Hold:
