@@ -1,23 +1,35 @@
 #!/usr/bin/python3
 """Issue 7: mod_acme against Debian's mod_md on the same httpd configuration.
 
-One pebble (PEBBLE_VA_NOSLEEP=1) and pebble-challtestsrv serve every run;
+One pebble (PEBBLE_VA_NOSLEEP=1) and pebble-challtestsrv serve the runs,
+restarted with fresh state before each metric-1 run and each round of metric
+2 (pebble 2.4.0's in-memory store deadlocks under many concurrent orders);
 each run gets a throwaway ServerRoot, and the modules alternate (A B A B) so
 that drift of the machine hits both alike. Never loads both modules at once.
 
+  metric 0  calibration, once per run: CPU seconds per RSA-2048 key
+            generation (openssl genpkey) on this machine.
   metric 1  cold issuance: N (1, 10, 100) new domains, with RSA-2048 and
             with P-256 keys (--key-types), from `-k start` until
             every domain's certificate is staged (mod_acme: a log line with
             "staged", ACME1481; mod_md: AH10059), then `-k graceful` until
             every domain serves a certificate that verifies against pebble's
             root. Needs mod_acme's renewal watchdog: without it the mod_acme
-            rows say so, mod_md is still measured.
+            rows say so, mod_md is still measured. A run that times out is
+            recorded as failed ("timeout") and the benchmark goes on. Rows
+            1-cpu-ca (pebble + challtestsrv) and 1-cpu-httpd (the parent,
+            every child, also exited ones, and the -k invocations) give the
+            CPU seconds of the run; the summary sets the wall time next to
+            the CPU bound (cpu-ca + cpu-httpd) / CPUs.
   metric 2  start-up to first answer: N=100 new domains (CA = pebble; the
             first answer is any TLS handshake with the last name's SNI, i.e.
             the fallback certificate; both key types), and N=10,000 domains
             that already have certificates (their own certificate served; CA
             unreachable), with RSS and PSS of the parent and the children
-            once both children run.
+            once both children run. With --floors (default) also plain
+            mod_ssl ("ssl", no ACME module) with the same N vhosts and a
+            P-256 certificate each (gen_certs.c's sets), in the same rounds:
+            the floor of httpd + mod_ssl.
   metric 3  request throughput on a static file with 1,000 managed domains
             with certificates, module loaded vs not (plain mod_ssl with
             SSLCertificateFile): ab (apache2-utils; installed with apt-get if
@@ -32,13 +44,14 @@ $ACME_TEST_PORT_OFFSET) so that a test suite on the default ports is not hit:
     test/bench/bench_vs_mod_md.py --metrics 1 --issue-sizes 100 --key-types p256 \
         --modules acme --module-log-level debug      # where mod_acme's time goes
 
-The table shows the medians, mod_md/mod_acme (for throughput mod_acme/plain
-mod_ssl) and issue 7's target; the CSV has every run with the load average.
+The table shows the medians, mod_md/mod_acme, mod_acme/plain mod_ssl and
+issue 7's target; the CSV has every run with the load average.
 """
 import argparse
 import csv
 import os
 import re
+import resource
 import shutil
 import ssl
 import statistics
@@ -64,6 +77,19 @@ class NotCapable(RuntimeError):
     """The module cannot do what the metric needs (yet); the reason is shown."""
 
 
+class StagingTimeout(b.BenchTimeout):
+    """Not every domain was staged in time (e.g. pebble stuck): the run is
+    recorded as failed and the benchmark goes on."""
+
+
+def _children_cpu():
+    """CPU seconds of this process's reaped children (here: the `apache2 -k
+    start`/`-k graceful` invocations, whose first configuration pass the
+    detached httpd parent does not count)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def pebble_ca_lines(pebble, ca):
     return [f"MDCertificateAuthority {pebble.url}", f"MDCACertificateFile {ca.cert_path}",
             "MDCertificateAgreement accepted", "MDContactEmail admin@example.org"]
@@ -79,7 +105,12 @@ class Bench:
 
     # ------------------------------------------------------------ lifecycle
     def start_acme_servers(self):
-        self.ca = CA(os.path.join(self.work, "ca"), openssl=self.cfg.openssl).create()
+        """Starts pebble and challtestsrv with fresh state (pebble 2.4.0's
+        in-memory store deadlocks under many concurrent orders after a few
+        rounds: metric 1 restarts them before each run)."""
+        self.stop()
+        if self.ca is None:
+            self.ca = CA(os.path.join(self.work, "ca"), openssl=self.cfg.openssl).create()
         self.challtestsrv = ChallTestSrv(self.cfg, self.ports,
                                          os.path.join(self.work, "challtestsrv")).start()
         self.pebble = Pebble(self.cfg, self.ports, self.ca, os.path.join(self.work, "pebble"),
@@ -92,6 +123,25 @@ class Bench:
         for proc in (self.pebble, self.challtestsrv):
             if proc:
                 proc.stop()
+        self.pebble = self.challtestsrv = None
+
+    def ca_cpu(self):
+        """CPU seconds pebble and challtestsrv have used so far."""
+        return sum(b.process_cpu(p.proc.pid) for p in (self.pebble, self.challtestsrv))
+
+    def calibrate(self, keys=10):
+        """Row 0-rsa2048-keygen: CPU seconds per RSA-2048 key generation by
+        openssl on this machine, from RUSAGE_CHILDREN (nothing else runs
+        as a child of this process meanwhile)."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        for _ in range(keys):
+            subprocess.run([self.cfg.openssl, "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                            "rsa_keygen_bits:2048", "-out", "/dev/null"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / keys
+        self.record("0-rsa2048-keygen", "openssl", keys, 0, cpu, "cpu-s", "(per key)",
+                    key="rsa2048")
 
     def server(self, name, variant):
         root = os.path.join(self.work, "runs", name)
@@ -103,11 +153,11 @@ class Bench:
 
     def record(self, metric, module, n, rep, value, unit, note="", key="p256"):
         row = {"metric": metric, "module": module, "n": n, "key": key, "rep": rep,
-               "value": "" if value is None else round(value, 3), "unit": unit, "note": note,
+               "value": "" if value is None else round(value, 4), "unit": unit, "note": note,
                "load": os.getloadavg()[0]}
         self.rows.append(row)
         shown = "n/a" if value is None else f"{value:.2f} {unit}"
-        print(f"[{metric}] {module:5} N={n:<6} {key:7} rep {rep}: {shown} {note}".rstrip(),
+        print(f"[{metric}] {module:7} N={n:<6} {key:7} rep {rep}: {shown} {note}".rstrip(),
               flush=True)
 
     # ------------------------------------------------------------ metric 1
@@ -133,7 +183,7 @@ class Bench:
             raise NotCapable("mod_acme cannot issue yet: no renewal watchdog line (ACME14xx) "
                              f"in the log after {timeout:.0f} s")
         missing = len(names - set(pattern.findall(log)))
-        raise NotCapable(f"{missing} of {len(names)} domains not staged after {timeout:.0f} s; "
+        raise StagingTimeout(f"{missing} of {len(names)} domains not staged after {timeout:.0f} s; "
                          f"log tail:\n{log[-1500:]}")
 
     def all_served(self, server, names):
@@ -156,36 +206,61 @@ class Bench:
                     self.metric1_one(rep, key, n, module)
 
     def metric1_one(self, rep, key, n, module):
+        """One cold issuance, with the CPU time pebble + challtestsrv and
+        httpd (the `-k start`/`-k graceful` invocations, the parent and
+        every child, also those that exited) used meanwhile."""
+        self.start_acme_servers()           # fresh pebble state, outside the timing
         # names differ per run: pebble must not reuse an authorization
         domains = self.new_domains(f"m1r{rep}{key[0]}{module[0]}i", n)
         names = {d.name for d in domains}
         server = self.server(f"m1-{module}-{key}-{n}-{rep}", module)
         server.write_conf(self.new_conf(module, domains, key))
         try:
+            ca0, invoked0 = self.ca_cpu(), _children_cpu()
             t0 = time.monotonic()
             b.timed_start(server, lambda: True, 120)
             self.wait_staged(server, module, names, 60 + 5 * n)
             staged = time.monotonic() - t0
             served = b.timed_graceful(server, lambda: self.all_served(server, names), 120 + n)
+            cpu_httpd = b.tree_cpu(server.pid) + _children_cpu() - invoked0
+            cpu_ca = self.ca_cpu() - ca0
             self.record("1-staged", module, n, rep, staged, "s", key=key)
             self.record("1-graceful-served", module, n, rep, served, "s", key=key)
             self.record("1-total", module, n, rep, staged + served, "s", key=key)
+            self.record("1-cpu-ca", module, n, rep, cpu_ca, "cpu-s", key=key)
+            self.record("1-cpu-httpd", module, n, rep, cpu_httpd, "cpu-s", key=key)
         except NotCapable as e:
             self.record("1-total", module, n, rep, None, "s", f"({e})", key=key)
+        except b.BenchTimeout as e:
+            # pebble may be stuck: the run failed, the benchmark goes on
+            print(str(e)[:1500], file=sys.stderr)
+            self.record("1-total", module, n, rep, None, "s", "timeout", key=key)
+            server.stop(timeout=60)
+            self.start_acme_servers()
         finally:
             server.stop(timeout=60)
 
     # ------------------------------------------------------------ metric 2
-    def metric2_new(self, rep):
-        for key in self.args.key_types:
-            for module in self.args.modules:
-                self.metric2_new_one(rep, key, module)
+    def metric2_variants(self):
+        return self.args.modules + (["ssl"] if self.args.floors else [])
 
-    def metric2_new_one(self, rep, key, module):
+    def metric2_new(self, rep, sets):
+        """sets: CertSets of --new-n domains for the plain mod_ssl floor."""
+        for key in self.args.key_types:
+            for module in self.metric2_variants():
+                self.metric2_new_one(rep, key, module, sets)
+
+    def metric2_new_one(self, rep, key, module, sets):
         n = self.args.new_n
-        domains = self.new_domains(f"m2r{rep}s", n)
         server = self.server(f"m2new-{module}-{key}-{rep}", module)
-        server.write_conf(self.new_conf(module, domains, key))
+        note = "(fallback served)"
+        if module == "ssl":
+            # the floor: httpd + mod_ssl loading N P-256 certificates
+            domains, note = sets.domains, "(floor: N P-256 certificates)"
+            server.write_conf(b.vhosts_conf("ssl", domains, self.ports.https, sets.files))
+        else:
+            domains = self.new_domains(f"m2r{rep}s", n)
+            server.write_conf(self.new_conf(module, domains, key))
 
         def answers():
             try:
@@ -195,12 +270,12 @@ class Bench:
                 return False
         try:
             self.record("2-start-new", module, n, rep, b.timed_start(server, answers, 120 + n),
-                        "s", "(fallback served)", key=key)
+                        "s", note, key=key)
         finally:
             server.stop(timeout=60)
 
     def metric2_existing(self, rep, sets):
-        for module in self.args.modules:
+        for module in self.metric2_variants():
             start, mem = self.existing_start(module, sets, rep)
             self.record("2-start-existing", module, sets.count, rep, start, "s")
             self.record("2-rss-parent", module, sets.count, rep, mem["parent_rss_kb"] / 1024,
@@ -311,29 +386,70 @@ def _median(rows):
     return statistics.median(values) if values else None
 
 
-def summarize(rows, out):
-    """Medians per (metric, N, key) and module, with mod_md/mod_acme (for
-    throughput: mod_acme/plain mod_ssl) and the target where issue 7 sets one."""
+def _groups(rows):
+    """{(metric, N, key): {module: [rows]}}"""
     groups = {}
     for r in rows:
         groups.setdefault((r["metric"], r["n"], r["key"]), {}).setdefault(
             r["module"], []).append(r)
+    return groups
+
+
+def _ratio(a, b):
+    return f"{a / b:8.2f}" if a and b else f"{'':8}"
+
+
+def summarize(rows, out):
+    """Medians per (metric, N, key) and module, with mod_md/mod_acme,
+    mod_acme/plain mod_ssl and the target where issue 7 sets one; then the
+    CPU bound of each cold issuance and the machine's RSA key cost."""
+    groups = _groups(rows)
     out.write(f"\n{'metric':18} {'N':>6} {'key':7} {'runs':>4} {'mod_acme':>9} {'mod_md':>9} "
-              f"{'mod_ssl':>9} unit  {'md/acme':>7}  target\n")
+              f"{'mod_ssl':>9} unit  {'md/acme':>8} {'acme/ssl':>8}  target\n")
     for (metric, n, key), mods in sorted(groups.items()):
+        if not set(mods) & set(b.VARIANTS):
+            continue                    # calibration: below
         med = {m: _median(rs) for m, rs in mods.items()}
-        runs = max(len(rs) for rs in mods.values())
+        runs = max(sum(r["value"] != "" for r in rs) for rs in mods.values())  # valid runs
         unit = next(iter(mods.values()))[0]["unit"]
         cells = " ".join(f"{med[m]:9.2f}" if med.get(m) is not None else f"{'n/a':>9}"
-                         for m in ("acme", "md", "ssl"))
-        if metric.startswith("3-") and med.get("acme") and med.get("ssl"):
-            ratio = f"{med['acme'] / med['ssl']:7.3f}"
-        elif med.get("acme") and med.get("md"):
-            ratio = f"{med['md'] / med['acme']:7.2f}"
-        else:
-            ratio = f"{'':7}"
+                         for m in b.VARIANTS)
+        ratios = f"{_ratio(med.get('md'), med.get('acme'))} " \
+                 f"{_ratio(med.get('acme'), med.get('ssl'))}"
         target = TARGETS.get((metric, n, key)) or TARGETS.get((metric, None, key)) or ""
-        out.write(f"{metric:18} {n:>6} {key:7} {runs:>4} {cells} {unit:5} {ratio}  {target}\n")
+        out.write(f"{metric:18} {n:>6} {key:7} {runs:>4} {cells} {unit:5} {ratios}  {target}\n")
+    summarize_cpu(groups, out)
+
+
+def summarize_cpu(groups, out):
+    """Metric 1's wall time next to its CPU bound: (CPU seconds of pebble +
+    challtestsrv and of httpd) / CPUs of the machine, i.e. the least wall
+    time that CPU work could take with every CPU busy."""
+    ncpus = os.cpu_count() or 1
+    keygen = groups.get(("0-rsa2048-keygen", 10, "rsa2048"), {}).get("openssl")
+    keygen = _median(keygen) if keygen else None
+    lines = []
+    for (metric, n, key), mods in sorted(groups.items()):
+        if metric != "1-total":
+            continue
+        for module in b.VARIANTS:
+            wall = _median(mods.get(module, []))
+            ca = _median(groups.get(("1-cpu-ca", n, key), {}).get(module, []))
+            httpd = _median(groups.get(("1-cpu-httpd", n, key), {}).get(module, []))
+            if wall is None or ca is None or httpd is None:
+                continue
+            bound = (ca + httpd) / ncpus
+            rsa = f"  (N RSA keys: {n * keygen:.2f} cpu-s)" if keygen and key == "rsa2048" else ""
+            lines.append(f"  {module:5} {key:7} N={n:<5} wall {wall:8.2f} s   CPU bound = "
+                         f"({ca:.2f} + {httpd:.2f}) / {ncpus} = {bound:8.2f} s   "
+                         f"wall/bound {wall / bound if bound else float('inf'):5.2f}{rsa}\n")
+    if lines:
+        out.write("\nmetric 1, CPU bound = (cpu-ca + cpu-httpd) / ncpus (medians; cpu-ca = "
+                  "pebble + challtestsrv, cpu-httpd = parent, children, -k invocations):\n")
+        out.writelines(lines)
+    if keygen is not None:
+        out.write(f"\n0-rsa2048-keygen: {keygen:.4f} cpu-s per RSA-2048 key "
+                  f"(openssl genpkey, mean of 10, measured at the start of this run)\n")
 
 
 def parse_args(argv):
@@ -349,6 +465,9 @@ def parse_args(argv):
     ap.add_argument("--key-types", default="rsa2048,p256",
                     help="MDPrivateKeys of metrics 1 and 2 (new): rsa2048, p256")
     ap.add_argument("--new-n", type=int, default=100)
+    ap.add_argument("--floors", action=argparse.BooleanOptionalAction, default=True,
+                    help="metric 2 also measures plain mod_ssl (no ACME module) with the same "
+                         "N vhosts and a certificate each: the floor of httpd + mod_ssl")
     ap.add_argument("--existing-n", type=int, default=10000)
     ap.add_argument("--existing-repeats", type=int, default=None,
                     help="rounds of the N=10,000 start-up (default: --repeats; it takes "
@@ -390,12 +509,18 @@ def main(argv):
     os.makedirs(args.workdir, mode=0o755, exist_ok=True)
     os.chmod(args.workdir, 0o755)
     try:
+        bench.calibrate()
         bench.start_acme_servers()
+        new_sets = None
+        if args.floors and args.metrics & {"2", "2n"}:
+            new_sets = b.CertSets(os.path.join(args.workdir, f"sets-{args.new_n}"),
+                                  args.new_n).create(args.workdir)
         for rep in range(args.repeats):
             if "1" in args.metrics:
                 bench.metric1(rep)
             if args.metrics & {"2", "2n"}:
-                bench.metric2_new(rep)
+                bench.start_acme_servers()      # fresh pebble state after metric 1
+                bench.metric2_new(rep, new_sets)
             if args.metrics & {"2", "2e"} and rep < args.existing_repeats:
                 bench.metric2_existing(rep, b.CertSets(os.path.join(
                     args.workdir, f"sets-{args.existing_n}"), args.existing_n).create(

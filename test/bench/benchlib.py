@@ -35,6 +35,10 @@ class BenchError(RuntimeError):
     """A benchmark step failed (the message says which and why)."""
 
 
+class BenchTimeout(BenchError):
+    """A wait for a condition (first answer, new generation) ran out of time."""
+
+
 # ------------------------------------------------------------ certificate sets
 
 def build_gen_certs(out_dir):
@@ -213,7 +217,7 @@ def _wait(cond, deadline, server, what):
             raise BenchError(f"httpd died while waiting for {what}:\n"
                              f"{server.error_log()[-3000:]}")
         time.sleep(0.02)
-    raise BenchError(f"timeout waiting for {what}:\n{server.error_log()[-3000:]}")
+    raise BenchTimeout(f"timeout waiting for {what}:\n{server.error_log()[-3000:]}")
 
 
 def _serves(server, domain):
@@ -290,6 +294,51 @@ def settle(server, want_children=2, timeout=10):
     time.sleep(0.5)
 
 
-__all__ = ["BenchError", "CertSets", "Domain", "HttpdError", "PKEYS", "VARIANTS", "build_gen_certs",
-           "generation", "layout_acme", "layout_md", "make_server", "memory", "served_sha256",
-           "settle", "timed_graceful", "timed_start", "vhosts_conf"]
+# ------------------------------------------------------------ CPU accounting
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid):
+    """The fields of /proc/<pid>/stat after the command name (field 3 of
+    proc(5) first), or None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def process_cpu(pid):
+    """CPU seconds (utime + stime) pid has used itself; 0 when it is gone."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK if fields else 0.0
+
+
+def tree_cpu(pid):
+    """CPU seconds used by pid and every descendant, living or exited: each
+    process of the tree counts its own utime + stime plus cutime + cstime
+    (the children it has reaped, e.g. the children of an old generation
+    after a graceful restart). A zombie not reaped yet counts itself, its
+    parent's cutime does not have it yet, so nothing counts twice."""
+    parents, own = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = _stat_fields(entry)
+        if fields is None:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry))
+        own[int(entry)] = sum(int(x) for x in fields[11:15])
+    total, todo = 0, [pid]
+    while todo:
+        cur = todo.pop()
+        total += own.get(cur, 0)
+        todo += parents.get(cur, [])
+    return total / CLK_TCK
+
+
+__all__ = ["BenchError", "BenchTimeout", "CLK_TCK", "CertSets", "Domain", "HttpdError", "PKEYS",
+           "VARIANTS", "build_gen_certs", "generation", "layout_acme", "layout_md", "make_server",
+           "memory", "process_cpu", "served_sha256", "settle", "timed_graceful", "timed_start",
+           "tree_cpu", "vhosts_conf"]
