@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 
 #include <httpd.h>
+#include <http_core.h>
 #include <http_log.h>
 
 #include "mod_acme_status_shm.h"
@@ -71,10 +72,15 @@ static void carry_save(void)
     }
 }
 
+/* pconf's cleanup. At the final stop (AP_SQ_MS_EXITING) nothing is carried,
+ * and must not be: httpd destroys the process pool's subpools newest first,
+ * so the carry pool (made in the first post_config, after pconf) is already
+ * gone. A cleanup of ours on the process pool could not mark that safely: it
+ * would outlive the module's code, which a restart unloads. */
 static apr_status_t shm_forget(void *data)
 {
     (void)data;
-    if (carry) {
+    if (carry && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_EXITING) {
         carry_save();
     }
     acme_status_slots_attach(NULL, 0);

@@ -57,6 +57,7 @@ class Httpd:
         # pebble validates on our http/https ports: map the public 80/443 there
         self.port_map = True
         self.pid = None
+        self._foreground = None     # the Popen of start_foreground()
         self._make_root()
 
     # ------------------------------------------------------------ configuration
@@ -178,6 +179,34 @@ class Httpd:
             self.stop()
             raise HttpdError(f"httpd did not come up in {timeout}s:\n{out}\n{self._log_tail()}")
         return self
+
+    def start_foreground(self, timeout=20):
+        """Starts httpd with -DFOREGROUND as a child of this process, so that
+        the parent's exit status can be seen: stop_foreground() returns it."""
+        ensure_free("httpd (http)", self.ports.http)
+        ensure_free("httpd (https)", self.ports.https)
+        if not os.path.exists(self.conf_path):
+            self.write_conf()
+        self._foreground = subprocess.Popen(
+            [self.cfg.httpd, "-d", self.root, "-f", self.conf_path, "-DFOREGROUND"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=self._env(), start_new_session=True)  # its own group, as a daemon's
+        self.pid = self._foreground.pid
+        if not self._wait_serving(time.monotonic() + timeout):
+            self.stop()
+            raise HttpdError(f"httpd -DFOREGROUND did not come up in {timeout}s:\n"
+                             f"{self._log_tail()}")
+        return self
+
+    def stop_foreground(self, timeout=15):
+        """SIGTERM to a start_foreground() parent: its exit status (0 for a
+        clean stop, -N when signal N ended it, e.g. -11 for a crash)."""
+        proc, self._foreground = self._foreground, None
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout)
+        finally:
+            self.stop()
 
     def _wait_serving(self, deadline):
         """Waits for a complete HTTP response: a child is up, not just the

@@ -19,7 +19,10 @@ def environment(cfg, log_dir):
         return {}
     return {
         "LD_PRELOAD": cfg.asan_runtime,
-        "ASAN_OPTIONS": f"detect_leaks=0:abort_on_error=0:log_path={log_dir}/asan",
+        # allow_user_segv_handler=0: httpd installs its own SIGSEGV handler, which
+        # would hide a crash (e.g. in the parent at stop) from the reports
+        "ASAN_OPTIONS": (f"detect_leaks=0:abort_on_error=0:handle_segv=1:"
+                         f"allow_user_segv_handler=0:log_path={log_dir}/asan"),
         "UBSAN_OPTIONS": f"print_stacktrace=1:halt_on_error=1:log_path={log_dir}/ubsan",
     }
 
