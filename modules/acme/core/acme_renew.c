@@ -1,6 +1,7 @@
 /* The renewal job's driver: opening the job, running steps, recording errors
  * with backoff, and the outcome. See acme_renew.h; the steps are in
- * acme_renew_steps.c and acme_renew_cert.c. */
+ * acme_renew_steps.c and acme_renew_cert.c, the spec's checks and its saved
+ * form in acme_renew_spec.c. */
 #include <string.h>
 #include <unistd.h>
 
@@ -18,8 +19,6 @@
 /* Transitions one run may make per key spec (a run never waits, so a CA that
  * keeps bouncing an order between states must not keep it busy). */
 #define RUN_TRANSITIONS_PER_KEY 8
-
-static const char *const default_challenges[] = { "http-01", "tls-alpn-01" };
 
 const acme_pkey_spec_t *acme_renew_key_spec(const acme_renew_ctx_t *ctx)
 {
@@ -96,123 +95,6 @@ void acme_renew_restart_order(acme_renew_ctx_t *ctx)
     ctx->job->step = ctx->job->account_id ? ACME_JOB_ORDER : ACME_JOB_ACCOUNT;
 }
 
-/* ------------------------------------------------------------ the spec */
-
-static json_t *strings_json(const apr_array_header_t *arr)
-{
-    json_t *out = json_array();
-    int i;
-
-    for (i = 0; i < arr->nelts; ++i) {
-        json_array_append_new(out, json_string(APR_ARRAY_IDX(arr, i, const char *)));
-    }
-    return out;
-}
-
-static void set_opt(json_t *obj, const char *key, const char *value)
-{
-    if (value != NULL) {
-        json_object_set_new(obj, key, json_string(value));
-    }
-}
-
-/* What the job is for, as saved in job.json: everything that, changed,
- * makes the job's work moot. The EAB HMAC is secret and not part of it. */
-static json_t *spec_json(apr_pool_t *p, const acme_renew_spec_t *spec,
-                         const apr_array_header_t *challenges)
-{
-    json_t *obj = acme_json_pool_adopt(p, json_object()), *keys = json_array();
-    int i;
-
-    for (i = 0; i < spec->pkey_specs->nelts; ++i) {
-        const acme_pkey_spec_t *ks = &APR_ARRAY_IDX(spec->pkey_specs, i, acme_pkey_spec_t);
-        json_array_append_new(keys, json_string(acme_pkey_spec_name(p, ks)));
-    }
-    json_object_set_new(obj, "names", strings_json(spec->names));
-    json_object_set_new(obj, "pkey-specs", keys);
-    json_object_set_new(obj, "ca-url", json_string(spec->ca_url));
-    set_opt(obj, "contact", acme_account_store_contact(p, spec->contact));
-    set_opt(obj, "eab-kid", spec->eab_kid);
-    json_object_set_new(obj, "tos-agreed", json_boolean(spec->tos_agreed));
-    json_object_set_new(obj, "challenges", strings_json(challenges));
-    json_object_set_new(obj, "must-staple", json_boolean(spec->must_staple));
-    set_opt(obj, "profile", spec->profile);
-    set_opt(obj, "preferred-chain", spec->preferred_chain);
-    return obj;
-}
-
-static apr_status_t spec_check_keys(const acme_renew_spec_t *spec, apr_pool_t *p,
-                                    const char **pwhy)
-{
-    int i, j;
-
-    if (!spec->pkey_specs || spec->pkey_specs->nelts < 1
-        || spec->pkey_specs->nelts > ACME_JOB_MAX_KEYS) {
-        *pwhy = "one to " APR_STRINGIFY(ACME_JOB_MAX_KEYS) " key specs are needed";
-        return APR_EINVAL;
-    }
-    for (i = 0; i < spec->pkey_specs->nelts; ++i) {
-        const acme_pkey_spec_t *a = &APR_ARRAY_IDX(spec->pkey_specs, i, acme_pkey_spec_t);
-        for (j = 0; j < i; ++j) {
-            if (acme_pkey_spec_eq(a, &APR_ARRAY_IDX(spec->pkey_specs, j, acme_pkey_spec_t))) {
-                *pwhy = apr_psprintf(p, "key spec %s is listed twice",
-                                     acme_pkey_spec_name(p, a));
-                return APR_EINVAL;
-            }
-        }
-    }
-    return APR_SUCCESS;
-}
-
-static apr_status_t spec_check(const acme_renew_spec_t *spec, apr_pool_t *p,
-                               const char **pwhy)
-{
-    int i;
-
-    if (!spec->md_name || acme_names_check_domain(spec->md_name, ACME_NAMES_WILDCARD)) {
-        *pwhy = "the domain's name is invalid";
-        return APR_EINVAL;
-    }
-    if (!spec->names || spec->names->nelts < 1) {
-        *pwhy = "no names to certify";
-        return APR_EINVAL;
-    }
-    for (i = 0; i < spec->names->nelts; ++i) {
-        if (APR_ARRAY_IDX(spec->names, i, const char *) == NULL) {
-            *pwhy = "a name is NULL";
-            return APR_EINVAL;
-        }
-    }
-    if (!spec->ca_url || acme_json_check_url(spec->ca_url, pwhy) != APR_SUCCESS) {
-        *pwhy = "the CA URL is invalid";
-        return APR_EINVAL;
-    }
-    if ((spec->eab_kid == NULL) != (spec->eab_hmac == NULL)) {
-        *pwhy = "External Account Binding needs both a key id and an HMAC key";
-        return APR_EINVAL;
-    }
-    if (spec->dns01 && (!spec->dns01->setup_cb || !spec->dns01->teardown_cb)) {
-        *pwhy = "the dns-01 hook needs a setup and a teardown callback";
-        return APR_EINVAL;
-    }
-    return spec_check_keys(spec, p, pwhy);
-}
-
-static const apr_array_header_t *spec_challenges(apr_pool_t *p, const acme_renew_spec_t *spec)
-{
-    apr_array_header_t *arr;
-    apr_size_t i;
-
-    if (spec->challenges && spec->challenges->nelts > 0) {
-        return spec->challenges;
-    }
-    arr = apr_array_make(p, 2, sizeof(const char *));
-    for (i = 0; i < sizeof(default_challenges) / sizeof(default_challenges[0]); ++i) {
-        APR_ARRAY_PUSH(arr, const char *) = default_challenges[i];
-    }
-    return arr;
-}
-
 /* ------------------------------------------------------------ the job */
 
 /* A fresh job: what was staged before belongs to no job any more. */
@@ -234,7 +116,7 @@ static apr_status_t job_fresh(acme_renew_ctx_t *ctx, const json_t *spec)
 static apr_status_t job_open(acme_renew_ctx_t *ctx)
 {
     const char *md = ctx->spec->md_name, *why = NULL;
-    json_t *spec = spec_json(ctx->p, ctx->spec, ctx->challenges);
+    json_t *spec = acme_renew_spec_json(ctx->p, ctx->spec, ctx->challenges);
     apr_status_t rv;
 
     rv = acme_job_load(&ctx->job, ctx->p, ctx->store, md, &why);
@@ -551,14 +433,14 @@ apr_status_t acme_renew_run(acme_renew_outcome_t *out, apr_pool_t *p, acme_store
     ctx.r = acme_result_create(p);
     out->status = ACME_RENEW_FAILED;
     out->result = ctx.r;
-    if ((rv = spec_check(spec, p, &why)) != APR_SUCCESS) {
+    if ((rv = acme_renew_spec_check(spec, p, &why)) != APR_SUCCESS) {
         acme_result_fail(ctx.r, rv, "renewal of %s: %s",
                          spec->md_name ? acme_names_printable(p, spec->md_name) : "?", why);
         ctx.r->action = ACME_ACTION_FIX_CONFIG;
         acme_log(ACME_LOG_ERR, rv, "ACME0909 %s", acme_result_render(ctx.r, p));
         return rv;
     }
-    ctx.challenges = spec_challenges(p, spec);
+    ctx.challenges = acme_renew_spec_challenges(p, spec);
     rv = job_run(out, &ctx);
     if (rv != APR_SUCCESS && ctx.job == NULL) {
         out->result = ctx.r;

@@ -77,6 +77,19 @@ apr_status_t acme_renew_order_sync(acme_renew_ctx_t *ctx, acme_order_status_e wa
  * "poll-authz" when the job is there already); "order" for an invalid one. */
 acme_job_step_e acme_renew_step_for_order(acme_job_step_e now, acme_order_status_e status);
 
+/* The spec (acme_renew_spec.c). acme_renew_spec_check: APR_EINVAL with the
+ * reason in *pwhy for a spec no job can run. acme_renew_spec_challenges: the
+ * spec's challenge preferences, or the defaults (http-01, tls-alpn-01).
+ * acme_renew_spec_json: what the job is for, as saved in job.json (owned by
+ * p): everything that, changed, makes the job's work moot; the EAB HMAC is
+ * secret and not part of it. */
+apr_status_t acme_renew_spec_check(const acme_renew_spec_t *spec, apr_pool_t *p,
+                                   const char **pwhy);
+const apr_array_header_t *acme_renew_spec_challenges(apr_pool_t *p,
+                                                     const acme_renew_spec_t *spec);
+json_t *acme_renew_spec_json(apr_pool_t *p, const acme_renew_spec_t *spec,
+                             const apr_array_header_t *challenges);
+
 /* Steps (acme_renew_steps.c). */
 apr_status_t acme_renew_step_account(acme_renew_ctx_t *ctx);
 apr_status_t acme_renew_step_order(acme_renew_ctx_t *ctx);
