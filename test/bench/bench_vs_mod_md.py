@@ -36,6 +36,18 @@ machine hits all alike. Never loads both modules at once.
             SSLCertificateFile): ab (apache2-utils; installed with apt-get if
             missing) with keep-alive (requests/s) and with a new TLS
             connection per request (handshakes/s), SNI = Host = a managed name.
+  metric 3i instructions per request (--metrics 3i, not by default: slow),
+            deterministic where metric 3 scatters by +-20 % on a shared VM
+            without hardware counters: httpd -X (one process) under
+            valgrind's callgrind with --instr-n domains, counting only
+            --instr-requests keep-alive requests and a tenth of them on new
+            connections (ab -c 4, after 200 uncounted ones). Rows
+            3i-*-ir: Ir per request of the whole process; 3i-*-module-ir:
+            self Ir of the module's .so (mod_acme.so / mod_md.so), so that
+            acme/ssl is the overhead of the module loaded. Valgrind runs as
+            httpd's User from the start (vgdb cannot reach it after an
+            in-process setuid): the run's ServerRoot and certificate set are
+            chowned to that user.
 
 Run as root from anywhere; ports are moved by --port-offset (default 500, or
 $ACME_TEST_PORT_OFFSET) so that a test suite on the default ports is not hit:
@@ -360,6 +372,62 @@ class Bench:
             finally:
                 server.stop(timeout=60)
 
+    # ------------------------------------------------------------ metric 3i
+    def metric3i(self, rep, sets):
+        for variant in rotated(["acme", "md", "ssl"], rep):
+            self.metric3i_one(rep, sets, variant)
+
+    def metric3i_one(self, rep, sets, variant):
+        """Instructions per request under callgrind, httpd -X (one process):
+        deterministic where req/s and CPU time scatter by +-20 % on a
+        shared 2-vCPU VM without hardware counters. Whole process and the
+        module's own .so, keep-alive and new-connection requests."""
+        server = self.existing_server(variant, sets, rep, "m3i",
+                                      extra="MaxKeepAliveRequests 0\n")
+        out_dir = os.path.join(server.root, "callgrind")
+        popen = b.callgrind_start(server, out_dir, shared_dirs=[sets.dir])
+        server.pid = popen.pid              # wait_until() notices when it dies
+        phase = "keepalive"
+        try:
+            b.wait_until(lambda: self._serves(server, sets.last), 900, server,
+                         "the last certificate under callgrind")
+            ab(server, sets.last.name, 200, 1, True)          # warm-up, not counted
+            n = self.args.instr_requests
+            for keepalive, phase, reqs in ((True, "keepalive", n),
+                                           (False, "handshake", max(n // 10, 1))):
+                dump = self.callgrind_phase(popen.pid, out_dir, server, sets.last.name, reqs,
+                                            keepalive)
+                self.record_3i(variant, sets.count, rep, phase, dump, reqs)
+        except b.BenchError as e:
+            print(str(e)[:1500], file=sys.stderr)
+            self.record(f"3i-{phase}-ir", variant, sets.count, rep, None, "Ir/req", "(failed)")
+        finally:
+            b.callgrind_stop(popen)         # SIGTERM, then SIGKILL to its session
+            server.pid = None
+
+    @staticmethod
+    def callgrind_phase(pid, out_dir, server, name, reqs, keepalive):
+        """One counted ab run (4 clients): instrumentation on only around
+        it, so that neither start-up nor warm-up is in the dump."""
+        b.callgrind_control(pid, out_dir, "-i", "on")
+        try:
+            ab(server, name, reqs, 4, keepalive)
+            return b.callgrind_dump(pid, out_dir)
+        finally:
+            b.callgrind_control(pid, out_dir, "-i", "off")
+
+    def record_3i(self, variant, n, rep, phase, dump, reqs):
+        """Rows 3i-<phase>-ir (whole process) and 3i-<phase>-module-ir (self
+        cost of the module's .so; 0 for plain mod_ssl), per request."""
+        obj = {"acme": "mod_acme.so", "md": "mod_md.so"}.get(variant)
+        total, module = b.callgrind_totals(dump, obj)
+        note = f"({os.path.basename(dump)})"
+        self.record(f"3i-{phase}-ir", variant, n, rep, total / reqs, "Ir/req", note)
+        self.record(f"3i-{phase}-module-ir", variant, n, rep, module / reqs, "Ir/req")
+        if obj:
+            top = ", ".join(f"{fn} {ir / reqs:.0f}" for fn, ir in b.callgrind_top(dump, obj))
+            print(f"    top {obj} self Ir/req ({phase}): {top}", flush=True)
+
 
 def ensure_ab():
     """ab from apache2-utils; installed when missing (the bench's own extra)."""
@@ -374,7 +442,12 @@ def run_ab(server, name, args, keepalive):
     """(requests per second, requests) of ab against the static index.html;
     SNI and Host are name (ab sends the Host header's name as SNI)."""
     n = args.requests if keepalive else max(args.requests // 10, 100)
-    argv = [ensure_ab(), "-q", "-n", str(n), "-c", str(args.concurrency),
+    return ab(server, name, n, args.concurrency, keepalive), n
+
+
+def ab(server, name, n, concurrency, keepalive):
+    """Requests per second of n ab requests; raises BenchError on failures."""
+    argv = [ensure_ab(), "-q", "-n", str(n), "-c", str(concurrency),
             "-H", f"Host: {name}", *(["-k"] if keepalive else []),
             f"https://127.0.0.1:{server.ports.https}/index.html"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=600).stdout
@@ -387,7 +460,7 @@ def run_ab(server, name, args, keepalive):
     bad = kinds and (sum(int(x) for x in kinds.group(1, 2, 4)) or int(kinds.group(3)) > n // 100)
     if not rps or bad or re.search(r"Non-2xx responses:", out):
         raise b.BenchError(f"ab failed or saw errors:\n{out}")
-    return float(rps.group(1)), n
+    return float(rps.group(1))
 
 
 # Targets of issue 7: (metric, N, key) -> the least mod_md/mod_acme ratio
@@ -398,7 +471,9 @@ TARGETS = {("1-total", 100, "rsa2048"): ">= 5", ("1-total", 100, "p256"): ">= 8"
            ("3-keepalive", None, "p256"): "acme/ssl >= 0.98",
            ("3-handshakes", None, "p256"): "acme/ssl >= 0.98",
            ("3-keepalive-cpu", None, "p256"): "acme/ssl <= 1.02",
-           ("3-handshakes-cpu", None, "p256"): "acme/ssl <= 1.02"}
+           ("3-handshakes-cpu", None, "p256"): "acme/ssl <= 1.02",
+           ("3i-keepalive-ir", None, "p256"): "acme/ssl <= 1.02",
+           ("3i-handshake-ir", None, "p256"): "acme/ssl <= 1.02"}
 
 
 def _median(rows):
@@ -477,7 +552,8 @@ def parse_args(argv):
     ap.add_argument("--build", default=os.environ.get("ACME_BUILD_DIR", "."),
                     help="configured build dir (its test/integration/config.ini)")
     ap.add_argument("--metrics", default="1,2,3",
-                    help="1, 2 (= 2n new domains and 2e existing certificates), 3")
+                    help="1, 2 (= 2n new domains and 2e existing certificates), 3, 3i "
+                         "(instructions per request under callgrind; slow, not by default)")
     ap.add_argument("--repeats", type=int, default=2, help="A B rounds per measurement")
     ap.add_argument("--issue-sizes", default="1,10,100")
     ap.add_argument("--modules", default="acme,md",
@@ -498,6 +574,10 @@ def parse_args(argv):
     ap.add_argument("--throughput-n", type=int, default=1000)
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--instr-n", type=int, default=100,
+                    help="metric 3i: domains (httpd under valgrind loads them slowly)")
+    ap.add_argument("--instr-requests", type=int, default=2000,
+                    help="metric 3i: counted keep-alive requests (new connections: a tenth)")
     ap.add_argument("--workdir", default="/tmp/mod_acme-bench-vs")
     ap.add_argument("--module-log-level", default=None,
                     help="LogLevel of the module under test (e.g. debug, trace1: to see "
@@ -549,6 +629,9 @@ def main(argv):
                 bench.metric3(rep, b.CertSets(os.path.join(
                     args.workdir, f"sets-{args.throughput_n}"), args.throughput_n).create(
                         args.workdir))
+            if "3i" in args.metrics:
+                bench.metric3i(rep, b.CertSets(os.path.join(
+                    args.workdir, f"sets-{args.instr_n}"), args.instr_n).create(args.workdir))
     finally:
         bench.stop()
         csv_path = args.csv or os.path.join(args.workdir,

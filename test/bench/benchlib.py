@@ -6,9 +6,13 @@ variant, and timing/memory probes of a running httpd.
 Variants: "acme" (mod_acme), "md" (Debian's mod_md; never loaded together
 with mod_acme), "ssl" (plain mod_ssl, SSLCertificateFile per vhost). All
 three serve the very same files: the layouts are hard links to one set."""
+import grp
 import hashlib
 import json
 import os
+import pwd
+import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -220,6 +224,12 @@ def _wait(cond, deadline, server, what):
     raise BenchTimeout(f"timeout waiting for {what}:\n{server.error_log()[-3000:]}")
 
 
+def wait_until(cond, timeout, server, what):
+    """Waits until cond() holds; BenchError when httpd (server.pid) dies,
+    BenchTimeout after timeout seconds."""
+    return _wait(cond, time.monotonic() + timeout, server, what)
+
+
 def _serves(server, domain):
     try:
         return served_sha256(server.ports.https, domain.name) == domain.sha256
@@ -338,7 +348,178 @@ def tree_cpu(pid):
     return total / CLK_TCK
 
 
+# ------------------------------------------------------------ callgrind
+
+def _vgdb_prefix(out_dir):
+    return os.path.join(out_dir, "vgdb")
+
+
+def callgrind_start(server, out_dir, shared_dirs=()):
+    """httpd -X (one process, no children: every request runs in the process
+    callgrind watches) under callgrind, instrumentation off until
+    callgrind_control -i on: the start-up of N vhosts then runs at near
+    valgrind's plain JIT speed and counts nothing. Its own session, since
+    httpd SIGTERMs its process group when it stops.
+
+    Valgrind runs as httpd's User from the start (httpd, not root, skips
+    its own setuid): after an in-process setuid valgrind's gdbserver no
+    longer answers vgdb, so every callgrind_control would hang. The server
+    root and shared_dirs (e.g. the certificate set the store links to) are
+    given to that user for it; the request path is the same."""
+    os.makedirs(out_dir, exist_ok=True)
+    user = {}
+    if server.user and os.geteuid() == 0:
+        pw = pwd.getpwnam(server.user[0])
+        user = {"user": pw.pw_uid, "group": grp.getgrnam(server.user[1]).gr_gid,
+                "extra_groups": []}
+        for top in (server.root, *shared_dirs):
+            _chown_tree(top, pw.pw_uid, user["group"])
+    argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+            f"--vgdb-prefix={_vgdb_prefix(out_dir)}",
+            f"--callgrind-out-file={out_dir}/cg.out.%p",
+            server.cfg.httpd, "-d", server.root, "-f", server.conf_path, "-X"]
+    with open(os.path.join(out_dir, "valgrind.log"), "w") as log:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                env=server._env(), start_new_session=True, **user)
+
+
+def _chown_tree(top, uid, gid):
+    for path, dirs, files in os.walk(top):
+        for name in [path] + [os.path.join(path, f) for f in files]:
+            os.chown(name, uid, gid, follow_symlinks=False)
+
+
+def callgrind_control(pid, out_dir, *args, timeout=300):
+    """callgrind_control (through vgdb) against one valgrind pid; raises
+    BenchError when it fails, since a missed switch would leave the
+    counts meaningless. It runs as the user valgrind runs as (out_dir's
+    owner, see callgrind_start): vgdb as root hangs on a valgrind of
+    another user."""
+    st = os.stat(out_dir)
+    user = {"user": st.st_uid, "group": st.st_gid, "extra_groups": []} \
+        if os.geteuid() == 0 and st.st_uid != 0 else {}
+    proc = subprocess.run(["callgrind_control", f"--vgdb-prefix={_vgdb_prefix(out_dir)}",
+                           *args, str(pid)], capture_output=True, text=True, timeout=timeout,
+                          **user)
+    if proc.returncode != 0 or "Error" in proc.stdout:
+        raise BenchError(f"callgrind_control {' '.join(args)} {pid} failed:\n"
+                         f"{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
+def callgrind_dump(pid, out_dir):
+    """Dumps (and zeroes) the counters of pid; returns the new dump's path.
+    The files are named by callgrind (cg.out.<pid>.<n>): the new one is the
+    one that was not there before."""
+    before = set(os.listdir(out_dir))
+    callgrind_control(pid, out_dir, "-d")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        new = sorted(f for f in set(os.listdir(out_dir)) - before if f.startswith("cg.out"))
+        if new:
+            time.sleep(0.5)         # written by the time -d returns; be safe
+            return os.path.join(out_dir, new[-1])
+        time.sleep(0.1)
+    raise BenchError(f"no callgrind dump of {pid} appeared in {out_dir}")
+
+
+def callgrind_stop(popen, timeout=120):
+    """SIGTERM to the httpd under valgrind, then SIGKILL to whatever is left
+    of its session (the process group is its own: start_new_session)."""
+    if popen.poll() is None:
+        popen.send_signal(signal.SIGTERM)
+        try:
+            popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(popen.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    popen.wait(30)
+
+
+def _compressed_name(value, names):
+    """Callgrind name compression: "(id) name" defines id, "(id)" refers
+    to it; uncompressed names are passed through."""
+    m = re.match(r"\((\d+)\)(?:\s+(.*))?$", value)
+    if not m:
+        return value
+    if m.group(2) is not None:
+        names[m.group(1)] = m.group(2)
+    return names.get(m.group(1), value)
+
+
+def callgrind_self_costs(path):
+    """(total Ir, {(object, function): self Ir}) of one callgrind dump,
+    from its fn/ob records: a cost line counts for the current function,
+    except the line after calls=, which is the callee's inclusive cost.
+    Parsed here rather than from callgrind_annotate's text, whose layout
+    changes between valgrind versions."""
+    obs, fns, costs = {}, {}, {}
+    npos, ir_at, total = 1, 0, None
+    ob = fn = None
+    skip_next = False
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            if line[0].isdigit() or line[0] in "+-*":
+                if skip_next:
+                    skip_next = False
+                    continue
+                fields = line.split()
+                if len(fields) > npos + ir_at:
+                    value = int(fields[npos + ir_at], 0)
+                    costs[(ob, fn)] = costs.get((ob, fn), 0) + value
+                continue
+            key, _, value = line.partition("=")
+            if key == "ob":
+                ob = _compressed_name(value, obs)
+            elif key == "cob":
+                _compressed_name(value, obs)    # likewise
+            elif key == "fn":
+                fn = _compressed_name(value, fns)
+            elif key == "cfn":
+                _compressed_name(value, fns)    # may define a name fn= uses later
+            elif key in ("calls", "jump", "jcnd"):
+                skip_next = True
+            elif line.startswith("positions:"):
+                npos = len(line.split(":", 1)[1].split())
+            elif line.startswith("events:"):
+                ir_at = line.split(":", 1)[1].split().index("Ir")
+            elif line.startswith(("totals:", "summary:")):
+                total = int(line.split(":", 1)[1].split()[ir_at])
+    if total is None:
+        total = sum(costs.values())
+    return total, costs
+
+
+def callgrind_totals(path, module_object):
+    """(total Ir, Ir in the module's own code) of one dump: the self cost of
+    every function whose object file's basename is module_object (e.g.
+    mod_acme.so; None for plain mod_ssl: 0). Self, not inclusive: what the
+    module's code executes itself, not the APR/OpenSSL it calls, which the
+    total catches anyway."""
+    total, costs = callgrind_self_costs(path)
+    module = sum(v for (ob, _fn), v in costs.items()
+                 if module_object and ob and os.path.basename(ob) == module_object)
+    return total, module
+
+
+def callgrind_top(path, module_object, count=5):
+    """The count functions of module_object with the most self Ir:
+    [(function, Ir)], for seeing what the module does per request."""
+    _total, costs = callgrind_self_costs(path)
+    mine = [(fn, v) for (ob, fn), v in costs.items()
+            if ob and os.path.basename(ob) == module_object]
+    return sorted(mine, key=lambda x: -x[1])[:count]
+
+
 __all__ = ["BenchError", "BenchTimeout", "CLK_TCK", "CertSets", "Domain", "HttpdError", "PKEYS",
-           "VARIANTS", "build_gen_certs", "generation", "layout_acme", "layout_md", "make_server",
+           "VARIANTS", "build_gen_certs", "callgrind_control", "callgrind_dump",
+           "callgrind_self_costs", "callgrind_start", "callgrind_stop", "callgrind_top",
+           "callgrind_totals", "generation", "layout_acme", "layout_md", "make_server",
            "memory", "process_cpu", "served_sha256", "settle", "timed_graceful", "timed_start",
-           "tree_cpu", "vhosts_conf"]
+           "tree_cpu", "vhosts_conf", "wait_until"]
