@@ -115,6 +115,8 @@ typedef struct {
     apr_array_header_t *mds;            /* acme_config_md_t *, in order of declaration */
     apr_hash_t *md_by_name;             /* check_config: every name of every domain
                                          * (lowercase, "*.x" for wildcards) -> acme_config_md_t * */
+    int any_require_https;              /* check_config: some domain has MDRequireHttps;
+                                         * else no request needs its domain looked up */
     acme_config_props_t props;          /* server level: defaults of every domain */
     server_rec *base_server;            /* the main server (set by check_config) */
     const char *store_dir;              /* MDStoreDir, absolute; default ServerRoot/md */

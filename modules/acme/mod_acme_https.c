@@ -62,10 +62,12 @@ static int redirect(request_rec *r, int permanent)
 int acme_https_require(request_rec *r)
 {
     const char *path = r->parsed_uri.path;
+    const acme_config_srv_t *sc = acme_config_srv_get(r->server);
     const acme_config_md_t *md;
     int permanent;
 
-    if (!path || strncmp(path, CHALLENGE_PATH, sizeof(CHALLENGE_PATH) - 1) == 0
+    /* the common case, no MDRequireHttps anywhere, costs no host lookup */
+    if (!sc || !sc->global->any_require_https || !path || strncmp(path, CHALLENGE_PATH, sizeof(CHALLENGE_PATH) - 1) == 0
         || !(md = md_of_request(r)) || md->props.require_https <= ACME_REQUIRE_HTTPS_OFF
         || !acme_served_has_cert(md)) {
         return DECLINED;

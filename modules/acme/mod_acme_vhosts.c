@@ -411,6 +411,9 @@ static apr_status_t md_finish(link_ctx_t *ctx, acme_config_md_t *md)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "ACME1125 no VirtualHost matches "
                      "managed domain %s, so it is not renewed", md_desc(ctx->ptemp, md));
     }
+    if (md->props.require_https != ACME_REQUIRE_HTTPS_OFF) {
+        ctx->g->any_require_https = 1;
+    }
     if (md->props.require_https != ACME_REQUIRE_HTTPS_OFF && !md->has_ssl_vhost) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "ACME1126 managed domain %s requires "
                      "https (MDRequireHttps), but no https VirtualHost matches it",
