@@ -112,6 +112,21 @@ START_TEST(result_falls_back_to_http_status)
     ck_assert_ptr_null(r->problem_type);
     ck_assert_int_eq(r->http_status, 400);
     ck_assert(r->action == ACME_ACTION_RETRY);
+
+    /* ... except a badNonce: resent at once with the fresh nonce, whatever
+     * the label (a resend is all it can cause) */
+    resp = response(400, "text/html", "{\"type\": \"urn:ietf:params:acme:error:badNonce\","
+                    " \"detail\": \"JWS has an invalid anti-replay nonce\", \"status\": 400}");
+    acme_result_from_response(r, resp, test_now());
+    ck_assert(acme_result_is(r, "badNonce"));
+    /* not under another status, nor garbled */
+    resp = response(500, "text/html", "{\"type\": \"urn:ietf:params:acme:error:badNonce\"}");
+    acme_result_from_response(r, resp, test_now());
+    ck_assert(!acme_result_is(r, "badNonce"));
+    resp = response(400, "text/html", "{\"type\": \"urn:ietf:params:acme:error:badNon");
+    acme_result_from_response(r, resp, test_now());
+    ck_assert(!acme_result_is(r, "badNonce"));
+    ck_assert_str_eq(r->detail, "no problem document in the answer");
 }
 END_TEST
 

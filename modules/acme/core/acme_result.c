@@ -125,6 +125,26 @@ apr_status_t acme_result_from_problem(acme_result_t *r, const acme_problem_t *pr
     return r->status;
 }
 
+/* A problem document under another Content-Type is no verdict of the CA
+ * (replaced on the way?) and is not trusted for waits of hours; but a
+ * badNonce in it is honoured: the only consequence is one resend with the
+ * fresh nonce (RFC 8555 6.5), which a mislabelling proxy cannot make worse,
+ * and counting it as a job error would delay the renewal for nothing. */
+static acme_problem_t *bad_nonce_mislabelled(apr_pool_t *p, const acme_http_response_t *resp)
+{
+    acme_problem_t *prob = NULL;
+
+    if (resp->status != 400
+        || acme_problem_parse(&prob, p, resp->body, resp->body_len, NULL) != APR_SUCCESS
+        || !acme_problem_type_is(prob->type, "badNonce")) {
+        return NULL;
+    }
+    acme_log(ACME_LOG_DEBUG, 0, "ACME0432 HTTP 400: badNonce under Content-Type %s",
+             apr_table_get(resp->headers, "Content-Type") ? apr_table_get(resp->headers,
+             "Content-Type") : "(none)");
+    return prob;
+}
+
 apr_status_t acme_result_from_response(acme_result_t *r, const acme_http_response_t *resp,
                                        apr_time_t now)
 {
@@ -132,8 +152,11 @@ apr_status_t acme_result_from_response(acme_result_t *r, const acme_http_respons
     const char *why = NULL;
     apr_time_t retry_at = acme_headers_retry_at(resp->headers, now);
 
-    if (resp->body_len > 0 && (acme_http_response_is_type(resp, ACME_MEDIA_PROBLEM)
-                               || acme_http_response_is_type(resp, ACME_MEDIA_JSON))) {
+    if (resp->body_len > 0 && !acme_http_response_is_type(resp, ACME_MEDIA_PROBLEM)
+        && !acme_http_response_is_type(resp, ACME_MEDIA_JSON)) {
+        prob = bad_nonce_mislabelled(r->pool, resp);
+    }
+    else if (resp->body_len > 0) {
         if (acme_problem_parse(&prob, r->pool, resp->body, resp->body_len, &why)
             != APR_SUCCESS) {
             acme_log(ACME_LOG_DEBUG, APR_EINVAL, "ACME0431 HTTP %d: unusable problem"
