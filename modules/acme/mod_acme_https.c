@@ -24,13 +24,12 @@ APLOG_USE_MODULE(acme);
 #define HSTS_VALUE "max-age=15768000"   /* half a year, as mod_md sends */
 
 /* The domain of the request's host, if the vhost serves it. */
-static const acme_config_md_t *md_of_request(request_rec *r)
+static const acme_config_md_t *md_of_request(request_rec *r, const acme_config_srv_t *sc)
 {
-    acme_config_srv_t *sc = acme_config_srv_get(r->server);
     const acme_config_md_t *md;
     int i;
 
-    if (!sc || !r->hostname
+    if (!r->hostname
         || !(md = acme_config_md_for_name(sc->global, r->hostname))) {
         return NULL;
     }
@@ -68,7 +67,7 @@ int acme_https_require(request_rec *r)
 
     /* the common case, no MDRequireHttps anywhere, costs no host lookup */
     if (!sc || !sc->global->any_require_https || !path || strncmp(path, CHALLENGE_PATH, sizeof(CHALLENGE_PATH) - 1) == 0
-        || !(md = md_of_request(r)) || md->props.require_https <= ACME_REQUIRE_HTTPS_OFF
+        || !(md = md_of_request(r, sc)) || md->props.require_https <= ACME_REQUIRE_HTTPS_OFF
         || !acme_served_has_cert(md)) {
         return DECLINED;
     }
