@@ -8,6 +8,7 @@
 
 #include "acme_jwk.h"
 #include "acme_pkey.h"
+#include "acme_pkey_cache.h"
 #include "test_jose.h"
 
 static const struct {
@@ -397,6 +398,89 @@ START_TEST(pkey_wrap_rejects_unsupported_types)
 }
 END_TEST
 
+/* A fresh P-256 key's PEM, for the cache tests. */
+static const char *cache_test_pem(apr_size_t *plen)
+{
+    acme_pkey_spec_t spec = jose_spec("P-256");
+    acme_pkey_t *key;
+    const char *pem, *err = NULL;
+
+    ck_assert_int_eq(acme_pkey_generate(&key, test_pool, &spec, &err), APR_SUCCESS);
+    ck_assert_int_eq(acme_pkey_to_pem(&pem, plen, test_pool, key, &err), APR_SUCCESS);
+    return pem;
+}
+
+static const char *cache_key_pem(const acme_pkey_t *key)
+{
+    const char *pem, *err = NULL;
+    apr_size_t len;
+
+    ck_assert_int_eq(acme_pkey_to_pem(&pem, &len, test_pool, key, &err), APR_SUCCESS);
+    return pem;
+}
+
+START_TEST(pkey_cache_decodes_the_same_pem_once)
+{
+    acme_pkey_cache_t *cache = acme_pkey_cache_create(test_pool);
+    acme_pkey_t *a, *b, *c;
+    const char *err = NULL;
+    apr_size_t len_a, len_b;
+    const char *pem_a = cache_test_pem(&len_a), *pem_b = cache_test_pem(&len_b);
+    char *copy = apr_pstrmemdup(test_pool, pem_a, len_a);
+
+    ck_assert_int_eq(acme_pkey_cache_from_pem(&a, cache, test_pool, pem_a, len_a, &err),
+                     APR_SUCCESS);
+    /* the same bytes elsewhere in memory: the same key object */
+    ck_assert_int_eq(acme_pkey_cache_from_pem(&b, cache, test_pool, copy, len_a, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_eq(a, b);
+    ck_assert_str_eq(cache_key_pem(a), pem_a);
+    /* another key is another entry, and the first stays cached */
+    ck_assert_int_eq(acme_pkey_cache_from_pem(&c, cache, test_pool, pem_b, len_b, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_ne(a, c);
+    ck_assert_str_eq(cache_key_pem(c), pem_b);
+    ck_assert_int_eq(acme_pkey_cache_from_pem(&b, cache, test_pool, pem_a, len_a, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_eq(a, b);
+}
+END_TEST
+
+START_TEST(pkey_cache_replaces_the_oldest_and_keeps_errors_out)
+{
+    acme_pkey_cache_t *cache = acme_pkey_cache_create(test_pool);
+    const char *pems[ACME_PKEY_CACHE_MAX + 1], *err = NULL;
+    apr_size_t lens[ACME_PKEY_CACHE_MAX + 1];
+    acme_pkey_t *keys[ACME_PKEY_CACHE_MAX + 1], *again;
+    int i;
+
+    for (i = 0; i <= ACME_PKEY_CACHE_MAX; ++i) {
+        pems[i] = cache_test_pem(&lens[i]);
+        ck_assert_int_eq(acme_pkey_cache_from_pem(&keys[i], cache, test_pool, pems[i],
+                                                  lens[i], &err), APR_SUCCESS);
+    }
+    /* the first was replaced by the last: decoded anew, still the right key;
+     * the second is still the cached one */
+    ck_assert_int_eq(acme_pkey_cache_from_pem(&again, cache, test_pool, pems[1], lens[1],
+                                              &err), APR_SUCCESS);
+    ck_assert_ptr_eq(again, keys[1]);
+    ck_assert_int_eq(acme_pkey_cache_from_pem(&again, cache, test_pool, pems[0], lens[0],
+                                              &err), APR_SUCCESS);
+    ck_assert_str_eq(cache_key_pem(again), pems[0]);
+    /* a damaged PEM: the error of acme_pkey_from_pem, readable after the call */
+    err = NULL;
+    ck_assert_int_eq(acme_pkey_cache_from_pem(&again, cache, test_pool, pems[2], 40, &err),
+                     APR_EINVAL);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(err, "private key"));
+    /* no cache: a plain decode */
+    ck_assert_int_eq(acme_pkey_cache_from_pem(&again, NULL, test_pool, pems[2], lens[2],
+                                              &err), APR_SUCCESS);
+    ck_assert_ptr_ne(again, keys[2]);
+    ck_assert_str_eq(cache_key_pem(again), pems[2]);
+}
+END_TEST
+
 TCase *jose_spec_tcase(void)
 {
     TCase *tc = tcase_create("spec");
@@ -430,6 +514,8 @@ TCase *jose_pkey_tcase(void)
     tcase_add_loop_test(tc, pkey_from_pem_refuses_tampered_keys, 0,
                         sizeof(pkey_tampered) / sizeof(pkey_tampered[0]));
     tcase_add_test(tc, pkey_public_only_key_has_no_pem);
+    tcase_add_test(tc, pkey_cache_decodes_the_same_pem_once);
+    tcase_add_test(tc, pkey_cache_replaces_the_oldest_and_keeps_errors_out);
     tcase_add_test(tc, pkey_pem_is_wiped_with_its_pool);
     tcase_add_test(tc, pkey_wrap_rejects_unsupported_types);
     return tc;

@@ -44,7 +44,7 @@ START_TEST(account_is_shared_by_domains)
     ck_assert_str_eq(APR_ARRAY_IDX(ids, 0, const char *), "ACME-ca.test-0001");
     ck_assert_str_eq(renew_job("a.test")->account_id, renew_job("b.test")->account_id);
     ck_assert_int_eq(acme_account_store_load(&rec, test_pool, renew_store,
-                                             "ACME-ca.test-0001", NULL), APR_SUCCESS);
+                                             "ACME-ca.test-0001", NULL, NULL), APR_SUCCESS);
     ck_assert_str_eq(rec->url, ACCT_URL);
     ck_assert_str_eq(rec->contact, "mailto:admin@a.test");
     ck_assert_str_eq(rec->ca_url, DIR_URL);
@@ -75,7 +75,7 @@ START_TEST(forgotten_account_is_registered_again)
 
     run_done(a, ACME_JOB_ACCOUNT);
     ck_assert_int_eq(acme_account_store_load(&before, test_pool, renew_store,
-                                             "ACME-ca.test-0001", NULL), APR_SUCCESS);
+                                             "ACME-ca.test-0001", NULL, NULL), APR_SUCCESS);
     ca = renew_ca_create(b, 0);
     renew_ca_post(ca, NEWORDER_URL, 400, PROBLEM("accountDoesNotExist", "who are you"),
                   "order");
@@ -85,7 +85,7 @@ START_TEST(forgotten_account_is_registered_again)
     renew_ca_done(ca);
     ck_assert_int_eq(out->status, ACME_RENEW_DONE);
     ck_assert_int_eq(acme_account_store_load(&after, test_pool, renew_store,
-                                             "ACME-ca.test-0001", NULL), APR_SUCCESS);
+                                             "ACME-ca.test-0001", NULL, NULL), APR_SUCCESS);
     ck_assert_str_eq(after->url, CA "/acct/2");
     ck_assert(acme_pkey_public_eq(before->key, after->key));   /* the same key */
     ck_assert_int_eq(account_ids()->nelts, 1);
@@ -246,7 +246,8 @@ START_TEST(unusable_account_is_skipped)
     ck_assert_int_eq(acme_store_save(renew_store, test_pool, ACME_STORE_ACCOUNTS, BROKEN_ID,
                                      ACME_ACCOUNT_STORE_KEY, "no key", 6, ACME_STORE_SECRET),
                      APR_SUCCESS);
-    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, &want), APR_ENOENT);
+    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, NULL, &want),
+                     APR_ENOENT);
 }
 END_TEST
 

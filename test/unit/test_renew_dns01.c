@@ -103,7 +103,7 @@ static const char *expected_value(const char *token)
     const char *why = NULL, *keyauth, *txt;
 
     ck_assert_int_eq(acme_account_store_load(&rec, test_pool, renew_store,
-                                             renew_job("a.test")->account_id, &why),
+                                             renew_job("a.test")->account_id, NULL, &why),
                      APR_SUCCESS);
     ck_assert_int_eq(acme_keyauth_make(&keyauth, test_pool, token, rec->key, &why),
                      APR_SUCCESS);

@@ -77,7 +77,8 @@ static apr_status_t record_from_json(acme_account_record_t *rec, apr_pool_t *p,
 }
 
 apr_status_t acme_account_store_load(acme_account_record_t **prec, apr_pool_t *p,
-                                     acme_store_t *store, const char *id, const char **perr)
+                                     acme_store_t *store, const char *id,
+                                     acme_pkey_cache_t *keys, const char **perr)
 {
     acme_account_record_t *rec = apr_pcalloc(p, sizeof(*rec));
     const char *text, *pem;
@@ -95,7 +96,8 @@ apr_status_t acme_account_store_load(acme_account_record_t **prec, apr_pool_t *p
         return rv;
     }
     if ((rv = record_from_json(rec, p, text, len, perr)) != APR_SUCCESS
-        || (rv = acme_pkey_from_pem(&rec->key, p, pem, pem_len, perr)) != APR_SUCCESS) {
+        || (rv = acme_pkey_cache_from_pem(&rec->key, keys, p, pem, pem_len, perr))
+           != APR_SUCCESS) {
         return rv;
     }
     *prec = rec;
@@ -103,7 +105,8 @@ apr_status_t acme_account_store_load(acme_account_record_t **prec, apr_pool_t *p
 }
 
 apr_status_t acme_account_store_find(acme_account_record_t **prec, apr_pool_t *p,
-                                     acme_store_t *store, const acme_account_want_t *want)
+                                     acme_store_t *store, acme_pkey_cache_t *keys,
+                                     const acme_account_want_t *want)
 {
     apr_array_header_t *ids;
     acme_account_record_t *rec;
@@ -116,7 +119,7 @@ apr_status_t acme_account_store_find(acme_account_record_t **prec, apr_pool_t *p
     }
     for (i = 0; i < ids->nelts; ++i) {
         const char *id = APR_ARRAY_IDX(ids, i, const char *);
-        rv = acme_account_store_load(&rec, p, store, id, &why);
+        rv = acme_account_store_load(&rec, p, store, id, keys, &why);
         if (rv == APR_ENOENT) {
             continue;   /* a name without both aspects: not an account of ours */
         }
@@ -266,7 +269,7 @@ static apr_status_t ensure_locked(acme_account_record_t **prec, apr_pool_t *p,
     acme_account_record_t *rec = NULL;
     apr_status_t rv;
 
-    rv = acme_account_store_find(&rec, p, store, want);
+    rv = acme_account_store_find(&rec, p, store, acme_client_key_cache(c), want);
     if (rv == APR_ENOENT) {
         rv = record_create(&rec, p, store, want, r);
     }
@@ -290,7 +293,7 @@ apr_status_t acme_account_store_ensure(acme_account_record_t **prec, apr_pool_t 
     acme_store_lock_t *lock;
     apr_status_t rv;
 
-    rv = acme_account_store_find(&rec, p, store, want);
+    rv = acme_account_store_find(&rec, p, store, acme_client_key_cache(c), want);
     if (rv != APR_SUCCESS || rec->url == NULL) {
         if (rv != APR_SUCCESS && rv != APR_ENOENT) {
             return store_fail(r, rv);
@@ -317,7 +320,7 @@ apr_status_t acme_account_store_forget_url(acme_store_t *store, apr_pool_t *p,
     const char *why = NULL;
     apr_status_t rv;
 
-    if ((rv = acme_account_store_load(&rec, p, store, id, &why)) != APR_SUCCESS) {
+    if ((rv = acme_account_store_load(&rec, p, store, id, NULL, &why)) != APR_SUCCESS) {
         return rv;
     }
     acme_log(ACME_LOG_NOTICE, 0, "ACME0852 acme[account=%s]: the CA no longer knows %s,"

@@ -19,6 +19,7 @@
 #include <apr_pools.h>
 
 #include "acme_client.h"
+#include "acme_pkey_cache.h"
 #include "acme_pkey.h"
 #include "acme_result.h"
 #include "acme_store.h"
@@ -59,14 +60,19 @@ int acme_account_store_matches(const acme_account_record_t *rec,
                                const acme_account_want_t *want);
 
 /* Loads the account `id`. APR_ENOENT when absent, APR_EINVAL (reason in
- * *perr) when account.json or the key is invalid, store errors otherwise. */
+ * *perr) when account.json or the key is invalid, store errors otherwise.
+ * With a key cache (may be NULL) the key comes from it when its PEM was
+ * decoded before (acme_pkey_cache.h: then it belongs to the cache). */
 apr_status_t acme_account_store_load(acme_account_record_t **prec, apr_pool_t *p,
-                                     acme_store_t *store, const char *id, const char **perr);
+                                     acme_store_t *store, const char *id,
+                                     acme_pkey_cache_t *keys, const char **perr);
 
 /* Finds the account for `want`, registered or not: the first matching one in
- * name order. Invalid accounts are skipped (and logged). APR_ENOENT: none. */
+ * name order. Invalid accounts are skipped (and logged). APR_ENOENT: none.
+ * `keys` as for acme_account_store_load(). */
 apr_status_t acme_account_store_find(acme_account_record_t **prec, apr_pool_t *p,
-                                     acme_store_t *store, const acme_account_want_t *want);
+                                     acme_store_t *store, acme_pkey_cache_t *keys,
+                                     const acme_account_want_t *want);
 
 /* The registered account for `want`: found in the store, or created (a new
  * key, saved first) and registered with the CA through `c`. On success the

@@ -150,7 +150,8 @@ static void job_account_load(acme_renew_ctx_t *ctx)
     want.contact = ctx->spec->contact;
     want.eab_kid = ctx->spec->eab_kid;
     if (ctx->job->account_id) {
-        rv = acme_account_store_load(&rec, ctx->p, ctx->store, ctx->job->account_id, &why);
+        rv = acme_account_store_load(&rec, ctx->p, ctx->store, ctx->job->account_id,
+                                     acme_client_key_cache(ctx->client), &why);
     }
     if (rv == APR_SUCCESS && rec->url && acme_account_store_matches(rec, &want)) {
         ctx->account = rec;
