@@ -60,17 +60,6 @@ apr_status_t acme_account_from_json(acme_account_t **pacct, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-static json_t *contacts_json(const apr_array_header_t *contacts)
-{
-    json_t *arr = json_array();
-    int i;
-
-    for (i = 0; contacts && i < contacts->nelts; ++i) {
-        json_array_append_new(arr, json_string(APR_ARRAY_IDX(contacts, i, const char *)));
-    }
-    return arr;
-}
-
 /* The newAccount payload; with EAB, the binding JWS over our public key. */
 static apr_status_t new_account_payload(json_t **ppayload, apr_pool_t *p, acme_client_t *c,
                                         const acme_account_params_t *params,
@@ -83,7 +72,7 @@ static apr_status_t new_account_payload(json_t **ppayload, apr_pool_t *p, acme_c
     apr_status_t rv;
 
     if (params->contacts && params->contacts->nelts > 0) {
-        json_object_set_new(payload, "contact", contacts_json(params->contacts));
+        json_object_set_new(payload, "contact", acme_json_strings(params->contacts));
     }
     if (params->agree_tos) {
         json_object_set_new(payload, "termsOfServiceAgreed", json_true());
@@ -204,7 +193,7 @@ apr_status_t acme_account_update_contacts(acme_account_t **pacct, apr_pool_t *p,
 {
     json_t *payload = acme_json_pool_adopt(p, json_object());
 
-    json_object_set_new(payload, "contact", contacts_json(contacts));
+    json_object_set_new(payload, "contact", acme_json_strings(contacts));
     return account_post(pacct, p, c, payload, r);
 }
 

@@ -332,3 +332,14 @@ apr_status_t acme_json_check_url(const char *url, const char **perr)
     }
     return APR_SUCCESS;
 }
+
+json_t *acme_json_strings(const apr_array_header_t *arr)
+{
+    json_t *out = json_array();
+    int i;
+
+    for (i = 0; arr && i < arr->nelts; ++i) {
+        json_array_append_new(out, json_string(APR_ARRAY_IDX(arr, i, const char *)));
+    }
+    return out;
+}

@@ -66,6 +66,10 @@ apr_status_t acme_json_get_url(const char **pval, apr_pool_t *p, const json_t *o
 apr_status_t acme_json_get_strings(apr_array_header_t **parr, apr_pool_t *p,
                                    const json_t *obj, const char *key, const char **perr);
 
+/* The other way: a new JSON array of the `const char *` in arr (NULL: an
+ * empty array). The caller owns the reference. */
+json_t *acme_json_strings(const apr_array_header_t *arr);
+
 /* Like acme_json_get_strings(), but an absent or null member gives
  * *parr = NULL and APR_SUCCESS. */
 apr_status_t acme_json_get_strings_opt(apr_array_header_t **parr, apr_pool_t *p,

@@ -225,17 +225,6 @@ apr_status_t acme_renew_step_download(acme_renew_ctx_t *ctx)
     return APR_SUCCESS;
 }
 
-static json_t *strings_json(const apr_array_header_t *arr)
-{
-    json_t *out = json_array();
-    int i;
-
-    for (i = 0; i < arr->nelts; ++i) {
-        json_array_append_new(out, json_string(APR_ARRAY_IDX(arr, i, const char *)));
-    }
-    return out;
-}
-
 static json_t *key_names_json(const acme_renew_ctx_t *ctx)
 {
     json_t *out = json_array();
@@ -270,7 +259,7 @@ apr_status_t acme_renew_step_save(acme_renew_ctx_t *ctx)
     apr_status_t rv;
 
     json_object_set_new(md, "name", json_string(ctx->spec->md_name));
-    json_object_set_new(md, "names", strings_json(ctx->spec->names));
+    json_object_set_new(md, "names", acme_json_strings(ctx->spec->names));
     json_object_set_new(md, "pkey-specs", key_names_json(ctx));
     json_object_set_new(md, "ca-url", json_string(ctx->spec->ca_url));
     json_object_set_new(md, "issued", json_string(acme_job_time_format(ctx->p, ctx->now)));
@@ -306,7 +295,7 @@ static apr_status_t md_json_verify(acme_renew_ctx_t *ctx, const char **pwhy)
         return APR_EINVAL;
     }
     if (!json_equal(json_object_get(md, "names"),
-                    acme_json_pool_adopt(ctx->p, strings_json(ctx->spec->names)))
+                    acme_json_pool_adopt(ctx->p, acme_json_strings(ctx->spec->names)))
         || !json_equal(json_object_get(md, "pkey-specs"),
                        acme_json_pool_adopt(ctx->p, key_names_json(ctx)))) {
         *pwhy = "md.json is for other names or keys";

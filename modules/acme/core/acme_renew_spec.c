@@ -9,17 +9,6 @@
 
 static const char *const default_challenges[] = { "http-01", "tls-alpn-01" };
 
-static json_t *strings_json(const apr_array_header_t *arr)
-{
-    json_t *out = json_array();
-    int i;
-
-    for (i = 0; i < arr->nelts; ++i) {
-        json_array_append_new(out, json_string(APR_ARRAY_IDX(arr, i, const char *)));
-    }
-    return out;
-}
-
 static void set_opt(json_t *obj, const char *key, const char *value)
 {
     if (value != NULL) {
@@ -37,13 +26,13 @@ json_t *acme_renew_spec_json(apr_pool_t *p, const acme_renew_spec_t *spec,
         const acme_pkey_spec_t *ks = &APR_ARRAY_IDX(spec->pkey_specs, i, acme_pkey_spec_t);
         json_array_append_new(keys, json_string(acme_pkey_spec_name(p, ks)));
     }
-    json_object_set_new(obj, "names", strings_json(spec->names));
+    json_object_set_new(obj, "names", acme_json_strings(spec->names));
     json_object_set_new(obj, "pkey-specs", keys);
     json_object_set_new(obj, "ca-url", json_string(spec->ca_url));
     set_opt(obj, "contact", acme_account_store_contact(p, spec->contact));
     set_opt(obj, "eab-kid", spec->eab_kid);
     json_object_set_new(obj, "tos-agreed", json_boolean(spec->tos_agreed));
-    json_object_set_new(obj, "challenges", strings_json(challenges));
+    json_object_set_new(obj, "challenges", acme_json_strings(challenges));
     json_object_set_new(obj, "must-staple", json_boolean(spec->must_staple));
     set_opt(obj, "profile", spec->profile);
     set_opt(obj, "preferred-chain", spec->preferred_chain);
