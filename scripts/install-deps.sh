@@ -46,6 +46,29 @@ else
   echo "install-deps: all packages present"
 fi
 
+# apache2 from the security archive is built against the newest libssl3, but
+# installing it does not upgrade an older libssl3 already there: mod_ssl then
+# warns at every start (AH01882: compiled against a newer library) and runs
+# on an OpenSSL it was not built for. Bring OpenSSL's packages to the version
+# apt offers (libssl-dev and openssl must move with libssl3).
+candidate_newer() {
+  policy=$(apt-cache policy "$1" 2>/dev/null)
+  have=$(printf '%s\n' "$policy" | sed -n 's/^ *Installed: //p')
+  want=$(printf '%s\n' "$policy" | sed -n 's/^ *Candidate: //p')
+  [ -n "$have" ] && [ "$have" != "(none)" ] && [ -n "$want" ] && [ "$want" != "(none)" ] &&
+    dpkg --compare-versions "$want" gt "$have"
+}
+if candidate_newer libssl3; then
+  ssl_packages=""
+  for pkg in libssl3 libssl-dev openssl; do
+    installed "$pkg" && ssl_packages="$ssl_packages $pkg"
+  done
+  echo "install-deps: upgrading$ssl_packages to the version apache2 was built against"
+  export DEBIAN_FRONTEND=noninteractive
+  # shellcheck disable=SC2086
+  as_root apt-get install -y -q --no-install-recommends $ssl_packages
+fi
+
 if ! getent passwd "$TEST_USER" >/dev/null; then
   echo "install-deps: creating system user $TEST_USER (children of the test httpd)"
   as_root useradd --system --user-group --no-create-home --home-dir /nonexistent \
