@@ -4,6 +4,7 @@ to start on a busy port, naming who holds it. The failing runs are nested
 pytest sessions on ports shifted by an offset, next to this session."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from harness.httpd import Httpd
 from harness.ports import PortBusyError, Ports, ensure_free, holders
 from harness.proc import pid_alive
+from harness.sanitizer import symbolize
 
 OFFSET = 100
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +53,15 @@ FAILING_TESTS = RECORD + textwrap.dedent('''
         _record(httpd=httpd.pid, workers=httpd.worker_pids())
         with open(os.path.join(httpd.sanitizer_dir, "asan.4242"), "w") as f:
             f.write("==4242==ERROR: AddressSanitizer: planted report\\n")
+
+    def test_passes_but_a_child_dies_of_a_signal(httpd):
+        httpd.write_conf("")
+        httpd.start()
+        workers = httpd.worker_pids()
+        _record(httpd=httpd.pid, workers=workers)
+        # SIGABRT: a sanitizer build's runtime leaves it alone (handle_abort=0)
+        os.kill(workers[0], 6)
+        httpd.wait_for_log(r"AH0005[12]", timeout=10)
 ''')
 
 HANGING_TEST = RECORD + textwrap.dedent('''
@@ -102,11 +113,28 @@ def test_failing_tests_leave_nothing_running(tmp_path, test_dir):
     run, pid_file = _nested(tmp_path, test_dir, FAILING_TESTS)
     out, _ = run.communicate(timeout=300)
     assert run.returncode == 1, out
-    assert "2 failed, 1 passed, 1 error" in out, out
+    assert "2 failed, 2 passed, 2 errors" in out, out
     assert "deliberate failure" in out and "MDRenewMode" in out, out
     assert "ERROR at teardown of test_passes_but_leaves_a_sanitizer_report" in out, out
     assert "planted report" in out, out
-    _assert_nothing_left(pid_file, 3)
+    assert "ERROR at teardown of test_passes_but_a_child_dies_of_a_signal" in out, out
+    assert "children ended by a signal" in out, out
+    assert re.search(r"AH0005[12]: child pid \d+ exit signal Abort", out), out
+    _assert_nothing_left(pid_file, 4)
+
+
+def test_sanitizer_frames_are_symbolized(acme_config):
+    """Reports are written unsymbolized (fast, before httpd's parent kills a
+    slow child); reading them names each frame's function and line."""
+    nm = subprocess.run(["nm", acme_config.module], capture_output=True, text=True).stdout
+    addr = re.search(r"^([0-9a-f]+) t acme_drive_child_stopping$", nm, re.M).group(1)
+    text = (f"==7==ERROR: AddressSanitizer: attempting double-free\n"
+            f"    #0 0x7f0000001000  ({acme_config.module}+0x{int(addr, 16):x})\n"
+            f"    #1 0x7f0000002000  (/nonexistent.so+0x10)\n")
+    out = symbolize(text)
+    assert re.search(r"#0 0x7f0000001000 in acme_drive_child_stopping \S*mod_acme_watchdog\.c:\d+",
+                     out), out
+    assert "#1 0x7f0000002000  (/nonexistent.so+0x10)" in out, out
 
 
 def test_killed_run_leaves_nothing_running(tmp_path, test_dir):

@@ -19,6 +19,7 @@ from .tlsclient import Response, ServedCert, http_get, fetch_certificate
 MPMS = ("event", "worker", "prefork")
 # Debian modules the base configuration loads (watchdog is compiled in).
 BASE_MODULES = ("authz_core", "mime", "socache_shmcb", "ssl", "status")
+_CHILD_SIGNALED = re.compile(r"^.*\bAH0005[12]\b.*$", re.M)
 _READY = "resuming normal operations"
 
 
@@ -296,6 +297,12 @@ class Httpd:
         """The certificate (and chain) served for servername; verified
         against cafile (and the name checked) when given."""
         return fetch_certificate(servername, port or self.ports.https, cafile=cafile)
+
+    def child_crashes(self):
+        """error_log lines of children that a signal ended (AH00051/AH00052:
+        httpd's parent logs every signal but TERM, HUP, USR1 and KILL, so a
+        test's own SIGKILL is not among them)."""
+        return _CHILD_SIGNALED.findall(self.error_log())
 
     def sanitizer_reports(self):
         return sanitizer.reports(self.sanitizer_dir, extra_logs=[self.error_log_path])

@@ -190,9 +190,12 @@ def make_httpd(request, acme_config, ports, test_dir):
     for server in created:
         server.stop()
     reports = [r for server in created for r in server.sanitizer_reports()]
-    if reports:
+    crashes = [f"{server.root}: {line}" for server in created for line in server.child_crashes()]
+    if reports or crashes:
         text = "\n\n".join(f"== {path}\n{body}" for path, body in reports)
-        pytest.fail(f"sanitizer reports from httpd:\n{text}", pytrace=False)
+        text += "".join(f"\n{line}" for line in crashes)
+        pytest.fail(f"httpd crashed (sanitizer reports, children ended by a signal):\n{text}",
+                    pytrace=False)
 
 
 @pytest.fixture
