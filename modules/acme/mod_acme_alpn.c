@@ -73,8 +73,8 @@ int acme_alpn_answer_challenge(conn_rec *c, const char *server_name, const char 
     }
     /* an IP identifier comes as its reverse-DNS name (RFC 8738 section 6) */
     if (acme_tlsalpn_sni_identifier(&name, c->pool, server_name) != APR_SUCCESS
-        || acme_names_domain_normalize(&name, c->pool, name, 0) != APR_SUCCESS
-        || !acme_config_md_for_name(acme_config_global_get(c->base_server), name)) {
+        || !acme_config_md_for_name(acme_config_global_get(c->base_server), c->pool, name,
+                                    &name)) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, "ACME1250 tls-alpn-01: %s is not a "
                       "name of a managed domain", ap_escape_logitem(c->pool, server_name));
         return DECLINED;

@@ -56,12 +56,11 @@ int acme_challenge_http01(request_rec *r)
     apr_size_t len;
     apr_status_t rv;
 
-    /* normalized first: an IPv6 identifier's Host may be spelt in any of
-     * its forms, the domain knows the canonical one */
+    /* the canonical host: an IPv6 identifier's Host may be spelt in any of
+     * its forms, the domain and the store know the canonical one */
     if (!path || strncmp(path, HTTP01_PREFIX, sizeof(HTTP01_PREFIX) - 1) != 0 || !store
-        || !r->hostname
-        || acme_names_domain_normalize(&host, r->pool, r->hostname, 0) != APR_SUCCESS
-        || !(md = acme_config_md_for_name(acme_config_global_get(r->server), host))) {
+        || !(md = acme_config_md_for_name(acme_config_global_get(r->server), r->pool,
+                                          r->hostname, &host))) {
         return DECLINED;
     }
     token = path + sizeof(HTTP01_PREFIX) - 1;

@@ -9,6 +9,7 @@
 #include <http_core.h>
 #include <http_log.h>
 
+#include "acme_names.h"
 #include "mod_acme_config.h"
 #include "mod_acme_config_int.h"
 #include "mod_acme_vhosts.h"
@@ -192,24 +193,13 @@ void acme_config_md_name_add(acme_config_md_t *md, apr_pool_t *p, const char *lo
     }
 }
 
-acme_config_md_t *acme_config_md_for_name(const acme_config_global_t *g, const char *name)
+acme_config_md_t *acme_config_md_for_name(const acme_config_global_t *g, apr_pool_t *p,
+                                          const char *name, const char **pcanonical)
 {
-    char lower[256];
-    const char *dot;
-    acme_config_md_t *md;
-    size_t len = name ? strlen(name) : 0;
+    void *md;
 
-    if (!g->md_by_name || len == 0 || len >= sizeof(lower) - 1) {
+    if (acme_names_host_lookup(&md, pcanonical, p, g->md_by_name, name) != APR_SUCCESS) {
         return NULL;
-    }
-    memcpy(lower, name, len + 1);
-    ap_str_tolower(lower);
-    md = apr_hash_get(g->md_by_name, lower, (apr_ssize_t)len);
-    if (!md && lower[0] != '*' && (dot = strchr(lower, '.')) != NULL) {
-        /* "*.example.org" covers exactly one label below example.org */
-        char *wild = (char *)dot - 1;
-        *wild = '*';
-        md = apr_hash_get(g->md_by_name, wild, APR_HASH_KEY_STRING);
     }
     return md;
 }

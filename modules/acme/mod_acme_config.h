@@ -166,9 +166,14 @@ int acme_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 acme_config_srv_t *acme_config_srv_get(const server_rec *s);
 acme_config_global_t *acme_config_global_get(const server_rec *s);
 
-/* The domain responsible for a host name (any case): the one that has the
- * name, else the one with the wildcard covering it; NULL if none. Valid after
- * check_config. O(1). */
-acme_config_md_t *acme_config_md_for_name(const acme_config_global_t *g, const char *name);
+/* The domain responsible for a host name as a request, a handshake or a
+ * vhost spells it (any case, a trailing dot, IPv6 in brackets): the one that
+ * has the name, else the one with the wildcard covering it; NULL if none or
+ * if `name` is not a valid host name. Every mapping of a Host header, an SNI
+ * or a ServerName to a domain goes through here (acme_names_host_lookup()
+ * normalizes). *pcanonical (if given) is the normalized name, from p, when a
+ * domain is found. Valid after check_config. O(1). */
+acme_config_md_t *acme_config_md_for_name(const acme_config_global_t *g, apr_pool_t *p,
+                                          const char *name, const char **pcanonical);
 
 #endif /* MOD_ACME_CONFIG_H */

@@ -344,11 +344,10 @@ int acme_status_cert_handler(request_rec *r)
     json_t *resp, *cert, *valid;
     int rc;
 
-    if (r->parsed_uri.path == NULL || strcmp(r->parsed_uri.path, ACME_CERT_STATUS_PATH) != 0
-        || r->hostname == NULL) {
+    if (r->parsed_uri.path == NULL || strcmp(r->parsed_uri.path, ACME_CERT_STATUS_PATH) != 0) {
         return DECLINED;
     }
-    md = acme_config_md_for_name(acme_config_global_get(r->server), r->hostname);
+    md = acme_config_md_for_name(acme_config_global_get(r->server), r->pool, r->hostname, NULL);
     if (md == NULL || md->props.certificate_status == 0
         || (smd = acme_status_md_get(md->name)) == NULL) {
         return DECLINED;

@@ -159,17 +159,11 @@ static void match_pattern(link_ctx_t *ctx, const char *pattern)
 }
 
 /* The domain of a vhost name; an IPv6 address is spelt in many ways
- * ("ServerName [::1]"), the domain knows its RFC 5952 text only. */
+ * ("ServerName [::1]"), the domain knows its RFC 5952 text only (the lookup
+ * normalizes as it does for a request's Host). */
 static acme_config_md_t *md_for_vhost_name(link_ctx_t *ctx, const char *name)
 {
-    acme_config_md_t *md = acme_config_md_for_name(ctx->g, name);
-    const char *canonical;
-
-    if (!md && name && strchr(name, ':')
-        && acme_names_domain_normalize(&canonical, ctx->ptemp, name, 0) == APR_SUCCESS) {
-        md = acme_config_md_for_name(ctx->g, canonical);
-    }
-    return md;
+    return acme_config_md_for_name(ctx->g, ctx->ptemp, name, NULL);
 }
 
 static void vhost_match(link_ctx_t *ctx, const server_rec *s)

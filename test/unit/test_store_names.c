@@ -126,6 +126,77 @@ START_TEST(domain_normalize_folds_case_and_trailing_dot)
 }
 END_TEST
 
+START_TEST(host_lookup_normalizes_every_spelling)
+{
+    /* finding 1 of issue 16: a Host ".example.org" made the old lookup in
+     * mod_acme_config.c write before its buffer; every odd spelling is
+     * refused before any lookup now, the usual ones fold to the key */
+    static const char *const bad[] = {
+        "", ".", "..", "...", ".example.org", "..example.org", "a..example.org",
+        ".a.example.org.", "a.example.org..", "*.example.org", "a b.example.org",
+        "a/b.example.org", "a.example.org:443", "[a.example.org]", "-a.example.org",
+        "\xc3\xa4.example.org", "fe80::1%eth0", "[::1",
+    };
+    apr_hash_t *names = apr_hash_make(test_pool);
+    void *value = "untouched";
+    const char *name = "untouched";
+    size_t i;
+
+    apr_hash_set(names, "example.org", APR_HASH_KEY_STRING, "apex");
+    apr_hash_set(names, "*.example.org", APR_HASH_KEY_STRING, "wild");
+    apr_hash_set(names, "a.example.org", APR_HASH_KEY_STRING, "a");
+    apr_hash_set(names, "::1", APR_HASH_KEY_STRING, "v6");
+    apr_hash_set(names, "*.org", APR_HASH_KEY_STRING, "tld");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        ck_assert_msg(acme_names_host_lookup(&value, &name, test_pool, names, bad[i])
+                      == APR_EINVAL, "'%s'", bad[i]);
+    }
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names, NULL),
+                     APR_EINVAL);
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, NULL, "example.org"),
+                     APR_EINVAL);
+    /* too long: a label of 64, a name of 254, and far beyond any buffer */
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names,
+                                            apr_pstrcat(test_pool, repeat('a', 64),
+                                                        ".example.org", NULL)), APR_EINVAL);
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names,
+                                            apr_pstrcat(test_pool, repeat('a', 63), ".",
+                                                        repeat('b', 63), ".", repeat('c', 63),
+                                                        ".", repeat('d', 50),
+                                                        ".example.org", NULL)), APR_EINVAL);
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names,
+                                            repeat('.', 5000)), APR_EINVAL);
+    ck_assert_ptr_eq(value, "untouched");
+    ck_assert_str_eq(name, "untouched");
+
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names, "EXAMPLE.Org."),
+                     APR_SUCCESS);
+    ck_assert_str_eq(value, "apex");
+    ck_assert_str_eq(name, "example.org");
+    ck_assert_int_eq(acme_names_host_lookup(&value, NULL, test_pool, names, "A.example.org"),
+                     APR_SUCCESS);
+    ck_assert_str_eq(value, "a");
+    /* the wildcard covers one label below, not two */
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names, "B.example.ORG"),
+                     APR_SUCCESS);
+    ck_assert_str_eq(value, "wild");
+    ck_assert_str_eq(name, "b.example.org");
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names,
+                                            "c.b.example.org"), APR_NOTFOUND);
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names, "other.test"),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names, "localhost"),
+                     APR_NOTFOUND);
+    /* IPv6 in a Host header's brackets and any spelling; never a wildcard */
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names,
+                                            "[0:0::0001]"), APR_SUCCESS);
+    ck_assert_str_eq(value, "v6");
+    ck_assert_str_eq(name, "::1");
+    ck_assert_int_eq(acme_names_host_lookup(&value, &name, test_pool, names,
+                                            "::ffff:192.0.2.1"), APR_NOTFOUND);
+}
+END_TEST
+
 START_TEST(id_and_aspect_rules)
 {
     static const char *const bad_ids[] = {"", ".hidden", "-x", "a/b", "..", "a..b", "a b",
@@ -209,6 +280,7 @@ TCase *test_store_names_tcase(void)
     tcase_add_test(tc, domain_rejects_everything_else);
     tcase_add_test(tc, dns_check_flags_and_reasons);
     tcase_add_test(tc, domain_normalize_folds_case_and_trailing_dot);
+    tcase_add_test(tc, host_lookup_normalizes_every_spelling);
     tcase_add_test(tc, id_and_aspect_rules);
     tcase_add_test(tc, token_is_base64url_without_padding);
     tcase_add_test(tc, wildcard_key_mapping_round_trips);

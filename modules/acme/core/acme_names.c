@@ -215,6 +215,30 @@ apr_status_t acme_names_domain_normalize(const char **pout, apr_pool_t *p, const
     return APR_SUCCESS;
 }
 
+apr_status_t acme_names_host_lookup(void **pvalue, const char **pname, apr_pool_t *p,
+                                    apr_hash_t *names, const char *host)
+{
+    const char *name, *dot;
+    void *value;
+
+    if (names == NULL || acme_names_domain_normalize(&name, p, host, 0) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    value = apr_hash_get(names, name, APR_HASH_KEY_STRING);
+    /* valid: the first label is not empty, and an IPv6 text has no wildcard */
+    if (value == NULL && !strchr(name, ':') && (dot = strchr(name, '.')) != NULL) {
+        value = apr_hash_get(names, apr_pstrcat(p, "*", dot, NULL), APR_HASH_KEY_STRING);
+    }
+    if (value == NULL) {
+        return APR_NOTFOUND;
+    }
+    *pvalue = value;
+    if (pname) {
+        *pname = name;
+    }
+    return APR_SUCCESS;
+}
+
 const char *acme_names_domain_to_key(apr_pool_t *p, const char *domain)
 {
     if (domain[0] == '*' && domain[1] == '.') {

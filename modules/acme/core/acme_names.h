@@ -29,6 +29,7 @@
 #define ACME_NAMES_H
 
 #include <apr_errno.h>
+#include <apr_hash.h>
 #include <apr_pools.h>
 
 #define ACME_NAMES_DOMAIN_MAX 253
@@ -70,6 +71,19 @@ apr_status_t acme_names_check_token(const char *token);
  * only on success. */
 apr_status_t acme_names_domain_normalize(const char **pout, apr_pool_t *p, const char *in,
                                          int flags);
+
+/* The one mapping of a host a request or handshake names (Host header, SNI,
+ * ServerName) to the value filed under it in `names` (keys: canonical names,
+ * wildcards as "*.example.org"): `host` is normalized by
+ * acme_names_domain_normalize() (no wildcard: a host never is one), then
+ * looked up as it is, then as the wildcard one label up ("*.example.org"
+ * covers "a.example.org", not "example.org" nor "a.b.example.org"). Anything
+ * that is not a valid name (empty, ".", "..", ".example.org", "a..b", longer
+ * than ACME_NAMES_DOMAIN_MAX, bytes outside LDH) is APR_EINVAL without a
+ * lookup; a valid name filed nowhere is APR_NOTFOUND. On APR_SUCCESS *pvalue
+ * is the value and *pname (if pname) the canonical name, from p. */
+apr_status_t acme_names_host_lookup(void **pvalue, const char **pname, apr_pool_t *p,
+                                    apr_hash_t *names, const char *host);
 
 /* The key form of a valid (possibly wildcard) domain: "*.example.org" becomes
  * "_wildcard_.example.org"; other names are returned unchanged. The caller has
