@@ -5,6 +5,7 @@
  * MDServerStatus off leaves the section out. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_strings.h>
 #include <apr_uri.h>
@@ -192,9 +193,50 @@ static void auto_row(request_rec *r, int index, const row_t *row, apr_time_t now
     acme_ocsp_status_page(r, pre, md->name);
 }
 
+/* Every string of the page that comes from the CA, the configuration or the
+ * store goes through here, as text or as a (double-quoted) attribute value:
+ * & < > " and ' escaped (ap_escape_html2 leaves ' alone, and a CA's
+ * explanationURL with a ' ended the old single-quoted href: issue 16),
+ * non-ASCII as a character reference. */
 static const char *esc(apr_pool_t *p, const char *s)
 {
-    return ap_escape_html2(p, s ? s : "", 1);
+    const char *html = ap_escape_html2(p, s ? s : "", 1), *q;
+    apr_size_t quotes = 0;
+    char *out, *o;
+
+    for (q = strchr(html, '\''); q; q = strchr(q + 1, '\'')) {
+        ++quotes;
+    }
+    if (quotes == 0) {
+        return html;
+    }
+    out = o = apr_palloc(p, strlen(html) + quotes * 4 + 1);
+    for (q = html; *q; ++q) {
+        if (*q == '\'') {
+            memcpy(o, "&#39;", 5);
+            o += 5;
+        }
+        else {
+            *o++ = *q;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* A link only to an http(s) URL: a "javascript:" or "data:" one is shown as
+ * text. The URLs come from the CA (explanationURL) or the configuration; the
+ * core checks the CA's already (acme_json_check_url), this holds for
+ * whatever reaches the page. */
+static void html_link(request_rec *r, const char *url, const char *text)
+{
+    if (strncasecmp(url, "https://", 8) == 0 || strncasecmp(url, "http://", 7) == 0) {
+        ap_rprintf(r, "<a href=\"%s\" rel=\"noreferrer\">%s</a>", esc(r->pool, url),
+                   esc(r->pool, text));
+    }
+    else {
+        ap_rprintf(r, "%s (%s)", esc(r->pool, text), esc(r->pool, url));
+    }
 }
 
 /* The "Activity" cell: the last error, a staged set, or what comes next. */
@@ -232,7 +274,9 @@ static void html_activity(request_rec *r, const row_t *row, apr_time_t now)
                    acme_status_time_text(p, slot->ari_end));
     }
     if (slot->ari_explanation[0]) {
-        ap_rprintf(r, " (<a href='%s'>why</a>)", esc(p, slot->ari_explanation));
+        ap_rputs(" (", r);
+        html_link(r, slot->ari_explanation, "why");
+        ap_rputs(")", r);
     }
     acme_ocsp_status_page(r, NULL, row->smd->md->name);
     (void)now;
@@ -254,12 +298,13 @@ static void html_row(request_rec *r, int index, const row_t *row, apr_time_t now
     }
     ap_rprintf(r, "</td><td>%s</td><td>", acme_status_state_name(row->state));
     if (smd->valid_until > 0) {
-        ap_rprintf(r, "<span title='%s'>%s</span>", acme_status_time_text(p, smd->valid_until),
-                   day_text(p, smd->valid_until));
+        ap_rprintf(r, "<span title=\"%s\">%s</span>",
+                   esc(p, acme_status_time_text(p, smd->valid_until)),
+                   esc(p, day_text(p, smd->valid_until)));
     }
     ap_rputs("</td><td>", r);
     if (url) {
-        ap_rprintf(r, "<a href='%s'>%s</a>", esc(p, url), esc(p, ca_name_of(p, url)));
+        html_link(r, url, ca_name_of(p, url));
     }
     ap_rputs("</td><td>", r);
     if (smd->md->driven && next > 0) {
@@ -306,7 +351,7 @@ int acme_status_page_hook(request_rec *r, int flags)
     }
     ap_rputs("<hr>\n<h3>Managed Certificates</h3>\n", r);
     html_summary(r, rows, n);
-    ap_rputs("<table class='md_status'><thead><tr><th>Domain</th><th>Names</th>"
+    ap_rputs("<table class=\"md_status\"><thead><tr><th>Domain</th><th>Names</th>"
              "<th>State</th><th>Valid until</th><th>CA</th><th>Next check/retry</th>"
              "<th>Activity</th></tr></thead>\n<tbody>\n", r);
     for (i = 0; i < n; ++i) {

@@ -9,6 +9,7 @@ with "replaces" = the live certificate's id. A failing renewalInfo leaves
 the renew window in charge. MDCheckInterval 2s keeps ARI's shortest wait
 between checks (min(60 s, MDCheckInterval)) short."""
 import base64
+import html.parser
 import re
 import subprocess
 import time
@@ -17,7 +18,7 @@ import pytest
 
 from harness.acme_front import AcmeFront
 from test_30_renew import renew_conf, served, pebble_root, wait_staged
-from test_40_status import LOCATIONS, auto_lines, md_status
+from test_40_status import LOCATIONS, auto_lines, md_status, server_status
 
 FAR = 40 * 86400          # a window 40 days ahead: inside the certificate's life
 
@@ -188,3 +189,62 @@ def test_already_replaced_orders_without_replaces(httpd, front, ca, challtestsrv
     assert [o.get("replaces") for o in orders_for(f, md)] == [None, None]
     assert re.search(rf"ACME0926 acme\[md={re.escape(md)}\]: the CA says \S+ was replaced "
                      r"already", httpd.error_log())
+
+
+class _Page(html.parser.HTMLParser):
+    """Tags, attributes and links (href, text) of an HTML page, as a browser
+    would see them (attribute values unescaped)."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.attrs, self.links, self._a = [], [], [], None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend(attrs)
+        if tag == "a":
+            self._a = [dict(attrs).get("href"), ""]
+
+    def handle_data(self, data):
+        if self._a is not None:
+            self._a[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._a is not None:
+            self.links.append(tuple(self._a))
+            self._a = None
+
+
+def test_ari_explanation_is_escaped_on_server_status(httpd, front, ca, challtestsrv,
+                                                     test_dir):
+    """Issue 16, finding 5: the CA's explanationURL is an attribute value on
+    the server-status page; quotes, tags and non-http(s) schemes from a CA
+    must not make markup or script there."""
+    f, acme = front
+    md = "ari-xss.test"
+    evil = "https://ca.test/x'onmouseover='alert(1)'\"><script>alert(2)</script>"
+    f.set_window(time.time() + FAR, time.time() + FAR + 86400, explanation=evil)
+    cert, mark = start_with_live_cert(httpd, f, acme, ca, test_dir, md)
+    wait_status(httpd, md, lambda s: s.get("ari", {}).get("explanation-url") == evil)
+    text = server_status(httpd)
+    page = _Page(text)
+    assert "script" not in page.tags, text
+    assert not [a for a in page.attrs if a[0].startswith("on")], page.attrs
+    # the link goes to exactly the URL the CA gave, nothing more
+    assert ([href for href, label in page.links if label == "why"] == [evil]), page.links
+    assert "<script>" not in text and "'onmouseover" not in text
+    # the ?auto lines are text/plain: the URL as it is
+    assert auto_lines(httpd)["ManagedDomain[0]ARIExplanationURL"] == evil
+
+    # a javascript: URL is refused as an explanation, and never a link
+    mark = httpd.log_mark()
+    f.set_window(time.time() + FAR, time.time() + FAR + 86400,
+                 explanation="javascript:alert(document.cookie)")
+    httpd.wait_for_log(rf"ACME1465 {re.escape(md)}: ARI check failed: .*explanationURL",
+                       timeout=30, since=mark)
+    page = _Page(server_status(httpd))
+    assert not [href for href, _ in page.links
+                if not href or not re.match(r"https?://", href)], page.links
+    assert "javascript:" not in " ".join(href for href, _ in page.links)
