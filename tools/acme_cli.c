@@ -8,6 +8,7 @@
 
 #include <apr_file_io.h>
 #include <apr_general.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "acme_account.h"
@@ -29,7 +30,8 @@ static const char usage_text[] =
     "  --ca-file FILE          PEM trust roots for the CA's TLS certificate\n"
     "  --contact URI           account contact, e.g. mailto:me@example.org (repeatable)\n"
     "  --agree-tos             agree to the CA's terms of service\n"
-    "  --eab-kid KID --eab-hmac HMAC   external account binding (base64url HMAC key)\n"
+    "  --eab-kid KID --eab-hmac-file FILE   external account binding: the base64url HMAC\n"
+    "                          key read from FILE (\"-\": stdin), never from the command line\n"
     "  --account-key-type T    key of new accounts: P-256 (default), P-384, rsa2048...\n"
     "  --key-type T            certificate key: P-256 (default), P-384, rsa2048...\n"
     "  --challenge TYPE        http-01 (default) or dns-01\n"
@@ -138,6 +140,51 @@ static apr_status_t load_key(acme_pkey_t **pkey, acme_cli_t *cli, const char *pa
         acme_cli_error(cli, "%s: %s", path, why);
     }
     return rv;
+}
+
+/* The EAB HMAC key from --eab-hmac-file: a file, or stdin for "-" (the
+ * command line is readable by every local user: ps, /proc/<pid>/cmdline).
+ * Surrounding whitespace (a trailing newline) is dropped; the key itself
+ * is checked by the core when it signs the binding. */
+static int eab_hmac_read(acme_cli_t *cli)
+{
+    char buf[1025], err[120];
+    apr_file_t *f;
+    apr_size_t len = sizeof(buf) - 1, start = 0;
+    apr_status_t rv;
+
+    if (!strcmp(cli->eab_hmac_file, "-")) {
+        rv = apr_file_open_stdin(&f, cli->pool);
+    }
+    else {
+        rv = apr_file_open(&f, cli->eab_hmac_file, APR_FOPEN_READ | APR_FOPEN_BINARY, 0,
+                           cli->pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_read_full(f, buf, len, &len);
+        rv = APR_STATUS_IS_EOF(rv) ? APR_SUCCESS : rv;
+        apr_file_close(f);
+    }
+    if (rv != APR_SUCCESS) {
+        return acme_cli_error(cli, "--eab-hmac-file %s: %s", cli->eab_hmac_file,
+                              apr_strerror(rv, err, sizeof(err)));
+    }
+    if (len == sizeof(buf) - 1) {
+        return acme_cli_error(cli, "--eab-hmac-file %s: longer than an HMAC key (%d bytes "
+                              "at most)", cli->eab_hmac_file, (int)sizeof(buf) - 2);
+    }
+    while (len > 0 && apr_isspace(buf[len - 1])) {
+        --len;
+    }
+    while (start < len && apr_isspace(buf[start])) {
+        ++start;
+    }
+    if (start == len) {
+        return acme_cli_error(cli, "--eab-hmac-file %s: empty", cli->eab_hmac_file);
+    }
+    cli->eab_hmac = apr_pstrmemdup(cli->pool, buf + start, len - start);
+    memset(buf, 0, sizeof(buf));
+    return CLI_EXIT_OK;
 }
 
 /* Generates a key of spec word `type` and writes it to `path` (0600). */
@@ -294,6 +341,7 @@ static int cmd_deactivate(acme_cli_t *cli)
 
 enum {
     OPT_CA_FILE = 256, OPT_CONTACT, OPT_AGREE_TOS, OPT_EAB_KID, OPT_EAB_HMAC,
+    OPT_EAB_HMAC_FILE,
     OPT_ACCOUNT_KEY_TYPE, OPT_KEY_TYPE, OPT_CHALLENGE, OPT_HTTP01_DIR, OPT_DNS01_CMD,
     OPT_PROFILE, OPT_PREFERRED_CHAIN, OPT_CERT, OPT_CERT_KEY, OPT_REASON, OPT_TIMEOUT
 };
@@ -305,7 +353,8 @@ static const struct option long_options[] = {
     { "contact", required_argument, NULL, OPT_CONTACT },
     { "agree-tos", no_argument, NULL, OPT_AGREE_TOS },
     { "eab-kid", required_argument, NULL, OPT_EAB_KID },
-    { "eab-hmac", required_argument, NULL, OPT_EAB_HMAC },
+    { "eab-hmac", required_argument, NULL, OPT_EAB_HMAC },     /* refused, see below */
+    { "eab-hmac-file", required_argument, NULL, OPT_EAB_HMAC_FILE },
     { "account-key-type", required_argument, NULL, OPT_ACCOUNT_KEY_TYPE },
     { "key-type", required_argument, NULL, OPT_KEY_TYPE },
     { "challenge", required_argument, NULL, OPT_CHALLENGE },
@@ -335,7 +384,13 @@ static int set_option(acme_cli_t *cli, int opt, const char *arg)
     case OPT_CONTACT: APR_ARRAY_PUSH(cli->contacts, const char *) = arg; break;
     case OPT_AGREE_TOS: cli->agree_tos = 1; break;
     case OPT_EAB_KID: cli->eab_kid = arg; break;
-    case OPT_EAB_HMAC: cli->eab_hmac = arg; break;
+    case OPT_EAB_HMAC:
+        /* the value is not repeated: it may be the real key */
+        fputs("acme-cli: --eab-hmac is refused: a key on the command line is visible to every "
+              "local user (ps, /proc/<pid>/cmdline); write it to a file only you can read and "
+              "pass --eab-hmac-file FILE, or pipe it in with --eab-hmac-file -\n", stderr);
+        return CLI_EXIT_USAGE;
+    case OPT_EAB_HMAC_FILE: cli->eab_hmac_file = arg; break;
     case OPT_ACCOUNT_KEY_TYPE: cli->account_key_type = arg; break;
     case OPT_KEY_TYPE: cli->key_type = arg; break;
     case OPT_CHALLENGE: cli->challenge = arg; break;
@@ -382,8 +437,8 @@ static int check_options(acme_cli_t *cli)
     else if (!cli->directory || !cli->out_dir) {
         why = "--directory and --out are required";
     }
-    else if (!cli->eab_kid != !cli->eab_hmac) {
-        why = "--eab-kid and --eab-hmac go together";
+    else if (!cli->eab_kid != !cli->eab_hmac_file) {
+        why = "--eab-kid and --eab-hmac-file go together";
     }
     else if (!strcmp(cli->command, "issue") && cli->names->nelts == 0) {
         why = "issue needs at least one name";
@@ -426,7 +481,10 @@ static int parse_args(acme_cli_t *cli, int argc, char **argv)
     while (optind < argc) {
         APR_ARRAY_PUSH(cli->names, const char *) = argv[optind++];
     }
-    return check_options(cli);
+    if ((rc = check_options(cli)) != 0) {
+        return rc;
+    }
+    return cli->eab_hmac_file ? eab_hmac_read(cli) : 0;
 }
 
 static void log_to_stderr(void *baton, acme_log_level_e level, apr_status_t rv,

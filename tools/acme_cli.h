@@ -37,7 +37,8 @@ typedef struct acme_cli_t {
     apr_array_header_t *contacts;   /* const char * */
     int agree_tos;
     const char *eab_kid;
-    const char *eab_hmac;
+    const char *eab_hmac_file;      /* --eab-hmac-file: a path, or "-" for stdin */
+    const char *eab_hmac;           /* read from eab_hmac_file by parse_args */
     const char *account_key_type;
     const char *key_type;
     const char *challenge;          /* "http-01" or "dns-01" */

@@ -105,10 +105,11 @@ class Cli:
     def __init__(self, path, acme, ca, out):
         self.path, self.acme, self.ca, self.out = path, acme, ca, out
 
-    def run(self, *args, timeout=180):
+    def run(self, *args, timeout=180, stdin=None):
         argv = [self.path, "--directory", self.acme.url, "--ca-file", self.ca.cert_path,
                 "--out", self.out, *args]
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              input=stdin if stdin is not None else "")
         return proc.returncode, proc.stdout, proc.stderr
 
     def ok(self, *args):
@@ -252,19 +253,41 @@ def test_acme_core_dns01_hook_failure_is_reported(cli, pebble, ca, test_dir):
 
 def test_acme_core_eab(cli, pebble, ca, test_dir):
     acme = pebble(eab=True)
+    # the HMAC key from a file only its owner reads (a trailing newline is fine)
+    hmac_file = os.path.join(test_dir, "eab.hmac")
+    fd = os.open(hmac_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(acme.eab_hmac + "\n")
     good = Cli(cli, acme, ca, os.path.join(test_dir, "good"))
-    out = good.ok("--agree-tos", "--eab-kid", acme.eab_kid, "--eab-hmac", acme.eab_hmac,
+    out = good.ok("--agree-tos", "--eab-kid", acme.eab_kid, "--eab-hmac-file", hmac_file,
                   "register")
     assert re.search(r"^account: https://\S+ \(new\)$", out, re.M)
-    # a wrong HMAC key: the CA refuses, and the message says what failed
+    # a wrong HMAC key, from stdin: the CA refuses, and the message says what failed
     wrong = acme.eab_hmac[:-4] + ("AAAA" if not acme.eab_hmac.endswith("AAAA") else "BBBB")
     bad = Cli(cli, acme, ca, os.path.join(test_dir, "bad"))
-    rc, out, err = bad.run("--agree-tos", "--eab-kid", acme.eab_kid, "--eab-hmac", wrong,
-                           "register")
+    rc, out, err = bad.run("--agree-tos", "--eab-kid", acme.eab_kid, "--eab-hmac-file", "-",
+                           "register", stdin=wrong)
     assert rc == 3, err
     assert "external account binding" in err
     assert "urn:ietf:params:acme:error:unauthorized" in err and "fix config" in err
     assert not os.path.exists(bad.file("account.url"))
+    assert wrong not in err and wrong not in out
+    # the key itself on the command line (visible to every local user in
+    # /proc/<pid>/cmdline) is refused before anything is done (issue 16)
+    argv = Cli(cli, acme, ca, os.path.join(test_dir, "argv"))
+    rc, out, err = argv.run("--agree-tos", "--eab-kid", acme.eab_kid, "--eab-hmac",
+                            acme.eab_hmac, "register")
+    assert rc == 2, err
+    assert "--eab-hmac-file" in err and acme.eab_hmac not in err + out
+    assert not os.path.exists(argv.out)
+    # an empty or missing key file: a clear error, no account
+    empty = os.path.join(test_dir, "empty.hmac")
+    open(empty, "w").close()
+    for path, why in ((empty, "empty"), (empty + ".missing", "No such file")):
+        rc, out, err = argv.run("--agree-tos", "--eab-kid", acme.eab_kid, "--eab-hmac-file",
+                                path, "register")
+        assert rc == 1 and f"--eab-hmac-file {path}: {why}" in err, err
+        assert not os.path.exists(argv.out)
     # none at all: refused before asking the CA, as a configuration error
     none = Cli(cli, acme, ca, os.path.join(test_dir, "none"))
     rc, out, err = none.run("--agree-tos", "register")
