@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
@@ -347,6 +348,48 @@ START_TEST(curl_server_that_never_answers_times_out)
 }
 END_TEST
 
+static void *APR_THREAD_FUNC cancel_later(apr_thread_t *thread, void *data)
+{
+    (void)thread;
+    apr_sleep(apr_time_from_msec(300));
+    apr_atomic_set32(data, 1);
+    return NULL;    /* a plain return, as lb_main */
+}
+
+/* A process that ends cancels a request that waits on a silent peer: it
+ * ends with APR_EINTR, not after the 15 s timeout (which would also fail
+ * the test case's 20 s limit with ETIMEOUT's code). */
+START_TEST(curl_cancel_ends_a_request_in_flight)
+{
+    static const char *responses[] = { "unused" };
+    volatile apr_uint32_t *cancel = apr_pcalloc(test_pool, sizeof(*cancel));
+    loopback_t *lb = lb_start(LB_SILENT, responses, 1);
+    acme_http_options_t opts;
+    acme_http_transport_t *t;
+    acme_http_response_t *resp;
+    apr_thread_t *canceller;
+    apr_status_t trv;
+
+    acme_http_options_init(&opts);
+    opts.proxy_url = "";
+    opts.timeout = apr_time_from_sec(15);
+    opts.cancel = cancel;
+    ck_assert_int_eq(acme_http_curl_create(&t, test_pool, &opts), APR_SUCCESS);
+    ck_assert_int_eq(apr_thread_create(&canceller, NULL, cancel_later, (void *)cancel,
+                                       test_pool), APR_SUCCESS);
+    ck_assert_int_eq(get(&resp, t, lb_url(lb, "/slow")), APR_EINTR);
+    ck_assert_ptr_null(resp);
+    apr_thread_join(&trv, canceller);
+    acme_http_transport_destroy(t);
+    lb_join(lb);
+    ck_assert_int_eq(lb->nrequests, 1);     /* it was in flight, not refused */
+    /* once cancelled, no request starts: the peer sees nothing */
+    ck_assert_int_eq(acme_http_curl_create(&t, test_pool, &opts), APR_SUCCESS);
+    ck_assert_int_eq(get(&resp, t, "http://127.0.0.1:9/never"), APR_EINTR);
+    ck_assert_str_eq(acme_http_transport_error(t), "cancelled: the process is ending");
+}
+END_TEST
+
 START_TEST(curl_connection_refused)
 {
     int port, fd = lb_socket(&port);
@@ -453,6 +496,7 @@ TCase *test_http_curl_tcase(void)
     tcase_add_test(tc, curl_body_over_the_limit);
     tcase_add_test(tc, curl_headers_over_the_limit);
     tcase_add_test(tc, curl_server_that_never_answers_times_out);
+    tcase_add_test(tc, curl_cancel_ends_a_request_in_flight);
     tcase_add_test(tc, curl_connection_refused);
     tcase_add_test(tc, curl_tls_failure);
     tcase_add_test(tc, curl_garbage_is_a_protocol_error);

@@ -17,6 +17,7 @@
  *   ACME_HTTP_EPROTOCOL  the peer did not speak valid HTTP, or too many
  *                        redirects
  *   APR_EINVAL           the request itself was invalid (e.g. a bad URL)
+ *   APR_EINTR            the request was cancelled (acme_http_options_t.cancel)
  *
  * acme_http_transport_error() gives the transport's own text for the last
  * failure (e.g. curl's "Failed to connect to ... Connection refused"). */
@@ -101,6 +102,11 @@ typedef struct acme_http_options_t {
                                  * variables); "" = no proxy at all */
     const char *proxy_ca_file;  /* trust roots for an https:// proxy */
     const char *user_agent;     /* NULL = acme_http_user_agent() */
+    /* Non-NULL: a request in flight is given up (APR_EINTR) soon after this
+     * becomes non-zero (within about a second), and none starts after: a
+     * process that is ending does not wait for a slow peer. Read without a
+     * lock from the requesting thread; set it with apr_atomic_set32. */
+    volatile apr_uint32_t *cancel;
 } acme_http_options_t;
 
 /* "mod_acme/<version>": the default User-Agent (RFC 8555 6.1 asks clients to

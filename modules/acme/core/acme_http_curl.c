@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <curl/curl.h>
 
@@ -21,6 +22,7 @@ typedef struct {
     apr_size_t body_len;
     apr_size_t body_cap;
     int body_overflow;
+    volatile apr_uint32_t *cancel;  /* see acme_http_options_t */
 } curl_baton_t;
 
 apr_status_t acme_http_curl_global_init(void)
@@ -104,8 +106,25 @@ static size_t curl_write_cb(char *data, size_t size, size_t n, void *baton)
     return len;
 }
 
+/* libcurl calls this at least once a second while a request runs, also
+ * while it waits for the peer: a non-zero return aborts the request. */
+static int curl_progress_cb(void *baton, curl_off_t dltotal, curl_off_t dlnow,
+                            curl_off_t ultotal, curl_off_t ulnow)
+{
+    const curl_baton_t *cb = baton;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return apr_atomic_read32(cb->cancel) != 0;
+}
+
 static apr_status_t curl_status(const curl_baton_t *cb, CURLcode cc)
 {
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        return APR_EINTR;
+    }
     if (cb->body_overflow || cb->header_overflow || cc == CURLE_FILESIZE_EXCEEDED) {
         return ACME_HTTP_ETOOLARGE;
     }
@@ -245,6 +264,10 @@ static apr_status_t curl_perform(acme_http_response_t **presp, apr_pool_t *p, vo
     apr_status_t rv;
 
     *presp = NULL;
+    if (cb->cancel && apr_atomic_read32(cb->cancel)) {
+        *perror = "cancelled: the process is ending";
+        return APR_EINTR;
+    }
     curl_request_reset(cb, p);
     rv = curl_request_setup(cb, req, &hdrs);
     if (rv != APR_SUCCESS) {
@@ -337,6 +360,12 @@ static CURLcode curl_configure(curl_baton_t *cb, const acme_http_options_t *o)
     }
     if (o->proxy_ca_file) {
         SET(CURLOPT_PROXY_CAINFO, o->proxy_ca_file);
+    }
+    if (o->cancel) {
+        cb->cancel = o->cancel;
+        SET(CURLOPT_XFERINFOFUNCTION, curl_progress_cb);
+        SET(CURLOPT_XFERINFODATA, cb);
+        SET(CURLOPT_NOPROGRESS, 0L);
     }
 #undef SET
     return CURLE_OK;
