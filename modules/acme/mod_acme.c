@@ -9,6 +9,7 @@
 #include <http_ssl.h>
 #include <mpm_common.h>
 
+#include "mod_acme_child.h"
 #include "mod_acme_config.h"
 #include "mod_acme_drive.h"
 #include "mod_acme_ocsp.h"
@@ -62,7 +63,10 @@ static void acme_register_hooks(apr_pool_t *p)
     /* renewals: libcurl, hook commands and the watchdog, registered before
      * mod_watchdog's post_config (hooked last) looks for callbacks */
     ap_hook_post_config(acme_drive_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_stopping(acme_drive_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    /* a stopping child ends its renewals and OCSP fetches, and waits for
+     * our watchdog threads before it exits */
+    ap_hook_child_stopping(acme_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(acme_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_cert_files(acme_ssl_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(acme_ssl_add_fallback_cert_files, NULL, NULL,
                                         APR_HOOK_MIDDLE);

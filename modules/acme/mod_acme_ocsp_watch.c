@@ -13,6 +13,7 @@
 
 #include "acme_http_curl.h"
 #include "acme_ocsp.h"
+#include "mod_acme_child.h"
 #include "mod_acme_cmd.h"
 #include "mod_acme_ocsp.h"
 #include "mod_acme_serve.h"
@@ -50,6 +51,7 @@ static apr_status_t transport_make(acme_http_transport_t **pt, apr_pool_t *p,
     opts.ca_file = e->props->ca_file;
     opts.proxy_url = e->props->http_proxy;
     opts.proxy_ca_file = e->props->http_proxy_ca_file;
+    opts.cancel = acme_child_stop_flag();   /* the child does not wait for a slow responder */
     return acme_http_curl_create(pt, p, &opts);
 }
 
@@ -111,6 +113,9 @@ static apr_time_t entry_refresh(ocsp_watch_t *w, int i, apr_pool_t *ptemp)
     }
     rv = acme_ocsp_fetch(&a, ptemp, t, e->url, e->cert, e->issuer, now, &why);
     acme_http_transport_destroy(t);
+    if (acme_child_is_stopping()) {
+        return st.refresh_at;   /* cancelled or not: the child ends, the next one fetches */
+    }
     if (rv != APR_SUCCESS) {
         return refresh_failed(w, i, rv, why, ptemp);
     }
@@ -145,8 +150,9 @@ static apr_status_t watch_cb(int state, void *data, apr_pool_t *ptemp)
     if (state != AP_WATCHDOG_STATE_RUNNING) {
         return APR_SUCCESS;
     }
+    acme_child_thread_enrol();
     next = apr_time_now() + OCSP_WAKE_MAX;
-    for (i = 0; i < w->entries->nelts; ++i) {
+    for (i = 0; i < w->entries->nelts && !acme_child_is_stopping(); ++i) {
         due = entry_refresh(w, i, ptemp);
         next = due < next ? due : next;
         apr_pool_clear(ptemp);

@@ -24,6 +24,7 @@
 #include "acme_renew.h"
 #include "acme_schedule.h"
 #include "mod_acme_ari.h"
+#include "mod_acme_child.h"
 #include "mod_acme_cmd.h"
 #include "mod_acme_drive.h"
 #include "mod_acme_serve.h"
@@ -279,6 +280,7 @@ static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *ptemp)
     if (state == AP_WATCHDOG_STATE_STOPPING) {
         return watchdog_stopping(b);
     }
+    acme_child_thread_enrol();
     apr_thread_mutex_lock(b->lock);
     if (!apr_atomic_read32(&b->stopping)) {
         if (state == AP_WATCHDOG_STATE_STARTING) {
