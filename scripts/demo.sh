@@ -2,7 +2,7 @@
 # mod_acme demo: a local ACME CA (pebble) with its DNS (challtestsrv), and
 # the real Apache httpd with mod_acme managing the domain demo.test.
 #
-#   sudo scripts/demo.sh [--keep] [--no-deps] [--builddir DIR]
+#   scripts/demo.sh [--keep] [--no-deps] [--builddir DIR]      (as root; else with sudo)
 #
 #   --keep          leave everything running until Ctrl-C (default: stop at the end)
 #   --no-deps       do not check/install the Debian packages first
