@@ -24,6 +24,7 @@
 
 #include <httpd.h>
 #include <http_log.h>
+#include <http_main.h>
 
 #include "mod_acme_child.h"
 #include "mod_acme_drive.h"
@@ -62,8 +63,8 @@ void acme_child_thread_enrol(void)
             return;     /* taken now, or enrolled before */
         }
     }
-    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, NULL, "ACME1496 more than %d watchdog threads "
-                 "to wait for at exit", CHILD_THREADS_MAX);
+    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, ap_server_conf, "ACME1496 more than %d "
+                 "watchdog threads to wait for at exit", CHILD_THREADS_MAX);
 }
 
 /* The task of thread `tid` still exists: its /proc entry goes once the
@@ -99,12 +100,12 @@ static apr_status_t child_exit_cleanup(void *data)
         }
     } while (waiting && apr_time_now() < deadline);
     if (waiting) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, "ACME1495 pid %ld exits with %d of "
-                     "its watchdog threads still running", (long)getpid(), waiting);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf, "ACME1495 pid %ld exits "
+                     "with %d of its watchdog threads still running", (long)getpid(), waiting);
     }
     else if (enrolled) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, NULL, "ACME1494 pid %ld: its watchdog "
-                     "threads ended before its exit (waited %" APR_TIME_T_FMT " ms)",
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, "ACME1494 pid %ld: its "
+                     "watchdog threads ended before its exit (waited %" APR_TIME_T_FMT " ms)",
                      (long)getpid(), apr_time_as_msec(apr_time_now() - start));
     }
     return APR_SUCCESS;
