@@ -2,7 +2,17 @@
  * renewal job) becomes the live one when it passes every check; the previous
  * live set goes to the archive. See docs/operations.md.
  *
+ * STAGING belongs to httpd's User; this runs as root. Root never acts on
+ * the User's files: it takes the staged set over first (acme_store_take():
+ * its own copy in PENDING, refusing links, subdirectories and other
+ * non-plain files), checks that copy fully (a stamp the job left in STAGING
+ * is never believed) and activates the copy. Its own stamp goes live with
+ * it, so later passes only hash the set (acme_certset.h).
+ *
  * States of a staged set and what happens:
+ *  - holding a symbolic link, a hard-linked file, a subdirectory or any
+ *    other non-plain file: refused, i.e. rejected (below) without copying
+ *    anything of it;
  *  - a pubcert of some key spec missing: the job is not done (it saves the
  *    key first and the certificate when the CA delivers): left alone;
  *  - issued but failing a check (key does not match, chain not in order,
@@ -24,6 +34,7 @@
 
 #include "acme_certset.h"
 #include "acme_layout.h"
+#include "acme_pkey.h"
 #include "mod_acme_cmd.h"
 #include "mod_acme_serve.h"
 
@@ -70,7 +81,7 @@ static apr_status_t rejected_name(const char **pname, apr_pool_t *p, acme_store_
     return APR_SUCCESS;
 }
 
-/* Copies one aspect if it exists. */
+/* Copies one aspect of root's copy of the staged set, if it exists. */
 static apr_status_t aspect_copy(apr_pool_t *p, acme_store_t *store, const char *from_name,
                                 const char *to_name, const char *aspect, int flags)
 {
@@ -78,7 +89,7 @@ static apr_status_t aspect_copy(apr_pool_t *p, acme_store_t *store, const char *
     apr_size_t len;
     apr_status_t rv;
 
-    rv = acme_store_load(&data, &len, p, store, ACME_STORE_STAGING, from_name, aspect);
+    rv = acme_store_load(&data, &len, p, store, ACME_STORE_PENDING, from_name, aspect);
     if (APR_STATUS_IS_ENOENT(rv)) {
         return APR_SUCCESS;
     }
@@ -112,12 +123,14 @@ static apr_status_t rejected_record(apr_pool_t *p, acme_store_t *store, const ch
 }
 
 /* Moves the staged set of md to ARCHIVE/<md>.rejected-N (caller holds the
- * staging lock). Only aspects of the layout are kept: the set is evidence
- * for the admin, not something to serve. */
+ * staging lock): what root copied of it (PENDING; nothing for a set it
+ * refused to copy) and rejected.json saying why; then removes it from
+ * STAGING and PENDING. Only aspects of the layout are kept: the set is
+ * evidence for the admin, not something to serve. */
 static apr_status_t staged_reject(const char **pto, apr_pool_t *p, acme_store_t *store,
-                                  const acme_config_md_t *md,
-                                  const acme_certset_check_t *check)
+                                  const acme_config_md_t *md, const char *why)
 {
+    const apr_array_header_t *specs = md->props.pkey_specs;
     const char *to;
     apr_status_t rv;
     int i;
@@ -125,8 +138,8 @@ static apr_status_t staged_reject(const char **pto, apr_pool_t *p, acme_store_t 
     if ((rv = rejected_name(&to, p, store, md->name)) != APR_SUCCESS) {
         return rv;
     }
-    for (i = 0; i < check->pairs->nelts && rv == APR_SUCCESS; ++i) {
-        const char *spec = APR_ARRAY_IDX(check->pairs, i, acme_certset_pair_t).spec_name;
+    for (i = 0; i < specs->nelts && rv == APR_SUCCESS; ++i) {
+        const char *spec = acme_pkey_spec_name(p, &APR_ARRAY_IDX(specs, i, acme_pkey_spec_t));
         rv = aspect_copy(p, store, md->name, to, acme_layout_privkey(p, spec),
                          ACME_STORE_SECRET);
         if (rv == APR_SUCCESS) {
@@ -137,14 +150,48 @@ static apr_status_t staged_reject(const char **pto, apr_pool_t *p, acme_store_t 
         rv = aspect_copy(p, store, md->name, to, ACME_ASPECT_MD, 0);
     }
     if (rv == APR_SUCCESS) {
-        rv = rejected_record(p, store, to, md->name,
-                             check->problem ? check->problem : "incomplete set");
+        rv = rejected_record(p, store, to, md->name, why ? why : "incomplete set");
     }
     if (rv == APR_SUCCESS) {
         rv = acme_store_purge(store, p, ACME_STORE_STAGING, md->name);
+        rv = APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
     }
+    acme_store_purge(store, p, ACME_STORE_PENDING, md->name);
     *pto = to;
     return rv;
+}
+
+/* Logs and records a staged set that is not activated. */
+static void staged_rejected(apr_pool_t *p, acme_store_t *store, const acme_config_md_t *md,
+                            const char *why, server_rec *s)
+{
+    const char *to = NULL;
+    apr_status_t rv = staged_reject(&to, p, store, md, why);
+
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1215 %s: staged certificate NOT "
+                 "activated: %s. The live certificate stays in service; the staged set "
+                 "%s%s", md->name, why,
+                 rv == APR_SUCCESS ? "was moved to archive/" : "could not be moved to "
+                 "archive/", to ? to : "(no free name)");
+}
+
+/* Takes the staged set of md over (acme_store_take()): the aspects of the
+ * layout for md's key specs. APR_EINVAL with *pwhy: refused. */
+static apr_status_t staged_take(const char **pwhy, apr_pool_t *p, acme_store_t *store,
+                                const acme_config_md_t *md)
+{
+    const apr_array_header_t *specs = md->props.pkey_specs;
+    acme_store_take_t *items = apr_pcalloc(p, sizeof(*items) * (apr_size_t)(2 * specs->nelts + 1));
+    int i, n = 0;
+
+    for (i = 0; i < specs->nelts; ++i) {
+        const char *spec = acme_pkey_spec_name(p, &APR_ARRAY_IDX(specs, i, acme_pkey_spec_t));
+        items[n].aspect = acme_layout_privkey(p, spec);
+        items[n++].flags = ACME_STORE_SECRET;
+        items[n++].aspect = acme_layout_pubcert(p, spec);
+    }
+    items[n++].aspect = ACME_ASPECT_MD;
+    return acme_store_take(pwhy, p, store, md->name, items, n);
 }
 
 /* A staged set that passed and is due, waiting for its batch. */
@@ -170,43 +217,47 @@ typedef struct {
 } activation_batch_t;
 
 /* Decides about the staged set of md; caller holds the staging lock.
- * Returns 1 when the staged set is to go live (*due filled). */
+ * Returns 1 when the staged set is to go live (*due filled): root's copy
+ * of it, checked and stamped, waits in PENDING. */
 static int staged_decide(activation_due_t *pdue, acme_config_global_t *g, acme_store_t *store,
                          apr_pool_t *p, const acme_config_md_t *md, server_rec *s)
 {
     acme_certset_check_t *check;
-    const char *to = NULL;
+    const char *why = NULL;
     apr_time_t now = apr_time_now(), due;
     apr_status_t rv;
 
-    /* the renewal job stamps the set it finished: unchanged since, it is
-     * only hashed here, else checked fully; a full check of a usable set
-     * is stamped, so the stamp goes live with the set and configuration
-     * passes then trust the files while they hash the same (a failed save
-     * is only a full check later; the store logs it) */
-    rv = acme_certset_check_stamped(&check, p, store, ACME_STORE_STAGING, md->name,
-                                    md->props.pkey_specs, md->names, now,
-                                    ACME_CERTSET_RESTAMP);
+    rv = staged_take(&why, p, store, md);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return 0;
+    }
+    if (rv == APR_EINVAL && why) {
+        staged_rejected(p, store, md, why, s);
+        return 0;
+    }
+    /* always the full check: whatever the User left in STAGING (a stamp
+     * too) vouches for nothing; a usable set is stamped by root here and
+     * the stamp goes live with it */
+    if (rv == APR_SUCCESS) {
+        rv = acme_certset_check(&check, p, store, ACME_STORE_PENDING, md->name,
+                                md->props.pkey_specs, md->names, now);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1211 %s: cannot read the staged "
                      "certificate set; it stays staged, the live one in service", md->name);
+        acme_store_purge(store, p, ACME_STORE_PENDING, md->name);
         return 0;
     }
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1218 %s: staged set %s", md->name,
-                 check->stamped ? "unchanged since the renewal job checked it (stamp)"
-                                : "checked fully");
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1218 %s: staged set copied and checked "
+                 "fully", md->name);
     if (!acme_certset_is_issued(check)) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1212 %s: staged set not finished "
                      "(%s); nothing to activate yet", md->name, check->problem);
+        acme_store_purge(store, p, ACME_STORE_PENDING, md->name);
         return 0;
     }
     if (!acme_certset_is_complete(check)) {
-        rv = staged_reject(&to, p, store, md, check);
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1215 %s: staged certificate NOT "
-                     "activated: %s. The live certificate stays in service; the staged set "
-                     "%s%s", md->name, check->problem,
-                     rv == APR_SUCCESS ? "was moved to archive/" : "could not be moved to "
-                     "archive/", to ? to : "(no free name)");
+        staged_rejected(p, store, md, check->problem, s);
         return 0;
     }
     due = check->not_before + g->activation_delay;
@@ -214,8 +265,12 @@ static int staged_decide(activation_due_t *pdue, acme_config_global_t *g, acme_s
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "ACME1213 %s: staged certificate becomes "
                      "active at the first restart after %s (notBefore + MDActivationDelay)",
                      md->name, date_str(p, due));
+        acme_store_purge(store, p, ACME_STORE_PENDING, md->name);
         return 0;
     }
+    /* the store logs a failing write: the live set is then checked fully
+     * at the next pass, nothing worse */
+    acme_certset_stamp_save(check, p, store, ACME_STORE_PENDING, md->names);
     pdue->md = md;
     pdue->not_after = check->not_after;
     /* a fallback in LIVE means that is what was served (it is made only

@@ -1,10 +1,14 @@
 /* acme_certset_check: the verdicts the activation and the hand-over act on;
  * acme_certset_check_stamped: the same verdicts from a stamp while the files
  * are unchanged, a full check as soon as they are not. */
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <apr_strings.h>
+#include <jansson.h>
+#include <openssl/evp.h>
 
 #include "acme_certset.h"
 #include "acme_layout.h"
@@ -491,6 +495,100 @@ START_TEST(stamp_damaged_or_foreign_is_ignored)
 }
 END_TEST
 
+/* SHA-256 (hex) of a file below the store directory. */
+static const char *file_sha256(const char *rel)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0, i;
+    char buf[65536], *hex;
+    size_t len;
+    FILE *f = fopen(apr_pstrcat(test_pool, serve_store_dir, "/", rel, NULL), "rb");
+
+    ck_assert_ptr_nonnull(f);
+    len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    ck_assert_int_eq(EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL), 1);
+    hex = apr_palloc(test_pool, 2 * mdlen + 1);
+    for (i = 0; i < mdlen; ++i) {
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    }
+    return hex;
+}
+
+/* Finding 2 (issue 16): a good set is stamped, then swapped for a bad one
+ * (key of another certificate, another name, expired) whose stamp is forged
+ * to match the new files' hashes: the stamp of a good set, vouching for
+ * the bad one. Returns the stamp's path. */
+static const char *stage_bad_set_with_forged_stamp(void)
+{
+    const char *stamp_path = apr_pstrcat(test_pool, serve_store_dir, "/staging/" MD "/",
+                                         ACME_CERTSET_STAMP, NULL);
+    acme_pkey_t *key = serve_key("P-256"), *other = serve_key("P-256");
+    json_t *json, *pair;
+
+    stage_p256(MD ",www." MD, -SERVE_DAY, 20 * SERVE_DAY, 1, 0);
+    stamp_now(md_names());
+    serve_put_pair(ACME_STORE_STAGING, MD, "P-256", serve_key_pem(key),
+                   serve_chain_pem(serve_leaf(other, "other.example", -30 * SERVE_DAY,
+                                              -SERVE_DAY), 1, 0));
+    json = json_load_file(stamp_path, 0, NULL);
+    ck_assert_ptr_nonnull(json);
+    pair = json_array_get(json_object_get(json, "pairs"), 0);
+    json_object_set_new(pair, "key-sha256",
+                        json_string(file_sha256("staging/" MD "/privkey.P-256.pem")));
+    json_object_set_new(pair, "cert-sha256",
+                        json_string(file_sha256("staging/" MD "/pubcert.P-256.pem")));
+    ck_assert_int_eq(json_dump_file(json, stamp_path, 0), 0);
+    json_decref(json);
+    return stamp_path;
+}
+
+START_TEST(stamp_forged_where_others_can_write_is_ignored)
+{
+    acme_certset_check_t *check;
+    const char *stamp_path = stage_bad_set_with_forged_stamp();
+
+    /* the forgery is good enough: where only we can write, it is believed */
+    ck_assert_int_eq(chmod(stamp_path, 0644), 0);
+    check = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(check->stamped && acme_certset_is_complete(check));
+    /* writable by others (its file or its directory): a full check */
+    ck_assert_int_eq(chmod(stamp_path, 0666), 0);
+    check = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(!check->stamped);
+    ck_assert(!acme_certset_is_complete(check));
+    ck_assert_int_ne(pair_at(check, 0)->status, APR_SUCCESS);
+    ck_assert_int_eq(chmod(stamp_path, 0644), 0);
+    ck_assert_int_eq(chmod(apr_pstrcat(test_pool, serve_store_dir, "/staging/" MD, NULL),
+                           0775), 0);
+    check = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(!check->stamped && !acme_certset_is_complete(check));
+}
+END_TEST
+
+START_TEST(stamp_forged_by_another_user_is_ignored)
+{
+    acme_certset_check_t *check;
+    const char *stamp_path;
+
+    if (geteuid() != 0) {
+        return; /* needs root to give the stamp to another user */
+    }
+    stamp_path = stage_bad_set_with_forged_stamp();
+    /* as httpd's User writes STAGING: owner nobody, mode 0644 */
+    ck_assert_int_eq(chown(stamp_path, 65534, 65534), 0);
+    check = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(!check->stamped);
+    ck_assert(!acme_certset_is_complete(check));
+    ck_assert_ptr_nonnull(check->problem);
+    ck_assert_int_eq(chown(stamp_path, 0, 0), 0);
+    ck_assert_int_eq(chown(apr_pstrcat(test_pool, serve_store_dir, "/staging/" MD, NULL),
+                           65534, 65534), 0);
+    check = stamped_of(md_names(), apr_time_now(), 0);
+    ck_assert(!check->stamped && !acme_certset_is_complete(check));
+}
+END_TEST
+
 TCase *test_serve_certset_tcase(void)
 {
     TCase *tc = tcase_create("certset");
@@ -520,5 +618,7 @@ TCase *test_serve_certset_tcase(void)
     tcase_add_test(tc, stamp_is_for_its_names_and_specs);
     tcase_add_test(tc, stamp_expiry_is_judged_now);
     tcase_add_test(tc, stamp_damaged_or_foreign_is_ignored);
+    tcase_add_test(tc, stamp_forged_where_others_can_write_is_ignored);
+    tcase_add_test(tc, stamp_forged_by_another_user_is_ignored);
     return tc;
 }

@@ -155,5 +155,6 @@ Suite *acme_test_suite(void)
     suite_add_tcase(s, test_store_activate_tcase());
     suite_add_tcase(s, test_store_lock_tcase());
     suite_add_tcase(s, test_store_owner_tcase());
+    suite_add_tcase(s, test_store_take_tcase());
     return s;
 }

@@ -54,5 +54,6 @@ TCase *test_store_fs_tcase(void);
 TCase *test_store_activate_tcase(void);
 TCase *test_store_lock_tcase(void);
 TCase *test_store_owner_tcase(void);
+TCase *test_store_take_tcase(void);
 
 #endif /* TEST_STORE_H */

@@ -150,6 +150,8 @@ START_TEST(set_owner_gives_group_and_new_entries_away)
 }
 END_TEST
 
+static const acme_store_take_t key_item = {"privkey.pem", ACME_STORE_SECRET};
+
 START_TEST(activated_set_leaves_worker_ownership)
 {
     const char *archived;
@@ -162,6 +164,8 @@ START_TEST(activated_set_leaves_worker_ownership)
     ck_assert_int_eq(acme_store_fs_set_owner(test_store, test_pool, ACME_STORE_STAGING, NOBODY,
                                              NOBODY), APR_SUCCESS);
     test_store_save_str(ACME_STORE_STAGING, "a.example", "privkey.pem", "k", ACME_STORE_SECRET);
+    ck_assert_int_eq(acme_store_take(&archived, test_pool, test_store, "a.example", &key_item,
+                                     1), APR_SUCCESS);
     ck_assert_int_eq(acme_store_activate(&archived, test_pool, test_store, "a.example"),
                      APR_SUCCESS);
     owner_of("live/a.example", &uid, &mode);

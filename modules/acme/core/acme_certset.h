@@ -93,7 +93,9 @@ int acme_certset_is_issued(const acme_certset_check_t *check);
                                      * usable, save its stamp */
 
 /* Like acme_certset_check(), but when the set's stamp applies (same specs
- * and names, every file present with the bytes it was verified with) the
+ * and names, every file present with the bytes it was verified with, the
+ * stamp itself where only this process's user can have written it: see
+ * acme_store_load_trusted(); a stamp anywhere else is ignored) the
  * verdict is rebuilt from it (check->stamped, `expired` and the problems
  * as of `now`). Otherwise the full check; with ACME_CERTSET_RESTAMP its
  * stamp is saved when it qualifies (a failing save is logged and only

@@ -9,7 +9,10 @@
  * one pair per spec in spec order. Whatever does not fit this exactly (an
  * old or damaged stamp, a file changed since) makes the stamp not apply:
  * the set is then checked fully, so a bad stamp can cost time, never let a
- * changed set through. */
+ * changed set through. A stamp is only believed where nobody but this
+ * process's user can have written it (acme_store_load_trusted(): in httpd's
+ * parent, root's LIVE and PENDING; never STAGING, which httpd's User
+ * writes): a forged stamp there would vouch for any files. */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -21,7 +24,11 @@
 #include "acme_layout.h"
 #include "acme_pkey.h"
 
-#define STAMP_VERSION 1
+/* 2: stamps are trusted only where no one but this process's user can have
+ * written them (acme_store_load_trusted()). Version 1 stamps in LIVE may be
+ * a renewal job's, moved there by an older activation: not trusted, the
+ * first pass checks such a set fully once and stamps it anew. */
+#define STAMP_VERSION 2
 
 /* The SHA-256 of an aspect's bytes; NULL when it is absent or unreadable. */
 static const char *aspect_sha256(apr_pool_t *p, acme_store_t *store,
@@ -116,7 +123,8 @@ static acme_certset_check_t *stamp_apply(apr_pool_t *p, acme_store_t *store,
     apr_size_t len;
     int i;
 
-    if (acme_store_load(&data, &len, p, store, group, name, ACME_CERTSET_STAMP) != APR_SUCCESS
+    if (acme_store_load_trusted(&data, &len, p, store, group, name, ACME_CERTSET_STAMP)
+        != APR_SUCCESS
         || acme_json_parse(&json, p, data, len, ACME_JSON_OBJECT, &err) != APR_SUCCESS
         || !stamp_is_for(json, p, name, names)
         || acme_json_get_array(&jpairs, p, json, "pairs", &err) != APR_SUCCESS

@@ -22,6 +22,7 @@ struct acme_store_lock_t {
 
 static const char *const group_names[ACME_STORE_GROUP_COUNT] = {
     "accounts", "live", "staging", "challenges", "archive", "jobs", "ocsp", "tmp",
+    "pending",
 };
 
 apr_status_t acme_store_create(acme_store_t **pstore, apr_pool_t *p,
@@ -99,9 +100,9 @@ static apr_status_t check_item(apr_pool_t *p, acme_store_group_e group, const ch
     return APR_SUCCESS;
 }
 
-apr_status_t acme_store_load(const char **pdata, apr_size_t *plen, apr_pool_t *p,
+static apr_status_t load_via(const char **pdata, apr_size_t *plen, apr_pool_t *p,
                              acme_store_t *store, acme_store_group_e group, const char *name,
-                             const char *aspect)
+                             const char *aspect, int trusted)
 {
     const char *data;
     apr_size_t len;
@@ -110,7 +111,11 @@ apr_status_t acme_store_load(const char **pdata, apr_size_t *plen, apr_pool_t *p
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = store->ops->load(&data, &len, p, store->baton, group, name, aspect);
+    if (trusted && store->ops->load_trusted == NULL) {
+        return APR_ENOTIMPL;    /* a backend that cannot tell: nothing is trusted */
+    }
+    rv = (trusted ? store->ops->load_trusted : store->ops->load)(&data, &len, p, store->baton,
+                                                                  group, name, aspect);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -125,6 +130,20 @@ apr_status_t acme_store_load(const char **pdata, apr_size_t *plen, apr_pool_t *p
     *pdata = data;
     *plen = len;
     return APR_SUCCESS;
+}
+
+apr_status_t acme_store_load(const char **pdata, apr_size_t *plen, apr_pool_t *p,
+                             acme_store_t *store, acme_store_group_e group, const char *name,
+                             const char *aspect)
+{
+    return load_via(pdata, plen, p, store, group, name, aspect, 0);
+}
+
+apr_status_t acme_store_load_trusted(const char **pdata, apr_size_t *plen, apr_pool_t *p,
+                                     acme_store_t *store, acme_store_group_e group,
+                                     const char *name, const char *aspect)
+{
+    return load_via(pdata, plen, p, store, group, name, aspect, 1);
 }
 
 apr_status_t acme_store_save(acme_store_t *store, apr_pool_t *p, acme_store_group_e group,
@@ -212,6 +231,25 @@ apr_status_t acme_store_move(acme_store_t *store, apr_pool_t *p, acme_store_grou
         return APR_EINVAL;
     }
     return store->ops->move(store->baton, p, from, to, name);
+}
+
+apr_status_t acme_store_take(const char **pwhy, apr_pool_t *p, acme_store_t *store,
+                             const char *name, const acme_store_take_t *items, int n)
+{
+    apr_status_t rv = check_name(p, ACME_STORE_STAGING, name);
+    int i;
+
+    for (i = 0; rv == APR_SUCCESS && i < n; ++i) {
+        rv = check_item(p, ACME_STORE_STAGING, name, items[i].aspect, 0);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (store->ops->take == NULL) {
+        return APR_ENOTIMPL;
+    }
+    *pwhy = NULL;
+    return store->ops->take(pwhy, p, store->baton, name, items, n);
 }
 
 apr_status_t acme_store_activate(const char **parchived, apr_pool_t *p, acme_store_t *store,

@@ -12,7 +12,8 @@
  *
  * Names are checked before a backend sees them (acme_names.h):
  *   ACCOUNTS, TMP                               : id rule ("ACME-pebble-0001")
- *   LIVE, STAGING, CHALLENGES, JOBS, OCSP       : domain rule, "*." allowed
+ *   LIVE, STAGING, CHALLENGES, JOBS, OCSP,
+ *   PENDING                                     : domain rule, "*." allowed
  *   ARCHIVE                                     : domain rule; names are "<md>.N"
  * and are at most ACME_STORE_NAME_MAX characters; aspects follow the aspect
  * rule. Invalid input gives APR_EINVAL and a log line, and reaches no backend.
@@ -41,6 +42,9 @@ typedef enum {
     ACME_STORE_JOBS,       /* renewal job states, per MD */
     ACME_STORE_OCSP,       /* OCSP responses, per MD */
     ACME_STORE_TMP,        /* scratch space for multi-item work */
+    ACME_STORE_PENDING,    /* a STAGING set taken over by the activating process
+                            * (acme_store_take()): its own copy, checked and
+                            * activated from there; never the workers' */
     ACME_STORE_GROUP_COUNT
 } acme_store_group_e;
 
@@ -69,6 +73,12 @@ typedef struct acme_store_activation_t {
     apr_status_t rv;        /* out: as acme_store_activate() returns for it */
     const char *archived;   /* out: as its *parchived (allocated from p) */
 } acme_store_activation_t;
+
+/* One aspect to copy with acme_store_take(). */
+typedef struct acme_store_take_t {
+    const char *aspect;
+    int flags;              /* ACME_STORE_SECRET or 0: the copy's mode */
+} acme_store_take_t;
 
 /* Backend interface. Arguments are validated by the dispatch functions below
  * before an op is called: a backend may rely on valid groups, names, aspects,
@@ -100,6 +110,11 @@ typedef struct acme_store_ops_t {
     apr_status_t (*unlock)(void *baton, void *handle);
     /* optional (NULL: acme_store_activate_many() activates one by one) */
     void (*activate_many)(apr_pool_t *p, void *baton, acme_store_activation_t *sets, int n);
+    apr_status_t (*take)(const char **pwhy, apr_pool_t *p, void *baton, const char *name,
+                         const acme_store_take_t *items, int n);
+    apr_status_t (*load_trusted)(const char **pdata, apr_size_t *plen, apr_pool_t *p,
+                                 void *baton, acme_store_group_e group, const char *name,
+                                 const char *aspect);
 } acme_store_ops_t;
 
 /* For backends: wraps `ops` and `baton` (both must outlive p) in a store. */
@@ -119,6 +134,16 @@ const char *acme_store_group_name(acme_store_group_e group);
 apr_status_t acme_store_load(const char **pdata, apr_size_t *plen, apr_pool_t *p,
                              acme_store_t *store, acme_store_group_e group, const char *name,
                              const char *aspect);
+
+/* Like acme_store_load(), but only an item that no one but this process's
+ * own user can have written or replaced: the item and the places holding it
+ * are owned by that user (root in httpd's parent) and writable by no one
+ * else. APR_EACCES for any other item (e.g. one in a group given to httpd's
+ * User): for data this process trusts without checking it again, such as
+ * the stamp of a certificate set (acme_certset.h). */
+apr_status_t acme_store_load_trusted(const char **pdata, apr_size_t *plen, apr_pool_t *p,
+                                     acme_store_t *store, acme_store_group_e group,
+                                     const char *name, const char *aspect);
 
 /* Replaces (or with ACME_STORE_EXCL creates) an aspect atomically and durably:
  * when this returns APR_SUCCESS the value survives a crash. The name is
@@ -157,13 +182,29 @@ apr_status_t acme_store_mtime(apr_time_t *pmtime, apr_pool_t *p, acme_store_t *s
 apr_status_t acme_store_move(acme_store_t *store, apr_pool_t *p, acme_store_group_e from,
                              acme_store_group_e to, const char *name);
 
-/* Makes STAGING/name the new LIVE/name. A previous LIVE/name becomes
- * ARCHIVE/name.N (N one above the highest in use) and *parchived is set to
- * that archive name, or NULL when there was no previous set. Crash-safe: after
- * a crash at any point, acme_store_recover() completes the activation (or, if
- * the staged set vanished, restores the old one); a set is never lost or
- * half-moved. The caller has verified the staged set; the backend serializes
- * activations of the same name. APR_ENOENT if STAGING/name is absent. */
+/* Takes the set STAGING/name over for activation: PENDING/name becomes a
+ * fresh copy, made by this process and owned by it, of the `n` aspects
+ * `items` (absent ones are skipped; other aspects are not copied), so that
+ * what is checked and activated afterwards is out of reach of whoever can
+ * write STAGING (httpd's User). Any earlier PENDING/name is replaced (an
+ * interrupted activation of it is completed first). A staged set holding
+ * anything but plain files with a single link (a symbolic link, a hard
+ * link, a directory, a device, a FIFO) or a file over ACME_STORE_ITEM_MAX
+ * is refused: APR_EINVAL with *pwhy saying why, nothing copied. APR_ENOENT
+ * when nothing is staged; other errors are I/O. The caller holds the
+ * staging lock of name. */
+apr_status_t acme_store_take(const char **pwhy, apr_pool_t *p, acme_store_t *store,
+                             const char *name, const acme_store_take_t *items, int n);
+
+/* Makes PENDING/name (from acme_store_take()) the new LIVE/name and removes
+ * the STAGING/name it was taken from (unless that changed since). A previous
+ * LIVE/name becomes ARCHIVE/name.N (N one above the highest in use) and
+ * *parchived is set to that archive name, or NULL when there was no previous
+ * set. Crash-safe: after a crash at any point, acme_store_recover() completes
+ * the activation (or, if the pending set vanished, restores the old one); a
+ * set is never lost or half-moved. The caller has verified the pending set;
+ * the backend serializes activations of the same name. APR_ENOENT if
+ * PENDING/name is absent. */
 apr_status_t acme_store_activate(const char **parchived, apr_pool_t *p, acme_store_t *store,
                                  const char *name);
 

@@ -245,7 +245,8 @@ static apr_status_t fs_unlock(void *baton, void *handle)
 
 static const acme_store_ops_t fs_ops = {
     FS_KIND, fs_load, fs_save, fs_remove, fs_purge, fs_list, fs_stat,
-    fs_move, fs_activate, fs_recover, fs_lock, fs_unlock, fs_activate_many,
+    fs_move, fs_activate, fs_recover, fs_lock, fs_unlock, fs_activate_many, fs_take,
+    fs_load_trusted,
 };
 
 /* store.json: absent means a new store, unless mod_md lives here. */

@@ -1,8 +1,11 @@
-/* Activation (staging -> live, previous live -> archive) and start-up
- * recovery of the fs store. The sequence and its crash points are described
- * in acme_store_fs.h; the rule that makes it safe is that one routine,
- * activation_finish(), brings ANY intermediate state to the final one, and
- * both a fresh activation and recovery run exactly that routine. */
+/* Activation (pending -> live, previous live -> archive, then the staged set
+ * it was taken from removed) and start-up recovery of the fs store. The
+ * sequence and its crash points are described in acme_store_fs.h; the rule
+ * that makes it safe is that one routine, activation_finish(), brings ANY
+ * intermediate state to the final one, and both a fresh activation and
+ * recovery run exactly that routine. PENDING holds root's own copy of a
+ * staged set (acme_store_fs_take.c): nothing the worker owns is renamed
+ * into LIVE or chowned. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,15 +25,15 @@
 #define FS_ARCHIVE_N_MAX 999999
 
 typedef struct {
-    int sfd, lfd, afd, ifd; /* staging, live, archive, intents */
+    int sfd, lfd, afd, ifd, pfd; /* staging, live, archive, intents, pending */
 } fs_dirs_t;
 
 static void dirs_close(fs_dirs_t *d)
 {
-    int *fds[4] = {&d->sfd, &d->lfd, &d->afd, &d->ifd};
+    int *fds[5] = {&d->sfd, &d->lfd, &d->afd, &d->ifd, &d->pfd};
     int i;
 
-    for (i = 0; i < 4; ++i) {
+    for (i = 0; i < 5; ++i) {
         if (*fds[i] >= 0) {
             close(*fds[i]);
             *fds[i] = -1;
@@ -42,8 +45,11 @@ static apr_status_t dirs_open(fs_dirs_t *d, acme_store_fs_t *fs)
 {
     apr_status_t rv;
 
-    d->sfd = d->lfd = d->afd = d->ifd = -1;
+    d->sfd = d->lfd = d->afd = d->ifd = d->pfd = -1;
     rv = fs_group_open(&d->sfd, fs, ACME_STORE_STAGING, NULL, 1);
+    if (rv == APR_SUCCESS) {
+        rv = fs_group_open(&d->pfd, fs, ACME_STORE_PENDING, NULL, 1);
+    }
     if (rv == APR_SUCCESS) {
         rv = fs_group_open(&d->lfd, fs, ACME_STORE_LIVE, NULL, 1);
     }
@@ -119,21 +125,23 @@ static apr_status_t exists_or_error(int *pexists, int dfd, const char *name)
 }
 
 /* Brings any state of the activation of `key` (planned archive number *pn,
- * 0: none) to its end. On return *pn is the archive number holding the
- * previous live set, or 0 when there was none (or it was restored). */
-static apr_status_t activation_finish(int *pn, apr_pool_t *p, acme_store_fs_t *fs,
-                                      const fs_dirs_t *d, const char *key)
+ * 0: none; `staged`: the identity of the STAGING set it was taken from, or
+ * NULL) to its end. On return *pn is the archive number holding the
+ * previous live set, or 0 when there was none (or it was restored). The
+ * caller flushes STAGING after the staged set's removal. */
+static apr_status_t activation_finish(int *pn, apr_pool_t *p, const fs_dirs_t *d,
+                                      const char *key, const char *staged_id)
 {
-    int staged, live, archived = 0, n = *pn;
+    int pending, live, archived = 0, n = *pn;
     apr_status_t rv;
 
-    if ((rv = exists_or_error(&staged, d->sfd, key)) != APR_SUCCESS
+    if ((rv = exists_or_error(&pending, d->pfd, key)) != APR_SUCCESS
         || (rv = exists_or_error(&live, d->lfd, key)) != APR_SUCCESS
         || (n && (rv = exists_or_error(&archived, d->afd, archive_key(p, key, n)))
                      != APR_SUCCESS)) {
         return rv;
     }
-    if (staged) {
+    if (pending) {
         if (live) {
             /* Step 2. A planned number that is taken by now is re-planned:
              * the live set has not moved yet, so nothing refers to it. */
@@ -145,21 +153,19 @@ static apr_status_t activation_finish(int *pn, apr_pool_t *p, acme_store_fs_t *f
                 return rv;
             }
         }
-        rv = rename_synced(d->sfd, key, d->lfd, key); /* step 3 */
+        rv = rename_synced(d->pfd, key, d->lfd, key); /* step 3 */
     }
     else if (!live && archived) {
-        /* The staged set vanished after the live one was archived: restore
+        /* The pending set vanished after the live one was archived: restore
          * the old set rather than leave the name without certificates. */
         rv = rename_synced(d->afd, archive_key(p, key, n), d->lfd, key);
         acme_log(ACME_LOG_WARNING, rv, "ACME0752 store(fs): activation of %s rolled back: "
                  "staged set missing, previous set restored", key);
+        staged_id = NULL;   /* not activated: what is staged stays for a retry */
     }
-    /* The set came from a worker-owned group: give it to live's owner, so
-     * the worker can no longer read its keys or change what is served. */
-    if (rv == APR_SUCCESS && (rv = exists_or_error(&live, d->lfd, key)) == APR_SUCCESS
-        && live) {
-        rv = fs_chown_tree(d->lfd, key, fs_owner_for(fs, ACME_STORE_LIVE),
-                           fs_dir_mode(ACME_STORE_LIVE));
+    /* Step 4: the set it was copied from is done with (unless staged anew) */
+    if (rv == APR_SUCCESS) {
+        rv = fs_staged_remove(d->sfd, key, staged_id, p);
     }
     if (rv == APR_SUCCESS && n
         && (rv = exists_or_error(&archived, d->afd, archive_key(p, key, n))) == APR_SUCCESS
@@ -171,34 +177,51 @@ static apr_status_t activation_finish(int *pn, apr_pool_t *p, acme_store_fs_t *f
 }
 
 /* The intent file of key; with `dirsync` 0 the caller flushes the intents
- * directory before the first rename. */
-static apr_status_t intent_write(int ifd, const char *key, int n, int dirsync)
+ * directory before the first rename. `staged`: the identity of the staged
+ * set taken over (NULL: none), removed once the activation is done. */
+static apr_status_t intent_write(apr_pool_t *p, int ifd, const char *key, int n,
+                                 const char *staged, int dirsync)
 {
-    char buf[64];
-    int len = snprintf(buf, sizeof(buf), "{\"archive\": %d}\n", n);
+    json_t *json = json_pack("{s:i, s:s?}", "archive", n, "staged", staged);
+    char *text = json ? json_dumps(json, 0) : NULL;
+    apr_status_t rv = APR_ENOMEM;
 
-    return fs_write_atomic(ifd, key, buf, (apr_size_t)len, 0600, NULL,
-                           dirsync ? 0 : FS_WRITE_NODIRSYNC);
+    if (text) {
+        rv = fs_write_atomic(ifd, key, text, strlen(text), 0600, NULL,
+                             dirsync ? 0 : FS_WRITE_NODIRSYNC);
+        free(text);
+    }
+    json_decref(json);
+    (void)p;
+    return rv;
 }
 
 /* The archive number of an intent; 0 (with a log line) when unreadable: the
- * rule in activation_finish() then still never loses a set. */
-static int intent_read(apr_pool_t *p, int ifd, const char *key)
+ * rule in activation_finish() then still never loses a set. *pstaged: the
+ * staged set's identity, NULL when none or unreadable (it then stays, and
+ * is only taken over and activated once more). */
+static int intent_read(const char **pstaged, apr_pool_t *p, int ifd, const char *key)
 {
     const char *data;
     apr_size_t len;
-    json_t *json, *jn;
+    json_t *json = NULL, *jn;
     json_int_t n = -1;
 
+    *pstaged = NULL;
     if (fs_read_capped(&data, &len, p, ifd, key, 4096) == APR_SUCCESS) {
         json = json_loadb(data, len, 0, NULL);
         jn = json_is_object(json) ? json_object_get(json, "archive") : NULL;
         n = json_is_integer(jn) ? json_integer_value(jn) : -1;
+        jn = json_is_object(json) ? json_object_get(json, "staged") : NULL;
+        if (json_is_string(jn)) {
+            *pstaged = apr_pstrdup(p, json_string_value(jn));
+        }
         json_decref(json);
     }
     if (n < 0 || n > FS_ARCHIVE_N_MAX) {
         acme_log(ACME_LOG_ERR, APR_EINVAL, "ACME0755 store(fs): activation intent of %s is "
                  "unreadable; completing without its archive number", key);
+        *pstaged = NULL;
         return 0;
     }
     return (int)n;
@@ -217,16 +240,21 @@ static apr_status_t intent_remove(int ifd, const char *key)
 static apr_status_t recover_one(apr_pool_t *p, acme_store_fs_t *fs, const fs_dirs_t *d,
                                 const char *key)
 {
+    const char *staged;
     apr_status_t rv;
     int n;
 
+    (void)fs;
     if (faccessat(d->ifd, key, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
         return errno == ENOENT ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
     }
-    n = intent_read(p, d->ifd, key);
-    rv = activation_finish(&n, p, fs, d, key);
-    if (rv == APR_SUCCESS) {
+    n = intent_read(&staged, p, d->ifd, key);
+    rv = activation_finish(&n, p, d, key, staged);
+    if (rv == APR_SUCCESS && (rv = fs_sync(d->sfd)) == APR_SUCCESS) {
         rv = intent_remove(d->ifd, key);
+    }
+    if (rv == APR_SUCCESS) {
+        unlinkat(d->pfd, apr_pstrcat(p, key, FS_STAGED_SUFFIX, NULL), 0);
     }
     acme_log(rv == APR_SUCCESS ? ACME_LOG_NOTICE : ACME_LOG_ERR, rv,
              "ACME0753 store(fs): interrupted activation of %s %s", key,
@@ -239,6 +267,7 @@ apr_status_t fs_activate(const char **parchived, apr_pool_t *p, void *baton, con
     acme_store_fs_t *fs = baton;
     const char *key = acme_names_domain_to_key(p, name);
     void *lock = NULL;
+    const char *staged;
     fs_dirs_t d;
     apr_status_t rv;
     int live = 0, n = 0;
@@ -252,15 +281,21 @@ apr_status_t fs_activate(const char **parchived, apr_pool_t *p, void *baton, con
         goto cleanup;
     }
     if ((rv = recover_one(p, fs, &d, key)) != APR_SUCCESS
-        || (rv = fs_dir_exists(d.sfd, key)) != APR_SUCCESS
+        || (rv = fs_dir_exists(d.pfd, key)) != APR_SUCCESS
         || (rv = exists_or_error(&live, d.lfd, key)) != APR_SUCCESS
-        || (live && (rv = archive_next(&n, d.afd, key)) != APR_SUCCESS)
-        || (rv = intent_write(d.ifd, key, n, 1)) != APR_SUCCESS) {
+        || (live && (rv = archive_next(&n, d.afd, key)) != APR_SUCCESS)) {
         goto cleanup;
     }
-    rv = activation_finish(&n, p, fs, &d, key);
-    if (rv == APR_SUCCESS) {
+    staged = fs_staged_noted(p, d.pfd, key);
+    if ((rv = intent_write(p, d.ifd, key, n, staged, 1)) != APR_SUCCESS) {
+        goto cleanup;
+    }
+    rv = activation_finish(&n, p, &d, key, staged);
+    if (rv == APR_SUCCESS && (rv = fs_sync(d.sfd)) == APR_SUCCESS) {
         rv = intent_remove(d.ifd, key);
+    }
+    if (rv == APR_SUCCESS) {
+        unlinkat(d.pfd, apr_pstrcat(p, key, FS_STAGED_SUFFIX, NULL), 0);
     }
     if (rv == APR_SUCCESS) {
         *parchived = n ? apr_psprintf(p, "%s.%d", name, n) : NULL;
@@ -276,6 +311,53 @@ cleanup:
     dirs_close(&d);
     fs_lock_release(lock);
     return rv;
+}
+
+apr_status_t fs_activation_recover_key(acme_store_fs_t *fs, apr_pool_t *p, const char *key)
+{
+    void *lock = NULL;
+    fs_dirs_t d;
+    apr_status_t rv;
+
+    rv = fs_lock_take(&lock, p, fs, FS_ACTIVATION_LOCKS, NULL, key, FS_ACTIVATION_LOCK_TIMEOUT);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = dirs_open(&d, fs);
+    if (rv == APR_SUCCESS) {
+        rv = recover_one(p, fs, &d, key);
+        dirs_close(&d);
+    }
+    fs_lock_release(lock);
+    return rv;
+}
+
+/* Removes the PENDING sets that no intent refers to (copies whose
+ * activation never began: they are taken over afresh when due). Run at
+ * start, after the intents were completed. */
+static void pending_sweep(apr_pool_t *p, const fs_dirs_t *d)
+{
+    apr_array_header_t *keys = apr_array_make(p, 4, sizeof(const char *));
+    struct dirent *de;
+    DIR *dir;
+    int i, fd = openat(d->pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] != '.'
+            && faccessat(d->ifd, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+            APR_ARRAY_PUSH(keys, const char *) = apr_pstrdup(p, de->d_name);
+        }
+    }
+    closedir(dir);
+    for (i = 0; i < keys->nelts; ++i) {
+        fs_remove_tree(d->pfd, APR_ARRAY_IDX(keys, i, const char *));
+    }
 }
 
 apr_status_t fs_activation_recover_all(acme_store_fs_t *fs, apr_pool_t *p)
@@ -317,6 +399,7 @@ apr_status_t fs_activation_recover_all(acme_store_fs_t *fs, apr_pool_t *p)
         }
         rv_all = rv_all == APR_SUCCESS ? rv : rv_all;
     }
+    pending_sweep(p, &d);
     dirs_close(&d);
     return rv_all;
 }
@@ -327,6 +410,7 @@ apr_status_t fs_activation_recover_all(acme_store_fs_t *fs, apr_pool_t *p)
 typedef struct {
     acme_store_activation_t *set;
     const char *key;
+    const char *staged; /* identity of the STAGING set it was taken from */
     void *lock;
     int live, n;
     int going;      /* still on its way: no step failed */
@@ -366,10 +450,11 @@ static void batch_prepare(fs_batch_item_t *it, apr_pool_t *p, acme_store_fs_t *f
     rv = fs_lock_take(&it->lock, p, fs, FS_ACTIVATION_LOCKS, NULL, it->key,
                       FS_ACTIVATION_LOCK_TIMEOUT);
     if (rv == APR_SUCCESS && (rv = recover_one(p, fs, d, it->key)) == APR_SUCCESS
-        && (rv = fs_dir_exists(d->sfd, it->key)) == APR_SUCCESS
+        && (rv = fs_dir_exists(d->pfd, it->key)) == APR_SUCCESS
         && (rv = exists_or_error(&it->live, d->lfd, it->key)) == APR_SUCCESS
         && (!it->live || (rv = archive_next(&it->n, d->afd, it->key)) == APR_SUCCESS)) {
-        rv = intent_write(d->ifd, it->key, it->n, 0);
+        it->staged = fs_staged_noted(p, d->pfd, it->key);
+        rv = intent_write(p, d->ifd, it->key, it->n, it->staged, 0);
     }
     it->going = rv == APR_SUCCESS;
     it->set->rv = rv;
@@ -396,25 +481,31 @@ static void batch_move(fs_batch_item_t *items, int n, apr_pool_t *p, acme_store_
     if (moved) {
         batch_sync(items, n, d->lfd, d->afd);
     }
-    for (i = 0, moved = 0; i < n; ++i) {  /* step 3: staging -> live */
+    for (i = 0, moved = 0; i < n; ++i) {  /* step 3: pending -> live */
         if (items[i].going) {
-            if (renameat(d->sfd, items[i].key, d->lfd, items[i].key) != 0) {
+            if (renameat(d->pfd, items[i].key, d->lfd, items[i].key) != 0) {
                 batch_fail(&items[i], APR_FROM_OS_ERROR(errno));
             }
             moved = 1;
         }
     }
     if (moved) {
-        batch_sync(items, n, d->sfd, d->lfd);
+        batch_sync(items, n, d->pfd, d->lfd);
     }
-    for (i = 0; i < n; ++i) {   /* as in activation_finish(): live's owner */
+    for (i = 0, moved = 0; i < n; ++i) {  /* step 4: the staged sets taken over */
         apr_status_t rv;
-        if (items[i].going
-            && (rv = fs_chown_tree(d->lfd, items[i].key, fs_owner_for(fs, ACME_STORE_LIVE),
-                                   fs_dir_mode(ACME_STORE_LIVE))) != APR_SUCCESS) {
-            batch_fail(&items[i], rv);
+        if (items[i].going && items[i].staged) {
+            if ((rv = fs_staged_remove(d->sfd, items[i].key, items[i].staged, p))
+                != APR_SUCCESS) {
+                batch_fail(&items[i], rv);
+            }
+            moved = 1;
         }
     }
+    if (moved) {
+        batch_sync(items, n, d->sfd, -1);
+    }
+    (void)fs;
 }
 
 /* Removes the intents of the items that made it; one flush for all. */
@@ -461,6 +552,7 @@ void fs_activate_many(apr_pool_t *p, void *baton, acme_store_activation_t *sets,
     }
     for (i = 0; i < n; ++i) {
         if (items[i].going) {
+            unlinkat(d.pfd, apr_pstrcat(p, items[i].key, FS_STAGED_SUFFIX, NULL), 0);
             sets[i].archived = items[i].live ? apr_psprintf(p, "%s.%d", sets[i].name,
                                                             items[i].n) : NULL;
             acme_log(ACME_LOG_INFO, 0, "ACME0750 store(fs): activated %s%s%s", sets[i].name,

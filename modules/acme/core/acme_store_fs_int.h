@@ -64,6 +64,12 @@ apr_status_t fs_write_atomic(int dfd, const char *fname, const void *data, apr_s
 apr_status_t fs_read_capped(const char **pdata, apr_size_t *plen, apr_pool_t *p, int dfd,
                             const char *fname, apr_size_t max);
 
+/* Reads the regular file open as fd (st: its fstat), at most max bytes,
+ * NUL-terminated; APR_EINVAL when not a regular file, EFBIG when larger. */
+struct stat;
+apr_status_t fs_read_fd(const char **pdata, apr_size_t *plen, apr_pool_t *p, int fd,
+                        const struct stat *st, apr_size_t max);
+
 /* fsync of a directory (or file) handle, as apr_status_t. */
 apr_status_t fs_sync(int fd);
 
@@ -79,9 +85,11 @@ int fs_is_tmp_name(const char *name);
  * symlinks. APR_ENOENT when absent. */
 apr_status_t fs_remove_tree(int dfd, const char *name);
 
-/* Changes owner of `name` under dfd and everything below it (no symlinks
- * followed; owner NULL: keep owners); with `dir_mode` nonzero also sets that
- * mode on directories. */
+/* Changes owner of `name` under dfd and everything below it (owner NULL:
+ * keep owners); with `dir_mode` nonzero also sets that mode on directories.
+ * Only through descriptors opened with O_NOFOLLOW and checked with fstat:
+ * symlinks, devices and FIFOs are left alone, and so is a file with more
+ * than one link (ACME0718), whose other names may be anywhere. */
 apr_status_t fs_chown_tree(int dfd, const char *name, const fs_owner_t *owner,
                            mode_t dir_mode);
 
@@ -92,8 +100,27 @@ apr_status_t fs_dir_exists(int dfd, const char *name);
 /* ------------------------------------------------ acme_store_fs_activate.c */
 apr_status_t fs_activate(const char **parchived, apr_pool_t *p, void *baton, const char *name);
 void fs_activate_many(apr_pool_t *p, void *baton, acme_store_activation_t *sets, int n);
-/* Finishes every activation that has an intent (crash leftovers). */
+/* Finishes the activation of key if it has an intent (takes its lock). */
+apr_status_t fs_activation_recover_key(acme_store_fs_t *fs, apr_pool_t *p, const char *key);
+/* Finishes every activation that has an intent (crash leftovers) and
+ * removes the pending sets none refers to. */
 apr_status_t fs_activation_recover_all(acme_store_fs_t *fs, apr_pool_t *p);
+
+/* ------------------------------------------------ acme_store_fs_take.c */
+apr_status_t fs_take(const char **pwhy, apr_pool_t *p, void *baton, const char *name,
+                     const acme_store_take_t *items, int n);
+apr_status_t fs_load_trusted(const char **pdata, apr_size_t *plen, apr_pool_t *p, void *baton,
+                             acme_store_group_e group, const char *name, const char *aspect);
+/* What identifies the staged directory `key` (a digest of its files' names
+ * and bytes) in p; NULL when absent. An activation removes STAGING/key
+ * only while it is still the one taken over. */
+const char *fs_staged_identity(apr_pool_t *p, int sfd, const char *key);
+/* The identity of the staged set PENDING/key was taken from, as fs_take()
+ * noted it in PENDING/<key>.staged; NULL when there is none. */
+#define FS_STAGED_SUFFIX ".staged"
+const char *fs_staged_noted(apr_pool_t *p, int pfd, const char *key);
+/* Removes STAGING/key when its identity is still `identity`. */
+apr_status_t fs_staged_remove(int sfd, const char *key, const char *identity, apr_pool_t *p);
 
 /* ------------------------------------------------ acme_store_fs_recover.c */
 apr_status_t fs_recover(void *baton, apr_pool_t *p, apr_interval_time_t tmp_min_age);

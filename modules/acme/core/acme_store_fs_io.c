@@ -30,7 +30,8 @@ const fs_owner_t *fs_owner_for(const acme_store_fs_t *fs, acme_store_group_e gro
 
 mode_t fs_dir_mode(acme_store_group_e group)
 {
-    return (group == ACME_STORE_ACCOUNTS || group == ACME_STORE_TMP) ? 0700 : 0755;
+    return (group == ACME_STORE_ACCOUNTS || group == ACME_STORE_TMP
+            || group == ACME_STORE_PENDING) ? 0700 : 0755;
 }
 
 const char *fs_group_dir_name(acme_store_group_e group)
@@ -205,33 +206,19 @@ cleanup:
     return rv;
 }
 
-apr_status_t fs_read_capped(const char **pdata, apr_size_t *plen, apr_pool_t *p, int dfd,
-                            const char *fname, apr_size_t max)
+apr_status_t fs_read_fd(const char **pdata, apr_size_t *plen, apr_pool_t *p, int fd,
+                        const struct stat *st, apr_size_t max)
 {
-    struct stat st;
     apr_size_t size, total = 0;
-    apr_status_t rv = APR_SUCCESS;
     char *buf;
-    int fd;
 
-    /* O_NONBLOCK: a FIFO planted in place of an item must not hang us. */
-    fd = openat(dfd, fname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        return errno == ELOOP ? APR_EINVAL : os_error();
+    if (!S_ISREG(st->st_mode)) {
+        return APR_EINVAL;
     }
-    if (fstat(fd, &st) != 0) {
-        rv = os_error();
-        goto cleanup;
+    if ((apr_size_t)st->st_size > max) {
+        return APR_FROM_OS_ERROR(EFBIG);
     }
-    if (!S_ISREG(st.st_mode)) {
-        rv = APR_EINVAL;
-        goto cleanup;
-    }
-    if ((apr_size_t)st.st_size > max) {
-        rv = APR_FROM_OS_ERROR(EFBIG);
-        goto cleanup;
-    }
-    size = (apr_size_t)st.st_size;
+    size = (apr_size_t)st->st_size;
     buf = apr_palloc(p, size + 1);
     while (total < size) {
         ssize_t n = read(fd, buf + total, size - total);
@@ -239,8 +226,7 @@ apr_status_t fs_read_capped(const char **pdata, apr_size_t *plen, apr_pool_t *p,
             continue;
         }
         if (n < 0) {
-            rv = os_error();
-            goto cleanup;
+            return os_error();
         }
         if (n == 0) {
             break;
@@ -250,8 +236,22 @@ apr_status_t fs_read_capped(const char **pdata, apr_size_t *plen, apr_pool_t *p,
     buf[total] = '\0';
     *pdata = buf;
     *plen = total;
+    return APR_SUCCESS;
+}
 
-cleanup:
+apr_status_t fs_read_capped(const char **pdata, apr_size_t *plen, apr_pool_t *p, int dfd,
+                            const char *fname, apr_size_t max)
+{
+    struct stat st;
+    apr_status_t rv;
+    int fd;
+
+    /* O_NONBLOCK: a FIFO planted in place of an item must not hang us. */
+    fd = openat(dfd, fname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        return errno == ELOOP ? APR_EINVAL : os_error();
+    }
+    rv = fstat(fd, &st) != 0 ? os_error() : fs_read_fd(pdata, plen, p, fd, &st, max);
     close(fd);
     return rv;
 }
@@ -330,6 +330,46 @@ typedef struct {
     int depth;
 } chown_ctx_t;
 
+/* Gives one regular file to ctx->owner through a descriptor: opened without
+ * following a symlink, and only if it is the entry seen (same inode) and its
+ * only link. A hard link's other names may be anywhere (with
+ * fs.protected_hardlinks=0, httpd's User can link any root file into its
+ * groups): chowning it would hand that file over. Such a file, or anything
+ * not a regular file, is left as it is (a warning for the hard link). */
+static apr_status_t chown_file(int dfd, const char *name, const struct stat *seen,
+                               const fs_owner_t *owner)
+{
+    struct stat st;
+    apr_status_t rv = APR_SUCCESS;
+    int fd;
+
+    if (!S_ISREG(seen->st_mode)) {
+        return APR_SUCCESS;
+    }
+    fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        /* gone or replaced by a symlink meanwhile: nothing of ours to give */
+        return (errno == ENOENT || errno == ELOOP) ? APR_SUCCESS : os_error();
+    }
+    if (fstat(fd, &st) != 0) {
+        rv = os_error();
+    }
+    else if (!S_ISREG(st.st_mode) || st.st_ino != seen->st_ino || st.st_dev != seen->st_dev) {
+        rv = APR_SUCCESS;   /* replaced between the look and the open */
+    }
+    else if (st.st_nlink > 1) {
+        acme_log(ACME_LOG_WARNING, APR_EINVAL, "ACME0718 store(fs): '%s' has %lu hard links; "
+                 "its owner is left unchanged (a hard link may be any file of the system)",
+                 name, (unsigned long)st.st_nlink);
+    }
+    else if ((st.st_uid != owner->uid || st.st_gid != owner->gid)
+             && fchown(fd, owner->uid, owner->gid) != 0) {
+        rv = os_error();
+    }
+    close(fd);
+    return rv;
+}
+
 static apr_status_t chown_at(int dfd, const char *name, void *baton)
 {
     chown_ctx_t ctx = *(chown_ctx_t *)baton;
@@ -341,11 +381,7 @@ static apr_status_t chown_at(int dfd, const char *name, void *baton)
         return os_error();
     }
     if (!S_ISDIR(st.st_mode)) {
-        if (ctx.owner
-            && fchownat(dfd, name, ctx.owner->uid, ctx.owner->gid, AT_SYMLINK_NOFOLLOW) != 0) {
-            return os_error();
-        }
-        return APR_SUCCESS;
+        return ctx.owner ? chown_file(dfd, name, &st, ctx.owner) : APR_SUCCESS;
     }
     if (++ctx.depth > FS_TREE_DEPTH_MAX) {
         return APR_EINVAL;
