@@ -91,10 +91,11 @@ def test_bad_staged_set_is_moved_aside_and_live_stays(httpd, set_ca, live):
     assert served_serial(httpd.served_certificate("a.test")) == live
 
 
-def test_stamped_staged_set_is_trusted_until_changed(httpd, set_ca, live):
-    """The renewal job stamps (verified.json) the set it staged: unchanged,
-    the activation only hashes it; a file changed after the stamp gets the
-    full check and is refused as any bad set."""
+def test_staged_set_is_copied_and_checked_fully_its_stamp_ignored(httpd, set_ca, live):
+    """The parent never believes a stamp (verified.json) in STAGING, which
+    the worker user writes (issue 16, finding 2): it copies the staged set
+    and checks the copy fully; its own stamp goes live with the set, and a
+    later restart trusts that one (root's, in live/)."""
     base = store_dir(httpd)
     files = {}
     for aspect in ("privkey.P-256.pem", "pubcert.P-256.pem", "verified.json"):
@@ -104,15 +105,15 @@ def test_stamped_staged_set_is_trusted_until_changed(httpd, set_ca, live):
     mark = httpd.log_mark()
     httpd.graceful()
     httpd.wait_for_log(r"ACME1214 activated new certificate for a\.test", since=mark)
-    assert re.search(r"ACME1218 a\.test: staged set unchanged since the renewal job checked "
-                     r"it \(stamp\)", httpd.error_log()[mark:])
+    assert "ACME1218 a.test: staged set copied and checked fully" in httpd.error_log()[mark:]
+    st = os.stat(os.path.join(base, "live", "a.test", "verified.json"))
+    assert (st.st_uid, st.st_mode & 0o022) == (0, 0)
     other_key, _, _ = set_ca.issue(["a.test"])
     stage(httpd, {}, dict(files, **{"privkey.P-256.pem": other_key}))
     mark = httpd.log_mark()
     httpd.graceful()
     httpd.wait_for_log(r"ACME1215 a\.test: staged certificate NOT activated: P-256: the "
                        r"private key does not match the certificate", since=mark)
-    assert "ACME1218 a.test: staged set checked fully" in httpd.error_log()[mark:]
     assert served_serial(httpd.served_certificate("a.test")) == live
 
 
