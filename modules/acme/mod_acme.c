@@ -13,6 +13,7 @@
 #include "mod_acme_config.h"
 #include "mod_acme_drive.h"
 #include "mod_acme_ocsp.h"
+#include "mod_acme_restart.h"
 #include "mod_acme_serve.h"
 #include "mod_acme_status.h"
 #include "mod_status.h"
@@ -81,6 +82,9 @@ static void acme_register_hooks(apr_pool_t *p)
      * final then); server-status section, md-status, acme-metrics and
      * /.httpd/certificate-status */
     ap_hook_post_config(acme_status_post_config, NULL, NULL, APR_HOOK_LAST);
+    /* MDActivation graceful: after the slots are seeded; the parent's loop */
+    ap_hook_post_config(acme_restart_post_config, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_monitor(acme_restart_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, acme_status_page_hook, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(acme_status_cert_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(acme_status_json_handler, NULL, NULL, APR_HOOK_MIDDLE);

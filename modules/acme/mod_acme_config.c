@@ -41,6 +41,8 @@ static acme_config_global_t *global_make(apr_pool_t *p)
     g->retry_delay = apr_time_from_sec(30);
     g->retry_failover = 13;
     g->store_lock_wait = apr_time_from_sec(5);
+    g->activation_mode = ACME_ACTIVATION_MANUAL;
+    g->activation_interval = apr_time_from_sec(60);
     g->dns01_version = 1;
     apr_pool_cleanup_register(p, g, global_forget, apr_pool_cleanup_null);
     return g;

@@ -43,6 +43,11 @@ typedef enum {
 } acme_require_https_e;
 
 typedef enum {
+    ACME_ACTIVATION_MANUAL = 0,     /* staged sets wait for the admin's restart */
+    ACME_ACTIVATION_GRACEFUL = 1    /* the parent restarts itself gracefully */
+} acme_activation_mode_e;
+
+typedef enum {
     ACME_MATCH_ALL = 0,         /* vhosts match by ServerName and ServerAlias */
     ACME_MATCH_SERVERNAMES = 1  /* by ServerName only */
 } acme_match_names_e;
@@ -129,6 +134,10 @@ typedef struct {
     apr_interval_time_t retry_delay;    /* first retry after an error, default 30s */
     int retry_failover;                 /* errors before the next CA, default 13 */
     apr_interval_time_t activation_delay; /* after notBefore, default 0 */
+    int activation_mode;                /* MDActivation: acme_activation_mode_e, default
+                                         * manual */
+    apr_interval_time_t activation_interval; /* MDActivationInterval: at most one
+                                         * self-initiated restart per this, default 1m */
     int store_locks;                    /* 0/1 */
     apr_interval_time_t store_lock_wait;  /* how long to wait for a lock, default 5s */
     int dns01_version;                  /* 1 or 2 */

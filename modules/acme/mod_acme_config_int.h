@@ -110,5 +110,8 @@ const char *acme_cmd_activation_delay(cmd_parms *cmd, void *dc, const char *arg)
 const char *acme_cmd_retry_failover(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_store_locks(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_match_names(cmd_parms *cmd, void *dc, const char *arg);
+/* mod_acme_config_activation.c: MDActivation, MDActivationInterval */
+const char *acme_cmd_activation(cmd_parms *cmd, void *dc, const char *arg);
+const char *acme_cmd_activation_interval(cmd_parms *cmd, void *dc, const char *arg);
 
 #endif /* MOD_ACME_CONFIG_INT_H */

@@ -108,6 +108,11 @@ const command_rec acme_config_cmds[] = {
                   "1 or 2: arguments of the dns-01 command"),
     AP_INIT_TAKE1("MDActivationDelay", acme_cmd_activation_delay, NULL, RSRC_CONF,
                   "Wait this long after notBefore before activating a certificate"),
+    AP_INIT_TAKE1("MDActivation", acme_cmd_activation, NULL, RSRC_CONF,
+                  "manual or graceful: who restarts httpd to activate new certificates"),
+    AP_INIT_TAKE1("MDActivationInterval", acme_cmd_activation_interval, NULL, RSRC_CONF,
+                  "At most one self-initiated restart per this duration (MDActivation "
+                  "graceful)"),
     AP_INIT_TAKE1("MDRetryDelay", acme_cmd_retry_delay, NULL, RSRC_CONF,
                   "First retry delay after an error (doubles up to a day)"),
     AP_INIT_TAKE1("MDRetryFailover", acme_cmd_retry_failover, NULL, RSRC_CONF,

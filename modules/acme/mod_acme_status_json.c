@@ -13,6 +13,7 @@
 
 #include "acme_json.h"
 #include "mod_acme_ocsp.h"
+#include "mod_acme_restart.h"
 #include "mod_acme_status.h"
 
 APLOG_USE_MODULE(acme);
@@ -269,6 +270,45 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
     return obj;
 }
 
+/* The self-initiated restarts (MDActivation, mod_acme_restart.h); NULL
+ * without the shared record. */
+static json_t *activation_json(apr_pool_t *p)
+{
+    acme_restart_status_t st;
+    json_t *obj;
+
+    if (acme_restart_status_read(&st) != APR_SUCCESS) {
+        return NULL;
+    }
+    obj = json_pack("{s:s}", "mode", st.mode == ACME_ACTIVATION_GRACEFUL ? "graceful"
+                                                                          : "manual");
+    if (st.mode == ACME_ACTIVATION_GRACEFUL) {
+        json_object_set_new(obj, "interval", json_string(apr_psprintf(
+            p, "%" APR_TIME_T_FMT "s", apr_time_sec(st.interval))));
+        json_object_set_new(obj, "settle", json_string(apr_psprintf(
+            p, "%" APR_TIME_T_FMT "s", apr_time_sec(ACME_RESTART_SETTLE))));
+        json_object_set_new(obj, "pending", json_integer(st.pending));
+        if (st.next_at > 0) {
+            json_object_set_new(obj, "next", time_json(p, st.next_at));
+            json_object_set_new(obj, "batch", json_integer(st.batch));
+        }
+        if (st.waiting[0]) {
+            json_object_set_new(obj, "waiting", json_string(st.waiting));
+        }
+        if (st.check_error[0]) {
+            json_object_set_new(obj, "check-error", json_string(st.check_error));
+        }
+        if (st.checked_at > 0) {
+            json_object_set_new(obj, "last-check", time_json(p, st.checked_at));
+        }
+    }
+    if (st.last_at > 0) {
+        json_object_set_new(obj, "last", time_json(p, st.last_at));
+    }
+    json_object_set_new(obj, "restarts", json_integer(st.restarts));
+    return obj;
+}
+
 /* Writes json compactly to the client; consumes the reference. */
 static void json_send(request_rec *r, json_t *json)
 {
@@ -297,6 +337,7 @@ static int json_start(request_rec *r)
 int acme_status_json_handler(request_rec *r)
 {
     const acme_status_md_t *smd;
+    json_t *activation;
     const char *name;
     apr_time_t now = apr_time_now();
     int i, rc;
@@ -323,6 +364,10 @@ int acme_status_json_handler(request_rec *r)
     }
     ap_rputs("{\"version\":", r);
     json_send(r, json_string(acme_status_version()));
+    if ((activation = activation_json(r->pool)) != NULL) {
+        ap_rputs(",\"activation\":", r);
+        json_send(r, activation);
+    }
     ap_rputs(",\"managed-domains\":[", r);
     for (i = 0; (smd = acme_status_md_at(i)) != NULL; ++i) {
         if (i > 0) {

@@ -17,6 +17,7 @@
 #include "mod_status.h"
 
 #include "mod_acme_ocsp.h"
+#include "mod_acme_restart.h"
 #include "mod_acme_status.h"
 
 /* One row: a domain with its slot as read once for the whole page. */
@@ -331,6 +332,55 @@ static void html_summary(request_rec *r, const row_t *rows, int n)
     ap_rputs("</p>\n", r);
 }
 
+/* The self-initiated restarts (MDActivation, mod_acme_restart.h). */
+static void activation_lines(request_rec *r, int is_short)
+{
+    acme_restart_status_t st;
+    apr_pool_t *p = r->pool;
+    int graceful;
+
+    if (acme_restart_status_read(&st) != APR_SUCCESS) {
+        return;
+    }
+    graceful = st.mode == ACME_ACTIVATION_GRACEFUL;
+    if (is_short) {
+        ap_rprintf(r, "ActivationMode: %s\n", graceful ? "graceful" : "manual");
+        if (graceful) {
+            ap_rprintf(r, "ActivationPending: %d\n", st.pending);
+        }
+        if (graceful && st.next_at > 0) {
+            ap_rprintf(r, "ActivationNext: %s\n", acme_status_time_text(p, st.next_at));
+        }
+        if (graceful && st.waiting[0]) {
+            ap_rprintf(r, "ActivationWaiting: %s\n", st.waiting);
+        }
+        if (st.last_at > 0) {
+            ap_rprintf(r, "ActivationLast: %s\n", acme_status_time_text(p, st.last_at));
+        }
+        ap_rprintf(r, "ActivationRestarts: %d\n", st.restarts);
+        return;
+    }
+    ap_rprintf(r, "<p>Activation: %s", graceful ? "graceful (self-initiated restarts)"
+                                                : "manual (at the admin's restart)");
+    if (graceful) {
+        ap_rprintf(r, "; %d staged set%s pending", st.pending, st.pending == 1 ? "" : "s");
+        if (st.next_at > 0) {
+            ap_rprintf(r, "; next restart %s", acme_status_time_text(p, st.next_at));
+        }
+        if (st.waiting[0]) {
+            ap_rprintf(r, "; activation waiting: %s", esc(p, st.waiting));
+        }
+        if (st.check_error[0]) {
+            ap_rprintf(r, " (%s)", esc(p, st.check_error));
+        }
+    }
+    if (st.last_at > 0) {
+        ap_rprintf(r, "; last self-initiated restart %s (%d so far)",
+                   acme_status_time_text(p, st.last_at), st.restarts);
+    }
+    ap_rputs("</p>\n", r);
+}
+
 int acme_status_page_hook(request_rec *r, int flags)
 {
     acme_config_global_t *g = acme_config_global_get(r->server);
@@ -344,6 +394,7 @@ int acme_status_page_hook(request_rec *r, int flags)
     rows = rows_collect(&n, r->pool, now);
     if (flags & AP_STATUS_SHORT) {
         auto_summary(r, rows, n);
+        activation_lines(r, 1);
         for (i = 0; i < n; ++i) {
             auto_row(r, i, &rows[i], now);
         }
@@ -351,6 +402,7 @@ int acme_status_page_hook(request_rec *r, int flags)
     }
     ap_rputs("<hr>\n<h3>Managed Certificates</h3>\n", r);
     html_summary(r, rows, n);
+    activation_lines(r, 0);
     ap_rputs("<table class=\"md_status\"><thead><tr><th>Domain</th><th>Names</th>"
              "<th>State</th><th>Valid until</th><th>CA</th><th>Next check/retry</th>"
              "<th>Activity</th></tr></thead>\n<tbody>\n", r);
