@@ -1,0 +1,246 @@
+"""MDActivation graceful: the parent restarts itself gracefully once staged
+certificate sets are ready, as `apachectl graceful` would (same pid, same
+listeners, the configuration checked first), batching renewals that finish
+close together. Under MDActivation manual (the default) nothing restarts by
+itself. A configuration that fails the check on disk holds the restart back,
+with the reason in the status, until it is fixed."""
+import http.client
+import json
+import os
+import re
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+
+from test_30_renew import STAGED, issuer_is_pebble, renew_conf
+
+RESTARTED = r"ACME1410 MDActivation graceful: configuration check passed, restarting"
+READY = "resuming normal operations"    # httpd, at every start and restart
+CHECK_FAILS = r"ACME1411 activation waiting: the configuration check fails"
+STATUS = ("<Location /md-status>\n  SetHandler md-status\n</Location>\n")
+
+
+class Client(threading.Thread):
+    """Requests all along: a new connection for each (http, and https with
+    the SNI of a managed domain), and one keep-alive connection. A reused
+    keep-alive connection that the server closed while idle (a graceful
+    restart closes idle connections) is reopened and the request sent again,
+    as HTTP clients do (RFC 9112, 9.3.1); anything else that does not get an
+    answer is a failure."""
+
+    def __init__(self, httpd, sni):
+        super().__init__(daemon=True)
+        self.httpd, self.sni = httpd, sni
+        self.done = threading.Event()
+        self.failures, self.answered, self.reopened = [], 0, 0
+        self.ctx = ssl.create_default_context()
+        self.ctx.check_hostname = False
+        self.ctx.verify_mode = ssl.CERT_NONE
+
+    def _fresh_http(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.httpd.ports.http, timeout=15)
+        try:
+            conn.request("GET", "/index.html",
+                         headers={"Host": "localhost", "Connection": "close"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                self.failures.append(f"http: status {resp.status}")
+        finally:
+            conn.close()
+
+    def _fresh_https(self):
+        raw = socket.create_connection(("127.0.0.1", self.httpd.ports.https), timeout=15)
+        conn = http.client.HTTPConnection("127.0.0.1", self.httpd.ports.https, timeout=15)
+        try:
+            conn.sock = self.ctx.wrap_socket(raw, server_hostname=self.sni)
+            conn.request("GET", "/", headers={"Host": self.sni, "Connection": "close"})
+            resp = conn.getresponse()
+            resp.read()     # 503 while the fallback certificate is served
+        finally:
+            conn.close()
+
+    def _keepalive(self, state):
+        for attempt in (0, 1):
+            if state.get("conn") is None:
+                state["conn"] = http.client.HTTPConnection("127.0.0.1", self.httpd.ports.http,
+                                                           timeout=15)
+                state["used"] = False
+            conn = state["conn"]
+            try:
+                conn.request("GET", "/index.html", headers={"Host": "localhost"})
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    self.failures.append(f"keep-alive: status {resp.status}")
+                state["used"] = True
+                if resp.will_close:
+                    conn.close()
+                    state["conn"] = None
+                return
+            except (ConnectionError, http.client.RemoteDisconnected,
+                    http.client.BadStatusLine) as e:
+                conn.close()
+                state["conn"] = None
+                if attempt == 0 and state["used"]:
+                    self.reopened += 1      # closed while idle: send it again
+                    continue
+                raise e
+
+    def run(self):
+        state = {}
+        while not self.done.is_set():
+            for step in (self._fresh_http, self._fresh_https, lambda: self._keepalive(state)):
+                try:
+                    step()
+                    self.answered += 1
+                except Exception as e:  # noqa: BLE001 (every failure is reported)
+                    self.failures.append(f"{getattr(step, '__name__', 'keep-alive')}: {e!r}")
+            time.sleep(0.02)
+        if state.get("conn") is not None:
+            state["conn"].close()
+
+
+def domains(n):
+    return [f"act{i}.test" for i in range(n)]
+
+
+def self_restarts(httpd, since=0):
+    return len(re.findall(RESTARTED, httpd.error_log()[since:]))
+
+
+def served_by_pebble(httpd, name):
+    try:
+        return issuer_is_pebble(httpd.served_certificate(name))
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def wait_all_served(httpd, names, timeout):
+    deadline = time.monotonic() + timeout
+    left = list(names)
+    while left and time.monotonic() < deadline:
+        left = [n for n in left if not served_by_pebble(httpd, n)]
+        if left:
+            time.sleep(1)
+    return left
+
+
+def md_status(httpd):
+    return json.loads(httpd.get(f"http://localhost:{httpd.ports.http}/md-status").body)
+
+
+@pytest.mark.parametrize("mpm", ["event", "worker", "prefork"])
+def test_eight_domains_go_live_without_a_manual_restart(make_httpd, pebble, ca, challtestsrv,
+                                                        mpm):
+    acme = pebble()
+    httpd = make_httpd(mpm=mpm)
+    names = domains(8)
+    httpd.write_conf(renew_conf(httpd, acme, ca, [[n] for n in names],
+                                extra="MDActivation graceful\n" + STATUS,
+                                md_extra="MDCAChallenges http-01"))
+    httpd.start()
+    pid = httpd.pid
+    client = Client(httpd, names[0])
+    client.start()
+    try:
+        left = wait_all_served(httpd, names, timeout=300)
+        assert not left, f"not served after 300 s: {left}\n{httpd._log_tail()}"
+        time.sleep(2)   # requests across the last restart's aftermath
+    finally:
+        client.done.set()
+        client.join(30)
+    log = httpd.error_log()
+    assert len(re.findall(STAGED, log)) == 8
+    restarts = self_restarts(httpd)
+    assert 1 <= restarts <= 3, log
+    # httpd's own graceful restart, one per self-initiated one, same parent
+    assert log.count(READY) == 1 + restarts
+    assert httpd.read_pid() == pid and httpd.running()
+    assert len(re.findall(r"ACME1214 activated new certificate for act\d\.test", log)) == 8
+    assert client.answered > 50, client.answered
+    assert not client.failures, client.failures[:10]
+    status = md_status(httpd)["activation"]
+    assert status["mode"] == "graceful" and status["restarts"] == restarts
+    assert status["pending"] == 0 and "last" in status
+
+
+def test_invalid_configuration_on_disk_holds_the_restart(httpd, pebble, ca, challtestsrv):
+    acme = pebble()
+    names = domains(2)
+    conf = renew_conf(httpd, acme, ca, [[n] for n in names],
+                      extra="MDActivation graceful\nMDActivationInterval 10s\n" + STATUS,
+                      md_extra="MDCAChallenges http-01")
+    httpd.write_conf(conf)
+    httpd.start()
+    pid = httpd.pid
+    # an admin is editing the configuration while the renewals run
+    with open(httpd.conf_path, "a") as f:
+        f.write("BogusDirectiveOfTheAdmin on\n")
+    m = httpd.wait_for_log(CHECK_FAILS + r".*: (.*)$", timeout=120)
+    assert "BogusDirectiveOfTheAdmin" in m.group(1), m.group(0)
+    assert httpd.error_log().count(READY) == 1
+    status = md_status(httpd)["activation"]
+    assert status["waiting"] == "configuration check fails", status
+    assert "BogusDirectiveOfTheAdmin" in status["check-error"]
+    assert status["pending"] == 2 and status["restarts"] == 0 and "next" in status
+    auto = httpd.get(f"http://localhost:{httpd.ports.http}/server-status?auto").body.decode()
+    assert "ActivationWaiting: configuration check fails" in auto
+    page = httpd.get(f"http://localhost:{httpd.ports.http}/server-status").body.decode()
+    assert "activation waiting: configuration check fails" in page
+    # it is retried (MDActivationInterval later) and still refused
+    mark = httpd.log_mark()
+    httpd.wait_for_log(CHECK_FAILS, timeout=40, since=mark)
+    assert httpd.error_log().count(READY) == 1
+    assert not any(served_by_pebble(httpd, n) for n in names)
+    # fixed: the activation follows by itself
+    httpd.write_conf(conf)
+    assert not wait_all_served(httpd, names, timeout=60), httpd._log_tail()
+    assert httpd.read_pid() == pid and httpd.running()
+    assert self_restarts(httpd) == 1
+    status = md_status(httpd)["activation"]
+    assert "waiting" not in status and "check-error" not in status, status
+
+
+def test_manual_activation_never_restarts_by_itself(httpd, pebble, ca, challtestsrv):
+    acme = pebble()
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["man.test"]], extra=STATUS,
+                                md_extra="MDCAChallenges http-01"))
+    httpd.start()
+    httpd.wait_for_log(STAGED.replace(r"(?P<md>\S+)", r"man\.test"), timeout=60)
+    time.sleep(25)      # more than two turns of the parent's monitor
+    log = httpd.error_log()
+    assert log.count(READY) == 1 and "ACME1410" not in log and "ACME1413" not in log
+    assert not served_by_pebble(httpd, "man.test")
+    status = md_status(httpd)["activation"]
+    assert status == {"mode": "manual", "restarts": 0}, status
+    httpd.graceful()        # the admin's restart still activates it
+    assert served_by_pebble(httpd, "man.test")
+
+
+@pytest.mark.parametrize("conf,phrase", [
+    ("MDActivation sometimes", "MDActivation: 'sometimes' is not understood; use manual"),
+    ("MDActivation", "MDActivation takes one argument"),
+    ("MDActivationInterval 5s", "MDActivationInterval: '5s' is shorter than the minimum of 10s"),
+    ("MDActivationInterval soon", "MDActivationInterval: 'soon' is not a duration"),
+    ("MDActivationInterval -1mi", "MDActivationInterval: '-1mi' is negative"),
+    ("<MDomain a.test>\n  MDActivation graceful\n</MDomain>",
+     "MDActivation is not allowed inside <MDomain>"),
+    ("<VirtualHost *:{http}>\n  ServerName a.test\n  MDActivationInterval 1mi\n</VirtualHost>",
+     "MDActivationInterval cannot occur within <VirtualHost>"),
+], ids=["mode", "mode-missing", "interval-short", "interval-word", "interval-negative",
+        "in-section", "in-vhost"])
+def test_bad_activation_directives_fail_the_config_test(httpd, conf, phrase):
+    httpd.write_conf(conf.format(http=httpd.ports.http))
+    rc, out = httpd.config_test()
+    assert rc != 0, out
+    assert phrase in out, out
+
+
+def test_good_activation_directives_pass(httpd):
+    httpd.write_conf("MDActivation GRACEFUL\nMDActivationInterval 10mi\nMDActivation manual\n")
+    rc, out = httpd.config_test()
+    assert rc == 0, out
