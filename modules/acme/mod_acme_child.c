@@ -68,7 +68,8 @@ void acme_child_thread_enrol(void)
 }
 
 /* The task of thread `tid` still exists: its /proc entry goes once the
- * thread has run its exit (thread-local destructors included). */
+ * thread has run its exit (thread-local destructors included). Without
+ * /proc mounted nothing is waited for: the exit is as before. */
 static int thread_alive(apr_uint32_t tid)
 {
     char path[64];
