@@ -1,7 +1,8 @@
 /* The configuration check before a self-initiated restart: what
  * `apachectl graceful` runs before it signals, `httpd -t`, with the very
- * arguments the parent was started with (-d, -f, -D, -C, -c ... as found in
- * /proc/self/cmdline, without "-k <verb>") and the parent's environment,
+ * arguments the parent was started with (-f, -D, -C, -c ... as found in
+ * /proc/self/cmdline, without "-k <verb>", a relative -d made absolute)
+ * and the parent's environment,
  * using the binary the parent runs (/proc/self/exe). httpd reads its
  * configuration again at a restart; one that does not pass this check would
  * stop the server instead of restarting it.
@@ -33,8 +34,9 @@ APLOG_USE_MODULE(acme);
 #define CMDLINE_MAX 65536
 #define OUTPUT_MAX 4096
 
-/* The parent's arguments after argv[0], without "-k <verb>"; NULL with
- * *pwhy when /proc/self/cmdline cannot be read. */
+/* The parent's arguments after argv[0], without "-k <verb>", a relative
+ * "-d" replaced by the ServerRoot in use; NULL with *pwhy when /proc/self/cmdline cannot
+ * be read. */
 static apr_array_header_t *args_read(apr_pool_t *p, const char **pwhy)
 {
     apr_array_header_t *args = apr_array_make(p, 16, sizeof(const char *));
@@ -69,6 +71,19 @@ static apr_array_header_t *args_read(apr_pool_t *p, const char **pwhy)
         }
         if (!strncmp(arg, "-k", 2)) {
             continue;               /* -kstart */
+        }
+        if (!strncmp(arg, "-d", 2)) {
+            const char *root = arg[2] ? arg + 2 : c + strlen(c) + 1;
+
+            if (!arg[2]) {
+                c += strlen(c) + 1;
+            }
+            /* a relative one was relative to the directory httpd was started
+             * in, which the parent has left: the ServerRoot in use */
+            APR_ARRAY_PUSH(args, const char *) = "-d";
+            APR_ARRAY_PUSH(args, const char *) = (c < buf + len && root[0] == '/')
+                                                 ? root : ap_server_root;
+            continue;
         }
         APR_ARRAY_PUSH(args, const char *) = arg;
     }

@@ -61,7 +61,15 @@ DOMAIN = obj({"name": STR, "domains": arr(STR), "contacts": arr(STR), "transitiv
              ["name", "domains", "contacts", "transitive", "renew-mode", "renew-window",
               "warn-window", "must-staple", "require-https", "state", "state-descr", "ca",
               "cert", "renew"])
-STATUS = obj({"version": STR, "managed-domains": arr(DOMAIN)}, ["version", "managed-domains"])
+COUNT = {"type": "integer", "minimum": 0}
+SECONDS = {"type": "string", "pattern": r"^\d+s$"}
+ACTIVATION = obj({"mode": {"type": "string", "enum": ["manual", "graceful"]},
+                  "interval": SECONDS, "settle": SECONDS, "pending": COUNT, "next": TIME,
+                  "batch": COUNT, "waiting": STR, "check-error": STR, "last-check": TIME,
+                  "last": TIME, "restarts": COUNT},
+                 ["mode", "restarts"])
+STATUS = obj({"version": STR, "activation": ACTIVATION, "managed-domains": arr(DOMAIN)},
+             ["version", "managed-domains"])
 CERT_STATUS = obj({"valid": VALID, "renewal": obj({"cert": STAGED_CERT}, ["cert"])},
                   extra=STAGED_ENTRY, key_pattern=SPEC)
 

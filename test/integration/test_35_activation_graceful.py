@@ -15,12 +15,13 @@ import time
 
 import pytest
 
+from status_check import ACTIVATION, STATUS, obj, undocumented, validate
 from test_30_renew import STAGED, issuer_is_pebble, renew_conf
 
 RESTARTED = r"ACME1410 MDActivation graceful: configuration check passed, restarting"
 READY = "resuming normal operations"    # httpd, at every start and restart
 CHECK_FAILS = r"ACME1411 activation waiting: the configuration check fails"
-STATUS = ("<Location /md-status>\n  SetHandler md-status\n</Location>\n")
+MD_STATUS = ("<Location /md-status>\n  SetHandler md-status\n</Location>\n")
 
 
 class Client(threading.Thread):
@@ -130,7 +131,14 @@ def wait_all_served(httpd, names, timeout):
 
 
 def md_status(httpd):
-    return json.loads(httpd.get(f"http://localhost:{httpd.ports.http}/md-status").body)
+    """md-status, checked against the schema of docs/status.md."""
+    status = json.loads(httpd.get(f"http://localhost:{httpd.ports.http}/md-status").body)
+    validate(status, STATUS)
+    return status
+
+
+def test_activation_status_fields_are_documented():
+    assert undocumented(obj({"activation": ACTIVATION}), "JSON status") == []
 
 
 @pytest.mark.parametrize("mpm", ["event", "worker", "prefork"])
@@ -140,7 +148,7 @@ def test_eight_domains_go_live_without_a_manual_restart(make_httpd, pebble, ca, 
     httpd = make_httpd(mpm=mpm)
     names = domains(8)
     httpd.write_conf(renew_conf(httpd, acme, ca, [[n] for n in names],
-                                extra="MDActivation graceful\n" + STATUS,
+                                extra="MDActivation graceful\n" + MD_STATUS,
                                 md_extra="MDCAChallenges http-01"))
     httpd.start()
     pid = httpd.pid
@@ -172,7 +180,7 @@ def test_invalid_configuration_on_disk_holds_the_restart(httpd, pebble, ca, chal
     acme = pebble()
     names = domains(2)
     conf = renew_conf(httpd, acme, ca, [[n] for n in names],
-                      extra="MDActivation graceful\nMDActivationInterval 10s\n" + STATUS,
+                      extra="MDActivation graceful\nMDActivationInterval 10s\n" + MD_STATUS,
                       md_extra="MDCAChallenges http-01")
     httpd.write_conf(conf)
     httpd.start()
@@ -207,7 +215,7 @@ def test_invalid_configuration_on_disk_holds_the_restart(httpd, pebble, ca, chal
 
 def test_manual_activation_never_restarts_by_itself(httpd, pebble, ca, challtestsrv):
     acme = pebble()
-    httpd.write_conf(renew_conf(httpd, acme, ca, [["man.test"]], extra=STATUS,
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["man.test"]], extra=MD_STATUS,
                                 md_extra="MDCAChallenges http-01"))
     httpd.start()
     httpd.wait_for_log(STAGED.replace(r"(?P<md>\S+)", r"man\.test"), timeout=60)
