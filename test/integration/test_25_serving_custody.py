@@ -97,35 +97,55 @@ def test_forged_stamp_in_staging_is_not_believed(httpd, set_ca, live):  # noqa: 
     assert_live_is_roots(httpd)
 
 
-def test_hard_link_to_a_root_file_is_not_handed_over(httpd, set_ca, live):  # noqa: F811
-    """Finding 4: a hard link in the User's groups to a root file (the User
-    can make one where fs.protected_hardlinks=0; the test makes it for the
-    User). The start's ownership walk used to chown it to the User; the
-    staged set holding it is refused, nothing of it is copied."""
-    base = store_dir(httpd)
-    secret = os.path.join(base, "root-secret")       # same file system as the store
+def root_secret(httpd):
+    """A root file 0600 on the store's file system (a hard link needs one)."""
+    secret = os.path.join(store_dir(httpd), "root-secret")
     with open(secret, "w") as f:
         f.write("root's own\n")
     os.chmod(secret, 0o600)
-    key, chain, serial = set_ca.issue(["a.test"])
-    d = stage(httpd, {"P-256": (key, chain)})
-    os.link(secret, os.path.join(d, "pubcert.rsa2048.pem"))
-    jobs = os.path.join(base, "jobs", "a.test")
+    return secret
+
+
+def assert_still_roots(path):
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o600)
+
+
+def test_hard_link_to_a_root_file_is_not_handed_over(httpd, set_ca, live):  # noqa: F811
+    """Finding 4: a hard link in the User's groups to a root file (the User
+    can make one where fs.protected_hardlinks=0; the test makes it for the
+    User). The ownership walk at each start gave it to the User on 0d56a80."""
+    secret = root_secret(httpd)
+    jobs = os.path.join(store_dir(httpd), "jobs", "a.test")
     os.makedirs(jobs, exist_ok=True)
     os.link(secret, os.path.join(jobs, "job.json.link"))
     mark = httpd.log_mark()
     httpd.graceful()
+    assert_still_roots(secret)
+    assert "ACME0718 store(fs): 'job.json.link' has 2 hard links" in httpd.error_log()[mark:]
+    assert served_serial(httpd.served_certificate("a.test")) == live
+    os.unlink(os.path.join(jobs, "job.json.link"))
+    os.unlink(secret)
+
+
+def test_hard_linked_staged_set_is_refused(httpd, set_ca, live):  # noqa: F811
+    """A staged set holding a hard link is refused and nothing of it is
+    copied (on 0d56a80 it was renamed into live/ as it was)."""
+    base = store_dir(httpd)
+    secret = root_secret(httpd)
+    key, chain, serial = set_ca.issue(["a.test"])
+    d = stage(httpd, {"P-256": (key, chain)})
+    os.link(secret, os.path.join(d, "pubcert.rsa2048.pem"))
+    mark = httpd.log_mark()
+    httpd.graceful()
     m = httpd.wait_for_log(r"ACME1215 a\.test: staged certificate NOT activated: (.*)",
                            since=mark)
-    assert "hard-linked file (pubcert.rsa2048.pem has" in m.group(1), m.group(0)
-    assert "ACME0718" in httpd.error_log()[mark:]
-    st = os.stat(secret)
-    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o600)
+    assert "hard-linked file (pubcert.rsa2048.pem has 2 links)" in m.group(1), m.group(0)
+    assert_still_roots(secret)
     assert served_serial(httpd.served_certificate("a.test")) == live
     rejected = os.path.join(base, "archive", "a.test.rejected-1")
     assert sorted(os.listdir(rejected)) == ["rejected.json"]
     assert_live_is_roots(httpd)
-    os.unlink(os.path.join(jobs, "job.json.link"))
     os.unlink(secret)
 
 
