@@ -168,7 +168,9 @@ class Httpd:
         ensure_free("httpd (https)", self.ports.https)
         if os.path.exists(self.pid_path):
             os.unlink(self.pid_path)
-        rc, out = self._run("-k", "start")
+        # `-k start` returns once the parent has read the configuration and
+        # detached: with thousands of domains that pass is most of the start
+        rc, out = self._run("-k", "start", timeout=max(timeout, 60))
         if rc != 0:
             raise HttpdError(f"apache2 -k start failed ({rc}):\n{out}\n{self._log_tail()}")
         deadline = time.monotonic() + timeout
@@ -228,7 +230,7 @@ class Httpd:
         if not self.running():
             raise HttpdError("graceful restart of an httpd that is not running")
         before = self.error_log().count(_READY)
-        rc, out = self._run("-k", "graceful")
+        rc, out = self._run("-k", "graceful", timeout=max(timeout, 60))
         if rc != 0:
             raise HttpdError(f"apache2 -k graceful failed ({rc}):\n{out}\n{self._log_tail()}")
         deadline = time.monotonic() + timeout
