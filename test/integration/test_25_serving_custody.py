@@ -15,19 +15,9 @@ import pytest
 
 from test_20_serving import domain_conf, plant_set, served_serial, set_ca, store_dir  # noqa: F401
 from test_20_serving import wait_served
-from test_21_serving_activation import stage, stamp
+from test_21_serving_activation import live, stage, stamp  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: httpd drops to a User")
-
-
-@pytest.fixture
-def live(httpd, set_ca):  # noqa: F811
-    key, chain, serial = set_ca.issue(["a.test"])
-    plant_set(httpd, "live", "a.test", {"P-256": (key, chain)})
-    httpd.write_conf(domain_conf(httpd))
-    httpd.start()
-    assert served_serial(httpd.served_certificate("a.test")) == serial
-    return serial
 
 
 def as_user(httpd, code, *args, wait=True):
