@@ -25,6 +25,7 @@ seconds=10
 jobs=2
 builddir="$srcdir/build-fuzz"
 all_targets="json_documents problem pem_chain headers config_values pkey_pem b64_jwk"
+all_targets="$all_targets host_names csr jws_verify ocsp_response store_json"
 targets=""
 
 usage() {
