@@ -44,10 +44,24 @@ static const char *aspect_sha256(apr_pool_t *p, acme_store_t *store,
     return certset_sha256_hex(p, data, len);
 }
 
+/* True when `missing` is one of `names`: what a full check records. */
+static int is_one_of(const char *missing, const apr_array_header_t *names)
+{
+    int i;
+
+    for (i = 0; i < names->nelts; ++i) {
+        if (strcmp(missing, APR_ARRAY_IDX(names, i, const char *)) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Fills *pair from its stamp record jp when spec and both files match. */
 static int pair_from_stamp(acme_certset_pair_t *pair, apr_pool_t *p, const json_t *jp,
-                           const char *spec_name, acme_store_t *store,
-                           acme_store_group_e group, const char *name, apr_time_t now)
+                           const char *spec_name, const apr_array_header_t *names,
+                           acme_store_t *store, acme_store_group_e group, const char *name,
+                           apr_time_t now)
 {
     const char *spec, *key_sha, *cert_sha, *missing, *err = NULL;
     apr_int64_t from, until;
@@ -64,7 +78,9 @@ static int pair_from_stamp(acme_certset_pair_t *pair, apr_pool_t *p, const json_
         || acme_json_get_int(&until, p, jp, "not-after", &err) != APR_SUCCESS
         || acme_json_get_bool(&names_ok, p, jp, "names-ok", &err) != APR_SUCCESS
         || acme_json_get_string_opt(&missing, p, jp, "missing", &err) != APR_SUCCESS
-        || (!names_ok && !missing)) {
+        /* a full check names the first name missing, one of those asked
+         * for, and only when one is */
+        || (names_ok ? missing != NULL : (!missing || !is_one_of(missing, names)))) {
         return 0;
     }
     pair->spec_name = spec;
@@ -144,7 +160,7 @@ static acme_certset_check_t *stamp_apply(apr_pool_t *p, acme_store_t *store,
             || !pair_from_stamp(pair, p, jp,
                                 acme_pkey_spec_name(p, &APR_ARRAY_IDX(specs, i,
                                                                       acme_pkey_spec_t)),
-                                store, group, name, now)) {
+                                names, store, group, name, now)) {
             return NULL;
         }
         certset_tally(check, p, pair);
