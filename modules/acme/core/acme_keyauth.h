@@ -8,9 +8,15 @@
 
 #include <apr_pools.h>
 
+#include "acme_names.h"
 #include "acme_pkey.h"
 
-#define ACME_KEYAUTH_TOKEN_MAX 256
+/* One limit for challenge tokens everywhere: they become file names in the
+ * store (acme_names_check_token) and the path of the http-01 answer. 128
+ * base64url characters are 768 bits; RFC 8555 asks for at least 128 bits,
+ * and CAs send 43. A longer token is refused when the challenge is read,
+ * with a clear error, instead of loading and never being answered. */
+#define ACME_KEYAUTH_TOKEN_MAX ACME_NAMES_TOKEN_MAX
 #define ACME_KEYAUTH_SHA256_LEN 32
 
 /* True when `token` is 1..ACME_KEYAUTH_TOKEN_MAX base64url characters
