@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 
-from . import sanitizer
+from . import cores, sanitizer
 from .ports import ensure_free, wait_listening
 from .proc import children, kill_group, pid_alive, wait_gone
 from .tlsclient import Response, ServedCert, http_get, fetch_certificate
@@ -49,6 +49,7 @@ class Httpd:
         self.pid_path = os.path.join(self.root, "run", "httpd.pid")
         self.error_log_path = os.path.join(self.root, "logs", "error_log")
         self.sanitizer_dir = os.path.join(self.root, "logs", "sanitizer")
+        self.core_dir = os.path.join(self.root, "logs", "cores")
         self.docroot = os.path.join(self.root, "htdocs")
         self.user = user or (test_user() if os.geteuid() == 0 else None)
         self.log_level = "info ssl:warn"
@@ -66,10 +67,12 @@ class Httpd:
         for sub in ("conf", "logs", "run", "htdocs"):
             os.makedirs(os.path.join(self.root, sub), mode=0o755, exist_ok=True)
         os.makedirs(self.sanitizer_dir, mode=0o755, exist_ok=True)
+        os.makedirs(self.core_dir, mode=0o755, exist_ok=True)
         if self.user:
-            # children write their sanitizer reports after dropping root
+            # children write their sanitizer reports and cores after dropping root
             pw = pwd.getpwnam(self.user[0])
             os.chown(self.sanitizer_dir, pw.pw_uid, pw.pw_gid)
+            os.chown(self.core_dir, pw.pw_uid, pw.pw_gid)
         with open(os.path.join(self.docroot, "index.html"), "w") as f:
             f.write("mod_acme test server\n")
 
@@ -108,6 +111,9 @@ class Httpd:
             "TypesConfig /etc/mime.types",
             f'SSLSessionCache "shmcb:{r}/run/ssl_scache(512000)"',
             "StartServers 2", "MaxRequestWorkers 16", "GracefulShutdownTimeout 5",
+            # a child that crashes leaves a core here (httpd makes its
+            # children dumpable then); crashes() shows its stack
+            f'CoreDumpDirectory "{self.core_dir}"',
         ]
         if self.mpm == "prefork":
             lines += ["MinSpareServers 1", "MaxSpareServers 4"]
@@ -144,7 +150,8 @@ class Httpd:
             self.write_conf()
         proc = subprocess.run([self.cfg.httpd, "-d", self.root, "-f", self.conf_path, *args],
                               capture_output=True, text=True, env=self._env(),
-                              stdin=subprocess.DEVNULL, timeout=timeout)
+                              stdin=subprocess.DEVNULL, timeout=timeout,
+                              preexec_fn=cores.allow)
         return proc.returncode, (proc.stdout + proc.stderr)
 
     def config_test(self):
@@ -193,7 +200,8 @@ class Httpd:
         self._foreground = subprocess.Popen(
             [self.cfg.httpd, "-d", self.root, "-f", self.conf_path, "-DFOREGROUND"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=self._env(), start_new_session=True)  # its own group, as a daemon's
+            env=self._env(), start_new_session=True,  # its own group, as a daemon's
+            preexec_fn=cores.allow)
         self.pid = self._foreground.pid
         if not self._wait_serving(time.monotonic() + timeout):
             self.stop()
@@ -303,8 +311,12 @@ class Httpd:
     def child_crashes(self):
         """error_log lines of children that a signal ended (AH00051/AH00052:
         httpd's parent logs every signal but TERM, HUP, USR1 and KILL, so a
-        test's own SIGKILL is not among them)."""
-        return _CHILD_SIGNALED.findall(self.error_log())
+        test's own SIGKILL is not among them), each followed by the stacks
+        of the cores left (gdb, where installed)."""
+        lines = _CHILD_SIGNALED.findall(self.error_log())
+        if lines:
+            lines += cores.stacks(self.core_dir, self.cfg.httpd)
+        return lines
 
     def sanitizer_reports(self):
         return sanitizer.reports(self.sanitizer_dir, extra_logs=[self.error_log_path])

@@ -190,10 +190,11 @@ def make_httpd(request, acme_config, ports, test_dir):
     for server in created:
         server.stop()
     reports = [r for server in created for r in server.sanitizer_reports()]
-    crashes = [f"{server.root}: {line}" for server in created for line in server.child_crashes()]
+    crashes = [(server.root, server.child_crashes()) for server in created]
+    crashes = [(root, lines) for root, lines in crashes if lines]
     if reports or crashes:
         text = "\n\n".join(f"== {path}\n{body}" for path, body in reports)
-        text += "".join(f"\n{line}" for line in crashes)
+        text += "".join(f"\n{root}:\n" + "\n".join(lines) for root, lines in crashes)
         pytest.fail(f"httpd crashed (sanitizer reports, children ended by a signal):\n{text}",
                     pytrace=False)
 
