@@ -39,6 +39,8 @@ done
 
 summaries=()
 failures=()
+# why integration tests failed, a few lines each: CI shows only the output's tail
+digests=()
 
 # The sanitizer pass runs its integration suite at the same time as the plain
 # one, on ports moved by this much (the harness moves all of its ports), so
@@ -82,6 +84,8 @@ finish_check() {
   summaries+=("$name integration: ${pytest_line:-no summary (suite did not run)}")
   if [ "$rc" -ne 0 ]; then
     failures+=("FAILED: $name make check (exit $rc), log in $log")
+    [ ! -f "$dir/test/integration/junit.xml" ] || digests+=("$(python3 \
+      "$srcdir/test/integration/failure_digest.py" "$dir/test/integration/junit.xml" "$name")")
   fi
 }
 
@@ -117,6 +121,11 @@ if [ "$fuzz" = yes ]; then
   [ "$rc" -eq 0 ] || failures+=("FAILED: fuzz run (exit $rc), log in $log")
 fi
 
+if [ ${#digests[@]} -gt 0 ]; then
+  echo
+  echo "=== why integration tests failed (the whole story is in the make-check.log)"
+  printf '%s\n' "${digests[@]}"
+fi
 echo
 echo "=== summary"
 # failures first, so that the last line is pytest's own summary
