@@ -7,7 +7,7 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
   apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev
   libcurl4-openssl-dev libjansson-dev check clang libclang-rt-14-dev
-  pebble python3 python3-pytest python3-pytest-xdist openssl curl iproute2 procps ca-certificates valgrind gdb
+  pebble python3 python3-pytest python3-pytest-xdist python3-cryptography openssl curl iproute2 procps ca-certificates valgrind gdb
   strace"
 TEST_USER=acmetest
 

@@ -9,6 +9,7 @@
 #include <http_core.h>
 #include <unixd.h>
 
+#include "acme_account_store.h"
 #include "acme_store_fs.h"
 #include "mod_acme_serve.h"
 
@@ -64,6 +65,7 @@ apr_status_t acme_glue_store_open(server_rec *s, apr_pool_t *pconf, apr_pool_t *
     acme_config_global_t *g = acme_config_global_get(s);
     acme_store_t *store;
     apr_status_t rv;
+    int changed;
 
     rv = acme_store_fs_open(&store, pconf, g->store_dir);
     if (rv != APR_SUCCESS) {
@@ -77,6 +79,13 @@ apr_status_t acme_glue_store_open(server_rec *s, apr_pool_t *pconf, apr_pool_t *
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1201 store %s: start-up repair "
                          "incomplete; serving what is there", g->store_dir);
+        }
+        /* a store from mod_md: its account.json holds the EAB HMAC */
+        rv = acme_account_store_forget_secrets(&changed, ptemp, store);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1204 store %s: an EAB HMAC left "
+                         "by mod_md in accounts/ could not be removed; see the lines before",
+                         g->store_dir);
         }
         rv = owners_give(store, ptemp, s);
         if (rv != APR_SUCCESS) {

@@ -116,14 +116,15 @@ def _link(src, dst):
 
 def layout_acme(sets, store_dir):
     """mod_acme's store (acme_store_fs.c, docs/operations.md):
-    live/<md>/privkey.P-256.pem + pubcert.P-256.pem + md.json."""
+    domains/<md>/privkey.secp256r1.pem + pubcert.secp256r1.pem + md.json (mod_md's
+    file names)."""
     issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     for d in sets.domains:
-        live = os.path.join(store_dir, "live", d.name)
+        live = os.path.join(store_dir, "domains", d.name)
         os.makedirs(live, mode=0o755, exist_ok=True)
         key, chain = sets.files(d.name)
-        _link(key, os.path.join(live, "privkey.P-256.pem"))
-        _link(chain, os.path.join(live, "pubcert.P-256.pem"))
+        _link(key, os.path.join(live, "privkey.secp256r1.pem"))
+        _link(chain, os.path.join(live, "pubcert.secp256r1.pem"))
         with open(os.path.join(live, "md.json"), "w") as f:
             json.dump({"name": d.name, "names": [d.name], "pkey-specs": ["P-256"],
                        "ca-url": NO_CA, "issued": issued}, f)

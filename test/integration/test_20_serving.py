@@ -17,6 +17,7 @@ import time
 import pytest
 
 from harness.tlsclient import ServedCert
+from harness import layout
 
 # No renewal runs during these tests: the sets they plant stay theirs.
 QUIET = "MDInitialDelay 1d\nMDCertificateAuthority https://127.0.0.1:1/dir\n"
@@ -133,8 +134,8 @@ def plant_set(httpd, group, name, pairs, owner=None):
     """pairs: {spec_name: (key_pem, chain_pem)} as issued by SetCA."""
     files = {}
     for spec, (key, chain) in pairs.items():
-        files[f"privkey.{spec}.pem"] = key
-        files[f"pubcert.{spec}.pem"] = chain
+        files[layout.privkey(spec)] = key
+        files[layout.pubcert(spec)] = chain
     return plant(httpd, group, name, files, owner)
 
 
@@ -189,7 +190,7 @@ def test_fallback_until_there_is_a_certificate(httpd):
     assert "id-ecPublicKey" in cert.x509("-text")      # P-256: cheap to make
     # mod_ssl answers requests with 503 while it serves a fallback
     assert httpd.get("https://a.test/index.html").status == 503
-    key = os.path.join(store_dir(httpd), "live", "a.test", "fallback-privkey.pem")
+    key = os.path.join(store_dir(httpd), layout.LIVE, "a.test", "fallback-privkey.pem")
     st = os.stat(key)
     assert (st.st_mode & 0o777, st.st_uid) == (0o600, 0)
     # made once: a restart serves the same certificate, from the same key
@@ -209,7 +210,7 @@ def test_damaged_fallback_is_made_again(httpd, damage):
     leaves of it (missing, empty, torn files), the next pass makes it again."""
     httpd.write_conf(domain_conf(httpd))
     httpd.start()
-    d = os.path.join(store_dir(httpd), "live", "a.test")
+    d = os.path.join(store_dir(httpd), layout.LIVE, "a.test")
     what, how = damage.split("_")
     for aspect in (["fallback-privkey.pem", "fallback-pubcert.pem"] if what == "both" else
                    ["fallback-privkey.pem" if what == "key" else "fallback-pubcert.pem"]):
@@ -247,7 +248,7 @@ def test_fallback_follows_new_names_with_the_same_key(httpd):
 @pytest.mark.parametrize("httpd", ["event", "worker", "prefork"], indirect=True)
 def test_live_set_is_served(httpd, set_ca):
     key, chain, serial = set_ca.issue(["a.test", "www.a.test"])
-    plant_set(httpd, "live", "a.test", {"P-256": (key, chain)})
+    plant_set(httpd, layout.LIVE, "a.test", {"P-256": (key, chain)})
     httpd.write_conf(domain_conf(httpd, names=("a.test", "www.a.test")))
     httpd.start()
     for name in ("a.test", "www.a.test"):
@@ -263,7 +264,7 @@ def test_live_set_is_served(httpd, set_ca):
 def test_one_certificate_per_key_type(httpd, set_ca):
     ec = set_ca.issue(["a.test"], kind="P-256")
     rsa = set_ca.issue(["a.test"], kind="rsa2048")
-    plant_set(httpd, "live", "a.test", {"P-256": ec[:2], "rsa2048": rsa[:2]})
+    plant_set(httpd, layout.LIVE, "a.test", {"P-256": ec[:2], "rsa2048": rsa[:2]})
     httpd.write_conf(domain_conf(httpd, keys="secp256r1 rsa2048"))
     httpd.start()
     p = httpd.ports.https
@@ -277,7 +278,7 @@ def test_broken_live_pair_is_left_out(httpd, set_ca):
     ec = set_ca.issue(["a.test"], kind="P-256")
     rsa = set_ca.issue(["a.test"], kind="rsa2048")
     other = set_ca.issue(["a.test"], kind="rsa2048")
-    plant_set(httpd, "live", "a.test", {"P-256": ec[:2], "rsa2048": (other[0], rsa[1])})
+    plant_set(httpd, layout.LIVE, "a.test", {"P-256": ec[:2], "rsa2048": (other[0], rsa[1])})
     httpd.write_conf(domain_conf(httpd, keys="secp256r1 rsa2048"))
     httpd.start()
     assert served_serial(httpd.served_certificate("a.test")) == ec[2]
@@ -306,7 +307,7 @@ def test_static_files_and_foreign_vhosts_untouched(httpd, set_ca, ca):
     other = httpd.served_certificate("other.test", cafile=ca.cert_path)
     with open(other_cert) as f:
         assert other.pem.strip() == f.read().strip()
-    assert not os.path.exists(os.path.join(store_dir(httpd), "live", "s.test"))
+    assert not os.path.exists(os.path.join(store_dir(httpd), layout.LIVE, "s.test"))
 
 
 def test_store_permissions(httpd, set_ca):
@@ -318,10 +319,10 @@ def test_store_permissions(httpd, set_ca):
     httpd.graceful()
     wait_served(httpd, "a.test", serial)
     base = store_dir(httpd)
-    live_key = os.path.join(base, "live", "a.test", "privkey.P-256.pem")
+    live_key = os.path.join(base, layout.LIVE, "a.test", layout.privkey("P-256"))
     st = os.stat(live_key)
     assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == (0o600, 0, 0)
-    for d in ("live", os.path.join("live", "a.test"), "archive"):
+    for d in (layout.LIVE, os.path.join(layout.LIVE, "a.test"), "archive"):
         assert os.stat(os.path.join(base, d)).st_uid == 0, d
     for d in ("staging", "challenges", "jobs", "accounts", "tmp"):
         assert os.stat(os.path.join(base, d)).st_uid == user.pw_uid, d

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from harness import layout
 from test_20_serving import (domain_conf, plant, plant_set, served_serial, set_ca, store_dir,
                              wait_served)
 
@@ -22,7 +23,7 @@ def stamp(offset_days):
 def live(httpd, set_ca):
     """httpd serving a live P-256 set for a.test; returns its serial."""
     key, chain, serial = set_ca.issue(["a.test"])
-    plant_set(httpd, "live", "a.test", {"P-256": (key, chain)})
+    plant_set(httpd, layout.LIVE, "a.test", {"P-256": (key, chain)})
     httpd.write_conf(domain_conf(httpd))
     httpd.start()
     assert served_serial(httpd.served_certificate("a.test")) == serial
@@ -33,9 +34,9 @@ def stage(httpd, pairs, extra=None):
     files = {}
     for spec, (key, chain) in pairs.items():
         if key is not None:
-            files[f"privkey.{spec}.pem"] = key
+            files[layout.privkey(spec)] = key
         if chain is not None:
-            files[f"pubcert.{spec}.pem"] = chain
+            files[layout.pubcert(spec)] = chain
     files.update(extra or {})
     return plant(httpd, "staging", "a.test", files, owner=httpd.user[0])
 
@@ -53,9 +54,9 @@ def test_staged_set_goes_live_at_graceful_restart(httpd, set_ca, live):
     assert time.strftime("%Y", time.gmtime(time.time() + 30 * 86400)) in m.group(1)
     base = store_dir(httpd)
     assert not os.path.exists(os.path.join(base, "staging", "a.test"))
-    with open(os.path.join(base, "archive", "a.test.1", "pubcert.P-256.pem")) as f:
+    with open(os.path.join(base, "archive", "a.test.1", layout.pubcert("P-256"))) as f:
         archived = f.read()
-    with open(os.path.join(base, "live", "a.test", "md.json")) as f:
+    with open(os.path.join(base, layout.LIVE, "a.test", "md.json")) as f:
         assert json.load(f)["name"] == "a.test"
     assert _serial_of(set_ca, archived) == live     # the one served before
 
@@ -82,7 +83,7 @@ def test_bad_staged_set_is_moved_aside_and_live_stays(httpd, set_ca, live):
     with open(os.path.join(rejected, "rejected.json")) as f:
         info = json.load(f)
     assert info["name"] == "a.test" and "does not match" in info["reason"]
-    st = os.stat(os.path.join(rejected, "privkey.P-256.pem"))
+    st = os.stat(os.path.join(rejected, layout.privkey("P-256")))
     assert (st.st_mode & 0o777, st.st_uid) == (0o600, 0)
     # not retried at the next restart
     mark = httpd.log_mark()
@@ -95,21 +96,21 @@ def test_staged_set_is_copied_and_checked_fully_its_stamp_ignored(httpd, set_ca,
     """The parent never believes a stamp (verified.json) in STAGING, which
     the worker user writes (issue 16, finding 2): it copies the staged set
     and checks the copy fully; its own stamp goes live with the set, and a
-    later restart trusts that one (root's, in live/)."""
+    later restart trusts that one (root's, in domains/)."""
     base = store_dir(httpd)
     files = {}
-    for aspect in ("privkey.P-256.pem", "pubcert.P-256.pem", "verified.json"):
-        with open(os.path.join(base, "live", "a.test", aspect)) as f:
+    for aspect in (layout.privkey("P-256"), layout.pubcert("P-256"), "verified.json"):
+        with open(os.path.join(base, layout.LIVE, "a.test", aspect)) as f:
             files[aspect] = f.read()      # the live set was stamped at start
     stage(httpd, {}, files)
     mark = httpd.log_mark()
     httpd.graceful()
     httpd.wait_for_log(r"ACME1214 activated new certificate for a\.test", since=mark)
     assert "ACME1218 a.test: staged set copied and checked fully" in httpd.error_log()[mark:]
-    st = os.stat(os.path.join(base, "live", "a.test", "verified.json"))
+    st = os.stat(os.path.join(base, layout.LIVE, "a.test", "verified.json"))
     assert (st.st_uid, st.st_mode & 0o022) == (0, 0)
     other_key, _, _ = set_ca.issue(["a.test"])
-    stage(httpd, {}, dict(files, **{"privkey.P-256.pem": other_key}))
+    stage(httpd, {}, dict(files, **{layout.privkey("P-256"): other_key}))
     mark = httpd.log_mark()
     httpd.graceful()
     httpd.wait_for_log(r"ACME1215 a\.test: staged certificate NOT activated: P-256: the "
@@ -123,7 +124,7 @@ def test_staged_set_is_copied_and_checked_fully_its_stamp_ignored(httpd, set_ca,
     ("leaf_only", "holds only the certificate, not the chain"),
     ("wrong_order", "the chain is not in order: certificate 0 is not issued by certificate 1"),
     ("wrong_type", "the private key is rsa2048, not P-256"),
-    ("no_key", "privkey.P-256.pem is missing"),
+    ("no_key", "privkey.secp256r1.pem is missing"),
 ])
 def test_staged_set_checks(httpd, set_ca, live, case, why):
     names = ["b.test"] if case == "names" else ["a.test"]
@@ -153,7 +154,7 @@ def test_unfinished_staged_set_is_left_alone(httpd, set_ca, live):
     mark = httpd.log_mark()
     httpd.graceful()
     assert "ACME1215" not in httpd.error_log()[mark:]
-    assert os.path.exists(os.path.join(d, "privkey.P-256.pem"))
+    assert os.path.exists(os.path.join(d, layout.privkey("P-256")))
     stage(httpd, {"P-256": (None, chain)})
     httpd.graceful()
     wait_served(httpd, "a.test", serial)
@@ -169,7 +170,7 @@ def test_activation_delay(httpd, set_ca):
     httpd.wait_for_log(r"ACME1213 a\.test: staged certificate becomes active at the first "
                        r"restart after ", since=mark)
     assert "mod_acme fallback" in httpd.served_certificate("a.test").x509("-subject")
-    assert os.path.exists(os.path.join(d, "pubcert.P-256.pem"))
+    assert os.path.exists(os.path.join(d, layout.pubcert("P-256")))
     # without the delay it goes live at the next restart
     httpd.write_conf(domain_conf(httpd))
     httpd.graceful()

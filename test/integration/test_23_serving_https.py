@@ -7,6 +7,7 @@ import ssl
 import pytest
 
 from test_20_serving import domain_conf, plant_set, set_ca  # noqa: F401 (fixture)
+from harness import layout
 
 HSTS = "strict-transport-security"
 
@@ -30,7 +31,7 @@ def request(httpd, method, host, path, https=False, cafile=None):
 def start(httpd, set_ca, mode, live=True):
     if live:
         key, chain, _ = set_ca.issue(["a.test", "www.a.test"])
-        plant_set(httpd, "live", "a.test", {"P-256": (key, chain)})
+        plant_set(httpd, layout.LIVE, "a.test", {"P-256": (key, chain)})
     httpd.write_conf(domain_conf(httpd, names=("a.test", "www.a.test"),
                                  extra_md=f"MDRequireHttps {mode}"))
     httpd.start()

@@ -11,6 +11,7 @@ import pytest
 
 from test_20_serving import domain_conf, plant_set, set_ca  # noqa: F401 (fixture)
 from test_23_serving_https import request
+from harness import layout
 
 CERT_STATUS = "/.httpd/certificate-status"
 CHALLENGE = "/.well-known/acme-challenge/no-such-token"
@@ -42,7 +43,7 @@ def served(httpd, set_ca):
     p = httpd.ports
     for name in ("a.test", "b.test"):
         key, chain, _ = set_ca.issue([name, f"*.{name}"])
-        plant_set(httpd, "live", name, {"P-256": (key, chain)})
+        plant_set(httpd, layout.LIVE, name, {"P-256": (key, chain)})
     httpd.write_conf(domain_conf(httpd, names=("a.test", "*.a.test"),
                                  extra_md="MDRequireHttps temporary\nMDRenewMode manual")
                      + "<MDomain b.test *.b.test>\n  MDRenewMode manual\n</MDomain>\n"

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from harness import layout
 from test_20_serving import domain_conf, plant_set, served_serial, set_ca, store_dir  # noqa: F401
 from test_20_serving import wait_served
 from test_21_serving_activation import live, stage, stamp  # noqa: F401 (fixture)
@@ -33,8 +34,8 @@ def as_user(httpd, code, *args, wait=True):
 
 
 def assert_live_is_roots(httpd):
-    """Every entry of live/ is root's; keys 0600 with a single link."""
-    live_dir = os.path.join(store_dir(httpd), "live")
+    """Every entry of domains/ is root's; keys 0600 with a single link."""
+    live_dir = os.path.join(store_dir(httpd), layout.LIVE)
     for root, dirs, files in os.walk(live_dir):
         for n in dirs + files:
             st = os.lstat(os.path.join(root, n))
@@ -49,7 +50,7 @@ FORGE = r"""
 import hashlib, json, os, sys
 live, staging, key, chain = sys.argv[1:5]
 os.makedirs(staging, exist_ok=True)
-for name, text in (("privkey.P-256.pem", key), ("pubcert.P-256.pem", chain)):
+for name, text in (("privkey.secp256r1.pem", key), ("pubcert.secp256r1.pem", chain)):
     with open(os.path.join(staging, name), "w") as f:
         f.write(text)
 # the live set's stamp (readable), made to vouch for these files
@@ -72,7 +73,7 @@ def test_forged_stamp_in_staging_is_not_believed(httpd, set_ca, live):  # noqa: 
     _, chain, _ = set_ca.issue(["other.test"], start=stamp(-20), end=stamp(-1))
     other_key, _, _ = set_ca.issue(["a.test"])
     staging = os.path.join(base, "staging", "a.test")
-    assert as_user(httpd, FORGE, os.path.join(base, "live", "a.test"), staging, other_key,
+    assert as_user(httpd, FORGE, os.path.join(base, layout.LIVE, "a.test"), staging, other_key,
                    chain).strip() == "forged"
     mark = httpd.log_mark()
     httpd.graceful()
@@ -120,17 +121,17 @@ def test_hard_link_to_a_root_file_is_not_handed_over(httpd, set_ca, live):  # no
 
 def test_hard_linked_staged_set_is_refused(httpd, set_ca, live):  # noqa: F811
     """A staged set holding a hard link is refused and nothing of it is
-    copied (on 0d56a80 it was renamed into live/ as it was)."""
+    copied (on 0d56a80 it was renamed into live/, now domains/, as it was)."""
     base = store_dir(httpd)
     secret = root_secret(httpd)
     key, chain, serial = set_ca.issue(["a.test"])
     d = stage(httpd, {"P-256": (key, chain)})
-    os.link(secret, os.path.join(d, "pubcert.rsa2048.pem"))
+    os.link(secret, os.path.join(d, "pubcert.pem"))
     mark = httpd.log_mark()
     httpd.graceful()
     m = httpd.wait_for_log(r"ACME1215 a\.test: staged certificate NOT activated: (.*)",
                            since=mark)
-    assert "hard-linked file (pubcert.rsa2048.pem has 2 links)" in m.group(1), m.group(0)
+    assert "hard-linked file (pubcert.pem has 2 links)" in m.group(1), m.group(0)
     assert_still_roots(secret)
     assert served_serial(httpd.served_certificate("a.test")) == live
     rejected = os.path.join(base, "archive", "a.test.rejected-1")
@@ -153,11 +154,11 @@ print("written", flush=True)
 def test_open_descriptor_of_the_user_does_not_reach_the_live_key(httpd, set_ca, live):  # noqa: F811
     """Finding 3: the User opens a staged key for writing before the
     activation and writes through it afterwards. On 0d56a80 the activation
-    renamed that very inode into live/; now live/ holds root's copy."""
+    renamed that very inode into live/; now domains/ holds root's copy."""
     base = store_dir(httpd)
     key, chain, serial = set_ca.issue(["a.test"])
     d = stage(httpd, {"P-256": (key, chain)}, {"md.json": '{"name": "a.test"}\n'})
-    proc = as_user(httpd, KEEP_FD, os.path.join(d, "privkey.P-256.pem"), wait=False)
+    proc = as_user(httpd, KEEP_FD, os.path.join(d, layout.privkey("P-256")), wait=False)
     try:
         assert proc.stdout.readline().strip() == "open"
         mark = httpd.log_mark()
@@ -170,7 +171,7 @@ def test_open_descriptor_of_the_user_does_not_reach_the_live_key(httpd, set_ca, 
     finally:
         proc.kill()
         proc.wait()
-    live_key = os.path.join(base, "live", "a.test", "privkey.P-256.pem")
+    live_key = os.path.join(base, layout.LIVE, "a.test", layout.privkey("P-256"))
     with open(live_key) as f:
         assert f.read() == key
     assert_live_is_roots(httpd)

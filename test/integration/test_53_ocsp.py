@@ -101,10 +101,10 @@ def test_stapling_good_after_responder_outage(httpd, pebble, ca, challtestsrv, t
 
     # MDStapleOthers (on by default): with MDStapling on globally, a vhost
     # with its own certificate files (other.test's, no longer managed) too
-    live = os.path.join(httpd.root, "md", "live", OTHER)
+    live = os.path.join(httpd.root, "md", "domains", OTHER)
     other = (f"<VirtualHost *:{httpd.ports.https}>\n  ServerName {OTHER}\n  SSLEngine on\n"
-             f"  SSLCertificateFile {live}/pubcert.rsa2048.pem\n"
-             f"  SSLCertificateKeyFile {live}/privkey.rsa2048.pem\n</VirtualHost>\n")
+             f"  SSLCertificateFile {live}/pubcert.pem\n"
+             f"  SSLCertificateKeyFile {live}/privkey.pem\n</VirtualHost>\n")
     httpd.write_conf(renew_conf(httpd, acme, ca, [[MD]],
                                 extra="MDStapling on\nMDRetryDelay 2s\n" + LOCATIONS + other,
                                 md_extra="MDCAChallenges http-01"))

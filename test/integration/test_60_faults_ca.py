@@ -7,6 +7,7 @@ store holds only parseable files throughout; the module never loops tightly.
 
 Each test prints what was faulted, how many requests were made and the
 busiest second, so a run shows the numbers behind the verdict."""
+import base64
 import json
 import os
 import re
@@ -34,9 +35,17 @@ def store_dir(httpd):
 
 def check_store(root, skip=("/locks",)):
     """Every file of the store parses: *.json as JSON, *.pem as PEM blocks
-    openssl reads. Returns the number of files checked; raises on the first
-    broken one. Directories whose path contains one of skip are left out."""
+    openssl reads (an encrypted key is decrypted with the store key of
+    md_store.json, as mod_md would). Returns the number of files checked;
+    raises on the first broken one. Directories whose path contains one of
+    skip are left out."""
     checked = 0
+    store_key = None
+    if os.path.exists(os.path.join(root, "md_store.json")):
+        with open(os.path.join(root, "md_store.json")) as f:
+            key64 = json.load(f)["key"]
+        store_key = base64.urlsafe_b64decode(key64 + "=" * (-len(key64) % 4))
+        assert len(store_key) == 48
     for dirpath, _, files in os.walk(root):
         if any(s in dirpath for s in skip):
             continue
@@ -46,17 +55,23 @@ def check_store(root, skip=("/locks",)):
                 with open(path) as f:
                     json.load(f)
             elif name.endswith(".pem"):
-                check_pem(path)
+                check_pem(path, store_key)
             else:
                 continue
             checked += 1
     return checked
 
 
-def check_pem(path):
+def check_pem(path, store_key=None):
     with open(path) as f:
         text = f.read()
     assert "-----BEGIN " in text, path
+    if "ENCRYPTED PRIVATE KEY" in text:
+        # mod_md's (and now mod_acme's) account keys: PKCS#8 under the store key
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+        assert store_key is not None, f"{path}: encrypted, and no md_store.json"
+        load_pem_private_key(text.encode(), password=store_key)
+        return
     kind = "pkey" if "PRIVATE KEY" in text else "x509"
     proc = subprocess.run(["openssl", kind, "-in", path, "-noout"], capture_output=True,
                           text=True)

@@ -18,6 +18,7 @@ from harness.faulty_ca import FaultyCA
 from test_20_serving import plant_set, served_serial, set_ca  # noqa: F401 (fixture)
 from test_30_renew import issuer_is_pebble, pebble_root, renew_conf, served, wait_staged
 from test_60_faults_ca import check_store, store_dir
+from harness import layout
 
 MD = "full.test"
 
@@ -55,7 +56,7 @@ def test_full_disk_during_staging(httpd, pebble, ca, challtestsrv, test_dir, set
     acme = pebble()
     # a live set that is due (1 day of life left of 21): served, renewed at once
     key, chain, serial = set_ca.issue([MD], start=_utc_in(-20 * 86400), end=_utc_in(86400))
-    plant_set(httpd, "live", MD, {"P-256": (key, chain)})
+    plant_set(httpd, layout.LIVE, MD, {"P-256": (key, chain)})
     proxy = FaultyCA(ca, httpd.ports.acme, "/dir").start()
     try:
         proxy.set_schedule(["503"], match="^/finalize-order/")
@@ -120,7 +121,7 @@ def test_readonly_staging(httpd, pebble, ca, challtestsrv, test_dir, set_ca):  #
         pytest.skip("needs root (children as an unprivileged User)")
     acme = pebble()
     key, chain, serial = set_ca.issue([RO], start=_utc_in(-20 * 86400), end=_utc_in(86400))
-    live = plant_set(httpd, "live", RO, {"P-256": (key, chain)})
+    live = plant_set(httpd, layout.LIVE, RO, {"P-256": (key, chain)})
     live_files = pem_files(live)
     staging = os.path.join(store_dir(httpd), "staging")
     proxy = FaultyCA(ca, httpd.ports.acme, "/dir").start()

@@ -14,6 +14,7 @@ from harness.faulty_ca import FaultyCA
 from test_20_serving import plant_set, set_ca  # noqa: F401 (fixture)
 from test_30_renew import issuer_is_pebble, pebble_root, renew_conf, served, wait_staged
 from test_60_faults_ca import check_store, store_dir
+from harness import layout
 
 MD_EXTRA = "MDPrivateKeys secp256r1\n  MDCAChallenges http-01"
 
@@ -35,7 +36,7 @@ def test_damaged_live_set_falls_back_then_renews(httpd, pebble, ca, challtestsrv
     md = f"dmg-{damage}.test"
     key, chain, _ = set_ca.issue([md])
     other, _, _ = set_ca.issue([md])
-    plant_set(httpd, "live", md, {"P-256": damage_key(key, chain, other)[damage]})
+    plant_set(httpd, layout.LIVE, md, {"P-256": damage_key(key, chain, other)[damage]})
     httpd.write_conf(renew_conf(httpd, acme, ca, [[md]], md_extra=MD_EXTRA))
     httpd.start()
     line = httpd.wait_for_log(rf"ACME1220 {re.escape(md)}: the live P-256 certificate is not "

@@ -109,7 +109,7 @@ def test_config_name_in_capitals_is_the_lower_case_name(httpd):
     print(f"\ncapitals: apache2 -t exit {rc}: {out.strip()[:200]}")
     assert rc == 0, out
     httpd.start()
-    live = os.listdir(os.path.join(httpd.root, "md", "live"))
+    live = os.listdir(os.path.join(httpd.root, "md", "domains"))
     print(f"live directories: {live}")
     assert live == ["a.test"], live
     status, _, body = request(httpd, "GET", "www.a.test", PREFIX + TOKEN)

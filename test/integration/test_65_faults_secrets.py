@@ -79,7 +79,7 @@ def test_no_secret_in_logs_status_or_store(httpd, pebble, ca, challtestsrv, test
 
     store = os.path.join(httpd.root, "md")
     keys = private_keys(store)
-    assert any("/live/" in k for k in keys) and any("/accounts/" in k for k in keys), keys
+    assert any("/domains/" in k for k in keys) and any("/accounts/" in k for k in keys), keys
     with open(httpd.error_log_path, "rb") as f:
         log = f.read()
     pages = status_outputs(httpd)
@@ -115,7 +115,7 @@ def test_no_secret_in_logs_status_or_store(httpd, pebble, ca, challtestsrv, test
         if rel.startswith("accounts/"):
             # the worker signs the ACME requests with it
             assert st.st_uid == uid and readable_by(user, path), rel
-        elif rel.startswith("live/"):
+        elif rel.startswith("domains/"):
             assert st.st_uid == 0 and not readable_by(user, path), rel
     # the rest of an account (its URL, contact) is behind a 0700 directory
     acc = os.path.join(store, "accounts")

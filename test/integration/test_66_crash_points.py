@@ -10,11 +10,11 @@ client is gone, the worst case for extra orders). The two steps without a
 request are frozen with strace's syscall delay, a real pause without a
 test-only path in the module: the staging write at the rename of the new
 certificate into staging/, the activation at the parent's rename of staging/
-to live/ (the old set already moved to archive/) during a graceful restart.
+to domains/ (the old set already moved to archive/) during a graceful restart.
 
 For every step: the next start resumes and finishes the renewal, at most one
 extra order is created (newOrder requests through the proxy), the old live
-set is served until the new one is activated and is kept (live/ or
+set is served until the new one is activated and is kept (domains/ or
 archive/), and the new set is served after a graceful restart."""
 import os
 import re
@@ -30,6 +30,7 @@ from harness.proc import kill_group
 from test_20_serving import plant_set, served_serial, set_ca  # noqa: F401 (fixture)
 from test_30_renew import issuer_is_pebble, pebble_root, renew_conf, served, wait_staged
 from test_60_faults_ca import check_store, store_dir
+from harness import layout
 
 # step: (path regex of its request, how many matching requests pass first)
 NETWORK_STEPS = {
@@ -184,13 +185,13 @@ def crash_in_staging(httpd, proxy, md, served_old):
 
 def crash_in_activation(httpd, md, served_old, test_dir):
     """Lets the renewal stage its set, then freezes the parent's renames
-    during a graceful restart and kills it once live/<md> has been moved to
-    archive/ and staging/<md> not yet to live/ (the state with no live set)."""
+    during a graceful restart and kills it once domains/<md> has been moved to
+    archive/ and staging/<md> not yet to domains/ (the state with no live set)."""
     httpd.start()
     wait_staged(httpd, md, timeout=60)
     served_old()
     store = store_dir(httpd)
-    live = os.path.join(store, "live", md)
+    live = os.path.join(store, layout.LIVE, md)
     freezer = Freezer([httpd.pid], delay=3, follow_threads=False,
                       log=os.path.join(test_dir, "strace-parent.log"))
     try:
@@ -201,12 +202,12 @@ def crash_in_activation(httpd, md, served_old, test_dir):
                              "-k", "graceful"], stdin=subprocess.DEVNULL, capture_output=True,
                             text=True, env=httpd._env(), timeout=30)
         assert rc.returncode == 0, rc.stdout + rc.stderr
-        wait_until(lambda: not os.path.exists(live), 60, "live/ moved to archive/")
+        wait_until(lambda: not os.path.exists(live), 60, "domains/ moved to archive/")
         assert os.path.isdir(os.path.join(store, "staging", md))
         kill_all(httpd)
     finally:
         freezer.stop()
-    return "rename staging/ -> live/"
+    return "rename staging/ -> domains/"
 
 
 def _listdir(path):
@@ -238,7 +239,7 @@ def test_crash_at_step(step, httpd, pebble, ca, challtestsrv, test_dir, set_ca, 
     # nobody answers, and the resumed job needs no new order)
     acme = pebble(env=EXACT)
     key, chain, serial = set_ca.issue(names, start=_utc_in(-20 * 86400), end=_utc_in(86400))
-    live_dir = plant_set(httpd, "live", md, {SPEC: (key, chain)})
+    live_dir = plant_set(httpd, layout.LIVE, md, {SPEC: (key, chain)})
     old_set = read_set(live_dir)
     proxy = FaultyCA(ca, httpd.ports.acme, "/dir").start()
 
@@ -271,7 +272,7 @@ def test_crash_at_step(step, httpd, pebble, ca, challtestsrv, test_dir, set_ca, 
         else:
             # the old set is served until the new one is activated
             served_old()
-            assert read_set(os.path.join(store, "live", md)) == old_set
+            assert read_set(os.path.join(store, layout.LIVE, md)) == old_set
             wait_renewed(httpd, md, since=mark)
             recovered = time.monotonic() - killed_at
             served_old()

@@ -4,7 +4,7 @@ timings are measured by test/bench/bench_scale.py.
 
 The certificate sets come from the benchmarks' generator (test/bench/
 gen_certs.c, compiled with cc -lcrypto), planted into mod_acme's store as
-LIVE/<md>/privkey.P-256.pem + pubcert.P-256.pem + md.json."""
+domains/<md>/privkey.secp256r1.pem + pubcert.secp256r1.pem + md.json."""
 import hashlib
 import os
 import random

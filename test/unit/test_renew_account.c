@@ -6,6 +6,9 @@
 
 #include <apr_strings.h>
 
+#include <jansson.h>
+#include <openssl/evp.h>
+
 #include "acme_account_store.h"
 #include "acme_log.h"
 #include "test_renew.h"
@@ -251,6 +254,135 @@ START_TEST(unusable_account_is_skipped)
 }
 END_TEST
 
+static const char *account_file(const char *id, const char *aspect)
+{
+    const char *data;
+    apr_size_t len;
+
+    ck_assert_int_eq(acme_store_load(&data, &len, test_pool, renew_store, ACME_STORE_ACCOUNTS,
+                                     id, aspect), APR_SUCCESS);
+    return data;
+}
+
+START_TEST(account_is_kept_as_mod_md_keeps_it)
+{
+    acme_renew_spec_t *a = renew_spec("a.test", "a.test", "www.a.test");
+    json_t *json;
+
+    a->eab_kid = EAB_KID;
+    a->eab_hmac = EAB_HMAC;
+    run_done(a, ACME_JOB_ACCOUNT);
+    json = json_loads(account_file("ACME-ca.test-0001", ACME_ACCOUNT_STORE_JSON), 0, NULL);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_str_eq(json_string_value(json_object_get(json, "status")), "valid");
+    ck_assert_str_eq(json_string_value(json_object_get(json, "url")), ACCT_URL);
+    ck_assert_str_eq(json_string_value(json_object_get(json, "ca-url")), DIR_URL);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json, "contact"), 0)),
+                     "mailto:admin@a.test");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json, "eab"), "kid")),
+                     EAB_KID);
+    /* the HMAC, which mod_md keeps there, is not */
+    ck_assert_ptr_null(json_object_get(json_object_get(json, "eab"), "hmac"));
+    json_decref(json);
+    /* the key is encrypted with the store key, as mod_md keeps account keys */
+    ck_assert_ptr_nonnull(strstr(account_file("ACME-ca.test-0001", ACME_ACCOUNT_STORE_KEY),
+                                 "-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+}
+END_TEST
+
+/* Saves an account as mod_md 2.6 writes it: its key encrypted with `pass`. */
+static acme_pkey_t *mod_md_account(const char *id, const char *status,
+                                   const unsigned char *pass, apr_size_t pass_len)
+{
+    acme_pkey_spec_t spec = { ACME_PKEY_EC, 0, ACME_PKEY_P256 };
+    const char *json = apr_psprintf(test_pool, "{\n  \"status\": \"%s\",\n  \"url\": \"%s\",\n"
+        "  \"ca-url\": \"%s\",\n  \"contact\": [\n    \"mailto:admin@a.test\"\n  ],\n"
+        "  \"orders\": \"%s/orders\",\n  \"eab\": {\n    \"kid\": \"%s\",\n"
+        "    \"hmac\": \"%s\"\n  }\n}\n", status, ACCT_URL, DIR_URL, ACCT_URL, EAB_KID, EAB_HMAC);
+    const char *pem;
+    apr_size_t len;
+    acme_pkey_t *key;
+
+    ck_assert_int_eq(acme_pkey_generate(&key, test_pool, &spec, NULL), APR_SUCCESS);
+    ck_assert_int_eq(acme_pkey_to_pem_pass(&pem, &len, test_pool, key, pass, pass_len, NULL),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_store_save(renew_store, test_pool, ACME_STORE_ACCOUNTS, id,
+                                     ACME_ACCOUNT_STORE_KEY, pem, len, ACME_STORE_SECRET),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_store_save(renew_store, test_pool, ACME_STORE_ACCOUNTS, id,
+                                     ACME_ACCOUNT_STORE_JSON, json, strlen(json), 0),
+                     APR_SUCCESS);
+    return key;
+}
+
+START_TEST(mod_md_account_is_used)
+{
+    acme_account_want_t want = { 0 };
+    acme_account_record_t *rec;
+    const unsigned char *pass;
+    apr_size_t pass_len;
+    acme_pkey_t *key;
+
+    ck_assert_int_eq(acme_store_secret_key(&pass, &pass_len, renew_store), APR_SUCCESS);
+    mod_md_account("ACME-ca.test-0000", "deactivated", pass, pass_len);
+    key = mod_md_account("ACME-ca.test-0001", "valid", pass, pass_len);
+    want.ca_url = DIR_URL;
+    want.contact = "admin@a.test";
+    want.eab_kid = EAB_KID;
+    want.eab_hmac = EAB_HMAC;
+    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, NULL, &want),
+                     APR_SUCCESS);
+    ck_assert_str_eq(rec->id, "ACME-ca.test-0001");    /* not the deactivated one */
+    ck_assert_str_eq(rec->url, ACCT_URL);
+    ck_assert_str_eq(rec->contact, "mailto:admin@a.test");
+    ck_assert_str_eq(rec->eab_kid, EAB_KID);
+    ck_assert_int_eq(EVP_PKEY_eq(acme_pkey_get_evp(rec->key), acme_pkey_get_evp(key)), 1);
+}
+END_TEST
+
+START_TEST(mod_md_eab_hmac_is_removed_from_the_account)
+{
+    acme_account_want_t want = { 0 };
+    acme_account_record_t *rec;
+    const unsigned char *pass;
+    apr_size_t pass_len;
+    int changed = -1;
+
+    ck_assert_int_eq(acme_store_secret_key(&pass, &pass_len, renew_store), APR_SUCCESS);
+    mod_md_account("ACME-ca.test-0000", "valid", pass, pass_len);
+    ck_assert_ptr_nonnull(strstr(account_file("ACME-ca.test-0000", ACME_ACCOUNT_STORE_JSON),
+                                 EAB_HMAC));
+    ck_assert_int_eq(acme_account_store_forget_secrets(&changed, test_pool, renew_store),
+                     APR_SUCCESS);
+    ck_assert_int_eq(changed, 1);
+    ck_assert_ptr_null(strstr(account_file("ACME-ca.test-0000", ACME_ACCOUNT_STORE_JSON),
+                              EAB_HMAC));
+    ck_assert_int_eq(acme_account_store_forget_secrets(&changed, test_pool, renew_store),
+                     APR_SUCCESS);
+    ck_assert_int_eq(changed, 0);
+    /* still the account for its CA, contact and EAB key id */
+    want.ca_url = DIR_URL;
+    want.contact = "admin@a.test";
+    want.eab_kid = EAB_KID;
+    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, NULL, &want),
+                     APR_SUCCESS);
+    ck_assert_str_eq(rec->id, "ACME-ca.test-0000");
+}
+END_TEST
+
+START_TEST(account_key_under_another_passphrase_is_unusable)
+{
+    static const unsigned char other[48] = { 1, 2, 3 };
+    acme_account_record_t *rec;
+    const char *why = NULL;
+
+    mod_md_account("ACME-ca.test-0001", "valid", other, sizeof(other));
+    ck_assert_int_eq(acme_account_store_load(&rec, test_pool, renew_store, "ACME-ca.test-0001",
+                                             NULL, &why), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "encrypted with another passphrase"));
+}
+END_TEST
+
 TCase *test_renew_account_tcase(void)
 {
     TCase *tc = tcase_create("account");
@@ -266,5 +398,9 @@ TCase *test_renew_account_tcase(void)
     tcase_add_test(tc, busy_account_lock_waits_briefly);
     tcase_add_test(tc, account_record_matching);
     tcase_add_test(tc, unusable_account_is_skipped);
+    tcase_add_test(tc, account_is_kept_as_mod_md_keeps_it);
+    tcase_add_test(tc, mod_md_account_is_used);
+    tcase_add_test(tc, account_key_under_another_passphrase_is_unusable);
+    tcase_add_test(tc, mod_md_eab_hmac_is_removed_from_the_account);
     return tc;
 }

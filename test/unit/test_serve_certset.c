@@ -105,7 +105,7 @@ START_TEST(certset_key_without_certificate_is_unfinished)
     ck_assert_int_eq(pair_at(check, 0)->status, APR_ENOENT);
     ck_assert(pair_at(check, 0)->has_key && !pair_at(check, 0)->has_cert);
     ck_assert(!acme_certset_is_issued(check));
-    ck_assert_str_eq(check->problem, "P-256: pubcert.P-256.pem is missing");
+    ck_assert_str_eq(check->problem, "P-256: pubcert.secp256r1.pem is missing");
 }
 END_TEST
 
@@ -117,7 +117,7 @@ START_TEST(certset_certificate_without_key_is_bad)
     serve_put_pair(ACME_STORE_STAGING, MD, "P-256", NULL, serve_chain_pem(leaf, 1, 0));
     check = verdict();
     ck_assert(acme_certset_is_issued(check) && !acme_certset_is_complete(check));
-    ck_assert_str_eq(check->problem, "P-256: privkey.P-256.pem is missing");
+    ck_assert_str_eq(check->problem, "P-256: privkey.secp256r1.pem is missing");
 }
 END_TEST
 
@@ -245,7 +245,7 @@ START_TEST(certset_pairs_per_spec)
                      serve_names(MD, "www." MD, NULL));
     ck_assert(!acme_certset_is_issued(check));
     ck_assert_int_eq(check->usable, 1);
-    ck_assert_str_eq(check->problem, "rsa2048: privkey.rsa2048.pem is missing");
+    ck_assert_str_eq(check->problem, "rsa2048: privkey.pem is missing");
 
     serve_put_pair(ACME_STORE_STAGING, MD, "rsa2048", serve_key_pem(rsa),
                    serve_chain_pem(rsa_leaf, 1, 0));
@@ -262,7 +262,7 @@ END_TEST
 START_TEST(certset_store_error_is_no_verdict)
 {
     acme_certset_check_t *check = NULL;
-    const char *dir = apr_pstrcat(test_pool, serve_store_dir, "/live/" MD "/",
+    const char *dir = apr_pstrcat(test_pool, serve_store_dir, "/domains/" MD "/",
                                   acme_layout_privkey(test_pool, "P-256"), NULL);
 
     stage_p256(MD, -SERVE_DAY, SERVE_DAY, 1, 0);
@@ -535,9 +535,9 @@ static const char *stage_bad_set_with_forged_stamp(void)
     ck_assert_ptr_nonnull(json);
     pair = json_array_get(json_object_get(json, "pairs"), 0);
     json_object_set_new(pair, "key-sha256",
-                        json_string(file_sha256("staging/" MD "/privkey.P-256.pem")));
+                        json_string(file_sha256("staging/" MD "/privkey.secp256r1.pem")));
     json_object_set_new(pair, "cert-sha256",
-                        json_string(file_sha256("staging/" MD "/pubcert.P-256.pem")));
+                        json_string(file_sha256("staging/" MD "/pubcert.secp256r1.pem")));
     ck_assert_int_eq(json_dump_file(json, stamp_path, 0), 0);
     json_decref(json);
     return stamp_path;

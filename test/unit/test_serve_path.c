@@ -22,7 +22,7 @@ START_TEST(path_of_live_aspect)
     ck_assert_int_eq(acme_store_fs_live_path(&path, test_pool, serve_store, "a.example",
                                              "pubcert.P-256.pem"), APR_SUCCESS);
     ck_assert_str_eq(path, apr_pstrcat(test_pool, serve_store_dir,
-                                       "/live/a.example/pubcert.P-256.pem", NULL));
+                                       "/domains/a.example/pubcert.P-256.pem", NULL));
     ck_assert_int_eq(access(path, R_OK), 0);
 }
 END_TEST
@@ -34,7 +34,7 @@ START_TEST(path_of_wildcard_uses_the_key_form)
     live_put("*.a.example", "pubcert.P-256.pem");
     ck_assert_int_eq(acme_store_fs_live_path(&path, test_pool, serve_store, "*.a.example",
                                              "pubcert.P-256.pem"), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(path, "/live/_wildcard_.a.example/pubcert.P-256.pem"));
+    ck_assert_ptr_nonnull(strstr(path, "/domains/_wildcard_.a.example/pubcert.P-256.pem"));
     ck_assert_int_eq(access(path, R_OK), 0);
 }
 END_TEST
@@ -55,7 +55,7 @@ END_TEST
 START_TEST(path_refuses_symlinks)
 {
     const char *path = NULL;
-    const char *link = apr_pstrcat(test_pool, serve_store_dir, "/live/a.example/evil.pem",
+    const char *link = apr_pstrcat(test_pool, serve_store_dir, "/domains/a.example/evil.pem",
                                    NULL);
 
     live_put("a.example", "pubcert.P-256.pem");

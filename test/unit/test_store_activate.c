@@ -71,9 +71,9 @@ START_TEST(first_activation_without_previous)
     assert_set(ACME_STORE_LIVE, MD, "v1");
     assert_absent(ACME_STORE_STAGING, MD);
     assert_absent(ACME_STORE_PENDING, MD);
-    ck_assert_int_eq(test_store_mode("live/" MD "/privkey.pem"), 0600);
-    ck_assert_int_eq(test_store_mode("live/" MD "/pubcert.pem"), 0644);
-    ck_assert_int_eq(test_store_mode("live/" MD), 0755);
+    ck_assert_int_eq(test_store_mode("domains/" MD "/privkey.pem"), 0600);
+    ck_assert_int_eq(test_store_mode("domains/" MD "/pubcert.pem"), 0644);
+    ck_assert_int_eq(test_store_mode("domains/" MD), 0755);
     ck_assert_int_eq(test_store_mode("pending"), 0700);
     ck_assert(!test_store_raw_exists("intents/" MD));
 }
@@ -112,7 +112,7 @@ START_TEST(wildcard_name_activation)
     ck_assert_str_eq(archived, "*.example.org.1");
     assert_set(ACME_STORE_LIVE, "*.example.org", "w2");
     assert_set(ACME_STORE_ARCHIVE, "*.example.org.1", "w1");
-    ck_assert(test_store_raw_exists("live/_wildcard_.example.org/pubcert.pem"));
+    ck_assert(test_store_raw_exists("domains/_wildcard_.example.org/pubcert.pem"));
 }
 END_TEST
 
@@ -250,7 +250,7 @@ START_TEST(batch_activates_each_and_shares_the_flushes)
         assert_set(ACME_STORE_ARCHIVE, sets[i].archived, "v1");
         assert_absent(ACME_STORE_STAGING, names[i]);
         assert_absent(ACME_STORE_PENDING, names[i]);
-        ck_assert_int_eq(test_store_mode(apr_pstrcat(test_pool, "live/", names[i],
+        ck_assert_int_eq(test_store_mode(apr_pstrcat(test_pool, "domains/", names[i],
                                                      "/privkey.pem", NULL)), 0600);
         ck_assert(!test_store_raw_exists(apr_pstrcat(test_pool, "intents/", names[i], NULL)));
     }

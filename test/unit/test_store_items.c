@@ -98,9 +98,9 @@ START_TEST(list_names_sorted_and_filtered)
     test_store_save_str(ACME_STORE_LIVE, "*.example.org", "x", "1", 0);
     test_store_save_str(ACME_STORE_STAGING, "c.example", "x", "1", 0);
     /* Foreign entries on disk are not names. */
-    ck_assert_int_eq(mkdir(test_store_path("live/Upper.Example"), 0755), 0);
-    ck_assert_int_eq(mkdir(test_store_path("live/.tmp.1.2"), 0755), 0);
-    test_store_put_raw("live/plainfile", "x");
+    ck_assert_int_eq(mkdir(test_store_path("domains/Upper.Example"), 0755), 0);
+    ck_assert_int_eq(mkdir(test_store_path("domains/.tmp.1.2"), 0755), 0);
+    test_store_put_raw("domains/plainfile", "x");
     ck_assert_int_eq(acme_store_list(&names, test_pool, test_store, ACME_STORE_LIVE, NULL),
                      APR_SUCCESS);
     ck_assert_int_eq(names->nelts, 3);
@@ -206,7 +206,7 @@ START_TEST(invalid_names_rejected_before_any_path)
     ck_assert_int_eq(acme_store_save(test_store, test_pool, ACME_STORE_ACCOUNTS, "*.x", "a",
                                      "v", 1, 0), APR_EINVAL);
     /* Nothing was created for any of the rejected calls. */
-    ck_assert(!test_store_raw_exists("live"));
+    ck_assert(!test_store_raw_exists("domains"));
     ck_assert(!test_store_raw_exists("x"));
     ck_assert(!test_store_raw_exists("../x"));
 }

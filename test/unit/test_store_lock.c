@@ -168,9 +168,9 @@ START_TEST(activated_set_leaves_worker_ownership)
                                      1), APR_SUCCESS);
     ck_assert_int_eq(acme_store_activate(&archived, test_pool, test_store, "a.example"),
                      APR_SUCCESS);
-    owner_of("live/a.example", &uid, &mode);
+    owner_of("domains/a.example", &uid, &mode);
     ck_assert_int_eq(uid, 0);
-    owner_of("live/a.example/privkey.pem", &uid, &mode);
+    owner_of("domains/a.example/privkey.pem", &uid, &mode);
     ck_assert_int_eq(uid, 0);
     ck_assert_int_eq(mode, 0600);
 }

@@ -179,11 +179,11 @@ START_TEST(worker_descriptor_does_not_reach_the_live_key)
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     ck_assert_str_eq(test_store_load_str(ACME_STORE_LIVE, MD, "privkey.pem"), "key-v1");
-    ck_assert_int_eq(stat(test_store_path("live/" MD "/privkey.pem"), &st), 0);
+    ck_assert_int_eq(stat(test_store_path("domains/" MD "/privkey.pem"), &st), 0);
     ck_assert_int_eq(st.st_uid, 0);
     ck_assert_int_eq(st.st_mode & 07777, 0600);
     ck_assert_int_eq(st.st_nlink, 1);
-    ck_assert_int_eq(stat(test_store_path("live/" MD), &st), 0);
+    ck_assert_int_eq(stat(test_store_path("domains/" MD), &st), 0);
     ck_assert_int_eq(st.st_uid, 0);
     ck_assert(!test_store_raw_exists("staging/" MD));
     close(up[0]);

@@ -47,22 +47,49 @@ static int contact_eq(const char *rec_contact, const char *want)
 int acme_account_store_matches(const acme_account_record_t *rec,
                                const acme_account_want_t *want)
 {
-    return str_eq_null(rec->ca_url, want->ca_url) && contact_eq(rec->contact, want->contact)
+    return !rec->unusable && str_eq_null(rec->ca_url, want->ca_url) && contact_eq(rec->contact, want->contact)
            && str_eq_null(rec->eab_kid, want->eab_kid);
 }
 
+/* "contact": our string, or mod_md's array (its first entry). */
+static apr_status_t contact_from_json(const char **pcontact, apr_pool_t *p, json_t *obj,
+                                      const char **perr)
+{
+    json_t *v = json_object_get(obj, "contact");
+
+    if (json_is_array(v)) {
+        v = json_array_get(v, 0);
+        if (v != NULL && !json_is_string(v)) {
+            *perr = "'contact' holds a value that is not a string";
+            return APR_EINVAL;
+        }
+        *pcontact = v ? apr_pstrdup(p, json_string_value(v)) : NULL;
+        return APR_SUCCESS;
+    }
+    return acme_json_get_string_opt(pcontact, p, obj, "contact", perr);
+}
+
+/* Reads our account.json and mod_md's: {"status", "url", "ca-url", "contact":
+ * [...], "eab": {"kid", "hmac"}, "disabled"}. mod_md's EAB HMAC is not read:
+ * it was only needed to register. */
 static apr_status_t record_from_json(acme_account_record_t *rec, apr_pool_t *p,
                                      const char *text, apr_size_t len, const char **perr)
 {
-    const char *created;
-    json_t *obj;
+    const char *created, *status = NULL;
+    json_t *obj, *eab;
     apr_status_t rv;
 
     if ((rv = acme_json_parse(&obj, p, text, len, ACME_JSON_OBJECT, perr))
         || (rv = acme_json_get_url(&rec->ca_url, p, obj, "ca-url", perr))
-        || (rv = acme_json_get_string_opt(&rec->contact, p, obj, "contact", perr))
+        || (rv = contact_from_json(&rec->contact, p, obj, perr))
         || (rv = acme_json_get_string_opt(&rec->eab_kid, p, obj, "eab-kid", perr))
+        || (rv = acme_json_get_string_opt(&status, p, obj, "status", perr))
         || (rv = acme_json_get_string_opt(&created, p, obj, "created", perr))) {
+        return rv;
+    }
+    eab = json_object_get(obj, "eab");
+    if (rec->eab_kid == NULL && json_is_object(eab)
+        && (rv = acme_json_get_string_opt(&rec->eab_kid, p, eab, "kid", perr)) != APR_SUCCESS) {
         return rv;
     }
     if (json_object_get(obj, "url") != NULL
@@ -73,7 +100,41 @@ static apr_status_t record_from_json(acme_account_record_t *rec, apr_pool_t *p,
         *perr = "'created' is not an RFC 3339 time";
         return APR_EINVAL;
     }
+    /* mod_md keeps deactivated and revoked accounts, and disables some */
+    rec->unusable = (status && strcmp(status, "valid"))
+                    || json_is_true(json_object_get(obj, "disabled"));
     return APR_SUCCESS;
+}
+
+/* The account key: encrypted with the store key (mod_md's store key) where
+ * the store has one; a plain PEM (written before) reads as it is. */
+static apr_status_t key_from_pem(acme_pkey_t **pkey, apr_pool_t *p, acme_store_t *store,
+                                 acme_pkey_cache_t *keys, const char *pem, apr_size_t len,
+                                 const char **perr)
+{
+    const unsigned char *pass = NULL;
+    apr_size_t pass_len = 0;
+
+    if (strstr(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") == NULL) {
+        return acme_pkey_cache_from_pem(pkey, keys, p, pem, len, perr);
+    }
+    if (acme_store_secret_key(&pass, &pass_len, store) != APR_SUCCESS) {
+        *perr = "the key is encrypted and the store has no key to open it";
+        return APR_EINVAL;
+    }
+    return acme_pkey_from_pem_pass(pkey, p, pem, len, pass, pass_len, perr);
+}
+
+static apr_status_t key_to_pem(const char **ppem, apr_size_t *plen, apr_pool_t *p,
+                               acme_store_t *store, const acme_pkey_t *key, const char **perr)
+{
+    const unsigned char *pass = NULL;
+    apr_size_t pass_len = 0;
+
+    if (acme_store_secret_key(&pass, &pass_len, store) != APR_SUCCESS) {
+        pass = NULL;
+    }
+    return acme_pkey_to_pem_pass(ppem, plen, p, key, pass, pass_len, perr);
 }
 
 apr_status_t acme_account_store_load(acme_account_record_t **prec, apr_pool_t *p,
@@ -96,7 +157,7 @@ apr_status_t acme_account_store_load(acme_account_record_t **prec, apr_pool_t *p
         return rv;
     }
     if ((rv = record_from_json(rec, p, text, len, perr)) != APR_SUCCESS
-        || (rv = acme_pkey_cache_from_pem(&rec->key, keys, p, pem, pem_len, perr))
+        || (rv = key_from_pem(&rec->key, p, store, keys, pem, pem_len, perr))
            != APR_SUCCESS) {
         return rv;
     }
@@ -136,6 +197,10 @@ apr_status_t acme_account_store_find(acme_account_record_t **prec, apr_pool_t *p
     return APR_ENOENT;
 }
 
+/* account.json as mod_md reads it too ("status", "url", "ca-url", "contact"
+ * as a list, "eab": {"kid"}), and our "created". The EAB HMAC, which mod_md
+ * keeps there, is never written: a mod_md switched back to registers a new
+ * account when it needs one with EAB. */
 static apr_status_t record_save(acme_store_t *store, apr_pool_t *p,
                                 const acme_account_record_t *rec)
 {
@@ -144,15 +209,20 @@ static apr_status_t record_save(acme_store_t *store, apr_pool_t *p,
     apr_size_t len;
     apr_status_t rv;
 
+    if (rec->url) {
+        json_object_set_new(obj, "status", json_string("valid"));
+        json_object_set_new(obj, "url", json_string(rec->url));
+    }
     json_object_set_new(obj, "ca-url", json_string(rec->ca_url));
     if (rec->contact) {
-        json_object_set_new(obj, "contact", json_string(rec->contact));
+        json_t *contacts = json_array();
+        json_array_append_new(contacts, json_string(rec->contact));
+        json_object_set_new(obj, "contact", contacts);
     }
     if (rec->eab_kid) {
-        json_object_set_new(obj, "eab-kid", json_string(rec->eab_kid));
-    }
-    if (rec->url) {
-        json_object_set_new(obj, "url", json_string(rec->url));
+        json_t *eab = json_object();
+        json_object_set_new(eab, "kid", json_string(rec->eab_kid));
+        json_object_set_new(obj, "eab", eab);
     }
     json_object_set_new(obj, "created", json_string(acme_job_time_format(p, rec->created)));
     if ((rv = acme_json_dump(&text, &len, p, obj)) != APR_SUCCESS) {
@@ -160,6 +230,47 @@ static apr_status_t record_save(acme_store_t *store, apr_pool_t *p,
     }
     return acme_store_save(store, p, ACME_STORE_ACCOUNTS, rec->id, ACME_ACCOUNT_STORE_JSON,
                            text, len, 0);
+}
+
+apr_status_t acme_account_store_forget_secrets(int *pchanged, apr_pool_t *p,
+                                               acme_store_t *store)
+{
+    apr_array_header_t *ids;
+    apr_status_t rv, first = APR_SUCCESS;
+    int i;
+
+    *pchanged = 0;
+    if ((rv = acme_store_list(&ids, p, store, ACME_STORE_ACCOUNTS, NULL)) != APR_SUCCESS) {
+        return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+    }
+    for (i = 0; i < ids->nelts; ++i) {
+        const char *id = APR_ARRAY_IDX(ids, i, const char *), *text;
+        json_t *obj, *eab;
+        apr_size_t len;
+
+        if (acme_store_load(&text, &len, p, store, ACME_STORE_ACCOUNTS, id,
+                            ACME_ACCOUNT_STORE_JSON) != APR_SUCCESS
+            || acme_json_parse(&obj, p, text, len, ACME_JSON_OBJECT, NULL) != APR_SUCCESS) {
+            continue;   /* not an account, or reported when it is used */
+        }
+        eab = json_object_get(obj, "eab");
+        if (!json_is_object(eab) || json_object_get(eab, "hmac") == NULL) {
+            continue;
+        }
+        json_object_del(eab, "hmac");
+        if ((rv = acme_json_dump(&text, &len, p, obj)) == APR_SUCCESS) {
+            rv = acme_store_save(store, p, ACME_STORE_ACCOUNTS, id, ACME_ACCOUNT_STORE_JSON,
+                                 text, len, 0);
+        }
+        if (rv != APR_SUCCESS) {
+            first = first ? first : rv;
+            continue;
+        }
+        ++*pchanged;
+        acme_log(ACME_LOG_NOTICE, 0, "ACME0852 acme[account=%s]: removed the EAB HMAC that "
+                 "mod_md keeps in its account.json, where httpd's User can read it",  id);
+    }
+    return first;
 }
 
 /* "ACME-<host>-": the host of the CA URL in the id alphabet. */
@@ -195,7 +306,7 @@ static apr_status_t record_create(acme_account_record_t **prec, apr_pool_t *p,
     rec->eab_kid = want->eab_kid;
     rec->created = apr_time_now();
     if ((rv = acme_pkey_generate(&rec->key, p, &spec, &why))
-        || (rv = acme_pkey_to_pem(&pem, &len, p, rec->key, &why))) {
+        || (rv = key_to_pem(&pem, &len, p, store, rec->key, &why))) {
         return acme_result_fail(r, rv, "account key: %s", why);
     }
     rv = APR_EEXIST;

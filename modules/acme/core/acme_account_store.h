@@ -1,9 +1,15 @@
 /* ACME accounts kept in the store, shared by every domain that uses the same
  * CA with the same contact and EAB key id.
  *
- * An account is the ACCOUNTS name "ACME-<ca host>-NNNN" holding
- *   account.json  {"ca-url", "contact", "eab-kid", "url", "created"}: no secret
- *   account.pem   the account key, PKCS#8 PEM, saved ACME_STORE_SECRET
+ * An account is the ACCOUNTS name "ACME-<ca host>-NNNN" holding, as mod_md
+ * keeps them (the store is shared with it),
+ *   account.json  {"status": "valid", "url", "ca-url", "contact": [...],
+ *                 "eab": {"kid"}, "created"}: no secret
+ *   account.pem   the account key, PKCS#8 PEM encrypted with the store key
+ *                 (acme_store_secret_key()), saved ACME_STORE_SECRET
+ * mod_md's accounts are used as they are (their "eab.hmac" is ignored);
+ * mod_acme's first account.json ({"contact": "...", "eab-kid"}, a plain
+ * key) is still read.
  * The key is saved before the account is registered, so a crash during
  * registration loses nothing: the next attempt registers the same key, and a
  * CA that made the account already returns it. account.json without "url" is
@@ -48,12 +54,21 @@ typedef struct acme_account_record_t {
     const char *eab_kid;    /* or NULL */
     const char *url;        /* the account URL, NULL while not registered */
     apr_time_t created;     /* when the record was made */
+    int unusable;           /* deactivated, revoked or disabled (by mod_md) */
     acme_pkey_t *key;       /* the account key */
 } acme_account_record_t;
 
 /* The contact as account records keep it: "mailto:" prepended to a bare
  * address; NULL and "" give NULL. */
 const char *acme_account_store_contact(apr_pool_t *p, const char *contact);
+
+/* Removes the EAB HMAC that mod_md keeps in account.json ("eab": {"hmac"},
+ * a file httpd's User can read) from every account of the store. mod_md,
+ * switched back to, then registers a new account where it needs one with
+ * EAB. Returns how many files were changed in *pchanged; errors are logged
+ * and the other accounts still done. */
+apr_status_t acme_account_store_forget_secrets(int *pchanged, apr_pool_t *p,
+                                               acme_store_t *store);
 
 /* True when `rec` is the account for `want` (same CA URL, contact, EAB kid). */
 int acme_account_store_matches(const acme_account_record_t *rec,

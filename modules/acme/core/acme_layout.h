@@ -1,11 +1,15 @@
 /* What lives where in the store: the aspect names that the renewal job, the
- * activation, the challenge responders and the status pages agree on.
+ * activation, the challenge responders and the status pages agree on. They
+ * are mod_md's (the store is shared with it: a server switches between the
+ * two modules by its LoadModule line).
  *
  * A domain's certificate set (group LIVE, STAGING or ARCHIVE, name = the
  * domain's name) holds, per key spec (acme_pkey_spec_name(): "rsa2048",
- * "P-256", ...):
- *   privkey.<spec>.pem   the private key, PKCS#8 PEM, saved ACME_STORE_SECRET
- *   pubcert.<spec>.pem   the certificate chain, leaf first
+ * "P-256", ...), with mod_md's file names:
+ *   privkey.pem          the RSA key (any size: one RSA key per domain),
+ *   privkey.<curve>.pem  an EC key, <curve> the SECG name ("secp256r1"),
+ *                        PKCS#8 PEM, saved ACME_STORE_SECRET
+ *   pubcert[.<curve>].pem  the certificate chain, leaf first
  * and once per set:
  *   md.json              what the set was issued for: {"name", "names":[...],
  *                        "pkey-specs":[...], "ca-url", "issued": RFC 3339}
@@ -29,9 +33,9 @@
 #define ACME_ASPECT_TLSALPN_CERT    "tls-alpn-01.cert.pem"
 #define ACME_ASPECT_TLSALPN_KEY     "tls-alpn-01.key.pem"
 
-/* "privkey.<spec>.pem" */
+/* "privkey.pem" for RSA specs, "privkey.secp256r1.pem" for "P-256", ... */
 const char *acme_layout_privkey(apr_pool_t *p, const char *spec_name);
-/* "pubcert.<spec>.pem" */
+/* "pubcert.pem" for RSA specs, "pubcert.secp256r1.pem" for "P-256", ... */
 const char *acme_layout_pubcert(apr_pool_t *p, const char *spec_name);
 /* "http-01.<token>"; the token must have passed acme_keyauth_token_is_valid(). */
 const char *acme_layout_http01(apr_pool_t *p, const char *token);

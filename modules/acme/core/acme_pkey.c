@@ -396,21 +396,42 @@ static int pkey_is_consistent(EVP_PKEY *evp)
     return ok;
 }
 
-/* Refuses to prompt for a passphrase; notes that one was asked for. */
-static int pem_no_passphrase_cb(char *buf, int size, int rwflag, void *u)
+/* The passphrase of an encrypted PEM: the one given (raw bytes, as mod_md's
+ * store key), or none (refusing to prompt); notes that one was asked for. */
+typedef struct {
+    const unsigned char *pass;
+    apr_size_t len;
+    int asked;
+} pem_pass_t;
+
+static int pem_pass_cb(char *buf, int size, int rwflag, void *u)
 {
-    *(int *)u = 1;
-    return -1;
+    pem_pass_t *pp = u;
+
+    (void)rwflag;
+    pp->asked = 1;
+    if (pp->pass == NULL || pp->len > (apr_size_t)size) {
+        return -1;
+    }
+    memcpy(buf, pp->pass, pp->len);
+    return (int)pp->len;
 }
 
 apr_status_t acme_pkey_from_pem(acme_pkey_t **pkey, apr_pool_t *p, const char *pem,
                                 apr_size_t len, const char **perr)
 {
+    return acme_pkey_from_pem_pass(pkey, p, pem, len, NULL, 0, perr);
+}
+
+apr_status_t acme_pkey_from_pem_pass(acme_pkey_t **pkey, apr_pool_t *p, const char *pem,
+                                     apr_size_t len, const unsigned char *pass,
+                                     apr_size_t pass_len, const char **perr)
+{
+    pem_pass_t pp = { pass, pass_len, 0 };
     EVP_PKEY *evp = NULL;
     acme_pkey_t *key;
     BIO *bio = NULL;
     apr_status_t rv;
-    int asked = 0;
 
     if (pem == NULL || len == 0 || len > INT_MAX) {
         set_err(perr, p, "no private key found: empty or oversized PEM input");
@@ -420,13 +441,14 @@ apr_status_t acme_pkey_from_pem(acme_pkey_t **pkey, apr_pool_t *p, const char *p
         set_err(perr, p, "%s", acme_pkey_ossl_err(p, "reading PEM"));
         return APR_ENOMEM;
     }
-    evp = PEM_read_bio_PrivateKey(bio, NULL, pem_no_passphrase_cb, &asked);
+    evp = PEM_read_bio_PrivateKey(bio, NULL, pem_pass_cb, &pp);
     BIO_free(bio);
     if (evp == NULL) {
         acme_pkey_ossl_err(p, "reading a private key from PEM"); /* details at debug */
-        set_err(perr, p, "%s", asked ? "the private key is encrypted (passphrases are not "
-                                       "supported)"
-                                     : "no private key found in PEM (missing or damaged)");
+        set_err(perr, p, "%s", !pp.asked ? "no private key found in PEM (missing or damaged)"
+                               : pass ? "the private key is encrypted with another passphrase "
+                                        "(not the store key) or damaged"
+                                      : "the private key is encrypted (no passphrase here)");
         return APR_EINVAL;
     }
     if ((rv = acme_pkey_wrap(&key, p, evp, perr)) != APR_SUCCESS) {
@@ -450,10 +472,18 @@ apr_status_t acme_pkey_from_pem(acme_pkey_t **pkey, apr_pool_t *p, const char *p
 apr_status_t acme_pkey_to_pem(const char **ppem, apr_size_t *plen, apr_pool_t *p,
                               const acme_pkey_t *key, const char **perr)
 {
+    return acme_pkey_to_pem_pass(ppem, plen, p, key, NULL, 0, perr);
+}
+
+apr_status_t acme_pkey_to_pem_pass(const char **ppem, apr_size_t *plen, apr_pool_t *p,
+                                   const acme_pkey_t *key, const unsigned char *pass,
+                                   apr_size_t pass_len, const char **perr)
+{
     pkey_secret_t *secret;
     apr_status_t rv = APR_SUCCESS;
     char *data = NULL;
     long n;
+    int ok;
     /* secure memory: OpenSSL wipes the BIO's buffer (and its regrowths) on free */
     BIO *bio = BIO_new(BIO_s_secmem());
 
@@ -462,8 +492,18 @@ apr_status_t acme_pkey_to_pem(const char **ppem, apr_size_t *plen, apr_pool_t *p
         rv = APR_EINVAL;
         goto cleanup;
     }
-    if (bio == NULL || !PEM_write_bio_PrivateKey(bio, key->evp, NULL, NULL, 0, NULL, NULL)
-        || (n = BIO_get_mem_data(bio, &data)) <= 0) {
+    if (pass != NULL && pass_len > INT_MAX) {
+        set_err(perr, p, "the passphrase is too long");
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
+    /* encrypted: PKCS#8 with PBES2 (PBKDF2, AES-256-CBC), as mod_md writes */
+    ok = bio != NULL
+         && (pass ? PEM_write_bio_PKCS8PrivateKey(bio, key->evp, EVP_aes_256_cbc(),
+                                                  (const char *)pass, (int)pass_len,
+                                                  NULL, NULL)
+                  : PEM_write_bio_PrivateKey(bio, key->evp, NULL, NULL, 0, NULL, NULL));
+    if (!ok || (n = BIO_get_mem_data(bio, &data)) <= 0) {
         set_err(perr, p, "%s", acme_pkey_ossl_err(p, "writing the private key as PEM"));
         rv = APR_EGENERAL;
         goto cleanup;

@@ -73,11 +73,18 @@ apr_status_t acme_pkey_wrap(acme_pkey_t **pkey, apr_pool_t *p, EVP_PKEY *evp,
 /* Reads the first private key in `len` bytes of PEM: PKCS#8 ("PRIVATE KEY")
  * or the traditional "RSA/EC PRIVATE KEY"; other PEM blocks before it (EC
  * PARAMETERS, certificates) are skipped. APR_EINVAL when there is no private
- * key, when it is encrypted (passphrases are not supported: nothing prompts),
- * when its type/size is unsupported, or when it fails OpenSSL's key check
- * (halves that do not match, e.g. a damaged file). */
+ * key, when it is encrypted (nothing prompts for a passphrase), when its
+ * type/size is unsupported, or when it fails OpenSSL's key check (halves that
+ * do not match, e.g. a damaged file). */
 apr_status_t acme_pkey_from_pem(acme_pkey_t **pkey, apr_pool_t *p, const char *pem,
                                 apr_size_t len, const char **perr);
+
+/* acme_pkey_from_pem(), and an encrypted PKCS#8 key is decrypted with
+ * `pass` (pass_len raw bytes, e.g. mod_md's store key; NULL: none). An
+ * unencrypted key is read as it is. */
+apr_status_t acme_pkey_from_pem_pass(acme_pkey_t **pkey, apr_pool_t *p, const char *pem,
+                                     apr_size_t len, const unsigned char *pass,
+                                     apr_size_t pass_len, const char **perr);
 
 /* Writes the private key as unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY").
  * *ppem is NUL-terminated, *plen excludes the NUL (plen may be NULL). The
@@ -85,6 +92,13 @@ apr_status_t acme_pkey_from_pem(acme_pkey_t **pkey, apr_pool_t *p, const char *p
  * APR_EINVAL for a public-only key. */
 apr_status_t acme_pkey_to_pem(const char **ppem, apr_size_t *plen, apr_pool_t *p,
                               const acme_pkey_t *key, const char **perr);
+
+/* acme_pkey_to_pem(), encrypted with `pass` when it is not NULL: PKCS#8
+ * "ENCRYPTED PRIVATE KEY" (PBKDF2, AES-256-CBC), as mod_md keeps account
+ * keys with its store key. */
+apr_status_t acme_pkey_to_pem_pass(const char **ppem, apr_size_t *plen, apr_pool_t *p,
+                                   const acme_pkey_t *key, const unsigned char *pass,
+                                   apr_size_t pass_len, const char **perr);
 
 /* The detected spec; lives as long as the key. */
 const acme_pkey_spec_t *acme_pkey_get_spec(const acme_pkey_t *key);

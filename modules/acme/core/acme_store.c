@@ -21,7 +21,7 @@ struct acme_store_lock_t {
 };
 
 static const char *const group_names[ACME_STORE_GROUP_COUNT] = {
-    "accounts", "live", "staging", "challenges", "archive", "jobs", "ocsp", "tmp",
+    "accounts", "domains", "staging", "challenges", "archive", "jobs", "ocsp", "tmp",
     "pending",
 };
 
@@ -137,6 +137,15 @@ apr_status_t acme_store_load(const char **pdata, apr_size_t *plen, apr_pool_t *p
                              const char *aspect)
 {
     return load_via(pdata, plen, p, store, group, name, aspect, 0);
+}
+
+apr_status_t acme_store_secret_key(const unsigned char **pkey, apr_size_t *plen,
+                                   acme_store_t *store)
+{
+    if (store->ops->secret_key == NULL) {
+        return APR_ENOTIMPL;
+    }
+    return store->ops->secret_key(pkey, plen, store->baton);
 }
 
 apr_status_t acme_store_load_trusted(const char **pdata, apr_size_t *plen, apr_pool_t *p,

@@ -2,7 +2,7 @@
  * answers live, behind an interface.
  *
  * Items are addressed by (group, name, aspect), e.g.
- *   (ACME_STORE_LIVE, "a.example", "privkey.rsa2048.pem")
+ *   (ACME_STORE_LIVE, "a.example", "privkey.pem")
  *   (ACME_STORE_ACCOUNTS, "ACME-pebble-0001", "account.json")
  *   (ACME_STORE_CHALLENGES, "a.example", "http-01.<token>")
  * Each aspect is one value of bytes, read and written whole and atomically: a
@@ -115,6 +115,8 @@ typedef struct acme_store_ops_t {
     apr_status_t (*load_trusted)(const char **pdata, apr_size_t *plen, apr_pool_t *p,
                                  void *baton, acme_store_group_e group, const char *name,
                                  const char *aspect);
+    /* optional (NULL: the store has no key) */
+    apr_status_t (*secret_key)(const unsigned char **pkey, apr_size_t *plen, void *baton);
 } acme_store_ops_t;
 
 /* For backends: wraps `ops` and `baton` (both must outlive p) in a store. */
@@ -125,8 +127,15 @@ apr_status_t acme_store_create(acme_store_t **pstore, apr_pool_t *p,
  * NULL if the store is not of kind `kind`. */
 void *acme_store_baton(acme_store_t *store, const char *kind);
 
-/* Short lowercase name of a group ("live"), or NULL for an invalid value. */
+/* Short lowercase name of a group ("domains" for LIVE, mod_md's word), or NULL
+ * for an invalid value. */
 const char *acme_store_group_name(acme_store_group_e group);
+
+/* The store's key for secrets at rest (borrowed from the store; SECRET):
+ * account keys are kept encrypted with it, as mod_md keeps them (its store
+ * key, md_store.json). APR_ENOTIMPL when the store has none. */
+apr_status_t acme_store_secret_key(const unsigned char **pkey, apr_size_t *plen,
+                                   acme_store_t *store);
 
 /* Reads a whole aspect. *pdata is allocated from p and followed by a NUL that
  * *plen does not count, so text can be used as a C string. APR_ENOENT when

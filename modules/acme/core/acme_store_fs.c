@@ -17,7 +17,6 @@
 #include "acme_store_fs_int.h"
 
 #define FS_KIND "fs"
-#define FS_MD_STORE_JSON "md_store.json"
 
 static const char *key_of(apr_pool_t *p, acme_store_group_e group, const char *name)
 {
@@ -243,55 +242,23 @@ static apr_status_t fs_unlock(void *baton, void *handle)
     return fs_lock_release(handle);
 }
 
+static apr_status_t fs_secret_key(const unsigned char **pkey, apr_size_t *plen, void *baton)
+{
+    acme_store_fs_t *fs = baton;
+
+    if (!fs->has_key) {
+        return APR_ENOTIMPL;
+    }
+    *pkey = fs->key;
+    *plen = sizeof(fs->key);
+    return APR_SUCCESS;
+}
+
 static const acme_store_ops_t fs_ops = {
     FS_KIND, fs_load, fs_save, fs_remove, fs_purge, fs_list, fs_stat,
     fs_move, fs_activate, fs_recover, fs_lock, fs_unlock, fs_activate_many, fs_take,
-    fs_load_trusted,
+    fs_load_trusted, fs_secret_key,
 };
-
-/* store.json: absent means a new store, unless mod_md lives here. */
-static apr_status_t format_check(acme_store_fs_t *fs, apr_pool_t *p)
-{
-    const char *data, *fresh = "{\"format\": 1}\n";
-    apr_size_t len;
-    json_t *json, *fmt;
-    json_int_t format;
-    apr_status_t rv;
-
-    rv = fs_read_capped(&data, &len, p, fs->base_fd, FS_STORE_JSON, 64 * 1024);
-    if (APR_STATUS_IS_ENOENT(rv)) {
-        if (faccessat(fs->base_fd, FS_MD_STORE_JSON, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-            acme_log(ACME_LOG_ERR, APR_EEXIST,
-                     "ACME0712 store(fs): %s is a mod_md store (it has %s); give mod_acme "
-                     "its own directory and import the mod_md store", fs->base,
-                     FS_MD_STORE_JSON);
-            return APR_EEXIST;
-        }
-        return fs_write_atomic(fs->base_fd, FS_STORE_JSON, fresh, strlen(fresh), 0644,
-                               NULL, 0);
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    json = json_loadb(data, len, 0, NULL);
-    fmt = json_is_object(json) ? json_object_get(json, "format") : NULL;
-    format = json_is_integer(fmt) ? json_integer_value(fmt) : 0;
-    json_decref(json);
-    if (format < 1) {
-        acme_log(ACME_LOG_ERR, APR_EINVAL,
-                 "ACME0713 store(fs): %s/%s is corrupt (no integer \"format\" >= 1)",
-                 fs->base, FS_STORE_JSON);
-        return APR_EINVAL;
-    }
-    if (format > ACME_STORE_FS_FORMAT) {
-        acme_log(ACME_LOG_ERR, APR_ENOTIMPL,
-                 "ACME0711 store(fs): %s has format %ld but this mod_acme reads up to "
-                 "format %d: it was written by a newer version; refusing to open it",
-                 fs->base, (long)format, ACME_STORE_FS_FORMAT);
-        return APR_ENOTIMPL;
-    }
-    return APR_SUCCESS;
-}
 
 static apr_status_t base_fd_close(void *data)
 {
@@ -320,7 +287,7 @@ apr_status_t acme_store_fs_open(acme_store_t **pstore, apr_pool_t *p, const char
         return rv;
     }
     apr_pool_cleanup_register(p, fs, base_fd_close, apr_pool_cleanup_null);
-    rv = format_check(fs, p);
+    rv = fs_format_open(fs, p);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -346,7 +313,10 @@ apr_status_t acme_store_fs_set_owner(acme_store_t *store, apr_pool_t *p,
     rv = fs_group_open(&fd, fs, group, NULL, 1);
     if (rv == APR_SUCCESS) {
         close(fd);
-        rv = fs_chown_tree(fs->base_fd, gname, &owner, 0);
+        /* a secret group's directories made wider before (mod_md keeps
+         * accounts/ 0755) are narrowed again */
+        rv = fs_chown_tree(fs->base_fd, gname, &owner,
+                           fs_dir_mode(group) == 0700 ? 0700 : 0);
     }
     if (rv == APR_SUCCESS) {
         rv = fs_dir_open(&fd, fs->base_fd, FS_LOCKS_DIR, 1, 0755, NULL);

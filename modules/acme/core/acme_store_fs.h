@@ -1,13 +1,18 @@
 /* The filesystem backend of the store (acme_store.h).
  *
- * Layout under the base directory (only this backend knows it):
- *   store.json                      {"format": 1}: refuse newer formats
+ * The layout is mod_md's, so that both modules use one store (a server
+ * switches by its LoadModule line, both ways); what mod_acme keeps beyond
+ * it lives in files and directories mod_md ignores:
+ *   md_store.json                   mod_md's marker, with the store key and
+ *                                   our format (acme_store_fs_format.c)
  *   accounts/<id>/<aspect>          dirs 0700
- *   live/<key>/<aspect>             dirs 0755 (keys inside are 0600 files)
- *   staging/ challenges/ jobs/ ocsp/  like live; tmp/ like accounts
+ *   domains/<key>/<aspect>          LIVE; dirs 0755 (keys inside are 0600)
+ *   staging/ challenges/ ocsp/      like domains/; tmp/ like accounts
  *   archive/<key>.N/<aspect>        previous live sets
- *   intents/<key>                   activation in progress (see below), 0700
- *   locks/<group>/<key>             flock(2) lock files, 0600 in 0700 dirs
+ *   jobs/<key>/job.json             ours: renewal job state
+ *   pending/<key>/                  ours: staged sets copied by root
+ *   intents/<key>                   ours: activation in progress (see below)
+ *   locks/<group>/<key>             ours: flock(2) lock files, 0600 in 0700 dirs
  *   locks/activation/<key>          serializes activations of one name
  * where <key> is the name with a wildcard's "*." written as "_wildcard_."
  * (acme_names_domain_to_key). Files are 0644, or 0600 for ACME_STORE_SECRET.
@@ -34,12 +39,6 @@
  * when staging is gone but live is missing, and otherwise only finishes step
  * 3's chown and step 4. At every point the old or the new set is complete.
  *
- * mod_md compatibility: the layout is our own (live/ instead of domains/,
- * store.json instead of md_store.json), so that both modules never mix files
- * in one directory. Opening a directory that holds an md_store.json and no
- * store.json is refused; a mod_md store is imported through this interface
- * (which also re-checks names and fixes modes), not adopted in place.
- *
  * Ownership (the parent runs as root, the httpd workers as User/Group):
  * the worker runs the renewal jobs, so it owns STAGING, JOBS, CHALLENGES and
  * TMP. It also owns ACCOUNTS: it signs every ACME request with the account
@@ -56,13 +55,16 @@
 
 #include "acme_store.h"
 
-/* Highest store.json format this code reads (and the one it writes). */
-#define ACME_STORE_FS_FORMAT 1
+/* Highest mod_acme format (md_store.json "mod_acme.format") this code reads,
+ * and the one it writes. 1 was mod_acme's own layout (store.json, live/). */
+#define ACME_STORE_FS_FORMAT 2
 
 /* Opens (creating if needed) the store at base_dir; the parent directory must
- * exist. Errors: APR_ENOTIMPL when store.json has a newer format than
- * ACME_STORE_FS_FORMAT; APR_EINVAL when store.json is corrupt; APR_EEXIST
- * when the directory is a mod_md store; OS errors otherwise. The store and
+ * exist. A store mod_md wrote is used as it is; one in mod_acme's first
+ * layout is converted. Errors: APR_ENOTIMPL when md_store.json is of a newer
+ * mod_md or mod_acme, or of mod_md before 2.0; APR_EINVAL when it is
+ * corrupt; APR_EEXIST when a first-layout store cannot be converted (both
+ * live/ and domains/); OS errors otherwise. The store and
  * its directory handle live until p is destroyed. */
 apr_status_t acme_store_fs_open(acme_store_t **pstore, apr_pool_t *p, const char *base_dir);
 

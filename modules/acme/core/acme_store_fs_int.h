@@ -11,7 +11,9 @@
 #define FS_INTENTS_DIR "intents"
 #define FS_LOCKS_DIR "locks"
 #define FS_ACTIVATION_LOCKS "activation"
-#define FS_STORE_JSON "store.json"
+#define FS_MD_STORE_JSON "md_store.json"
+/* the store key's length, as mod_md makes it */
+#define FS_STORE_KEY_LEN 48
 
 typedef struct {
     uid_t uid;
@@ -24,7 +26,15 @@ typedef struct {
     int base_fd;       /* O_DIRECTORY handle, closed with the pool */
     fs_owner_t owner[ACME_STORE_GROUP_COUNT]; /* from acme_store_fs_set_owner() */
     fs_owner_t self;   /* euid/egid at open: owner of groups with none set */
+    unsigned char key[FS_STORE_KEY_LEN]; /* md_store.json's key (secret) */
+    int has_key;
 } acme_store_fs_t;
+
+/* ------------------------------------------------ acme_store_fs_format.c */
+
+/* Reads md_store.json (creating it in a new store, converting mod_acme's
+ * first layout): fills fs->key. Errors are logged. */
+apr_status_t fs_format_open(acme_store_fs_t *fs, apr_pool_t *p);
 
 /* ------------------------------------------------ acme_store_fs_io.c */
 
@@ -36,7 +46,7 @@ const fs_owner_t *fs_owner_for(const acme_store_fs_t *fs, acme_store_group_e gro
 /* 0700 for groups holding secrets readable only by their owner, else 0755. */
 mode_t fs_dir_mode(acme_store_group_e group);
 
-/* The directory name of a group ("live"). */
+/* The directory name of a group ("domains" for LIVE, as mod_md names it). */
 const char *fs_group_dir_name(acme_store_group_e group);
 
 /* Opens directory `name` under dfd with O_NOFOLLOW; with `create` makes it

@@ -1,0 +1,386 @@
+/* The fs store's marker, md_store.json, which it shares with mod_md:
+ *   {"store": {"version": 3.0}, "key": "<base64url of 48 random bytes>",
+ *    "mod_acme": {"format": 2}}
+ * "store.version" is mod_md's store format (3 since mod_md 2.0); "key" is the
+ * store key mod_md encrypts account keys with (the passphrase of their
+ * PKCS#8 PEM is its 48 raw bytes); "mod_acme.format" is ours, for layout
+ * changes mod_md does not see. mod_md reads only the first two and leaves
+ * the rest alone.
+ *
+ * A store in mod_acme's first layout (store.json {"format": 1}, LIVE in
+ * live/, key files named by our key specs: privkey.P-256.pem) is converted
+ * once, in place: live/ becomes domains/, the key and certificate files of
+ * every set get mod_md's names, then md_store.json is written and store.json
+ * removed. Each step can be repeated, so a crash during the conversion is
+ * finished at the next start. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "acme_b64.h"
+#include "acme_layout.h"
+#include "acme_log.h"
+#include "acme_pkey.h"
+#include "acme_store_fs_int.h"
+
+#define FS_OLD_STORE_JSON "store.json"
+#define FS_OLD_LIVE_DIR "live"
+/* mod_md's store format this code reads and writes */
+#define FS_MOD_MD_VERSION 3.0
+
+static apr_status_t fs_marker_open(acme_store_fs_t *fs, apr_pool_t *p);
+
+static apr_status_t os_error(void)
+{
+    return APR_FROM_OS_ERROR(errno);
+}
+
+static apr_status_t key_create(acme_store_fs_t *fs, apr_pool_t *p)
+{
+    json_t *json, *store, *ours;
+    char *text;
+    apr_status_t rv;
+
+    if (RAND_bytes(fs->key, sizeof(fs->key)) != 1) {
+        acme_log(ACME_LOG_ERR, APR_EGENERAL, "ACME0722 store(fs): no random bytes for the "
+                 "store key of %s", fs->base);
+        return APR_EGENERAL;
+    }
+    json = json_object();
+    store = json_object();
+    ours = json_object();
+    json_object_set_new(store, "version", json_real(FS_MOD_MD_VERSION));
+    json_object_set_new(json, "store", store);
+    json_object_set_new(json, "key",
+                        json_string(acme_b64url_encode(p, fs->key, sizeof(fs->key))));
+    json_object_set_new(ours, "format", json_integer(ACME_STORE_FS_FORMAT));
+    json_object_set_new(json, "mod_acme", ours);
+    text = json_dumps(json, JSON_INDENT(2));
+    json_decref(json);
+    if (text == NULL) {
+        return APR_ENOMEM;
+    }
+    /* 0600: the key opens the account keys */
+    rv = fs_write_atomic(fs->base_fd, FS_MD_STORE_JSON, text, strlen(text), 0600, NULL,
+                         FS_WRITE_EXCL);
+    memset(text, 0, strlen(text));
+    free(text);
+    if (rv == APR_SUCCESS) {
+        fs->has_key = 1;
+    }
+    return rv;
+}
+
+static apr_status_t refuse(acme_store_fs_t *fs, apr_status_t rv, const char *why)
+{
+    acme_log(ACME_LOG_ERR, rv, "ACME0713 store(fs): %s/%s %s", fs->base, FS_MD_STORE_JSON, why);
+    return rv;
+}
+
+static apr_status_t key_read(acme_store_fs_t *fs, apr_pool_t *p, const char *data,
+                             apr_size_t len)
+{
+    json_t *json = json_loadb(data, len, 0, NULL);
+    json_t *version = json_object_get(json_object_get(json, "store"), "version");
+    json_t *format = json_object_get(json_object_get(json, "mod_acme"), "format");
+    const char *key64 = json_string_value(json_object_get(json, "key"));
+    unsigned char *key = NULL;
+    apr_size_t key_len = 0;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!json_is_object(json)) {
+        rv = refuse(fs, APR_EINVAL, "is corrupt (not a JSON object)");
+    }
+    else if (json_number_value(version) > FS_MOD_MD_VERSION) {
+        acme_log(ACME_LOG_ERR, APR_ENOTIMPL, "ACME0711 store(fs): %s has store version %g, "
+                 "written by a newer mod_md; this mod_acme reads up to %g: refusing to "
+                 "open it", fs->base, json_number_value(version), FS_MOD_MD_VERSION);
+        rv = APR_ENOTIMPL;
+    }
+    else if (json_number_value(version) < FS_MOD_MD_VERSION) {
+        rv = refuse(fs, APR_ENOTIMPL, "is a store of mod_md before 2.0 (store version 1 or 2): "
+                    "start a current mod_md on it once, which upgrades it");
+    }
+    else if (json_is_integer(format) && json_integer_value(format) > ACME_STORE_FS_FORMAT) {
+        acme_log(ACME_LOG_ERR, APR_ENOTIMPL, "ACME0711 store(fs): %s has mod_acme format %ld "
+                 "but this mod_acme reads up to format %d: it was written by a newer "
+                 "version; refusing to open it", fs->base, (long)json_integer_value(format),
+                 ACME_STORE_FS_FORMAT);
+        rv = APR_ENOTIMPL;
+    }
+    else if (key64 == NULL
+             || acme_b64url_decode_str(&key, &key_len, p, key64) != APR_SUCCESS
+             || key_len != sizeof(fs->key)) {
+        rv = refuse(fs, APR_EINVAL, "is corrupt: its \"key\" is not 48 bytes in base64url");
+    }
+    else {
+        memcpy(fs->key, key, sizeof(fs->key));
+        fs->has_key = 1;
+    }
+    if (key != NULL) {
+        memset(key, 0, key_len);
+    }
+    json_decref(json);
+    return rv;
+}
+
+/* The mod_md name of an old set file ("privkey.P-256.pem"), NULL when it
+ * is not one or already has it. */
+static const char *new_set_file(apr_pool_t *p, const char *name)
+{
+    static const char *const bases[] = { "privkey.", "pubcert.", NULL };
+    acme_pkey_spec_t spec;
+    apr_size_t len = strlen(name);
+    const char *to;
+    int i;
+
+    for (i = 0; bases[i]; ++i) {
+        apr_size_t blen = strlen(bases[i]);
+        if (len > blen + 4 && !strncmp(name, bases[i], blen) && !strcmp(name + len - 4, ".pem")
+            && acme_pkey_spec_parse(&spec, p, apr_pstrndup(p, name + blen, len - blen - 4),
+                                    NULL) == APR_SUCCESS) {
+            const char *spec_name = acme_pkey_spec_name(p, &spec);
+            to = i == 0 ? acme_layout_privkey(p, spec_name) : acme_layout_pubcert(p, spec_name);
+            return strcmp(to, name) ? to : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Renames the old set files in one set directory. */
+static apr_status_t convert_set(int dfd, const char *set, apr_pool_t *p)
+{
+    apr_status_t rv = APR_SUCCESS;
+    struct dirent *de;
+    DIR *dir;
+    int fd;
+
+    fd = openat(dfd, set, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return errno == ENOTDIR || errno == ELOOP ? APR_SUCCESS : os_error();
+    }
+    dir = fdopendir(dup(fd));
+    if (dir == NULL) {
+        rv = os_error();
+        close(fd);
+        return rv;
+    }
+    while ((de = readdir(dir)) != NULL && rv == APR_SUCCESS) {
+        const char *to = new_set_file(p, de->d_name);
+
+        if (to == NULL) {
+            continue;
+        }
+        if (faccessat(fd, to, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+            /* renamed before a crash and the old name came back? keep the new */
+            acme_log(ACME_LOG_WARNING, 0, "ACME0721 store(fs): set %s holds both %s and %s; "
+                     "keeping %s", set, de->d_name, to, to);
+            continue;
+        }
+        if (renameat(fd, de->d_name, fd, to) != 0) {
+            rv = os_error();
+        }
+    }
+    closedir(dir);
+    if (rv == APR_SUCCESS) {
+        rv = fs_sync(fd);
+    }
+    close(fd);
+    return rv;
+}
+
+static apr_status_t convert_group(acme_store_fs_t *fs, apr_pool_t *p, const char *group)
+{
+    apr_status_t rv = APR_SUCCESS;
+    struct dirent *de;
+    DIR *dir;
+    int gfd;
+
+    gfd = openat(fs->base_fd, group, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (gfd < 0) {
+        return errno == ENOENT ? APR_SUCCESS : os_error();
+    }
+    dir = fdopendir(gfd);
+    if (dir == NULL) {
+        rv = os_error();
+        close(gfd);
+        return rv;
+    }
+    while ((de = readdir(dir)) != NULL && rv == APR_SUCCESS) {
+        if (de->d_name[0] != '.') {
+            rv = convert_set(dirfd(dir), de->d_name, p);
+        }
+    }
+    closedir(dir);
+    return rv;
+}
+
+/* mod_acme's first layout -> mod_md's; see the top of this file. */
+static apr_status_t convert_old_layout(acme_store_fs_t *fs, apr_pool_t *p)
+{
+    const char *live = acme_store_group_name(ACME_STORE_LIVE);
+    static const acme_store_group_e sets[] = {
+        ACME_STORE_LIVE, ACME_STORE_STAGING, ACME_STORE_ARCHIVE, ACME_STORE_PENDING,
+    };
+    apr_status_t rv = APR_SUCCESS;
+    apr_size_t i;
+
+    if (fs_dir_exists(fs->base_fd, FS_OLD_LIVE_DIR) == APR_SUCCESS) {
+        if (fs_dir_exists(fs->base_fd, live) == APR_SUCCESS) {
+            acme_log(ACME_LOG_ERR, APR_EEXIST, "ACME0712 store(fs): %s holds both %s/ and %s/ "
+                     "and no %s: move one of them away", fs->base, FS_OLD_LIVE_DIR, live,
+                     FS_MD_STORE_JSON);
+            return APR_EEXIST;
+        }
+        if (renameat(fs->base_fd, FS_OLD_LIVE_DIR, fs->base_fd, live) != 0
+            || fs_sync(fs->base_fd) != APR_SUCCESS) {
+            return os_error();
+        }
+    }
+    for (i = 0; i < sizeof(sets) / sizeof(sets[0]) && rv == APR_SUCCESS; ++i) {
+        rv = convert_group(fs, p, acme_store_group_name(sets[i]));
+    }
+    if (rv == APR_SUCCESS) {
+        rv = key_create(fs, p);
+    }
+    if (rv == APR_SUCCESS && unlinkat(fs->base_fd, FS_OLD_STORE_JSON, 0) != 0) {
+        rv = os_error();
+    }
+    if (rv == APR_SUCCESS) {
+        rv = fs_sync(fs->base_fd);
+        acme_log(ACME_LOG_NOTICE, 0, "ACME0720 store(fs): %s converted to mod_md's layout "
+                 "(%s, domains/, mod_md's key file names)", fs->base, FS_MD_STORE_JSON);
+    }
+    else {
+        acme_log(ACME_LOG_ERR, rv, "ACME0720 store(fs): converting %s to mod_md's layout "
+                 "failed; it is finished at the next start", fs->base);
+    }
+    return rv;
+}
+
+/* A public file of a live set ("pubcert.pem", "md.json"), not a key. */
+static int is_public_file(const char *name)
+{
+    return name[0] != '.' && strstr(name, "privkey") == NULL && strstr(name, "key.pem") == NULL;
+}
+
+/* Makes fd (a directory or a public file of ours) readable by all. */
+static void make_readable(int fd, mode_t mode)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 07777) != mode
+        && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+        if (fchmod(fd, mode) != 0) {
+            acme_log(ACME_LOG_WARNING, os_error(), "ACME0723 store(fs): cannot make a public "
+                     "part of the live sets readable");
+        }
+    }
+}
+
+static void set_public(int dfd, const char *set)
+{
+    struct dirent *de;
+    DIR *dir;
+    int fd = openat(dfd, set, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0) {
+        return;
+    }
+    make_readable(fd, 0755);
+    dir = fdopendir(fd);
+    if (dir == NULL) {
+        close(fd);
+        return;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        int ffd;
+
+        if (!is_public_file(de->d_name)) {
+            continue;
+        }
+        ffd = openat(dirfd(dir), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (ffd >= 0) {
+            make_readable(ffd, 0644);
+            close(ffd);
+        }
+    }
+    closedir(dir);
+}
+
+/* mod_md keeps domains/ root-only (0700 dirs, 0600 files): its children get
+ * what they need from the parent. mod_acme's renewal worker reads the live
+ * certificates (to schedule renewals, for the status), never the keys: the
+ * directories and the public files of a live set are made readable here,
+ * the keys stay 0600. */
+static void live_public_parts(acme_store_fs_t *fs)
+{
+    struct dirent *de;
+    DIR *dir;
+    int gfd = openat(fs->base_fd, acme_store_group_name(ACME_STORE_LIVE),
+                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (gfd < 0) {
+        return;
+    }
+    make_readable(gfd, 0755);
+    dir = fdopendir(gfd);
+    if (dir == NULL) {
+        close(gfd);
+        return;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] != '.') {
+            set_public(dirfd(dir), de->d_name);
+        }
+    }
+    closedir(dir);
+}
+
+apr_status_t fs_format_open(acme_store_fs_t *fs, apr_pool_t *p)
+{
+    apr_status_t rv = fs_marker_open(fs, p);
+
+    if (rv == APR_SUCCESS) {
+        live_public_parts(fs);
+    }
+    return rv;
+}
+
+static apr_status_t fs_marker_open(acme_store_fs_t *fs, apr_pool_t *p)
+{
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = fs_read_capped(&data, &len, p, fs->base_fd, FS_MD_STORE_JSON, 64 * 1024);
+    if (rv == APR_SUCCESS) {
+        rv = key_read(fs, p, data, len);
+        memset((char *)data, 0, len);
+        return rv;
+    }
+    if (!APR_STATUS_IS_ENOENT(rv)) {
+        return refuse(fs, rv, "cannot be read");
+    }
+    if (faccessat(fs->base_fd, FS_OLD_STORE_JSON, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+        return convert_old_layout(fs, p);
+    }
+    rv = key_create(fs, p);
+    if (APR_STATUS_IS_EEXIST(rv)) {
+        /* another process made it just now */
+        rv = fs_read_capped(&data, &len, p, fs->base_fd, FS_MD_STORE_JSON, 64 * 1024);
+        if (rv == APR_SUCCESS) {
+            rv = key_read(fs, p, data, len);
+            memset((char *)data, 0, len);
+        }
+    }
+    return rv;
+}
