@@ -366,3 +366,33 @@ void acme_ocsp_status_page(request_rec *r, const char *pre, const char *md_name)
         ++n;
     }
 }
+
+/* server-status ?auto: mod_md's ManagedStaplings summary over every
+ * certificate stapled from the store: OK holds a good response, Renew is
+ * due for a refresh (or has no response yet), Errored failed its last fetch. */
+void acme_ocsp_status_summary(request_rec *r)
+{
+    apr_array_header_t *entries = acme_ocsp_entries();
+    apr_time_t now = apr_time_now();
+    acme_ocsp_state_t st;
+    int i, total = 0, ok = 0, renew = 0, errored = 0;
+
+    for (i = 0; entries && i < entries->nelts; ++i) {
+        const acme_ocsp_entry_t *e = APR_ARRAY_IDX(entries, i, acme_ocsp_entry_t *);
+
+        acme_ocsp_slot_read(&st, e);
+        ++total;
+        if (st.have && st.status == ACME_OCSP_GOOD) {
+            ++ok;
+        }
+        if (!st.have || st.refresh_at <= now) {
+            ++renew;
+        }
+        if (st.error[0]) {
+            ++errored;
+        }
+    }
+    ap_rprintf(r, "ManagedStaplingsTotal: %d\nManagedStaplingsOK: %d\n"
+               "ManagedStaplingsRenew: %d\nManagedStaplingsErrored: %d\n", total, ok, renew,
+               errored);
+}

@@ -83,6 +83,9 @@ json_t *acme_ocsp_status_json(apr_pool_t *p, const char *md_name);
  * "<pre>OCSP[n]Status|ValidUntil|NextRefresh|LastError: ..." when pre is not
  * NULL, else text for the HTML activity cell. Nothing when none is stapled. */
 void acme_ocsp_status_page(request_rec *r, const char *pre, const char *md_name);
+/* server-status ?auto: the ManagedStaplings{Total,OK,Renew,Errored} lines
+ * of mod_md, over every stapled certificate. */
+void acme_ocsp_status_summary(request_rec *r);
 
 /* mod_acme_ocsp_watch.c: registers the OCSP watchdog for the entries. */
 int acme_ocsp_watch_register(apr_pool_t *pconf, server_rec *s);

@@ -15,6 +15,8 @@
 
 #include <apr_tables.h>
 
+#include <jansson.h>
+
 #include <httpd.h>
 
 #include "acme_renew.h"
@@ -106,6 +108,21 @@ int acme_status_cert_handler(request_rec *r);
 int acme_status_metrics_handler(request_rec *r);
 /* mod_status' status_hook (mod_acme_status_page.c) */
 int acme_status_page_hook(request_rec *r, int flags);
+
+/* ------------------------------------------------ mod_acme_status_compat.c */
+
+/* mod_md's name of a key spec in its status: "rsa" for any RSA size,
+ * "secp256r1" / "secp384r1" for "P-256" / "P-384"; others unchanged. */
+const char *acme_status_spec_md_name(const char *spec);
+/* The key to use for spec in obj: mod_md's name, or spec itself when obj
+ * already has that name (a second RSA size). */
+const char *acme_status_spec_key(json_t *obj, const char *spec);
+/* mod_md's "privkey": [{"type":"RSA","bits":2048}, {"type":"EC","curve":
+ * "secp256r1"}] of specs (acme_pkey_spec_t). New reference. */
+json_t *acme_status_privkey_json(const apr_array_header_t *specs);
+/* {"<spec>": {}} for every spec (acme_pkey_spec_t), mod_md's names: what
+ * /.httpd/certificate-status shows before any certificate. New reference. */
+json_t *acme_status_spec_names_json(apr_pool_t *p, const apr_array_header_t *specs);
 
 /* RFC 3339 UTC text of t ("2026-01-02T03:04:05Z"), allocated from p. */
 const char *acme_status_time_text(apr_pool_t *p, apr_time_t t);

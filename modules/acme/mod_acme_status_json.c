@@ -83,7 +83,7 @@ static json_t *cert_json(apr_pool_t *p, const acme_status_md_t *smd, int with_is
         if (with_issuer && c->issuer) {
             json_object_set_new(cj, "issuer", json_string(c->issuer));
         }
-        json_object_set_new(obj, c->spec, cj);
+        json_object_set_new(obj, acme_status_spec_key(obj, c->spec), cj);
         from = (from == 0 || c->valid_from > from) ? c->valid_from : from;
         until = (until == 0 || c->valid_until < until) ? c->valid_until : until;
     }
@@ -103,7 +103,7 @@ static json_t *staged_json(apr_pool_t *p, const acme_status_slot_t *slot)
     for (i = 0; i < ACME_STATUS_SPECS_MAX && slot->staged[i].spec[0]; ++i) {
         const acme_status_cert_facts_t *f = &slot->staged[i];
 
-        json_object_set_new(obj, f->spec, json_pack("{s:o, s:s, s:s}", "valid",
+        json_object_set_new(obj, acme_status_spec_key(obj, f->spec), json_pack("{s:o, s:s, s:s}", "valid",
                                                     valid_json(p, f->from, f->until),
                                                     "serial", f->serial,
                                                     "sha256-fingerprint", f->sha256));
@@ -129,6 +129,9 @@ static json_t *ca_json(const acme_config_md_t *md, const acme_status_slot_t *slo
     if (props->ca_agreement) {
         json_object_set_new(ca, "agreement", json_string(props->ca_agreement));
     }
+    if (props->challenges && props->challenges->nelts > 0) {
+        json_object_set_new(ca, "challenges", strings_json(props->challenges, ""));
+    }
     if (props->eab_kid) {
         /* the key id identifies the account; the HMAC is a secret */
         json_object_set_new(ca, "eab", json_pack("{s:s, s:s}", "kid", props->eab_kid,
@@ -137,12 +140,57 @@ static json_t *ca_json(const acme_config_md_t *md, const acme_status_slot_t *slo
     return ca;
 }
 
-static json_t *renewal_json(apr_pool_t *p, const acme_status_slot_t *slot)
+/* The staged set's latest notBefore: when it can be used; 0 without one. */
+static apr_time_t staged_from(const acme_status_slot_t *slot)
+{
+    apr_time_t from = 0;
+    int i;
+
+    for (i = 0; slot->staged_until > 0 && i < ACME_STATUS_SPECS_MAX && slot->staged[i].spec[0];
+         ++i) {
+        from = slot->staged[i].from > from ? slot->staged[i].from : from;
+    }
+    return from;
+}
+
+/* mod_md's "last": the APR status of the last run (0: it succeeded) and its
+ * description, the CA's problem, detail and what was being done. mod_acme
+ * keeps no APR code of a failed run: a failure is APR_EGENERAL. */
+static json_t *last_json(apr_pool_t *p, const acme_status_slot_t *slot)
+{
+    apr_status_t status = slot->errors > 0 ? APR_EGENERAL : APR_SUCCESS;
+    json_t *last = json_pack("{s:i}", "status", (int)status);
+    char buf[256];
+
+    if (status != APR_SUCCESS) {
+        json_object_set_new(last, "status-description",
+                            json_string(apr_strerror(status, buf, sizeof(buf))));
+        if (slot->problem[0]) {
+            json_object_set_new(last, "problem", json_string(slot->problem));
+        }
+        if (slot->detail[0]) {
+            json_object_set_new(last, "detail", json_string(slot->detail));
+        }
+        if (slot->activity[0]) {
+            json_object_set_new(last, "activity", json_string(slot->activity));
+        }
+    }
+    else if (slot->staged_until > 0) {
+        json_object_set_new(last, "valid-from", time_json(p, staged_from(slot)));
+    }
+    return last;
+}
+
+static json_t *renewal_json(apr_pool_t *p, const char *name, const acme_status_slot_t *slot)
 {
     json_t *ren = json_object();
 
+    json_object_set_new(ren, "name", json_string(name));
     json_object_set_new(ren, "errors", json_integer(slot->errors));
     json_object_set_new(ren, "finished", json_boolean(slot->staged_until > 0));
+    if (slot->staged_until > 0) {
+        json_object_set_new(ren, "valid-from", time_json(p, staged_from(slot)));
+    }
     if (slot->step[0]) {
         json_object_set_new(ren, "step", json_string(slot->step));
     }
@@ -155,23 +203,11 @@ static json_t *renewal_json(apr_pool_t *p, const acme_status_slot_t *slot)
     if (slot->activity[0]) {
         json_object_set_new(ren, "activity", json_string(slot->activity));
     }
-    if (slot->errors > 0) {
-        json_t *last = json_object();
-
-        if (slot->problem[0]) {
-            json_object_set_new(last, "problem", json_string(slot->problem));
-        }
-        if (slot->detail[0]) {
-            json_object_set_new(last, "detail", json_string(slot->detail));
-        }
-        if (slot->activity[0]) {
-            json_object_set_new(last, "activity", json_string(slot->activity));
-        }
-        json_object_set_new(ren, "last", last);
+    if (slot->errors > 0 || slot->staged_until > 0 || slot->step[0]) {
+        json_object_set_new(ren, "last", last_json(p, slot));
     }
-    if (slot->staged_until > 0) {
-        json_object_set_new(ren, "cert", staged_json(p, slot));
-    }
+    /* as mod_md: the staged certificates, {} while none is staged yet */
+    json_object_set_new(ren, "cert", staged_json(p, slot));
     return ren;
 }
 
@@ -186,13 +222,17 @@ static void props_add(json_t *obj, apr_pool_t *p, const acme_config_md_t *md)
     json_object_set_new(obj, "contacts", props->contact
                         ? json_pack("[s]", apr_pstrcat(p, "mailto:", props->contact, NULL))
                         : json_array());
-    json_object_set_new(obj, "transitive", json_boolean(props->transitive != 0));
+    json_object_set_new(obj, "transitive", json_integer(props->transitive != 0));
     json_object_set_new(obj, "renew-mode", json_integer(md_renew_mode(props->renew_mode)));
     json_object_set_new(obj, "renew-window", window_json(p, props->renew_window));
     json_object_set_new(obj, "warn-window", window_json(p, props->warn_window));
     json_object_set_new(obj, "must-staple", json_boolean(props->must_staple > 0));
     json_object_set_new(obj, "require-https",
                         json_string(rh >= 0 && rh <= 2 ? https[rh] : "off"));
+    json_object_set_new(obj, "privkey", acme_status_privkey_json(props->pkey_specs));
+    json_object_set_new(obj, "profile-mandatory", json_boolean(props->profile_mandatory > 0));
+    json_object_set_new(obj, "ari-renewals", json_boolean(props->renew_via_ari > 0));
+    json_object_set_new(obj, "watched", json_boolean(md->driven));
 }
 
 /* MDProfile and what the CA said of it; ARI's window, next check,
@@ -260,7 +300,7 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
                             time_json(p, slot.renew_at > 0 ? slot.renew_at : smd->renew_at));
     }
     if (md->driven && have_slot) {
-        json_object_set_new(obj, "renewal", renewal_json(p, &slot));
+        json_object_set_new(obj, "renewal", renewal_json(p, md->name, &slot));
     }
     ari_profile_add(obj, p, md, &slot);
     json_object_set_new(obj, "stapling", json_boolean(md->props.stapling > 0));
@@ -407,10 +447,17 @@ int acme_status_cert_handler(request_rec *r)
         json_object_set(resp, "valid", valid);
         json_object_del(cert, "valid");
     }
+    /* as mod_md: every configured key spec, {} until it has a certificate */
+    if (md->cert_files == NULL || md->cert_files->nelts == 0) {
+        json_t *specs = acme_status_spec_names_json(r->pool, md->props.pkey_specs);
+
+        json_object_update(resp, specs);
+        json_decref(specs);
+    }
     json_object_update(resp, cert);
     json_decref(cert);
     if (md->driven && acme_status_slot_read(&slot, smd->index) == APR_SUCCESS
-        && (slot.staged_until > 0
+        && (slot.staged_until > 0 || slot.errors > 0
             || acme_status_state_of(&slot, smd, apr_time_now()) == ACME_STATUS_RENEWING)) {
         json_object_set_new(resp, "renewal", json_pack("{s:o}", "cert",
                                                        staged_json(r->pool, &slot)));

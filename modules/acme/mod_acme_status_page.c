@@ -91,19 +91,27 @@ static const char *day_text(apr_pool_t *p, apr_time_t t)
     return apr_pstrndup(p, acme_status_time_text(p, t), 10);
 }
 
-static void auto_summary(request_rec *r, const row_t *rows, int n)
+/* mod_md's counts: OK has its certificates, Renew is being renewed (due,
+ * under way, failed or staged: a domain can be OK and Renew), Errored and
+ * Ready are the renewals that failed last and that are staged. */
+static void auto_summary(request_rec *r, const row_t *rows, int n, apr_time_t now)
 {
     int i, ok = 0, renew = 0, errored = 0, ready = 0;
 
     for (i = 0; i < n; ++i) {
-        switch (rows[i].state) {
-        case ACME_STATUS_OK:
-        case ACME_STATUS_EXPIRING: ok++; break;
-        case ACME_STATUS_RENEWING: renew++; break;
-        case ACME_STATUS_ERRORED: errored++; break;
-        case ACME_STATUS_STAGED: ready++; break;
-        default: break;
+        const acme_status_md_t *smd = rows[i].smd;
+        const acme_status_slot_t *slot = &rows[i].slot;
+
+        ok += smd->live->nelts > 0;
+        if (!smd->md->driven
+            || !(slot->staged_until > 0 || slot->errors > 0 || smd->live->nelts == 0
+                 || rows[i].state == ACME_STATUS_RENEWING
+                 || (smd->renew_at > 0 && smd->renew_at <= now))) {
+            continue;
         }
+        renew++;
+        errored += slot->errors > 0;
+        ready += slot->errors == 0 && slot->staged_until > 0;
     }
     ap_rprintf(r, "ManagedCertificatesTotal: %d\nManagedCertificatesOK: %d\n"
                "ManagedCertificatesRenew: %d\nManagedCertificatesErrored: %d\n"
@@ -128,9 +136,18 @@ static void auto_activity(request_rec *r, const char *pre, const row_t *row, apr
         ap_rprintf(r, "%sActivityNewStaged: %d\n", pre, count);
     }
     if (slot->errors > 0) {
+        char buf[256];
+
+        ap_rprintf(r, "%sActivityLastStatus: %s\n", pre,
+                   apr_strerror(APR_EGENERAL, buf, sizeof(buf)));
         ap_rprintf(r, "%sActivityLastProblem: %s\n", pre, slot->problem);
         ap_rprintf(r, "%sActivityLastDetail: %s\n", pre, slot->detail);
         ap_rprintf(r, "%sActivityRetries: %d\n", pre, slot->errors);
+    }
+    if (!staged && slot->errors == 0 && row->smd->live->nelts > 0
+        && row->smd->renew_at > now) {
+        ap_rprintf(r, "%sActivityRenew: %" APR_TIME_T_FMT "\n", pre,
+                   apr_time_sec(row->smd->renew_at - now));
     }
     if (!staged && slot->next_at > now) {
         ap_rprintf(r, "%sActivityNextRun: %" APR_TIME_T_FMT "\n", pre,
@@ -185,7 +202,7 @@ static void auto_row(request_rec *r, int index, const row_t *row, apr_time_t now
     for (i = 0; i < smd->live->nelts && md->props.cert_check_url; ++i) {
         const acme_status_cert_t *c = &APR_ARRAY_IDX(smd->live, i, acme_status_cert_t);
         ap_rprintf(r, "%sCheckAtType: %s\n%sCheckAtName: %s\n%sCheckAtURL: %s%s\n"
-                   "%sCheckAtFingerprint: %s\n", pre, c->spec, pre,
+                   "%sCheckAtFingerprint: %s\n", pre, acme_status_spec_md_name(c->spec), pre,
                    md->props.cert_check_name ? md->props.cert_check_name : "", pre,
                    md->props.cert_check_url, c->sha256, pre, c->sha256);
     }
@@ -393,11 +410,12 @@ int acme_status_page_hook(request_rec *r, int flags)
     }
     rows = rows_collect(&n, r->pool, now);
     if (flags & AP_STATUS_SHORT) {
-        auto_summary(r, rows, n);
+        auto_summary(r, rows, n, now);
         activation_lines(r, 1);
         for (i = 0; i < n; ++i) {
             auto_row(r, i, &rows[i], now);
         }
+        acme_ocsp_status_summary(r);
         return OK;
     }
     ap_rputs("<hr>\n<h3>Managed Certificates</h3>\n", r);

@@ -28,18 +28,24 @@ LEAF = {"valid": VALID, "serial": {"type": "string", "pattern": r"^-?[0-9A-F]+$"
 LIVE_ENTRY = obj(dict(LEAF, issuer=STR), ["valid", "serial", "sha256-fingerprint"])
 STAGED_ENTRY = obj(LEAF, ["valid", "serial", "sha256-fingerprint"])
 CERT = obj({"valid": VALID}, extra=LIVE_ENTRY, key_pattern=SPEC)
+EMPTY = obj({})
 STAGED_CERT = obj({"valid": VALID}, extra=STAGED_ENTRY, key_pattern=SPEC)
 WINDOW = {"type": ["string", "null"], "pattern": r"^(\d+%|\d+s)$"}
 CA = obj({"proto": {"type": "string", "enum": ["ACME"]}, "urls": arr(STR), "url": STR,
-          "agreement": STR,
+          "agreement": STR, "challenges": arr(STR),
           "eab": obj({"kid": STR, "hmac": {"type": "string", "enum": ["***"]}},
                      ["kid", "hmac"])},
          ["proto", "urls"])
-RENEWAL = obj({"errors": {"type": "integer", "minimum": 0}, "finished": BOOL, "step": STR,
-               "next-run": TIME, "last-success": TIME, "activity": STR,
-               "last": obj({"problem": STR, "detail": STR, "activity": STR}),
+RENEWAL = obj({"name": STR, "errors": {"type": "integer", "minimum": 0}, "finished": BOOL,
+               "valid-from": TIME, "step": STR, "next-run": TIME, "last-success": TIME,
+               "activity": STR,
+               "last": obj({"status": {"type": "integer"}, "status-description": STR,
+                            "problem": STR, "detail": STR, "activity": STR,
+                            "valid-from": TIME}, ["status"]),
                "cert": STAGED_CERT},
-              ["errors", "finished"])
+              ["name", "errors", "finished", "cert"])
+PRIVKEY = obj({"type": {"type": "string", "enum": ["RSA", "EC"]},
+               "bits": {"type": "integer", "minimum": 2048}, "curve": STR}, ["type"])
 PROFILE = obj({"name": STR, "mandatory": BOOL, "offered": BOOL}, ["name", "mandatory"])
 ARI = obj({"window": obj({"start": TIME, "end": TIME}, ["start", "end"]),
            "explanation-url": STR, "next-check": TIME, "error": STR})
@@ -49,18 +55,20 @@ OCSP = obj({"sha256-fingerprint": {"type": "string", "pattern": r"^[0-9a-f]{64}$
             "valid": obj({"from": TIME, "until": {"type": "string"}}, ["from", "until"]),
             "next-refresh": TIME, "last-error": STR},
            ["sha256-fingerprint", "responder", "status", "next-refresh"])
-DOMAIN = obj({"name": STR, "domains": arr(STR), "contacts": arr(STR), "transitive": BOOL,
+DOMAIN = obj({"name": STR, "domains": arr(STR), "contacts": arr(STR),
+              "transitive": {"type": "integer", "enum": [0, 1]},
               "renew-mode": {"type": "integer", "enum": [0, 1, 2]},
               "renew-window": WINDOW, "warn-window": WINDOW, "must-staple": BOOL,
               "require-https": {"type": "string", "enum": ["off", "temporary", "permanent"]},
               "state": {"type": "integer", "enum": [1, 2]},
               "state-descr": {"type": "string", "enum": STATES},
-              "ca": CA, "cert": CERT, "renew": BOOL, "renew-at": TIME, "renewal": RENEWAL,
+              "privkey": arr(PRIVKEY), "profile-mandatory": BOOL, "ari-renewals": BOOL,
+              "watched": BOOL, "ca": CA, "cert": CERT, "renew": BOOL, "renew-at": TIME, "renewal": RENEWAL,
               "profile": PROFILE, "renew-via-ari": BOOL, "ari": ARI,
               "stapling": BOOL, "ocsp": arr(OCSP)},
              ["name", "domains", "contacts", "transitive", "renew-mode", "renew-window",
-              "warn-window", "must-staple", "require-https", "state", "state-descr", "ca",
-              "cert", "renew"])
+              "warn-window", "must-staple", "require-https", "state", "state-descr", "privkey",
+              "profile-mandatory", "ari-renewals", "watched", "ca", "cert", "renew"])
 COUNT = {"type": "integer", "minimum": 0}
 SECONDS = {"type": "string", "pattern": r"^\d+s$"}
 ACTIVATION = obj({"mode": {"type": "string", "enum": ["manual", "graceful"]},
@@ -70,8 +78,10 @@ ACTIVATION = obj({"mode": {"type": "string", "enum": ["manual", "graceful"]},
                  ["mode", "restarts"])
 STATUS = obj({"version": STR, "activation": ACTIVATION, "managed-domains": arr(DOMAIN)},
              ["version", "managed-domains"])
+CERT_ENTRY = {"type": "object", "properties": LEAF, "required": [], "additional": None,
+              "key_pattern": None}
 CERT_STATUS = obj({"valid": VALID, "renewal": obj({"cert": STAGED_CERT}, ["cert"])},
-                  extra=STAGED_ENTRY, key_pattern=SPEC)
+                  extra=CERT_ENTRY, key_pattern=SPEC)
 
 _TYPES = {"string": str, "boolean": bool, "array": list, "object": dict,
           "null": type(None)}

@@ -98,10 +98,10 @@ def test_status_staged_then_live(httpd, pebble, ca, challtestsrv, test_dir):
     assert st["domains"] == names and st["state"] == 1 and st["cert"] == {}
     assert st["renew"] is True and st["ca"]["urls"] == [acme.url]
     assert st["renewal"]["finished"] is True and st["renewal"]["errors"] == 0
-    staged = st["renewal"]["cert"]["rsa2048"]
+    staged = st["renewal"]["cert"]["rsa"]
     assert md_status(httpd)["managed-domains"][0]["name"] == "st1.test"
     cs = cert_status(httpd, "st1.test")
-    assert cs["renewal"]["cert"]["rsa2048"]["serial"] == staged["serial"]
+    assert cs["renewal"]["cert"]["rsa"]["serial"] == staged["serial"]
     m = metrics(httpd)
     assert sample(m, "acme_certificate_staged", domain="st1.test") == 1
     assert sample(m, "acme_renewals_total") >= 1
@@ -122,15 +122,15 @@ def test_status_staged_then_live(httpd, pebble, ca, challtestsrv, test_dir):
     assert (serial, sha256) == (staged["serial"], staged["sha256-fingerprint"])
     st = md_status(httpd, "st1.test")
     assert st["state"] == 2 and st["state-descr"] == "ok"
-    live = st["cert"]["rsa2048"]
+    live = st["cert"]["rsa"]
     assert live["serial"] == serial and live["sha256-fingerprint"] == sha256
     assert live["valid"]["until"] == rfc3339(not_after) == st["cert"]["valid"]["until"]
     assert "Pebble" in live["issuer"]
     assert rfc3339(time.time() - 60) < st["renew-at"] < live["valid"]["until"]
-    assert st["renewal"]["finished"] is False and "cert" not in st["renewal"]
+    assert st["renewal"]["finished"] is False and st["renewal"]["cert"] == {}
     assert st["renewal"]["last-success"] <= rfc3339(time.time())
     cs = cert_status(httpd, "www.st1.test")
-    assert cs["rsa2048"]["serial"] == serial and cs["rsa2048"]["sha256-fingerprint"] == sha256
+    assert cs["rsa"]["serial"] == serial and cs["rsa"]["sha256-fingerprint"] == sha256
     assert cs["valid"]["until"] == rfc3339(not_after) and "renewal" not in cs
     m = metrics(httpd)
     assert sample(m, "acme_certificate_expiry_timestamp_seconds", domain="st1.test",
@@ -163,7 +163,7 @@ def test_status_not_driven_and_switches(httpd, pebble, ca, test_dir):
     assert "Managed Certificates" not in server_status(httpd)
     assert "ManagedCertificates" not in server_status(httpd, auto=True)
     assert get(httpd, "/.httpd/certificate-status", host="off.test").status == 404
-    assert cert_status(httpd, "on.test") == {}
+    assert cert_status(httpd, "on.test") == {"rsa": {}}
     st = md_status(httpd)
     assert [d["name"] for d in st["managed-domains"]] == ["off.test", "on.test"]
     for d in st["managed-domains"]:

@@ -53,15 +53,17 @@ def test_metrics_parser_rejects(bad, why):
 
 
 DOMAIN_OK = {
-    "name": "a.test", "domains": ["a.test"], "contacts": [], "transitive": True,
+    "name": "a.test", "domains": ["a.test"], "contacts": [], "transitive": 1,
     "renew-mode": 1, "renew-window": "33%", "warn-window": "10%", "must-staple": False,
     "require-https": "off", "state": 2, "state-descr": "ok",
+    "privkey": [{"type": "RSA", "bits": 2048}], "profile-mandatory": False,
+    "ari-renewals": True, "watched": True,
     "ca": {"proto": "ACME", "urls": ["https://ca/dir"], "eab": {"kid": "k", "hmac": "***"}},
     "cert": {"valid": {"from": "2026-01-01T00:00:00Z", "until": "2026-04-01T00:00:00Z"},
              "rsa2048": {"valid": {"from": "2026-01-01T00:00:00Z",
                                    "until": "2026-04-01T00:00:00Z"},
                          "serial": "0A1B", "sha256-fingerprint": "ab" * 32}},
-    "renew": True, "renewal": {"errors": 0, "finished": False},
+    "renew": True, "renewal": {"name": "a.test", "errors": 0, "finished": False, "cert": {}},
 }
 
 
@@ -93,6 +95,8 @@ def test_schema_accepts_a_valid_domain():
     broken(cert__rsa2048__valid__until="Wed, 01 Apr 2026 00:00:00 GMT"),
     broken(renewal__errors=-1),
     broken(renewal__errors=True),                       # bool is not an integer
+    broken(transitive=True),                            # mod_md's transitive is 0/1
+    broken(renewal__cert=KeyError),                     # mod_md always has it
     broken(unexpected=1),
     broken(**{"state-descr": "fine"}),
 ])
