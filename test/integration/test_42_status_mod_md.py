@@ -1,0 +1,281 @@
+"""Issue 15, item 2: mod_acme's status outputs against Debian's real mod_md
+(mod_md.so 2.6, loaded instead of mod_acme) for the same configuration and
+the same pebble: md-status (all domains and one), server-status ?auto and
+/.httpd/certificate-status. Every field mod_md emits must be in mod_acme's
+output with the same name, JSON type and nesting; values that must agree
+(names, states, key types, CA, problems, counts) are compared, values that
+must differ (serials, fingerprints, times) by their shape. mod_acme's own
+fields are additions and not looked at.
+
+Domains: ok.test + www.ok.test (staged, then live after a graceful restart),
+blocked.test (pebble refuses it: an error), and new.test, added at the
+restart (staged while ok.test is live); keys `MDPrivateKeys secp256r1
+rsa2048`. Each module runs on its own store."""
+import json
+import re
+import time
+from email.utils import parsedate_to_datetime
+
+from test_30_renew import renew_conf
+
+DOMAINS = [["ok.test", "www.ok.test"], ["blocked.test"]]
+ADDED = ["new.test"]
+LOCATION = "<Location /md-status>\n  SetHandler md-status\n</Location>\n"
+
+# Fields of mod_md that mod_acme does not have yet (issue 15), by path with
+# list indexes and key-spec names as "*". The test skips them: each one
+# taken out of this list must then pass.
+KNOWN_GAPS = {
+    "proto",                        # the vhosts' acme-tls/1 names
+    "ca.account",                   # the account's id in mod_md's store (item 1)
+    "renewal.notified", "renewal.notified-renewed", "renewal.last-run",
+    "renewal.log",                  # mod_md's job log (one-domain form)
+    "cert.*.issuer-name", "cert.*.ari-cert-id",
+    "renewal.cert.*.issuer-name", "renewal.cert.*.ari-cert-id",
+    "*.issuer-name", "*.ari-cert-id",               # certificate-status
+}
+# mod_md writes times as RFC 1123 ("Sun, 06 Dec 2026 22:32:12 GMT"),
+# mod_acme as RFC 3339 ("2026-12-06T22:32:12Z"): both are read here until
+# mod_acme writes mod_md's form (issue 15).
+TIME_FORMAT_GAP = True
+
+# values both modules must give alike (paths as above)
+SAME = {"name", "domains", "contacts", "transitive", "renew-mode", "renew-window",
+        "warn-window", "must-staple", "state", "ca.proto", "ca.urls", "ca.agreement",
+        "ca.challenges", "privkey", "stapling", "profile-mandatory", "ari-renewals",
+        "watched", "renew", "renewal.name", "renewal.finished", "renewal.last.problem",
+        "renewal.last.detail"}
+# values alike in whether they are zero
+SAME_ZERO = {"renewal.errors", "renewal.last.status"}
+TIMES = re.compile(r"(^|\.)(from|until|renew-at|next-run|last-run|valid-from)$")
+
+
+def get_json(httpd, path, host="localhost"):
+    r = httpd.get(f"http://{host}{path}")
+    assert r.status == 200, f"{path} on {host}: {r.status} {r.text}"
+    assert r.headers["content-type"].startswith("application/json")
+    return json.loads(r.body)
+
+
+def auto_lines(httpd):
+    """server-status?auto's lines of managed domains and staplings, as
+    (key, value) pairs in order (mod_md repeats CheckAt* keys)."""
+    r = httpd.get("http://localhost/server-status?auto")
+    assert r.status == 200
+    return [tuple(l.split(": ", 1)) for l in r.text.splitlines()
+            if l.startswith(("ManagedCertificates", "ManagedDomain[", "ManagedStaplings"))]
+
+
+def wait_md(httpd, name, cond, timeout=90):
+    deadline = time.monotonic() + timeout
+    while True:
+        st = get_json(httpd, f"/md-status/{name}")
+        if cond(st):
+            return st
+        assert time.monotonic() < deadline, f"{name} never got there: {st}"
+        time.sleep(0.5)
+
+
+def snapshot(httpd, names):
+    return {"all": get_json(httpd, "/md-status"),
+            "one": {n: get_json(httpd, f"/md-status/{n}") for n in names},
+            "cert-status": {n: get_json(httpd, "/.httpd/certificate-status", host=n)
+                            for n in names},
+            "auto": auto_lines(httpd)}
+
+
+def run_module(httpd, acme, ca, module):
+    """The two phases of the scenario with `module` ("md" or "acme")."""
+    extra = "MDPrivateKeys secp256r1 rsa2048\nMDCAChallenges http-01\nMDServerStatus on\n"
+    if module == "md":
+        httpd.load_acme = False
+        httpd.extra_modules = ["md"]
+        extra += f"MDStoreDir {httpd.root}/md\n"
+    httpd.write_conf(renew_conf(httpd, acme, ca, DOMAINS, extra=extra) + LOCATION)
+    httpd.start()
+    wait_md(httpd, "ok.test", lambda st: st.get("renewal", {}).get("finished") is True)
+    wait_md(httpd, "blocked.test", lambda st: st.get("renewal", {}).get("errors", 0) > 0)
+    first = snapshot(httpd, ["ok.test", "blocked.test"])
+    httpd.write_conf(renew_conf(httpd, acme, ca, DOMAINS + [ADDED], extra=extra) + LOCATION)
+    httpd.graceful()
+    wait_md(httpd, "ok.test", lambda st: st["state"] == 2)
+    wait_md(httpd, "new.test", lambda st: st.get("renewal", {}).get("finished") is True)
+    second = snapshot(httpd, ["ok.test", "new.test"])
+    httpd.stop()
+    return first, second
+
+
+# ------------------------------------------------------------------ comparing
+
+def parse_time(text, path):
+    try:
+        return parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError):
+        assert TIME_FORMAT_GAP, f"{path}: {text!r} is not mod_md's time format"
+    m = re.match(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$", text)
+    assert m, f"{path}: {text!r} is no time"
+    return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+
+
+def gap(path):
+    return any(re.fullmatch(g.replace(".", r"\.").replace("*", r"[^.]+"), path)
+               for g in KNOWN_GAPS)
+
+
+def compare(ref, ours, path, problems, spec_keys=False):
+    """Appends to problems every way `ours` lacks what mod_md's `ref` has."""
+    norm = re.sub(r"\[\d+\]", "", path)
+    if gap(norm):
+        return
+    if type(ref) is not type(ours):
+        problems.append(f"{path}: mod_md has {type(ref).__name__} {ref!r}, "
+                        f"mod_acme {type(ours).__name__} {ours!r}")
+        return
+    if isinstance(ref, dict):
+        for key, val in ref.items():
+            sub = f"{path}.{key}" if path else key
+            if key not in ours:
+                if not gap(re.sub(r"\[\d+\]", "", sub)) and not gap(_starred(sub)):
+                    problems.append(f"{sub}: missing (mod_md: {json.dumps(val)[:80]})")
+                continue
+            compare(val, ours[key], sub, problems)
+        return
+    if isinstance(ref, list):
+        if norm in SAME:
+            if ref != ours:
+                problems.append(f"{path}: mod_md {ref!r}, mod_acme {ours!r}")
+            return
+        for i, (a, b) in enumerate(zip(ref, ours)):
+            compare(a, b, f"{path}[{i}]", problems)
+        return
+    if isinstance(ref, str) and TIMES.search(norm):
+        parse_time(ref, path)
+        parse_time(ours, path)
+        return
+    if _matches(norm, SAME) and ref != ours:
+        problems.append(f"{path}: mod_md {ref!r}, mod_acme {ours!r}")
+    if _matches(norm, SAME_ZERO) and (ref == 0) != (ours == 0):
+        problems.append(f"{path}: mod_md {ref!r}, mod_acme {ours!r} (zero or not)")
+    if norm.endswith("sha256-fingerprint"):
+        assert re.fullmatch(r"[0-9a-f]{64}", ours), f"{path}: {ours!r}"
+    if norm.endswith("serial"):
+        assert re.fullmatch(r"[0-9A-F]+", ours), f"{path}: {ours!r}"
+
+
+def _starred(path):
+    """cert.secp256r1.serial -> cert.*.serial (key specs as "*")."""
+    return re.sub(r"(^|\.)(rsa|secp256r1|secp384r1)(?=\.|$)", r"\1*", path)
+
+
+def _matches(path, names):
+    return path in names or _starred(path) in names
+
+
+def compare_json(ref, ours, where, report):
+    problems = []
+    compare_starred(ref, ours, "", problems)
+    report += [f"{where}: {p}" for p in problems]
+
+
+def compare_starred(ref, ours, path, problems):
+    """compare(), with gaps and value rules looked up on starred paths too."""
+    global gap
+    plain = gap
+    try:
+        gap = lambda p: plain(p) or plain(_starred(p))   # noqa: E731
+        compare(ref, ours, path, problems)
+    finally:
+        gap = plain
+
+
+def compare_status_lists(ref, ours, names, where, report):
+    assert isinstance(ours["version"], str)
+    by_name = {d["name"]: d for d in ours["managed-domains"]}
+    for d in ref["managed-domains"]:
+        if d["name"] in names:
+            assert d["name"] in by_name, f"{where}: {d['name']} missing"
+            compare_json(d, by_name[d["name"]], f"{where} {d['name']}", report)
+
+
+def auto_by_domain(lines):
+    """{"summary": {key: value}, domain name: {key: [values]}}."""
+    out, index_name = {"summary": {}}, {}
+    for key, value in lines:
+        m = re.match(r"^ManagedDomain\[(\d+)\](.*)$", key)
+        if not m:
+            out["summary"][key] = value
+            continue
+        if m.group(2) == "Domain":
+            index_name[m.group(1)] = value
+        out.setdefault(index_name[m.group(1)], {}).setdefault(m.group(2), []).append(value)
+    return out
+
+
+AUTO_SAME = {"Domain", "Names[0]", "Names[1]", "CAName", "CAURL", "ActivityFinished",
+             "ActivityNewStaged", "ActivityLastProblem", "ActivityLastDetail", "CheckAtType",
+             "CheckAtName"}
+AUTO_NUMBER = {"ActivityNextRun", "ActivityRenew"}
+
+
+def compare_auto(ref_lines, our_lines, names, where, summary_keys, report):
+    ref, ours = auto_by_domain(ref_lines), auto_by_domain(our_lines)
+    problems = []
+    for key in summary_keys:
+        if ref["summary"].get(key) != ours["summary"].get(key):
+            problems.append(f"{key}: mod_md {ref['summary'].get(key)!r}, "
+                            f"mod_acme {ours['summary'].get(key)!r}")
+    for key in ref["summary"]:
+        if key not in ours["summary"]:
+            problems.append(f"{key}: missing")
+    for name in names:
+        r, o = ref.get(name, {}), ours.get(name, {})
+        for key, values in r.items():
+            if key not in o:
+                problems.append(f"{name} {key}: missing (mod_md: {values})")
+            elif key in AUTO_SAME and values != o[key]:
+                problems.append(f"{name} {key}: mod_md {values}, mod_acme {o[key]}")
+            elif key == "Status" and values[0].split(":")[0] != o[key][0]:
+                problems.append(f"{name} Status: mod_md {values}, mod_acme {o[key]}")
+            elif key in AUTO_NUMBER and not all(v.isdigit() for v in o[key]):
+                problems.append(f"{name} {key}: {o[key]} are not seconds")
+            elif key == "ValidUntil" and not re.fullmatch(r"\d{4}-\d\d-\d\d", o[key][0]):
+                problems.append(f"{name} ValidUntil: {o[key]}")
+    report += [f"{where}: {p}" for p in problems]
+
+
+def test_status_fields_of_mod_md(make_httpd, pebble, ca, challtestsrv):
+    acme = pebble(config_overrides={"domainBlocklist": ["blocked.test"]})
+    md1, md2 = run_module(make_httpd(name="mod_md"), acme, ca, "md")
+    assert md1["all"]["version"].startswith("2.6"), "not mod_md 2.6"
+    ours1, ours2 = run_module(make_httpd(name="mod_acme"), acme, ca, "acme")
+
+    report = []
+    # 1: ok.test staged, blocked.test errored
+    names = ["ok.test", "blocked.test"]
+    compare_status_lists(md1["all"], ours1["all"], names, "md-status (staged, errored)", report)
+    for n in names:
+        compare_json(md1["one"][n], ours1["one"][n], f"md-status/{n} (staged/errored)", report)
+        compare_json(md1["cert-status"][n], ours1["cert-status"][n],
+                     f"certificate-status {n} (staged/errored)", report)
+    summary = ["ManagedCertificatesTotal", "ManagedCertificatesOK", "ManagedCertificatesRenew",
+               "ManagedCertificatesErrored", "ManagedCertificatesReady",
+               "ManagedStaplingsTotal", "ManagedStaplingsOK", "ManagedStaplingsRenew",
+               "ManagedStaplingsErrored"]
+    compare_auto(md1["auto"], ours1["auto"], names, "server-status?auto (staged, errored)",
+                 summary, report)
+
+    # 2: ok.test live, new.test staged. blocked.test is left out: mod_md
+    # forgets the failed job at the restart (no renewal until its next run),
+    # mod_acme keeps it, so the errored counts differ too.
+    names = ["ok.test", "new.test"]
+    compare_status_lists(md2["all"], ours2["all"], names, "md-status (live, staged)", report)
+    for n in names:
+        compare_json(md2["one"][n], ours2["one"][n], f"md-status/{n} (live/staged)", report)
+        compare_json(md2["cert-status"][n], ours2["cert-status"][n],
+                     f"certificate-status {n} (live/staged)", report)
+    compare_auto(md2["auto"], ours2["auto"], names, "server-status?auto (live, staged)",
+                 [k for k in summary if k != "ManagedCertificatesErrored"], report)
+    assert not report, "mod_acme lacks what mod_md shows:\n  " + "\n  ".join(report)
+    # the key types agree with the certificates really made
+    assert set(ours2["one"]["ok.test"]["cert"]) >= {"rsa", "secp256r1", "valid"}
+    assert set(md2["one"]["ok.test"]["cert"]) >= {"rsa", "secp256r1", "valid"}
