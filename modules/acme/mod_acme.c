@@ -55,6 +55,8 @@ static void acme_register_hooks(apr_pool_t *p)
 {
     static const char *const mod_ssl[] = { "mod_ssl.c", NULL };
 
+    /* pre_config also runs for `httpd -t`: refuses mod_md next to us */
+    ap_hook_pre_config(acme_config_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* check_config also runs for `httpd -t`, post_config does not */
     ap_hook_check_config(acme_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(acme_post_config, NULL, NULL, APR_HOOK_MIDDLE);

@@ -163,6 +163,10 @@ extern const command_rec acme_config_cmds[];
 void *acme_config_create_srv(apr_pool_t *p, server_rec *s);
 void *acme_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
 
+/* pre_config hook: refuses the start when mod_md is loaded too, naming both
+ * LoadModule lines (mod_acme_config_conflict.c). */
+int acme_config_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+
 /* check_config hook: completes and validates the configuration (see above).
  * Logs every problem and returns !OK on the first fatal one. */
 int acme_config_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
