@@ -382,6 +382,9 @@ void acme_activation_run(acme_config_global_t *g, acme_store_t *store, apr_pool_
         if (md->cert_files && md->cert_files->nelts > 0) {
             continue;   /* static files: whatever is staged is not ours to serve */
         }
+        if (md->config_error) {
+            continue;   /* its name may not be a store key; it serves the fallback */
+        }
         activate_one(b, p, md);
         apr_pool_clear(p);
     }

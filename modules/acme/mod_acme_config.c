@@ -85,6 +85,49 @@ acme_config_global_t *acme_config_global_of(cmd_parms *cmd)
     return acme_config_global_get(cmd->server);
 }
 
+/* The <If>, <ElseIf> or <Else> the directive sits in, or NULL. */
+static const ap_directive_t *cond_section_of(cmd_parms *cmd)
+{
+    const ap_directive_t *d;
+
+    for (d = cmd->directive ? cmd->directive->parent : NULL; d; d = d->parent) {
+        if (!strcasecmp(d->directive, "<If") || !strcasecmp(d->directive, "<ElseIf")
+            || !strcasecmp(d->directive, "<Else")) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/* mod_md takes its directives inside <If> (at server level or in a vhost)
+ * and applies them as if the <If> were not there: so do we, and say so. */
+static const char *cond_section_accept(cmd_parms *cmd)
+{
+    const ap_directive_t *cond = cond_section_of(cmd);
+    /* httpd's NOT_IN_FILES also refuses <If>: <Files> is looked for here */
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_LIMIT | NOT_IN_DIRECTORY
+                                                | NOT_IN_LOCATION | NOT_IN_PROXY
+                                                | NOT_IN_HTACCESS);
+    const ap_directive_t *d;
+
+    for (d = cmd->directive->parent; d && !err; d = d->parent) {
+        if (!strcasecmp(d->directive, "<Files") || !strcasecmp(d->directive, "<FilesMatch")) {
+            err = apr_psprintf(cmd->pool, "%s cannot occur within %s> section",
+                               cmd->cmd->name, d->directive);
+        }
+    }
+
+    if (err) {
+        return err;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "ACME1161 %s (%s:%d) is inside "
+                 "%s> (line %d), whose condition does not apply to it (as with mod_md): it "
+                 "is set as if the section were not there", cmd->cmd->name,
+                 cmd->directive->filename, cmd->directive->line_num, cond->directive,
+                 cond->line_num);
+    return NULL;
+}
+
 const char *acme_config_scope_check(cmd_parms *cmd, void *dc, acme_scope_e scope)
 {
     const char *name = cmd->cmd->name;
@@ -99,7 +142,7 @@ const char *acme_config_scope_check(cmd_parms *cmd, void *dc, acme_scope_e scope
     if (scope == ACME_SCOPE_SECTION) {
         return apr_psprintf(cmd->pool, "%s is only valid inside <MDomain name ...>", name);
     }
-    if (cmd->server->is_virtual) {
+    if (cmd->server->is_virtual && scope != ACME_SCOPE_DECLARE) {
         return scope == ACME_SCOPE_GLOBAL
             ? apr_psprintf(cmd->pool, "%s cannot occur within <VirtualHost>: it applies to "
                            "the whole server; put it at server level", name)
@@ -107,7 +150,11 @@ const char *acme_config_scope_check(cmd_parms *cmd, void *dc, acme_scope_e scope
                            "server level (the default for all managed domains) or inside "
                            "<MDomain name ...>", name);
     }
-    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    if (cond_section_of(cmd)) {
+        return cond_section_accept(cmd);
+    }
+    return ap_check_cmd_context(cmd, scope == ACME_SCOPE_DECLARE ? NOT_IN_DIR_CONTEXT
+                                                                 : GLOBAL_ONLY);
 }
 
 acme_config_props_t *acme_config_props_target(cmd_parms *cmd, void *dc, const char **perr)

@@ -93,6 +93,13 @@ typedef struct {
     int staple_others;                  /* 0/1, default 1; read at server level only */
     apr_interval_time_t stapling_keep;  /* default 7d */
     const acme_config_window_t *stapling_renew_window;  /* default 33% */
+    /* A setting given but unusable for a domain (mod_md starts with it and
+     * fails that domain only): the message, without secrets; NULL: none.
+     * Each travels with its setting (a domain that sets its own value does
+     * not inherit the server level's problem); resolved into md->config_error. */
+    const char *contact_error;          /* MDContactEmail */
+    const char *eab_error;              /* MDExternalAccountBinding kid hmac */
+    const char *pkey_error;             /* MDPrivateKeys */
 } acme_config_props_t;
 
 /* One managed domain. */
@@ -106,6 +113,15 @@ typedef struct {
     acme_config_props_t props;          /* see acme_config_props_t */
     apr_array_header_t *cert_files;     /* const char *: absolute MDCertificateFile paths, or NULL */
     apr_array_header_t *key_files;      /* const char *: the matching MDCertificateKeyFile */
+    const char *config_error;           /* a problem of this domain's configuration that
+                                         * mod_md starts with (a bad name, unusable EAB
+                                         * values or key type, a wildcard without dns-01):
+                                         * the domain is never driven, has no store
+                                         * entries read or written, and shows this as its
+                                         * error in status and the error_log; the other
+                                         * domains are not affected. NULL: none. When a
+                                         * name was bad, `names` holds the good ones and
+                                         * `name` may be the bad one (never a store key). */
 
     /* set by check_config */
     apr_array_header_t *vhosts;         /* server_rec *: the vhosts using this domain */

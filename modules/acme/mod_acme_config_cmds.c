@@ -1,6 +1,7 @@
 /* Directives for the CA, the account and the certificate of a domain (scope
  * A: server level as the default, or inside <MDomain>), and the ones that are
  * refused because the feature is not supported yet. */
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include <httpd.h>
@@ -8,6 +9,7 @@
 #include <http_core.h>
 #include <http_log.h>
 
+#include "acme_names.h"
 #include "acme_order.h"
 #include "mod_acme_config.h"
 #include "mod_acme_config_int.h"
@@ -126,10 +128,16 @@ const char *acme_cmd_contact(cmd_parms *cmd, void *dc, const char *arg)
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
+    /* mod_md starts with any value: an unusable one is the error of the
+     * domains that use it (resolved at check_config) */
     if (acme_config_email_parse(&email, cmd->pool, arg, &why) != APR_SUCCESS) {
-        return acme_config_bad_value(cmd, arg, why);
+        props->contact = NULL;
+        props->contact_error = acme_config_bad_value(cmd, acme_names_printable(cmd->pool, arg),
+                                                     why);
+        return NULL;
     }
     props->contact = email;
+    props->contact_error = NULL;
     return NULL;
 }
 
@@ -142,10 +150,21 @@ const char *acme_cmd_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
+    /* mod_md starts with any value: an unusable one is the error of the
+     * domains that use it (resolved at check_config) */
     if (acme_config_keyspecs_parse(&props->pkey_specs, cmd->pool, argc,
                                    (const char *const *)argv, &bad, &why) != APR_SUCCESS) {
-        return acme_config_bad_value(cmd, argc ? argv[bad] : "", why);
+        if (argc && apr_isdigit(argv[bad][0])) {
+            /* RSA bits out of range: mod_md refuses them at -t too */
+            return acme_config_bad_value(cmd, argv[bad], why);
+        }
+        props->pkey_specs = NULL;
+        props->pkey_error = acme_config_bad_value(cmd, argc ? acme_names_printable(cmd->pool,
+                                                                                  argv[bad])
+                                                            : "", why);
+        return NULL;
     }
+    props->pkey_error = NULL;
     return NULL;
 }
 
@@ -172,6 +191,7 @@ const char *acme_cmd_eab(cmd_parms *cmd, void *dc, const char *kid, const char *
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
+    props->eab_error = NULL;
     if (!hmac && !strcasecmp(kid, "none")) {
         props->eab_kid = eab_none;
         props->eab_hmac = NULL;
@@ -179,8 +199,14 @@ const char *acme_cmd_eab(cmd_parms *cmd, void *dc, const char *kid, const char *
     }
     if (hmac) {
         if (acme_config_eab_check(kid, hmac, &why) != APR_SUCCESS) {
-            return apr_psprintf(cmd->pool, "%s: the credentials for key id '%s' are not "
-                                "usable; the value %s", cmd->cmd->name, kid, why);
+            /* mod_md starts with them: the error of the domains that use them
+             * (resolved at check_config); the HMAC is never in the message */
+            props->eab_kid = eab_none;
+            props->eab_hmac = NULL;
+            props->eab_error = apr_psprintf(cmd->pool, "%s: the credentials for key id '%s' "
+                                            "are not usable; the value %s", cmd->cmd->name,
+                                            acme_names_printable(cmd->pool, kid), why);
+            return NULL;
         }
         props->eab_kid = kid;
         props->eab_hmac = hmac;

@@ -178,8 +178,8 @@ const char *acme_cmd_initial_delay(cmd_parms *cmd, void *dc, const char *arg)
 const char *acme_cmd_retry_delay(cmd_parms *cmd, void *dc, const char *arg)
 {
     return duration_set(cmd, dc, arg, APR_OFFSETOF(acme_config_global_t, retry_delay),
-                        ACME_CONFIG_SECOND, ACME_CONFIG_SECOND, ACME_CONFIG_DAY,
-                        "is outside 1s to 1d (retries double from it, up to a day)");
+                        ACME_CONFIG_SECOND, apr_time_from_msec(1), ACME_CONFIG_DAY,
+                        "is outside 1ms to 1d (retries double from it, up to a day)");
 }
 
 const char *acme_cmd_activation_delay(cmd_parms *cmd, void *dc, const char *arg)

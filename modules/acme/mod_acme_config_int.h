@@ -12,7 +12,9 @@ extern module AP_MODULE_DECLARE_DATA acme_module;
 typedef enum {
     ACME_SCOPE_GLOBAL,      /* G: server level only */
     ACME_SCOPE_ANY,         /* A: server level or inside <MDomain> */
-    ACME_SCOPE_SECTION      /* M: only inside <MDomain> */
+    ACME_SCOPE_SECTION,     /* M: only inside <MDomain> */
+    ACME_SCOPE_DECLARE      /* MDomain, <MDomain>: G, and inside <VirtualHost> as mod_md
+                             * takes them there (a domain of the whole server all the same) */
 } acme_scope_e;
 
 /* What a <MDomain> section hands to the directives inside it: the section

@@ -44,6 +44,16 @@ static void props_resolve_ca(acme_config_props_t *md, const acme_config_props_t 
     md->ca_agreement = PICK_PTR(ca_agreement, NULL);
     md->ca_proto = PICK_PTR(ca_proto, "ACME");
     md->contact = PICK_PTR(contact, NULL);      /* ServerAdmin: mod_acme_vhosts.c */
+    /* an unusable setting travels with the setting: inherited only with it */
+    if (!md->contact && !md->contact_error) {
+        md->contact_error = srv->contact_error;
+    }
+    if (!md->eab_kid) {
+        md->eab_error = srv->eab_error;
+    }
+    if (!md->pkey_specs && !md->pkey_error) {
+        md->pkey_error = srv->pkey_error;
+    }
     /* kid and hmac travel together; "none" (kid without hmac) stops inheriting */
     kid = md->eab_kid ? md->eab_kid : srv->eab_kid;
     md->eab_hmac = md->eab_kid ? md->eab_hmac : srv->eab_hmac;
@@ -57,7 +67,7 @@ static void props_resolve_ca(acme_config_props_t *md, const acme_config_props_t 
     md->dns01_argv = PICK_PTR(dns01_argv, NULL);
     md->challenges = PICK_PTR(challenges, strings_make(p, md->dns01_argv ? challenges_dns01
                                                                       : challenges_default));
-    if (!md->pkey_specs && !(md->pkey_specs = srv->pkey_specs)) {
+    if (!md->pkey_specs && !(md->pkey_specs = md->pkey_error ? NULL : srv->pkey_specs)) {
         acme_pkey_spec_t *rsa;
         md->pkey_specs = apr_array_make(p, 1, sizeof(acme_pkey_spec_t));
         rsa = apr_array_push(md->pkey_specs);
@@ -135,6 +145,11 @@ apr_status_t acme_config_mds_resolve(acme_config_global_t *g, apr_pool_t *p,
 
         props_resolve_ca(&md->props, &g->props, p);
         props_resolve_renew(&md->props, &g->props);
+        if (!md->config_error) {
+            md->config_error = md->props.pkey_error ? md->props.pkey_error
+                             : md->props.eab_error ? md->props.eab_error
+                             : md->props.contact_error;
+        }
         if ((rv = static_files_check(md, ptemp, g->base_server)) != APR_SUCCESS) {
             return rv;
         }

@@ -13,6 +13,7 @@
 #include <http_config.h>
 #include <http_log.h>
 
+#include "acme_names.h"
 #include "mod_acme_config.h"
 #include "mod_acme_config_int.h"
 
@@ -51,11 +52,13 @@ acme_config_md_t *acme_config_section_md(cmd_parms *cmd, void *dc)
 }
 
 /* Adds the names in argv to md; "auto"/"manual" set MDMembers instead (as
- * mod_md allows on these lines). */
+ * mod_md allows on these lines). A name that is no DNS name or address
+ * (`a_b.example`) is the domain's configuration error, as mod_md starts with
+ * it: left out of the names, the domain is not managed (md->config_error). */
 static const char *names_add(cmd_parms *cmd, acme_config_md_t *md, int argc,
                              char *const argv[])
 {
-    const char *why;
+    const char *why, *bad = NULL;
     int i;
 
     for (i = 0; i < argc; ++i) {
@@ -67,12 +70,23 @@ static const char *names_add(cmd_parms *cmd, acme_config_md_t *md, int argc,
         }
         /* DNS names, and IP addresses in their one spelling (RFC 8738) */
         if (acme_config_identifier_parse(&name, cmd->pool, argv[i], &why) != APR_SUCCESS) {
-            return acme_config_bad_value(cmd, argv[i], why);
+            if (!md->config_error) {
+                md->config_error = acme_config_bad_value(cmd, acme_names_printable(cmd->pool,
+                                                                                   argv[i]),
+                                                         why);
+            }
+            bad = bad ? bad : argv[i];
+            continue;
         }
         acme_config_md_name_add(md, cmd->pool, name);
     }
-    if (md->names->nelts == 0) {
+    if (md->names->nelts == 0 && !bad) {
         return acme_config_error(cmd, "needs at least one domain name, e.g. example.org");
+    }
+    if (!md->name) {        /* named for messages and status only, never a store key */
+        char *lower = apr_pstrdup(cmd->pool, acme_names_printable(cmd->pool, bad));
+        ap_str_tolower(lower);
+        md->name = lower;
     }
     return NULL;
 }
@@ -82,7 +96,7 @@ const char *acme_cmd_mdomain(cmd_parms *cmd, void *dc, int argc, char *const arg
     acme_config_md_t *md;
     const char *err;
 
-    if ((err = acme_config_scope_check(cmd, dc, ACME_SCOPE_GLOBAL))) {
+    if ((err = acme_config_scope_check(cmd, dc, ACME_SCOPE_DECLARE))) {
         return err;
     }
     md = acme_config_md_make(cmd->pool, cmd);
@@ -161,7 +175,7 @@ const char *acme_cmd_section(cmd_parms *cmd, void *dc, const char *arg)
         return apr_psprintf(cmd->pool, "%s> cannot be nested in another <MDomain>",
                             cmd->cmd->name);
     }
-    if ((err = acme_config_scope_check(cmd, dc, ACME_SCOPE_GLOBAL))
+    if ((err = acme_config_scope_check(cmd, dc, ACME_SCOPE_DECLARE))
         || (err = section_args(cmd, arg, &argc, &argv))) {
         return err;
     }

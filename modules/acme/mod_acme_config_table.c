@@ -67,7 +67,7 @@ const command_rec acme_config_cmds[] = {
                   "Warn when this much lifetime is left (duration or percent)"),
     AP_INIT_TAKE1("MDRenewViaARI", acme_cmd_flag, PROPS_OFFSET(renew_via_ari), RSRC_CONF,
                   "on: follow the CA's renewal information (ARI)"),
-    AP_INIT_TAKE1("MDRequireHttps", acme_cmd_require_https, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MDRequireHttps", acme_cmd_require_https, NULL, RSRC_CONF | OR_AUTHCFG,
                   "off, temporary or permanent: redirect http: to https:"),
     AP_INIT_TAKE1("MDServerStatus", acme_cmd_flag, PROPS_OFFSET(server_status), RSRC_CONF,
                   "on: show managed domains in server-status"),

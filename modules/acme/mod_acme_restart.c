@@ -144,7 +144,7 @@ static int sets_collect(acme_restart_set_t **psets, apr_uint64_t **pkeys, apr_po
         acme_status_slot_t slot;
         int index = acme_status_slot_index(md->name);
 
-        if ((md->cert_files && md->cert_files->nelts > 0) || index < 0
+        if ((md->cert_files && md->cert_files->nelts > 0) || md->config_error || index < 0
             || index >= g->mds->nelts || acme_status_slot_read(&slot, index) != APR_SUCCESS) {
             continue;
         }

@@ -180,7 +180,7 @@ void acme_served_prepare(acme_config_global_t *g, acme_store_t *store, apr_pool_
             apr_array_cat(served->key_files, md->key_files);
             served->kind = SERVED_STATIC;
         }
-        else if (store) {
+        else if (store && !md->config_error) {
             live_collect(served, pconf, scratch, store, md, s);
         }
         apr_hash_set(served_by_md, md->name, APR_HASH_KEY_STRING, served);

@@ -381,6 +381,15 @@ static void md_seed(acme_status_md_t *smd, apr_pool_t *pconf, apr_pool_t *ptemp,
         seed_job(&slot, ptemp, store, md);
         seed_staged(&slot, ptemp, store, md);
     }
+    if (md->config_error) {
+        /* what mod_md shows for a domain it cannot manage: an error */
+        slot.errors = 1;
+        acme_status_text_copy(slot.problem, sizeof(slot.problem),
+                              "urn:org:apache:httpd:acme:config");
+        acme_status_text_copy(slot.detail, sizeof(slot.detail), md->config_error);
+        acme_status_text_copy(slot.activity, sizeof(slot.activity),
+                              "checking the configuration");
+    }
     slot.state = acme_status_state_of(&slot, smd, now);
     acme_status_slot_write(smd->index, &slot);
 }

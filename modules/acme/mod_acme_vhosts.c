@@ -347,44 +347,45 @@ static const char *md_first_ip(const acme_config_md_t *md)
 
 /* dns-01 needs MDChallengeDns01; a wildcard name can only be validated by
  * dns-01 (RFC 8555 7.1.3), so a driven one without it cannot be renewed. An
- * IP address never by dns-01 (RFC 8738 section 7): it needs another type. */
-static apr_status_t md_check_dns01(link_ctx_t *ctx, const acme_config_md_t *md)
+ * IP address never by dns-01 (RFC 8738 section 7): it needs another type.
+ * mod_md starts with these: each is the domain's error (md->config_error). */
+static void md_check_dns01(link_ctx_t *ctx, acme_config_md_t *md)
 {
     server_rec *base = ctx->g->base_server;
     int dns01 = md_has_challenge(md, "dns-01");
     const char *ip = md_first_ip(md);
 
-    if (md->driven && ip && dns01 && md->props.challenges->nelts == 1) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, base, "ACME1129 managed domain %s has the IP "
-                     "address %s, which dns-01 cannot validate (RFC 8738), but MDCAChallenges "
-                     "lists only dns-01: add http-01 or tls-alpn-01", md_desc(ctx->ptemp, md),
-                     ip);
-        return APR_EINVAL;
+    if (!md->driven || md->config_error) {
+        return;
     }
-
-    if (md->driven && md_has_wildcard(md) && (!md->props.dns01_argv || !dns01)) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, base, "ACME1127 managed domain %s has a "
-                     "wildcard name: its certificate needs the dns-01 challenge, %s; or "
-                     "use MDCertificateFile/MDCertificateKeyFile or MDRenewMode manual for it",
-                     md_desc(ctx->ptemp, md), !md->props.dns01_argv
-                         ? "configure MDChallengeDns01 with the command that sets the TXT "
-                           "records"
-                         : "but MDCAChallenges does not list dns-01");
-        return APR_EINVAL;
+    if (ip && dns01 && md->props.challenges->nelts == 1) {
+        md->config_error = apr_psprintf(ctx->p, "ACME1129 it has the IP address %s, which "
+                                        "dns-01 cannot validate (RFC 8738), but "
+                                        "MDCAChallenges lists only dns-01: add http-01 or "
+                                        "tls-alpn-01", ip);
+        return;
     }
-    if (md->driven && dns01 && !md->props.dns01_argv) {
+    if (md_has_wildcard(md) && (!md->props.dns01_argv || !dns01)) {
+        md->config_error = apr_psprintf(ctx->p, "ACME1127 it has a wildcard name: its "
+                                        "certificate needs the dns-01 challenge, %s; or use "
+                                        "MDCertificateFile/MDCertificateKeyFile or "
+                                        "MDRenewMode manual for it", !md->props.dns01_argv
+                                        ? "configure MDChallengeDns01 with the command that "
+                                          "sets the TXT records"
+                                        : "but MDCAChallenges does not list dns-01");
+        return;
+    }
+    if (dns01 && !md->props.dns01_argv) {
         if (md->props.challenges->nelts == 1) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, base, "ACME1128 managed domain %s: "
-                         "MDCAChallenges lists only dns-01, which needs MDChallengeDns01; "
-                         "configure it or add http-01 or tls-alpn-01",
-                         md_desc(ctx->ptemp, md));
-            return APR_EINVAL;
+            md->config_error = apr_psprintf(ctx->p, "ACME1128 MDCAChallenges lists only "
+                                            "dns-01, which needs MDChallengeDns01; configure "
+                                            "it or add http-01 or tls-alpn-01");
+            return;
         }
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "ACME1101 managed domain %s: dns-01 "
                      "in MDCAChallenges is ignored without MDChallengeDns01",
                      md_desc(ctx->ptemp, md));
     }
-    return APR_SUCCESS;
 }
 
 static apr_status_t md_finish(link_ctx_t *ctx, acme_config_md_t *md)
@@ -398,8 +399,14 @@ static apr_status_t md_finish(link_ctx_t *ctx, acme_config_md_t *md)
     if (!md->props.contact) {
         md->props.contact = contact_from_admins(ctx, md);
     }
-    if (md_check_dns01(ctx, md) != APR_SUCCESS) {
-        return APR_EINVAL;
+    md_check_dns01(ctx, md);
+    if (md->config_error) {
+        /* mod_md starts with it, and so do we: this domain only is not managed */
+        md->driven = 0;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "ACME1160 managed domain %s is not "
+                     "managed until its configuration is fixed (the other domains are): %s",
+                     md_desc(ctx->ptemp, md), md->config_error);
+        return APR_SUCCESS;
     }
     if (!md->vhosts && !is_static && md->props.renew_mode != ACME_RENEW_ALWAYS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "ACME1125 no VirtualHost matches "

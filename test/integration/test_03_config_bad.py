@@ -11,7 +11,7 @@ BAD_VALUES = [
     ("warn-window-fraction", "MDWarnWindow 1.5d", "MDWarnWindow", "36h for 1.5d"),
     ("check-interval-zero", "MDCheckInterval 0", "MDCheckInterval", "minimum of 1s"),
     ("retry-delay-negative", "MDRetryDelay -5s", "MDRetryDelay", "is negative"),
-    ("retry-delay-too-long", "MDRetryDelay 2d", "MDRetryDelay", "outside 1s to 1d"),
+    ("retry-delay-too-long", "MDRetryDelay 2d", "MDRetryDelay", "outside 1ms to 1d"),
     ("retry-failover-zero", "MDRetryFailover 0", "MDRetryFailover", "from 1 to 1000"),
     ("activation-delay", "MDActivationDelay 2x", "MDActivationDelay", "not a duration"),
     ("stapling-keep", "MDStaplingKeepResponse 7days", "MDStaplingKeepResponse",
@@ -24,13 +24,7 @@ BAD_VALUES = [
     ("ca-protocol", "MDCertificateProtocol SCEP", "MDCertificateProtocol",
      "only protocol is ACME"),
     ("agreement", "MDCertificateAgreement yes", "MDCertificateAgreement", "use 'accepted'"),
-    ("contact-email", "MDContactEmail webmaster", "MDContactEmail",
-     "not an email address"),
-    ("contact-no-domain", "MDContactEmail admin@localhost", "MDContactEmail",
-     "domain name with a dot"),
     ("rsa-too-small", "MDPrivateKeys RSA 1024", "MDPrivateKeys", "2048 to 8192 bits"),
-    ("key-type", "MDPrivateKeys secp521r1", "MDPrivateKeys", "'secp521r1' is not a key type"),
-    ("key-twice", "MDPrivateKeys P-256 secp256r1", "MDPrivateKeys", "second time"),
     ("challenge-type", "MDCAChallenges http-01 tls-sni-01", "MDCAChallenges",
      "'tls-sni-01' is not a challenge type; use tls-alpn-01, http-01 or dns-01"),
     ("renew-mode", "MDRenewMode sometimes", "MDRenewMode", "use auto, always or manual"),
@@ -60,14 +54,9 @@ BAD_VALUES = [
      "MDExternalAccountBinding", "does not exist"),
     ("cert-check-url", "MDCertificateCheck crt.sh crt.sh?q=", "MDCertificateCheck",
      "certificate search"),
-    ("domain-name", "MDomain a_b.test", "MDomain", "'a_b.test' is not a DNS name"),
-    ("domain-wildcard-inside", "ManagedDomain a.*.test", "ManagedDomain",
-     "wildcard must be the whole first label"),
     ("domain-empty", "MDomain auto", "MDomain", "needs at least one domain name"),
     ("members-names-outside", "MDMembers www.a.test", "MDMembers",
      "names only inside <MDomain"),
-    ("section-name", "<MDomain a.test b_c.test>\n</MDomain>", "<MDomain",
-     "'b_c.test' is not a DNS name"),
 ]
 
 # (MDStapling*, MDProfile and MDProfileMandatory are supported: test_52_profiles.py and
@@ -87,11 +76,6 @@ WRONG_PLACE = [
     ("renew-window-in-vhost", "<VirtualHost *:{http}>\n  ServerName a.test\n"
      "  MDRenewWindow 30d\n</VirtualHost>", "MDRenewWindow",
      "or inside <MDomain name ...>"),
-    ("mdomain-in-vhost", "<VirtualHost *:{http}>\n  ServerName a.test\n"
-     "  MDomain a.test\n</VirtualHost>", "MDomain", "cannot occur within <VirtualHost>"),
-    ("section-in-vhost", "<VirtualHost *:{http}>\n  ServerName a.test\n"
-     "  <MDomain a.test>\n  </MDomain>\n</VirtualHost>", "<MDomain",
-     "cannot occur within <VirtualHost>"),
     ("section-nested", "<MDomain a.test>\n  <MDomain b.test>\n  </MDomain>\n</MDomain>",
      "<MDomain", "<MDomain> cannot be nested"),
     ("foreign-directive-in-section", "<MDomain a.test>\n  ServerAlias b.test\n</MDomain>",
@@ -135,10 +119,13 @@ def test_error_points_at_the_line_inside_the_section(httpd):
 
 
 def test_eab_hmac_never_shown(httpd):
+    # unusable values are the domains' error (mod_md starts with them): a
+    # warning at -t that names the key id, never the secret
     secret = "c2hvcnRzZWNyZXQ"      # base64url, but too short
-    rc, out = _run(httpd, f"MDExternalAccountBinding kid-1 {secret}")
-    assert rc != 0
-    assert "MDExternalAccountBinding" in out and "16 bytes" in out, out
+    rc, out = _run(httpd, f"MDExternalAccountBinding kid-1 {secret}\nMDomain a.test\n"
+                          f"MDRenewMode always")
+    assert rc == 0, out
+    assert "ACME1160" in out and "kid-1" in out and "16 bytes" in out, out
     assert secret not in out, out
 
 

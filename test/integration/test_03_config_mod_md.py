@@ -47,3 +47,4 @@ def test_mod_md_alone_is_not_refused(httpd):
     httpd.write_conf("MDomain a.test\n")
     rc, out = httpd.config_test()
     assert rc == 0, out
+
