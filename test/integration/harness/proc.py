@@ -34,6 +34,19 @@ def pid_status(pid):
         return {}
 
 
+def age(pid):
+    """Seconds since process pid started, None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return None
+    # fields[0] is the state (field 3); the start time is field 22
+    return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid):
     """Pids whose parent is pid."""
     found = []
