@@ -158,7 +158,8 @@ def test_failing_setup_is_reported_and_backs_off(httpd, pebble, ca, challtestsrv
     assert not re.search(STAGED, httpd.error_log())
 
 
-def test_wildcard_without_dns01_command_fails_config_test(httpd, pebble, ca):
+def test_wildcard_without_dns01_command_is_its_error(httpd, pebble, ca):
+    """That domain's error (ACME1160) at `-t`, not a refused start."""
     acme = pebble()
     httpd.write_conf("\n".join([
         f"MDCertificateAuthority {acme.url}",
@@ -167,5 +168,6 @@ def test_wildcard_without_dns01_command_fails_config_test(httpd, pebble, ca):
         f"<VirtualHost *:{httpd.ports.https}>\n  ServerName x.test\n"
         "  ServerAlias *.x.test\n  SSLEngine on\n</VirtualHost>"]) + "\n")
     rc, out = httpd.config_test()
-    assert rc != 0
+    assert rc == 0, out
+    assert "ACME1160 managed domain '*.x.test'" in out, out
     assert "ACME1127" in out and "MDChallengeDns01" in out, out
