@@ -194,6 +194,46 @@ static apr_status_t staged_take(const char **pwhy, apr_pool_t *p, acme_store_t *
     return acme_store_take(pwhy, p, store, md->name, items, n);
 }
 
+/* mod_md keeps staged keys encrypted with its store key and decrypts them
+ * when it activates a set; a set mod_md staged before the switch to
+ * mod_acme is taken over the same way: root's copy in PENDING gets the
+ * plain key that mod_ssl reads. A key that does not decrypt is left as it
+ * is, for the check to refuse with its reason. */
+static apr_status_t pending_keys_decrypt(apr_pool_t *p, acme_store_t *store,
+                                         const acme_config_md_t *md)
+{
+    const apr_array_header_t *specs = md->props.pkey_specs;
+    const unsigned char *pass;
+    apr_size_t pass_len;
+    int i;
+
+    if (acme_store_secret_key(&pass, &pass_len, store) != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < specs->nelts; ++i) {
+        const char *spec = acme_pkey_spec_name(p, &APR_ARRAY_IDX(specs, i, acme_pkey_spec_t));
+        const char *aspect = acme_layout_privkey(p, spec), *pem, *plain, *why = NULL;
+        apr_size_t len, plain_len;
+        acme_pkey_t *key;
+        apr_status_t rv;
+
+        if (acme_store_load(&pem, &len, p, store, ACME_STORE_PENDING, md->name, aspect)
+            != APR_SUCCESS || strstr(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") == NULL) {
+            continue;
+        }
+        if (acme_pkey_from_pem_pass(&key, p, pem, len, pass, pass_len, &why) != APR_SUCCESS
+            || acme_pkey_to_pem(&plain, &plain_len, p, key, &why) != APR_SUCCESS) {
+            continue;
+        }
+        rv = acme_store_save(store, p, ACME_STORE_PENDING, md->name, aspect, plain, plain_len,
+                             ACME_STORE_SECRET);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
 /* A staged set that passed and is due, waiting for its batch. */
 typedef struct {
     const acme_config_md_t *md;
@@ -238,6 +278,9 @@ static int staged_decide(activation_due_t *pdue, acme_config_global_t *g, acme_s
     /* always the full check: whatever the User left in STAGING (a stamp
      * too) vouches for nothing; a usable set is stamped by root here and
      * the stamp goes live with it */
+    if (rv == APR_SUCCESS) {
+        rv = pending_keys_decrypt(p, store, md);
+    }
     if (rv == APR_SUCCESS) {
         rv = acme_certset_check(&check, p, store, ACME_STORE_PENDING, md->name,
                                 md->props.pkey_specs, md->names, now);

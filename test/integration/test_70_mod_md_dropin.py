@@ -6,6 +6,7 @@ mod_acme renewed and orders nothing."""
 import glob
 import os
 import re
+import subprocess
 import time
 
 from harness import layout
@@ -172,3 +173,41 @@ def test_first_layout_store_is_converted(httpd, pebble, ca, challtestsrv, test_d
                        timeout=30)
     assert ca_posts(acme, mark) == (0, 0)
 
+
+
+def leaf_serial(path):
+    out = subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", path],
+                         capture_output=True, text=True, check=True).stdout
+    return out.strip().split("=", 1)[1].upper().lstrip("0")
+
+
+def test_set_mod_md_staged_goes_live(httpd, pebble, ca, challtestsrv, test_dir):
+    """mod_md staged certificates (keys encrypted with its store key) and was
+    replaced before a restart activated them: mod_acme's first start
+    activates that set, with no new order."""
+    acme = pebble(eab=True, env=EXACT)
+    root = pebble_root(acme, test_dir)
+    use_mod_md(httpd)
+    httpd.write_conf(conf(httpd, acme, ca, DOMAINS[:1]))
+    httpd.start()
+    staged = [store(httpd, "staging", "a.test", f)
+              for f in ("pubcert.secp256r1.pem", "pubcert.pem")]
+    wait_until(lambda: all(os.path.exists(f) for f in staged), 90, "mod_md staging a.test")
+    time.sleep(1)
+    httpd.stop()
+    with open(store(httpd, "staging", "a.test", "privkey.secp256r1.pem")) as f:
+        assert "ENCRYPTED PRIVATE KEY" in f.read()
+    want = tuple(leaf_serial(f) for f in staged)
+
+    use_mod_acme(httpd)
+    httpd.write_conf(conf(httpd, acme, ca, DOMAINS[:1]))
+    mark = len(acme.log())
+    log_mark = httpd.log_mark()
+    httpd.start()
+    httpd.wait_for_log(r"ACME1214 activated new certificate for a\.test", since=log_mark)
+    assert serials(httpd, root, ["a.test"])["a.test"] == want
+    with open(store(httpd, layout.LIVE, "a.test", layout.privkey("P-256"))) as f:
+        assert "-----BEGIN PRIVATE KEY-----" in f.read()     # mod_ssl reads it as it is
+    httpd.wait_for_log(r"ACME1443 a\.test: certificate valid until ", since=log_mark,
+                       timeout=30)
+    assert ca_posts(acme, mark) == (0, 0), acme.log()[mark:]
