@@ -13,10 +13,8 @@
  * every set get mod_md's names, then md_store.json is written and store.json
  * removed. Each step can be repeated, so a crash during the conversion is
  * finished at the next start. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -155,41 +153,37 @@ static const char *new_set_file(apr_pool_t *p, const char *name)
     return NULL;
 }
 
-/* Renames the old set files in one set directory. */
-static apr_status_t convert_set(int dfd, const char *set, apr_pool_t *p)
+/* Renames the old files of one entry of a set group (fs_dir_entry_cb;
+ * baton: a pool). */
+static apr_status_t convert_file(int dfd, const char *name, void *baton)
 {
-    apr_status_t rv = APR_SUCCESS;
-    struct dirent *de;
-    DIR *dir;
+    const char *to = new_set_file(baton, name);
+
+    if (to == NULL) {
+        return APR_SUCCESS;
+    }
+    if (faccessat(dfd, to, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+        /* renamed before a crash and the old name came back? keep the new */
+        acme_log(ACME_LOG_WARNING, 0, "ACME0721 store(fs): a set holds both %s and %s; "
+                 "keeping %s", name, to, to);
+        return APR_SUCCESS;
+    }
+    return renameat(dfd, name, dfd, to) == 0 ? APR_SUCCESS : os_error();
+}
+
+static apr_status_t convert_set(int dfd, const char *set, void *baton)
+{
+    apr_status_t rv;
     int fd;
 
+    if (set[0] == '.') {
+        return APR_SUCCESS;
+    }
     fd = openat(dfd, set, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         return errno == ENOTDIR || errno == ELOOP ? APR_SUCCESS : os_error();
     }
-    dir = fdopendir(dup(fd));
-    if (dir == NULL) {
-        rv = os_error();
-        close(fd);
-        return rv;
-    }
-    while ((de = readdir(dir)) != NULL && rv == APR_SUCCESS) {
-        const char *to = new_set_file(p, de->d_name);
-
-        if (to == NULL) {
-            continue;
-        }
-        if (faccessat(fd, to, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-            /* renamed before a crash and the old name came back? keep the new */
-            acme_log(ACME_LOG_WARNING, 0, "ACME0721 store(fs): set %s holds both %s and %s; "
-                     "keeping %s", set, de->d_name, to, to);
-            continue;
-        }
-        if (renameat(fd, de->d_name, fd, to) != 0) {
-            rv = os_error();
-        }
-    }
-    closedir(dir);
+    rv = fs_dir_each(dup(fd), convert_file, baton);
     if (rv == APR_SUCCESS) {
         rv = fs_sync(fd);
     }
@@ -199,28 +193,12 @@ static apr_status_t convert_set(int dfd, const char *set, apr_pool_t *p)
 
 static apr_status_t convert_group(acme_store_fs_t *fs, apr_pool_t *p, const char *group)
 {
-    apr_status_t rv = APR_SUCCESS;
-    struct dirent *de;
-    DIR *dir;
-    int gfd;
+    int gfd = openat(fs->base_fd, group, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-    gfd = openat(fs->base_fd, group, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (gfd < 0) {
         return errno == ENOENT ? APR_SUCCESS : os_error();
     }
-    dir = fdopendir(gfd);
-    if (dir == NULL) {
-        rv = os_error();
-        close(gfd);
-        return rv;
-    }
-    while ((de = readdir(dir)) != NULL && rv == APR_SUCCESS) {
-        if (de->d_name[0] != '.') {
-            rv = convert_set(dirfd(dir), de->d_name, p);
-        }
-    }
-    closedir(dir);
-    return rv;
+    return fs_dir_each(gfd, convert_set, p);
 }
 
 /* mod_acme's first layout -> mod_md's; see the top of this file. */
@@ -266,12 +244,6 @@ static apr_status_t convert_old_layout(acme_store_fs_t *fs, apr_pool_t *p)
     return rv;
 }
 
-/* A public file of a live set ("pubcert.pem", "md.json"), not a key. */
-static int is_public_file(const char *name)
-{
-    return name[0] != '.' && strstr(name, "privkey") == NULL && strstr(name, "key.pem") == NULL;
-}
-
 /* Makes fd (a directory or a public file of ours) readable by all. */
 static void make_readable(int fd, mode_t mode)
 {
@@ -286,63 +258,57 @@ static void make_readable(int fd, mode_t mode)
     }
 }
 
-static void set_public(int dfd, const char *set)
+static apr_status_t public_file(int dfd, const char *name, void *baton)
 {
-    struct dirent *de;
-    DIR *dir;
-    int fd = openat(dfd, set, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd;
 
-    if (fd < 0) {
-        return;
+    (void)baton;
+    if (name[0] == '.' || strstr(name, "privkey") != NULL || strstr(name, "key.pem") != NULL) {
+        return APR_SUCCESS;     /* a key, or a temporary entry */
     }
-    make_readable(fd, 0755);
-    dir = fdopendir(fd);
-    if (dir == NULL) {
+    fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        make_readable(fd, 0644);
         close(fd);
-        return;
     }
-    while ((de = readdir(dir)) != NULL) {
-        int ffd;
+    return APR_SUCCESS;
+}
 
-        if (!is_public_file(de->d_name)) {
-            continue;
-        }
-        ffd = openat(dirfd(dir), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (ffd >= 0) {
-            make_readable(ffd, 0644);
-            close(ffd);
-        }
+static apr_status_t public_set(int dfd, const char *set, void *baton)
+{
+    int fd;
+
+    if (set[0] == '.') {
+        return APR_SUCCESS;
     }
-    closedir(dir);
+    fd = openat(dfd, set, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        make_readable(fd, 0755);
+        fs_dir_each(fd, public_file, baton);
+    }
+    return APR_SUCCESS;
 }
 
 /* mod_md keeps domains/ root-only (0700 dirs, 0600 files): its children get
  * what they need from the parent. mod_acme's renewal worker reads the live
  * certificates (to schedule renewals, for the status), never the keys: the
  * directories and the public files of a live set are made readable here,
- * the keys stay 0600. */
+ * the keys stay 0600. mod_md narrows domains/ itself whenever it runs, so
+ * a domains/ that is 0755 already needs no walk (it is widened last). */
 static void live_public_parts(acme_store_fs_t *fs)
 {
-    struct dirent *de;
-    DIR *dir;
+    struct stat st;
     int gfd = openat(fs->base_fd, acme_store_group_name(ACME_STORE_LIVE),
                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
     if (gfd < 0) {
         return;
     }
-    make_readable(gfd, 0755);
-    dir = fdopendir(gfd);
-    if (dir == NULL) {
-        close(gfd);
-        return;
+    if (fstat(gfd, &st) == 0 && (st.st_mode & 07777) != 0755) {
+        fs_dir_each(dup(gfd), public_set, NULL);
+        make_readable(gfd, 0755);
     }
-    while ((de = readdir(dir)) != NULL) {
-        if (de->d_name[0] != '.') {
-            set_public(dirfd(dir), de->d_name);
-        }
-    }
-    closedir(dir);
+    close(gfd);
 }
 
 apr_status_t fs_format_open(acme_store_fs_t *fs, apr_pool_t *p)

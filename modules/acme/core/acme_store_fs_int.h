@@ -80,6 +80,11 @@ struct stat;
 apr_status_t fs_read_fd(const char **pdata, apr_size_t *plen, apr_pool_t *p, int fd,
                         const struct stat *st, apr_size_t max);
 
+/* Calls fn for each entry of directory fd except "." and "..", stopping at
+ * the first error. Takes ownership of fd. */
+typedef apr_status_t fs_dir_entry_cb(int dfd, const char *name, void *baton);
+apr_status_t fs_dir_each(int fd, fs_dir_entry_cb *fn, void *baton);
+
 /* fsync of a directory (or file) handle, as apr_status_t. */
 apr_status_t fs_sync(int fd);
 

@@ -266,11 +266,7 @@ apr_status_t fs_dir_exists(int dfd, const char *name)
     return S_ISDIR(st.st_mode) ? APR_SUCCESS : APR_EINVAL;
 }
 
-/* Calls fn for each entry of directory fd except "." and "..", stopping at
- * the first error. Takes ownership of fd. */
-typedef apr_status_t dir_entry_cb(int dfd, const char *name, void *baton);
-
-static apr_status_t dir_each(int fd, dir_entry_cb *fn, void *baton)
+apr_status_t fs_dir_each(int fd, fs_dir_entry_cb *fn, void *baton)
 {
     struct dirent *de;
     apr_status_t rv = APR_SUCCESS;
@@ -310,7 +306,7 @@ static apr_status_t remove_at(int dfd, const char *name, void *baton)
     if (fd < 0) {
         return os_error();
     }
-    rv = dir_each(fd, remove_at, &depth);
+    rv = fs_dir_each(fd, remove_at, &depth);
     if (rv == APR_SUCCESS && unlinkat(dfd, name, AT_REMOVEDIR) != 0) {
         rv = os_error();
     }
@@ -396,7 +392,7 @@ static apr_status_t chown_at(int dfd, const char *name, void *baton)
         close(fd);
         return rv;
     }
-    return dir_each(fd, chown_at, &ctx);
+    return fs_dir_each(fd, chown_at, &ctx);
 }
 
 apr_status_t fs_chown_tree(int dfd, const char *name, const fs_owner_t *owner,
