@@ -114,7 +114,7 @@ def store_dir(httpd):
 def plant(httpd, group, name, files, owner=None):
     """Writes files {aspect: text} into the store; private keys 0600. owner:
     a user name for the files (the worker owns staging, challenges)."""
-    d = os.path.join(store_dir(httpd), group, name.replace("*.", "_wildcard_."))
+    d = os.path.join(store_dir(httpd), group, name)
     os.makedirs(d, mode=0o755, exist_ok=True)
     uid = gid = -1
     if owner:

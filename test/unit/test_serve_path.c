@@ -27,14 +27,14 @@ START_TEST(path_of_live_aspect)
 }
 END_TEST
 
-START_TEST(path_of_wildcard_uses_the_key_form)
+START_TEST(path_of_wildcard_is_mod_mds_name)
 {
     const char *path = NULL;
 
     live_put("*.a.example", "pubcert.P-256.pem");
     ck_assert_int_eq(acme_store_fs_live_path(&path, test_pool, serve_store, "*.a.example",
                                              "pubcert.P-256.pem"), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(path, "/domains/_wildcard_.a.example/pubcert.P-256.pem"));
+    ck_assert_ptr_nonnull(strstr(path, "/domains/*.a.example/pubcert.P-256.pem"));
     ck_assert_int_eq(access(path, R_OK), 0);
 }
 END_TEST
@@ -102,7 +102,7 @@ TCase *test_serve_path_tcase(void)
 
     tcase_add_checked_fixture(tc, serve_setup, serve_teardown);
     tcase_add_test(tc, path_of_live_aspect);
-    tcase_add_test(tc, path_of_wildcard_uses_the_key_form);
+    tcase_add_test(tc, path_of_wildcard_is_mod_mds_name);
     tcase_add_test(tc, path_absent);
     tcase_add_test(tc, path_refuses_symlinks);
     tcase_add_test(tc, path_validates_input);

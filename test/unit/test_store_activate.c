@@ -112,7 +112,7 @@ START_TEST(wildcard_name_activation)
     ck_assert_str_eq(archived, "*.example.org.1");
     assert_set(ACME_STORE_LIVE, "*.example.org", "w2");
     assert_set(ACME_STORE_ARCHIVE, "*.example.org.1", "w1");
-    ck_assert(test_store_raw_exists("domains/_wildcard_.example.org/pubcert.pem"));
+    ck_assert(test_store_raw_exists("domains/*.example.org/pubcert.pem"));
 }
 END_TEST
 

@@ -245,7 +245,9 @@ START_TEST(first_layout_is_converted_once)
 {
     static const char *const dirs[] = {
         "../old", "../old/live", "../old/live/a.example", "../old/staging",
-        "../old/staging/a.example", "../old/archive", "../old/archive/a.example.1", NULL,
+        "../old/staging/a.example", "../old/archive", "../old/archive/a.example.1",
+        "../old/live/_wildcard_.w.example", "../old/jobs", "../old/jobs/_wildcard_.w.example",
+        NULL,
     };
     acme_store_t *store, *again;
     int i;
@@ -261,6 +263,8 @@ START_TEST(first_layout_is_converted_once)
     test_store_put_raw("../old/live/a.example/md.json", "{}");
     test_store_put_raw("../old/staging/a.example/privkey.P-384.pem", "staged key");
     test_store_put_raw("../old/archive/a.example.1/pubcert.rsa2048.pem", "old chain");
+    test_store_put_raw("../old/live/_wildcard_.w.example/pubcert.P-384.pem", "w chain");
+    test_store_put_raw("../old/jobs/_wildcard_.w.example/job.json", "{}");
     ck_assert_int_eq(acme_store_fs_open(&store, test_pool, test_store_path("../old")),
                      APR_SUCCESS);
     ck_assert(!test_store_raw_exists("../old/store.json"));
@@ -276,6 +280,10 @@ START_TEST(first_layout_is_converted_once)
                      "staged key");
     ck_assert_str_eq(test_store_get_raw("../old/archive/a.example.1/pubcert.pem"),
                      "old chain");
+    /* mod_md's name for a wildcard domain's directory */
+    ck_assert_str_eq(test_store_get_raw("../old/domains/*.w.example/pubcert.secp384r1.pem"),
+                     "w chain");
+    ck_assert_str_eq(test_store_get_raw("../old/jobs/*.w.example/job.json"), "{}");
     ck_assert_int_eq(test_store_mode("../old/md_store.json"), 0600);
     ck_assert_str_eq(key_of_store(store), key_of_file("../old/md_store.json"));
     /* the next start finds a converted store */

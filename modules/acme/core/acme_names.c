@@ -241,24 +241,17 @@ apr_status_t acme_names_host_lookup(void **pvalue, const char **pname, apr_pool_
 
 const char *acme_names_domain_to_key(apr_pool_t *p, const char *domain)
 {
-    if (domain[0] == '*' && domain[1] == '.') {
-        return apr_pstrcat(p, ACME_NAMES_WILDCARD_KEY, domain + 2, NULL);
-    }
+    (void)p;
     return domain;
 }
 
 const char *acme_names_domain_from_key(apr_pool_t *p, const char *key, int flags)
 {
-    static const apr_size_t wlen = sizeof(ACME_NAMES_WILDCARD_KEY) - 1;
-    const char *name = key;
-
+    (void)p;
     if (key == NULL) {
         return NULL;
     }
-    if ((flags & ACME_NAMES_WILDCARD) && strncmp(key, ACME_NAMES_WILDCARD_KEY, wlen) == 0) {
-        name = apr_pstrcat(p, "*.", key + wlen, NULL);
-    }
-    return acme_names_check_domain(name, flags) == APR_SUCCESS ? name : NULL;
+    return acme_names_check_domain(key, flags) == APR_SUCCESS ? key : NULL;
 }
 
 const char *acme_names_printable(apr_pool_t *p, const char *s)

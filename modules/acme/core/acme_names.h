@@ -40,7 +40,6 @@
 
 /* On-disk/key form of a wildcard's "*." prefix. Domain names never contain
  * '_', so the mapping cannot collide with a real name and is reversible. */
-#define ACME_NAMES_WILDCARD_KEY "_wildcard_."
 
 /* Flags of acme_names_check_domain() and acme_names_dns_check(). */
 #define ACME_NAMES_WILDCARD 0x01 /* accept a leading "*." (before two labels at least) */
@@ -85,9 +84,11 @@ apr_status_t acme_names_domain_normalize(const char **pout, apr_pool_t *p, const
 apr_status_t acme_names_host_lookup(void **pvalue, const char **pname, apr_pool_t *p,
                                     apr_hash_t *names, const char *host);
 
-/* The key form of a valid (possibly wildcard) domain: "*.example.org" becomes
- * "_wildcard_.example.org"; other names are returned unchanged. The caller has
- * checked `domain` already. */
+/* The key form (a store directory's name) of a valid, possibly wildcard,
+ * domain: the name itself, "*.example.org" too, as mod_md names its store
+ * directories (mod_acme's first layout wrote "_wildcard_.example.org"; the
+ * store converts it). One place says it, so a backend never guesses. The
+ * caller has checked `domain` already. */
 const char *acme_names_domain_to_key(apr_pool_t *p, const char *domain);
 
 /* Reverse of acme_names_domain_to_key(): NULL when `key` is not the key of a

@@ -14,8 +14,8 @@
  *   intents/<key>                   ours: activation in progress (see below)
  *   locks/<group>/<key>             ours: flock(2) lock files, 0600 in 0700 dirs
  *   locks/activation/<key>          serializes activations of one name
- * where <key> is the name with a wildcard's "*." written as "_wildcard_."
- * (acme_names_domain_to_key). Files are 0644, or 0600 for ACME_STORE_SECRET.
+ * where <key> is the name itself, "*.example.org" for a wildcard, as mod_md
+ * names it (acme_names_domain_to_key). Files are 0644, or 0600 for ACME_STORE_SECRET.
  * Names and aspects can never start with '.', so the backend's temporary
  * entries (".tmp.*") never collide with items and are skipped by listings.
  *

@@ -10,8 +10,8 @@
  * A store in mod_acme's first layout (store.json {"format": 1}, LIVE in
  * live/, key files named by our key specs: privkey.P-256.pem) is converted
  * once, in place: live/ becomes domains/, the key and certificate files of
- * every set get mod_md's names, then md_store.json is written and store.json
- * removed. Each step can be repeated, so a crash during the conversion is
+ * every set get mod_md's names, "_wildcard_.example.org" directories become
+ * "*.example.org", then md_store.json is written and store.json removed. Each step can be repeated, so a crash during the conversion is
  * finished at the next start. */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +31,8 @@
 
 #define FS_OLD_STORE_JSON "store.json"
 #define FS_OLD_LIVE_DIR "live"
+/* the first layout's directory name of "*.": "_wildcard_.example.org" */
+#define FS_OLD_WILDCARD_KEY "_wildcard_."
 /* mod_md's store format this code reads and writes */
 #define FS_MOD_MD_VERSION 3.0
 
@@ -179,6 +181,14 @@ static apr_status_t convert_set(int dfd, const char *set, void *baton)
     if (set[0] == '.') {
         return APR_SUCCESS;
     }
+    if (!strncmp(set, FS_OLD_WILDCARD_KEY, strlen(FS_OLD_WILDCARD_KEY))) {
+        const char *to = apr_pstrcat(baton, "*.", set + strlen(FS_OLD_WILDCARD_KEY), NULL);
+
+        if (renameat(dfd, set, dfd, to) != 0) {
+            return os_error();
+        }
+        set = to;
+    }
     fd = openat(dfd, set, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         return errno == ENOTDIR || errno == ELOOP ? APR_SUCCESS : os_error();
@@ -207,6 +217,7 @@ static apr_status_t convert_old_layout(acme_store_fs_t *fs, apr_pool_t *p)
     const char *live = acme_store_group_name(ACME_STORE_LIVE);
     static const acme_store_group_e sets[] = {
         ACME_STORE_LIVE, ACME_STORE_STAGING, ACME_STORE_ARCHIVE, ACME_STORE_PENDING,
+        ACME_STORE_JOBS, ACME_STORE_OCSP, ACME_STORE_CHALLENGES,
     };
     apr_status_t rv = APR_SUCCESS;
     apr_size_t i;
