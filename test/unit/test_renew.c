@@ -11,6 +11,7 @@
 #include "acme_cert.h"
 #include "acme_chain.h"
 #include "acme_json.h"
+#include "acme_store_pkey.h"
 #include "acme_layout.h"
 #include "acme_pkey.h"
 #include "acme_store_fs.h"
@@ -133,8 +134,12 @@ void renew_assert_staged(const acme_renew_spec_t *spec)
 
         ck_assert_ptr_nonnull(key_pem);
         ck_assert_ptr_nonnull(chain_pem);
-        ck_assert_int_eq(acme_pkey_from_pem(&key, test_pool, key_pem, strlen(key_pem), NULL),
+        /* encrypted with the store key (httpd's User can read STAGING) */
+        ck_assert_ptr_nonnull(strstr(key_pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        ck_assert_int_ne(acme_pkey_from_pem(&key, test_pool, key_pem, strlen(key_pem), NULL),
                          APR_SUCCESS);
+        ck_assert_int_eq(acme_store_pkey_from_pem(&key, test_pool, renew_store, key_pem,
+                                                  strlen(key_pem), NULL), APR_SUCCESS);
         ck_assert(acme_pkey_spec_eq(acme_pkey_get_spec(key),
                                     &APR_ARRAY_IDX(spec->pkey_specs, i, acme_pkey_spec_t)));
         ck_assert_int_eq(acme_chain_from_pem(&chain, test_pool, chain_pem, strlen(chain_pem)),

@@ -11,6 +11,7 @@
 #include "acme_b64.h"
 #include "acme_cert.h"
 #include "acme_chain.h"
+#include "acme_store_pkey.h"
 #include "acme_json.h"
 #include "acme_layout.h"
 #include "acme_pkey.h"
@@ -165,7 +166,9 @@ static const char *check_finalize(step_check_t *sc, const acme_http_request_t *r
     }
     pem = renew_item(ACME_STORE_STAGING, sc->ca->spec->md_name,
                      acme_layout_privkey(p, acme_pkey_spec_name(p, ks)));
-    if (pem == NULL || acme_pkey_from_pem(&staged, p, pem, strlen(pem), NULL)) {
+    /* staged keys are encrypted with the store key, as mod_md keeps them */
+    if (pem == NULL
+        || acme_store_pkey_from_pem(&staged, p, renew_store, pem, strlen(pem), NULL)) {
         return "the key was not staged before finalizing";
     }
     der = csr;

@@ -11,6 +11,7 @@
 #include "acme_log.h"
 #include "acme_names.h"
 #include "acme_order.h"
+#include "acme_store_pkey.h"
 
 /* How much of the CA's host goes into an account id. */
 #define ID_HOST_MAX 40
@@ -106,35 +107,16 @@ static apr_status_t record_from_json(acme_account_record_t *rec, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/* The account key: encrypted with the store key (mod_md's store key) where
- * the store has one; a plain PEM (written before) reads as it is. */
+/* The account key: encrypted with the store key (acme_store_pkey.h); a
+ * plain PEM (mod_acme's first layout) goes through the cache as before. */
 static apr_status_t key_from_pem(acme_pkey_t **pkey, apr_pool_t *p, acme_store_t *store,
                                  acme_pkey_cache_t *keys, const char *pem, apr_size_t len,
                                  const char **perr)
 {
-    const unsigned char *pass = NULL;
-    apr_size_t pass_len = 0;
-
     if (strstr(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") == NULL) {
         return acme_pkey_cache_from_pem(pkey, keys, p, pem, len, perr);
     }
-    if (acme_store_secret_key(&pass, &pass_len, store) != APR_SUCCESS) {
-        *perr = "the key is encrypted and the store has no key to open it";
-        return APR_EINVAL;
-    }
-    return acme_pkey_from_pem_pass(pkey, p, pem, len, pass, pass_len, perr);
-}
-
-static apr_status_t key_to_pem(const char **ppem, apr_size_t *plen, apr_pool_t *p,
-                               acme_store_t *store, const acme_pkey_t *key, const char **perr)
-{
-    const unsigned char *pass = NULL;
-    apr_size_t pass_len = 0;
-
-    if (acme_store_secret_key(&pass, &pass_len, store) != APR_SUCCESS) {
-        pass = NULL;
-    }
-    return acme_pkey_to_pem_pass(ppem, plen, p, key, pass, pass_len, perr);
+    return acme_store_pkey_from_pem(pkey, p, store, pem, len, perr);
 }
 
 apr_status_t acme_account_store_load(acme_account_record_t **prec, apr_pool_t *p,
@@ -306,7 +288,8 @@ static apr_status_t record_create(acme_account_record_t **prec, apr_pool_t *p,
     rec->eab_kid = want->eab_kid;
     rec->created = apr_time_now();
     if ((rv = acme_pkey_generate(&rec->key, p, &spec, &why))
-        || (rv = key_to_pem(&pem, &len, p, store, rec->key, &why))) {
+        || (rv = acme_store_pkey_to_pem(&pem, &len, p, store, ACME_STORE_ACCOUNTS, rec->key,
+                                        &why))) {
         return acme_result_fail(r, rv, "account key: %s", why);
     }
     rv = APR_EEXIST;

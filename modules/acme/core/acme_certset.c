@@ -11,6 +11,7 @@
 #include "acme_chain.h"
 #include "acme_layout.h"
 #include "acme_pkey.h"
+#include "acme_store_pkey.h"
 
 /* The aspect `aspect` of the set, or NULL (with *prv APR_SUCCESS) when it
  * is absent; *prv is the store's error otherwise. */
@@ -158,7 +159,7 @@ static apr_status_t pair_check(acme_certset_pair_t *pair, apr_pool_t *p, acme_st
                                      ? acme_layout_pubcert(p, pair->spec_name)
                                      : acme_layout_privkey(p, pair->spec_name));
     }
-    else if (acme_pkey_from_pem(&key, p, key_pem, key_len, &err) != APR_SUCCESS) {
+    else if (acme_store_pkey_from_pem(&key, p, store, key_pem, key_len, &err) != APR_SUCCESS) {
         pair_bad(pair, p, "the private key is unusable: %s", err ? err : "unreadable");
     }
     else if (acme_chain_from_pem(&chain, p, cert_pem, cert_len) != APR_SUCCESS) {

@@ -12,6 +12,7 @@
 #include "acme_layout.h"
 #include "acme_log.h"
 #include "acme_renew_int.h"
+#include "acme_store_pkey.h"
 
 static apr_status_t store_fail(acme_renew_ctx_t *ctx, apr_status_t rv, const char *what)
 {
@@ -65,7 +66,8 @@ static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx)
     acme_result_set_activity(ctx->r, "preparing the %s key", acme_renew_key_name(ctx));
     rv = acme_store_load(&pem, &len, ctx->p, ctx->store, ACME_STORE_STAGING,
                          ctx->spec->md_name, aspect);
-    if (rv == APR_SUCCESS && acme_pkey_from_pem(&key, ctx->p, pem, len, &why) == APR_SUCCESS
+    if (rv == APR_SUCCESS
+        && acme_store_pkey_from_pem(&key, ctx->p, ctx->store, pem, len, &why) == APR_SUCCESS
         && acme_pkey_spec_eq(acme_pkey_get_spec(key), acme_renew_key_spec(ctx))) {
         return staged_key_keep(pkey, ctx, key, pem, len);
     }
@@ -77,7 +79,8 @@ static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx)
                  " making a new key", ctx->spec->md_name, aspect, why ? why : "other spec");
     }
     if ((rv = acme_pkey_generate(&key, ctx->p, acme_renew_key_spec(ctx), &why))
-        || (rv = acme_pkey_to_pem(&pem, &len, ctx->p, key, &why))) {
+        || (rv = acme_store_pkey_to_pem(&pem, &len, ctx->p, ctx->store, ACME_STORE_STAGING,
+                                        key, &why))) {
         return acme_result_fail(ctx->r, rv, "making a %s key: %s", acme_renew_key_name(ctx),
                                 why);
     }
@@ -325,7 +328,8 @@ static apr_status_t pair_verify(acme_renew_ctx_t *ctx, const char *spec_name,
         return rv;
     }
     key = staged_key_known(ctx, spec_name, key_pem, key_len);
-    if ((key == NULL && acme_pkey_from_pem(&key, ctx->p, key_pem, key_len, &why) != APR_SUCCESS)
+    if ((key == NULL && acme_store_pkey_from_pem(&key, ctx->p, ctx->store, key_pem, key_len,
+                                                 &why) != APR_SUCCESS)
         || acme_chain_from_pem(&chain, ctx->p, chain_pem, chain_len) != APR_SUCCESS
         || chain_check(chain, key, ctx->spec->names, ctx->p, &why) != APR_SUCCESS) {
         *pwhy = apr_psprintf(ctx->p, "%s: %s", spec_name, why ? why : "unreadable chain");
