@@ -120,11 +120,41 @@ static const char *cond_section_accept(cmd_parms *cmd)
     if (err) {
         return err;
     }
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "ACME1161 %s (%s:%d) is inside "
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1161 %s (%s:%d) is inside "
                  "%s> (line %d), whose condition does not apply to it (as with mod_md): it "
                  "is set as if the section were not there", cmd->cmd->name,
                  cmd->directive->filename, cmd->directive->line_num, cond->directive,
                  cond->line_num);
+    return NULL;
+}
+
+/* mod_md takes every directive inside <VirtualHost>: one of the whole server
+ * (G) sets the server's value as if it stood outside, and a domain setting
+ * (A) is ignored there (mod_md's domains take the main server's settings
+ * and their own section's only). So do we, and say so. */
+static const char *vhost_accept(cmd_parms *cmd, acme_scope_e scope)
+{
+    const char *err = cond_section_of(cmd) ? cond_section_accept(cmd)
+                                           : ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+
+    if (err) {
+        return err;
+    }
+    /* a vhost's own log level is not set while its section is read: the
+     * main server's log says it */
+    if (scope == ACME_SCOPE_GLOBAL) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1162 %s (%s:%d) is "
+                     "inside <VirtualHost>, but applies to the whole server (as with "
+                     "mod_md): it is set for all of it; put it at server level",
+                     cmd->cmd->name, cmd->directive->filename, cmd->directive->line_num);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1163 %s (%s:%d) has "
+                     "no effect inside <VirtualHost> (nor with mod_md): managed domains "
+                     "take their settings from the server level or their <MDomain> "
+                     "section; move it there", cmd->cmd->name, cmd->directive->filename,
+                     cmd->directive->line_num);
+    }
     return NULL;
 }
 
@@ -143,12 +173,7 @@ const char *acme_config_scope_check(cmd_parms *cmd, void *dc, acme_scope_e scope
         return apr_psprintf(cmd->pool, "%s is only valid inside <MDomain name ...>", name);
     }
     if (cmd->server->is_virtual && scope != ACME_SCOPE_DECLARE) {
-        return scope == ACME_SCOPE_GLOBAL
-            ? apr_psprintf(cmd->pool, "%s cannot occur within <VirtualHost>: it applies to "
-                           "the whole server; put it at server level", name)
-            : apr_psprintf(cmd->pool, "%s cannot occur within <VirtualHost>; set it at "
-                           "server level (the default for all managed domains) or inside "
-                           "<MDomain name ...>", name);
+        return vhost_accept(cmd, scope);
     }
     if (cond_section_of(cmd)) {
         return cond_section_accept(cmd);
@@ -164,7 +189,18 @@ acme_config_props_t *acme_config_props_target(cmd_parms *cmd, void *dc, const ch
     if ((*perr = acme_config_scope_check(cmd, dc, ACME_SCOPE_ANY)) != NULL) {
         return NULL;
     }
+    if (!md && cmd->server->is_virtual) {
+        /* ignored there (see vhost_accept): parsed, so a bad value still fails */
+        acme_config_props_t *ignored = apr_palloc(cmd->temp_pool, sizeof(*ignored));
+        acme_config_props_clear(ignored);
+        return ignored;
+    }
     return md ? &md->props : &acme_config_global_of(cmd)->props;
+}
+
+server_rec *acme_config_log_server(cmd_parms *cmd)
+{
+    return cmd->server->is_virtual ? NULL : cmd->server;
 }
 
 const char *acme_config_bad_value(cmd_parms *cmd, const char *value, const char *why)

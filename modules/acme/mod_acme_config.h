@@ -100,6 +100,12 @@ typedef struct {
     const char *contact_error;          /* MDContactEmail */
     const char *eab_error;              /* MDExternalAccountBinding kid hmac */
     const char *pkey_error;             /* MDPrivateKeys */
+    const char *challenges_error;       /* MDCAChallenges: no type we can use */
+    const char *dns01_error;            /* MDChallengeDns01: no program, or a missing
+                                         * one; the domain's error only when it needs
+                                         * dns-01 (a wildcard, only dns-01 listed) */
+    const char *ca_file_error;          /* MDCACertificateFile: a missing file */
+    const char *proxy_ca_file_error;    /* MDHttpProxyCACertificateFile: a missing file */
 } acme_config_props_t;
 
 /* One managed domain. */

@@ -20,6 +20,10 @@ APLOG_USE_MODULE(acme);
  * resolves to "no EAB", also over a server-level one). */
 static const char eab_none[] = "none";
 
+/* The agreement stored for a value that accepts nothing (resolves to NULL,
+ * also over a server-level "accepted"). */
+static const char agreement_not_accepted[] = "";
+
 const char *acme_cmd_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     acme_config_props_t *props;
@@ -40,7 +44,7 @@ const char *acme_cmd_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[])
             return acme_config_bad_value(cmd, argv[i], why);
         }
         if (!strncasecmp(url, "http:", 5)) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "ACME1102 %s: '%s' is "
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1102 %s: '%s' is "
                          "plain http; ACME requires https, use it only for a local test CA",
                          cmd->cmd->name, url);
         }
@@ -58,10 +62,17 @@ const char *acme_cmd_agreement(cmd_parms *cmd, void *dc, const char *arg)
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
-    /* mod_md 1.x took the URL of the terms of service: that accepts them too */
+    /* mod_md 1.x took the URL of the terms of service: that accepts them too.
+     * mod_md starts with any other value, and the CA then refuses to register
+     * an account: so the terms are not accepted, said now */
     if (strcasecmp(arg, "accepted") && acme_config_url_check(cmd->pool, arg, 0, NULL)) {
-        return acme_config_bad_value(cmd, arg, "is not understood; use 'accepted' to accept "
-                                     "the CA's terms of service");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1168 %s (%s:%d): '%s' "
+                     "is not understood, so the CA's terms of service are not accepted and "
+                     "no new account can be registered; use 'accepted' to accept them",
+                     cmd->cmd->name, cmd->directive->filename, cmd->directive->line_num,
+                     acme_names_printable(cmd->pool, arg));
+        props->ca_agreement = agreement_not_accepted;
+        return NULL;
     }
     props->ca_agreement = "accepted";
     return NULL;
@@ -70,20 +81,54 @@ const char *acme_cmd_agreement(cmd_parms *cmd, void *dc, const char *arg)
 const char *acme_cmd_challenges(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     acme_config_props_t *props;
-    apr_array_header_t *types;
+    apr_array_header_t *types, *known;
     const char *err, *why;
-    int bad = 0;
+    int bad = 0, i;
 
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
-    if (acme_config_challenges_parse(&types, cmd->pool, argc, (const char *const *)argv,
-                                     &bad, &why) != APR_SUCCESS) {
-        return acme_config_bad_value(cmd, argc ? argv[bad] : "", why);
+    if (argc == 0) {
+        acme_config_challenges_parse(&types, cmd->pool, argc, (const char *const *)argv,
+                                     &bad, &why);
+        return acme_config_bad_value(cmd, "", why);
+    }
+    /* mod_md starts with types it does not know (tls-sni-01, long gone) and
+     * with one listed twice: it uses the ones it knows. So do we, and say so;
+     * with none left it is the error of the domains that use the setting */
+    known = apr_array_make(cmd->temp_pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; ++i) {
+        const char *one[1] = { argv[i] };
+        int k, twice = 0;
+
+        if (acme_config_challenges_parse(&types, cmd->pool, 1, one, &bad, &why)
+            != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1167 %s (%s:%d): "
+                         "'%s' %s; it is left out", cmd->cmd->name, cmd->directive->filename,
+                         cmd->directive->line_num, acme_names_printable(cmd->pool, argv[i]),
+                         why);
+            continue;
+        }
+        for (k = 0; k < known->nelts; ++k) {
+            twice |= !strcmp(APR_ARRAY_IDX(known, k, const char *),
+                             APR_ARRAY_IDX(types, 0, const char *));
+        }
+        if (!twice) {
+            APR_ARRAY_PUSH(known, const char *) = APR_ARRAY_IDX(types, 0, const char *);
+        }
+    }
+    props->challenges = NULL;
+    props->challenges_error = NULL;
+    if (known->nelts == 0) {
+        props->challenges_error = acme_config_error(cmd, "lists no challenge type mod_acme "
+                                                    "can use; use tls-alpn-01, http-01 or "
+                                                    "dns-01");
+        return NULL;
     }
     /* dns-01 without MDChallengeDns01 is reported at check_config (the
      * command may come later in the file) */
-    props->challenges = types;
+    acme_config_challenges_parse(&props->challenges, cmd->pool, known->nelts,
+                                 (const char *const *)known->elts, &bad, &why);
     return NULL;
 }
 
@@ -98,10 +143,18 @@ const char *acme_cmd_dns01(cmd_parms *cmd, void *dc, int argc, char *const argv[
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
+    /* mod_md starts without the program (or without any): it is the error of
+     * the domains that need dns-01 (check_config) */
     if (acme_config_argv_parse(&list, cmd, argc, argv, &err) != APR_SUCCESS) {
-        return err;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1166 %s (%s:%d); "
+                     "dns-01 is not used, and a domain that needs it is not managed", err,
+                     cmd->directive->filename, cmd->directive->line_num);
+        props->dns01_argv = NULL;
+        props->dns01_error = err;
+        return NULL;
     }
     props->dns01_argv = list;
+    props->dns01_error = NULL;
     return NULL;
 }
 
@@ -176,7 +229,7 @@ static void eab_secret_file_check(cmd_parms *cmd, const char *path)
 
     if (path && apr_stat(&finfo, path, APR_FINFO_PROT, cmd->temp_pool) == APR_SUCCESS
         && (finfo.protection & APR_FPROT_WREAD)) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "ACME1131 %s: the HMAC key "
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1131 %s: the HMAC key "
                      "is in '%s', which every user can read; keep it in a JSON file only "
                      "root can read", cmd->cmd->name, path);
     }
@@ -251,8 +304,11 @@ const char *acme_cmd_proxy_ca_file(cmd_parms *cmd, void *dc, const char *arg)
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
+    /* mod_md starts with a missing file: the error of the domains that use
+     * it (trusting the system's roots instead would trust more than asked) */
     props->http_proxy_ca_file = acme_config_file_path(cmd, arg, &err);
-    return err;
+    props->proxy_ca_file_error = err;
+    return NULL;
 }
 
 const char *acme_cmd_ca_file(cmd_parms *cmd, void *dc, const char *arg)
@@ -263,12 +319,15 @@ const char *acme_cmd_ca_file(cmd_parms *cmd, void *dc, const char *arg)
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
+    props->ca_file_error = NULL;
     if (!strcasecmp(arg, "none")) {
         props->ca_file = "none";    /* the system's roots, also over a server-level file */
         return NULL;
     }
+    /* as MDHttpProxyCACertificateFile */
     props->ca_file = acme_config_file_path(cmd, arg, &err);
-    return err;
+    props->ca_file_error = err;
+    return NULL;
 }
 
 /* MDProfile <name>: a profile name as CAs spell them (draft-ietf-acme-

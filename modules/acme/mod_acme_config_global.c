@@ -7,9 +7,12 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
+#include <http_log.h>
 
 #include "mod_acme_config.h"
 #include "mod_acme_config_int.h"
+
+APLOG_USE_MODULE(acme);
 
 static acme_config_global_t *global_target(cmd_parms *cmd, void *dc, const char **perr)
 {
@@ -36,8 +39,11 @@ const char *acme_cmd_port_map(cmd_parms *cmd, void *dc, const char *a1, const ch
         }
     }
     if (a2 && ports[0][0] == ports[1][0]) {
-        return acme_config_bad_value(cmd, a2, "maps the same public port a second time; "
-                                     "use e.g. MDPortMap http:5002 https:5001");
+        /* mod_md starts with it, the second one winning: so do we, and say so */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1165 %s: '%s' maps "
+                     "public port %d a second time, after '%s'; the second one is used "
+                     "(e.g. MDPortMap http:5002 https:5001 maps both)", cmd->cmd->name, a2,
+                     ports[1][0], args[0] ? args[0] : "-");
     }
     for (i = 0; i < 2 && args[i]; ++i) {
         *(ports[i][0] == 80 ? &g->http_port : &g->https_port) = ports[i][1];
@@ -87,14 +93,9 @@ apr_status_t acme_config_argv_parse(apr_array_header_t **pargv, cmd_parms *cmd, 
         return APR_EINVAL;
     }
     program = argv[0];
-    if (strchr(program, '/')) {
-        program = ap_server_root_relative(cmd->pool, program);
-        if (!program || (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_DUMP
-                         && access(program, X_OK) != 0)) {
-            *perr = acme_config_bad_value(cmd, argv[0], "is not an executable program; give "
-                                          "the full path of an existing one");
-            return APR_EINVAL;
-        }
+    if (strchr(program, '/') && !(program = ap_server_root_relative(cmd->pool, program))) {
+        *perr = acme_config_bad_value(cmd, argv[0], "is not a valid path");
+        return APR_EINVAL;
     }
     list = apr_array_make(cmd->pool, argc, sizeof(const char *));
     APR_ARRAY_PUSH(list, const char *) = program;
@@ -102,6 +103,12 @@ apr_status_t acme_config_argv_parse(apr_array_header_t **pargv, cmd_parms *cmd, 
         APR_ARRAY_PUSH(list, const char *) = argv[i];
     }
     *pargv = list;
+    if (strchr(program, '/') && ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_DUMP
+        && access(program, X_OK) != 0) {
+        *perr = acme_config_bad_value(cmd, argv[0], "is not an executable program; give "
+                                      "the full path of an existing one");
+        return APR_ENOENT;
+    }
     return APR_SUCCESS;
 }
 
@@ -112,14 +119,24 @@ apr_status_t acme_config_argv_parse(apr_array_header_t **pargv, cmd_parms *cmd, 
 const char *acme_cmd_hook_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     acme_config_global_t *g;
-    apr_array_header_t *list;
+    apr_array_header_t *list = NULL;
     const char *err;
+    apr_status_t rv;
 
     if (!(g = global_target(cmd, dc, &err))) {
         return err;
     }
-    if (acme_config_argv_parse(&list, cmd, argc, argv, &err) != APR_SUCCESS) {
-        return err;
+    /* mod_md starts with a program that is missing or not given, and fails
+     * each time it would run it: we warn now, and run it if it is there then
+     * (a missing one is logged as each run's error) */
+    rv = acme_config_argv_parse(&list, cmd, argc, argv, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1166 %s (%s:%d); %s",
+                     err, cmd->directive->filename, cmd->directive->line_num,
+                     rv == APR_ENOENT ? "until it is, each run of it fails" : "none is run");
+        if (rv != APR_ENOENT) {
+            list = NULL;
+        }
     }
     *(apr_array_header_t **)(void *)((char *)g + (apr_size_t)(apr_uintptr_t)cmd->info) = list;
     return NULL;
@@ -175,11 +192,21 @@ const char *acme_cmd_initial_delay(cmd_parms *cmd, void *dc, const char *arg)
                         ACME_CONFIG_SECOND, 0, ACME_CONFIG_DURATION_MAX, "");
 }
 
+/* mod_md takes any duration; retries double from it up to a day, so a longer
+ * one means a day (said at -t). */
 const char *acme_cmd_retry_delay(cmd_parms *cmd, void *dc, const char *arg)
 {
-    return duration_set(cmd, dc, arg, APR_OFFSETOF(acme_config_global_t, retry_delay),
-                        ACME_CONFIG_SECOND, apr_time_from_msec(1), ACME_CONFIG_DAY,
-                        "is outside 1ms to 1d (retries double from it, up to a day)");
+    const char *err = duration_set(cmd, dc, arg,
+                                   APR_OFFSETOF(acme_config_global_t, retry_delay),
+                                   ACME_CONFIG_SECOND, apr_time_from_msec(1),
+                                   ACME_CONFIG_DURATION_MAX, "is shorter than 1ms");
+
+    if (!err && acme_config_global_of(cmd)->retry_delay > ACME_CONFIG_DAY) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1164 %s: '%s' is more "
+                     "than a day, the longest delay between retries: retries come a day "
+                     "apart", cmd->cmd->name, arg);
+    }
+    return err;
 }
 
 const char *acme_cmd_activation_delay(cmd_parms *cmd, void *dc, const char *arg)

@@ -36,6 +36,11 @@ const char *acme_config_scope_check(cmd_parms *cmd, void *dc, acme_scope_e scope
  * level), or NULL with *perr set when cmd is misplaced. */
 acme_config_props_t *acme_config_props_target(cmd_parms *cmd, void *dc, const char **perr);
 
+/* The server to log a directive's warning with: a vhost's own log level is
+ * not set while its section is read (its warnings would be lost), so the
+ * main server's log (NULL) says it there. */
+server_rec *acme_config_log_server(cmd_parms *cmd);
+
 /* "<Directive>: '<value>' <why>" */
 const char *acme_config_bad_value(cmd_parms *cmd, const char *value, const char *why);
 
@@ -101,7 +106,9 @@ const char *acme_cmd_store_dir(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_hook_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 /* The argv of a hook command (MDNotifyCmd, MDChallengeDns01, ...): a program
  * named by a path must exist and be executable (relative to ServerRoot), a
- * bare name is looked up in PATH when it runs. APR_EINVAL with *perr. */
+ * bare name is looked up in PATH when it runs. APR_EINVAL with *perr when
+ * there is no program; APR_ENOENT with *perr and *pargv set when the program
+ * named by a path is not (yet) an executable file. */
 apr_status_t acme_config_argv_parse(apr_array_header_t **pargv, cmd_parms *cmd, int argc,
                                     char *const argv[], const char **perr);
 const char *acme_cmd_dns01_version(cmd_parms *cmd, void *dc, const char *arg);

@@ -5,9 +5,14 @@
 
 #include <httpd.h>
 #include <http_config.h>
+#include <http_log.h>
+
+#include "acme_names.h"
 
 #include "mod_acme_config.h"
 #include "mod_acme_config_int.h"
+
+APLOG_USE_MODULE(acme);
 
 #define PROPS_FIELD(props, type, cmd) \
     ((type *)(void *)((char *)(props) + (apr_size_t)(apr_uintptr_t)(cmd)->info))
@@ -99,15 +104,19 @@ const char *acme_cmd_require_https(cmd_parms *cmd, void *dc, const char *arg)
 const char *acme_cmd_cert_check(cmd_parms *cmd, void *dc, const char *name, const char *url)
 {
     acme_config_props_t *props;
-    const char *err, *why;
+    const char *err;
 
     if (!(props = acme_config_props_target(cmd, dc, &err))) {
         return err;
     }
-    if (acme_config_url_check(cmd->pool, url, 0, &why) != APR_SUCCESS) {
-        return acme_config_bad_value(cmd, url, apr_pstrcat(cmd->pool, why, " (the prefix "
-                                     "of a link to a certificate search, e.g. "
-                                     "https://crt.sh?q=)", NULL));
+    if (acme_config_url_check(cmd->pool, url, 0, NULL) != APR_SUCCESS) {
+        /* mod_md shows any value as given (server-status ?auto CheckAtURL): so
+         * do we, and say so */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, acme_config_log_server(cmd), "ACME1169 %s (%s:%d): '%s' "
+                     "is not an absolute http(s) URL; it is shown as given, the prefix of a link to a certificate "
+                     "search (e.g. https://crt.sh?q=)", cmd->cmd->name,
+                     cmd->directive->filename, cmd->directive->line_num,
+                     acme_names_printable(cmd->pool, url));
     }
     props->cert_check_name = name;
     props->cert_check_url = url;

@@ -42,6 +42,9 @@ static void props_resolve_ca(acme_config_props_t *md, const acme_config_props_t 
 
     md->ca_urls = PICK_PTR(ca_urls, strings_make(p, ca_default));
     md->ca_agreement = PICK_PTR(ca_agreement, NULL);
+    if (md->ca_agreement && !*md->ca_agreement) {
+        md->ca_agreement = NULL;    /* a value that accepts nothing (ACME1168) */
+    }
     md->ca_proto = PICK_PTR(ca_proto, "ACME");
     md->contact = PICK_PTR(contact, NULL);      /* ServerAdmin: mod_acme_vhosts.c */
     /* an unusable setting travels with the setting: inherited only with it */
@@ -54,6 +57,18 @@ static void props_resolve_ca(acme_config_props_t *md, const acme_config_props_t 
     if (!md->pkey_specs && !md->pkey_error) {
         md->pkey_error = srv->pkey_error;
     }
+    if (!md->challenges && !md->challenges_error) {
+        md->challenges_error = srv->challenges_error;
+    }
+    if (!md->dns01_argv && !md->dns01_error) {
+        md->dns01_error = srv->dns01_error;
+    }
+    if (!md->ca_file && !md->ca_file_error) {
+        md->ca_file_error = srv->ca_file_error;
+    }
+    if (!md->http_proxy_ca_file && !md->proxy_ca_file_error) {
+        md->proxy_ca_file_error = srv->proxy_ca_file_error;
+    }
     /* kid and hmac travel together; "none" (kid without hmac) stops inheriting */
     kid = md->eab_kid ? md->eab_kid : srv->eab_kid;
     md->eab_hmac = md->eab_kid ? md->eab_hmac : srv->eab_hmac;
@@ -64,7 +79,7 @@ static void props_resolve_ca(acme_config_props_t *md, const acme_config_props_t 
     if (!strcmp(md->ca_file, "none")) {
         md->ca_file = NULL;
     }
-    md->dns01_argv = PICK_PTR(dns01_argv, NULL);
+    md->dns01_argv = md->dns01_error ? NULL : PICK_PTR(dns01_argv, NULL);
     md->challenges = PICK_PTR(challenges, strings_make(p, md->dns01_argv ? challenges_dns01
                                                                       : challenges_default));
     if (!md->pkey_specs && !(md->pkey_specs = md->pkey_error ? NULL : srv->pkey_specs)) {
@@ -101,9 +116,10 @@ static void props_resolve_renew(acme_config_props_t *md, const acme_config_props
     md->stapling_renew_window = PICK_PTR(stapling_renew_window, &window_33);
 }
 
-/* MDCertificateFile / MDCertificateKeyFile: pairs of existing files. */
-static apr_status_t static_files_check(const acme_config_md_t *md, apr_pool_t *ptemp,
-                                       server_rec *s)
+/* MDCertificateFile / MDCertificateKeyFile: pairs (else the start fails, as
+ * with mod_md); a missing file is the domain's error. */
+static apr_status_t static_files_check(acme_config_md_t *md, apr_pool_t *p,
+                                       apr_pool_t *ptemp, server_rec *s)
 {
     int certs = md->cert_files ? md->cert_files->nelts : 0;
     int keys = md->key_files ? md->key_files->nelts : 0;
@@ -122,12 +138,12 @@ static apr_status_t static_files_check(const acme_config_md_t *md, apr_pool_t *p
     for (k = 0; k < 2; ++k) {
         for (i = 0; lists[k] && i < lists[k]->nelts; ++i) {
             const char *path = APR_ARRAY_IDX(lists[k], i, const char *);
-            if (apr_stat(&finfo, path, APR_FINFO_TYPE, ptemp) != APR_SUCCESS
-                || finfo.filetype != APR_REG) {
-                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ACME1111 %s: file '%s' of "
-                             "<MDomain %s> does not exist or is not a regular file",
-                             names[k], path, md->name);
-                return APR_EINVAL;
+            if ((apr_stat(&finfo, path, APR_FINFO_TYPE, ptemp) != APR_SUCCESS
+                 || finfo.filetype != APR_REG) && !md->config_error) {
+                /* mod_md starts with it (mod_ssl then refuses a vhost that would
+                 * serve it): the domain's error */
+                md->config_error = apr_psprintf(p, "ACME1111 %s: file '%s' does not exist "
+                                                "or is not a regular file", names[k], path);
             }
         }
     }
@@ -148,9 +164,13 @@ apr_status_t acme_config_mds_resolve(acme_config_global_t *g, apr_pool_t *p,
         if (!md->config_error) {
             md->config_error = md->props.pkey_error ? md->props.pkey_error
                              : md->props.eab_error ? md->props.eab_error
+                             : md->props.challenges_error ? md->props.challenges_error
+                             : md->props.ca_file_error ? md->props.ca_file_error
+                             : md->props.proxy_ca_file_error
+                                 ? md->props.proxy_ca_file_error
                              : md->props.contact_error;
         }
-        if ((rv = static_files_check(md, ptemp, g->base_server)) != APR_SUCCESS) {
+        if ((rv = static_files_check(md, p, ptemp, g->base_server)) != APR_SUCCESS) {
             return rv;
         }
     }

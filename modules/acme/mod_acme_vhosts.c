@@ -369,7 +369,9 @@ static void md_check_dns01(link_ctx_t *ctx, acme_config_md_t *md)
         md->config_error = apr_psprintf(ctx->p, "ACME1127 it has a wildcard name: its "
                                         "certificate needs the dns-01 challenge, %s; or use "
                                         "MDCertificateFile/MDCertificateKeyFile or "
-                                        "MDRenewMode manual for it", !md->props.dns01_argv
+                                        "MDRenewMode manual for it", md->props.dns01_error
+                                        ? md->props.dns01_error
+                                        : !md->props.dns01_argv
                                         ? "configure MDChallengeDns01 with the command that "
                                           "sets the TXT records"
                                         : "but MDCAChallenges does not list dns-01");
@@ -378,8 +380,11 @@ static void md_check_dns01(link_ctx_t *ctx, acme_config_md_t *md)
     if (dns01 && !md->props.dns01_argv) {
         if (md->props.challenges->nelts == 1) {
             md->config_error = apr_psprintf(ctx->p, "ACME1128 MDCAChallenges lists only "
-                                            "dns-01, which needs MDChallengeDns01; configure "
-                                            "it or add http-01 or tls-alpn-01");
+                                            "dns-01, which needs MDChallengeDns01%s%s; "
+                                            "configure it or add http-01 or tls-alpn-01",
+                                            md->props.dns01_error ? ": " : "",
+                                            md->props.dns01_error ? md->props.dns01_error
+                                                                  : "");
             return;
         }
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "ACME1101 managed domain %s: dns-01 "

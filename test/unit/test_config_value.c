@@ -26,6 +26,11 @@ static const duration_case_t duration_cases[] = {
     { "0s", APR_SUCCESS, 0, NULL },
     { "12H", APR_SUCCESS, SEC(12 * 3600), NULL },
     { "36500d", APR_SUCCESS, SEC(36500LL * 86400), NULL },
+    /* mod_md reads "7days" (its docs' MDStaplingKeepResponse 7days) */
+    { "7days", APR_SUCCESS, SEC(7 * 86400), NULL },
+    { "1day", APR_SUCCESS, SEC(86400), NULL },
+    { "7Days", APR_SUCCESS, SEC(7 * 86400), NULL },
+    { "7dogs", APR_EINVAL, 0, "not a duration" },
     { "36501d", ACME_CONFIG_ERANGE, 0, "too long" },
     { "99999999999999999999999s", ACME_CONFIG_ERANGE, 0, "too long" },
     { "9223372036854775807ms", ACME_CONFIG_ERANGE, 0, "too long" },

@@ -15,6 +15,8 @@ typedef struct {
 
 static const duration_unit_t duration_units[] = {
     { "d", apr_time_from_sec(86400) },
+    { "day", apr_time_from_sec(86400) },    /* mod_md reads any unit starting with d */
+    { "days", apr_time_from_sec(86400) },
     { "h", apr_time_from_sec(3600) },
     { "mi", apr_time_from_sec(60) },
     { "s", apr_time_from_sec(1) },
