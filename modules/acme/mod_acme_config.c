@@ -345,7 +345,18 @@ int acme_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     int i, driven = 0;
 
     for (i = 0; i < g->mds->nelts; ++i) {
-        driven += APR_ARRAY_IDX(g->mds, i, acme_config_md_t *)->driven;
+        const acme_config_md_t *md = APR_ARRAY_IDX(g->mds, i, acme_config_md_t *);
+        driven += md->driven;
+        /* check_config said it before the error_log was open (at a start,
+         * on the terminal; at a restart, nowhere): the log says it again,
+         * once per generation (not on the dry run of a start) */
+        if (md->config_error && ap_state_query(AP_SQ_MAIN_STATE)
+                                    != AP_SQ_MS_CREATE_PRE_CONFIG) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "ACME1160 managed domain '%s' "
+                         "(%s:%d) is not managed until its configuration is fixed (the "
+                         "other domains are): %s", md->name, md->defn_file, md->defn_line,
+                         md->config_error);
+        }
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1100 %d managed domain(s) configured, "
                  "%d to renew, store %s", g->mds->nelts, driven, g->store_dir);

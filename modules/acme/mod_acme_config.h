@@ -129,6 +129,11 @@ typedef struct {
                                          * name was bad, `names` holds the good ones and
                                          * `name` may be the bad one (never a store key). */
 
+    apr_array_header_t *bad_names;      /* const char *: the declared names that are no
+                                         * DNS name or address (lowercase, as given), or
+                                         * NULL; vhosts of these names use the domain (it
+                                         * gives them a fallback certificate, as mod_md) */
+
     /* set by check_config */
     apr_array_header_t *vhosts;         /* server_rec *: the vhosts using this domain */
     int has_ssl_vhost;                  /* one of them serves https */

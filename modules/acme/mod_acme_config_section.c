@@ -63,6 +63,7 @@ static const char *names_add(cmd_parms *cmd, acme_config_md_t *md, int argc,
 
     for (i = 0; i < argc; ++i) {
         const char *name;
+        char *lower;
 
         if (!strcasecmp(argv[i], "auto") || !strcasecmp(argv[i], "manual")) {
             md->props.transitive = !strcasecmp(argv[i], "auto");
@@ -76,6 +77,12 @@ static const char *names_add(cmd_parms *cmd, acme_config_md_t *md, int argc,
                                                          why);
             }
             bad = bad ? bad : argv[i];
+            if (!md->bad_names) {
+                md->bad_names = apr_array_make(cmd->pool, 1, sizeof(const char *));
+            }
+            lower = apr_pstrdup(cmd->pool, argv[i]);
+            ap_str_tolower(lower);
+            APR_ARRAY_PUSH(md->bad_names, const char *) = lower;
             continue;
         }
         acme_config_md_name_add(md, cmd->pool, name);

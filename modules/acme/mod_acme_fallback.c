@@ -9,6 +9,7 @@
  * leave them missing, empty or torn, and the next start then simply makes
  * them again, since a key that does not load or a certificate that does not
  * fit it is replaced here before mod_ssl is given the files. */
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include <httpd.h>
@@ -107,6 +108,65 @@ static apr_status_t fallback_ensure(apr_pool_t *p, acme_store_t *store,
     return rv;
 }
 
+/* Writes data to a new file at path (root's, `perms`): an old file (or a
+ * link planted there) is removed first, never followed. */
+static apr_status_t file_write_new(const char *path, const char *data, apr_fileperms_t perms,
+                                   apr_pool_t *p)
+{
+    apr_file_t *f;
+    apr_status_t rv;
+
+    apr_file_remove(path, p);
+    rv = apr_file_open(&f, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL
+                                 | APR_FOPEN_BINARY, perms, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = apr_file_write_full(f, data, strlen(data), NULL);
+    apr_file_close(f);
+    return rv;
+}
+
+/* The fallback of a domain in error whose name can be no store key (every
+ * name it declared is bad, as in "MDomain a!b.test"): mod_md starts with it
+ * and its vhost gets a fallback; so it does here, made at each start in the
+ * runtime directory (root's), for the reserved name "unmanaged.invalid". */
+static apr_status_t fallback_unstored(const char **pcert_path, const char **pkey_path,
+                                      apr_pool_t *p, const acme_config_md_t *md)
+{
+    static const acme_pkey_spec_t p256 = { ACME_PKEY_EC, 0, ACME_PKEY_P256 };
+    apr_array_header_t *names = apr_array_make(p, 1, sizeof(const char *));
+    const char *cert_path, *key_path, *pem, *err = NULL, *base;
+    apr_size_t len;
+    acme_pkey_t *key;
+    apr_status_t rv;
+    X509 *cert;
+
+    base = apr_psprintf(p, "acme-fallback-%08x",
+                        apr_hashfunc_default(md->name, &(apr_ssize_t){ APR_HASH_KEY_STRING }));
+    cert_path = ap_runtime_dir_relative(p, apr_pstrcat(p, base, ".crt", NULL));
+    key_path = ap_runtime_dir_relative(p, apr_pstrcat(p, base, ".key", NULL));
+    if (!cert_path || !key_path) {
+        return APR_EINVAL;
+    }
+    APR_ARRAY_PUSH(names, const char *) = "unmanaged.invalid";
+    if ((rv = acme_pkey_generate(&key, p, &p256, &err)) != APR_SUCCESS
+        || (rv = acme_pkey_to_pem(&pem, &len, p, key, &err)) != APR_SUCCESS
+        || (rv = file_write_new(key_path, pem, APR_FPROT_UREAD | APR_FPROT_UWRITE, p))
+           != APR_SUCCESS
+        || (rv = acme_selfsigned_fallback_create(&cert, p, acme_pkey_get_evp(key), names,
+                                                 FALLBACK_VALIDITY)) != APR_SUCCESS
+        || (rv = acme_cert_to_pem(&pem, p, cert)) != APR_SUCCESS
+        || (rv = file_write_new(cert_path, pem, APR_FPROT_UREAD | APR_FPROT_UWRITE
+                                                | APR_FPROT_GREAD | APR_FPROT_WREAD, p))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    *pcert_path = cert_path;
+    *pkey_path = key_path;
+    return APR_SUCCESS;
+}
+
 apr_status_t acme_fallback_files(const char **pcert_path, const char **pkey_path,
                                  apr_pool_t *p, acme_store_t *store,
                                  const acme_config_md_t *md, server_rec *s)
@@ -115,6 +175,17 @@ apr_status_t acme_fallback_files(const char **pcert_path, const char **pkey_path
     apr_pool_t *scratch;
     apr_status_t rv;
 
+    if (md->config_error && md->names->nelts == 0) {
+        if ((rv = fallback_unstored(&cert, &key, p, md)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1233 %s: no fallback "
+                         "certificate could be made in the runtime directory; mod_ssl gets "
+                         "nothing from mod_acme for it", md->name);
+            return rv;
+        }
+        *pcert_path = cert;
+        *pkey_path = key;
+        return APR_SUCCESS;
+    }
     apr_pool_create(&scratch, p);
     rv = fallback_ensure(scratch, store, md, s);
     apr_pool_destroy(scratch);

@@ -299,7 +299,8 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
         json_object_set_new(obj, "renew-at",
                             time_json(p, slot.renew_at > 0 ? slot.renew_at : smd->renew_at));
     }
-    if (md->driven && have_slot) {
+    /* a domain in error shows it where mod_md does: renewal.errors, .last */
+    if ((md->driven || md->config_error) && have_slot) {
         json_object_set_new(obj, "renewal", renewal_json(p, md->name, &slot));
     }
     ari_profile_add(obj, p, md, &slot);

@@ -36,6 +36,8 @@ typedef struct {
     apr_pool_t *p;              /* the records' pool */
     apr_pool_t *ptemp;
     apr_hash_t *below;          /* see above; NULL: (re)build when needed */
+    apr_hash_t *bad;            /* a name no domain can have (a!b.test), lowercase ->
+                                 * the domain that declared it (its error), or NULL */
     apr_array_header_t *found;  /* scratch: the domains matching one vhost */
 } link_ctx_t;
 
@@ -82,8 +84,29 @@ static apr_status_t index_build(link_ctx_t *ctx)
                 return APR_EINVAL;
             }
         }
+        for (k = 0; md->bad_names && k < md->bad_names->nelts; ++k) {
+            if (!ctx->bad) {
+                ctx->bad = apr_hash_make(ctx->ptemp);
+            }
+            apr_hash_set(ctx->bad, APR_ARRAY_IDX(md->bad_names, k, const char *),
+                         APR_HASH_KEY_STRING, md);
+        }
     }
     return APR_SUCCESS;
+}
+
+/* The domain that declared `name` although it is no valid name: its vhost
+ * uses that domain (which only gives it a fallback, as mod_md would). */
+static acme_config_md_t *md_for_bad_name(link_ctx_t *ctx, const char *name)
+{
+    char *lower;
+
+    if (!ctx->bad || !name) {
+        return NULL;
+    }
+    lower = apr_pstrdup(ctx->ptemp, name);
+    ap_str_tolower(lower);
+    return apr_hash_get(ctx->bad, lower, APR_HASH_KEY_STRING);
 }
 
 static apr_hash_t *below_index(link_ctx_t *ctx)
@@ -172,11 +195,13 @@ static void vhost_match(link_ctx_t *ctx, const server_rec *s)
 
     apr_array_clear(ctx->found);
     found_add(ctx, md_for_vhost_name(ctx, s->server_hostname));
+    found_add(ctx, md_for_bad_name(ctx, s->server_hostname));
     if (ctx->g->match_names == ACME_MATCH_SERVERNAMES) {
         return;
     }
     for (i = 0; s->names && i < s->names->nelts; ++i) {
         found_add(ctx, md_for_vhost_name(ctx, APR_ARRAY_IDX(s->names, i, char *)));
+        found_add(ctx, md_for_bad_name(ctx, APR_ARRAY_IDX(s->names, i, char *)));
     }
     for (i = 0; s->wild_names && i < s->wild_names->nelts; ++i) {
         match_pattern(ctx, APR_ARRAY_IDX(s->wild_names, i, char *));
@@ -275,8 +300,8 @@ static void members_add(link_ctx_t *ctx)
 
     for (s = ctx->g->base_server; s; s = s->next) {
         acme_config_srv_t *sc = acme_config_srv_get(s);
-        if (!sc->md || !sc->is_ssl) {
-            continue;
+        if (!sc->md || !sc->is_ssl || sc->md->config_error) {
+            continue;       /* a domain in error gets no names it will not use */
         }
         if (s->server_hostname) {
             member_add(ctx, sc->md, s, s->server_hostname);
@@ -435,7 +460,7 @@ static apr_status_t md_finish(link_ctx_t *ctx, acme_config_md_t *md)
 
 apr_status_t acme_vhosts_link(acme_config_global_t *g, apr_pool_t *p, apr_pool_t *ptemp)
 {
-    link_ctx_t ctx = { g, p, ptemp, NULL, NULL };
+    link_ctx_t ctx = { g, p, ptemp, NULL, NULL, NULL };
     int i;
 
     ctx.found = apr_array_make(ptemp, 4, sizeof(acme_config_md_t *));
