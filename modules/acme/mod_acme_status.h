@@ -124,7 +124,10 @@ json_t *acme_status_privkey_json(const apr_array_header_t *specs);
  * /.httpd/certificate-status shows before any certificate. New reference. */
 json_t *acme_status_spec_names_json(apr_pool_t *p, const apr_array_header_t *specs);
 
-/* RFC 3339 UTC text of t ("2026-01-02T03:04:05Z"), allocated from p. */
+/* mod_md's text of a time, RFC 1123 in GMT ("Sun, 06 Dec 2026 22:32:12
+ * GMT"), as every time in the status outputs; allocated from p. */
 const char *acme_status_time_text(apr_pool_t *p, apr_time_t t);
+/* The UTC day of t ("2026-12-06"), as server-status?auto's ValidUntil. */
+const char *acme_status_day_text(apr_pool_t *p, apr_time_t t);
 
 #endif /* MOD_ACME_STATUS_H */

@@ -7,6 +7,7 @@
 #include <apr_file_io.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 
 #include <httpd.h>
 #include <http_log.h>
@@ -49,11 +50,22 @@ const acme_status_md_t *acme_status_md_get(const char *name)
 
 const char *acme_status_time_text(apr_pool_t *p, apr_time_t t)
 {
+    char *text = apr_palloc(p, APR_RFC822_DATE_LEN);
+
+    /* "Sun, 06 Dec 2026 22:32:12 GMT": mod_md's form (apr_rfc822_date in
+     * its status and job.json, read back with apr_date_parse_rfc) */
+    if (apr_rfc822_date(text, t) != APR_SUCCESS) {
+        text[0] = '\0';
+    }
+    return text;
+}
+
+const char *acme_status_day_text(apr_pool_t *p, apr_time_t t)
+{
     apr_time_exp_t tm;
 
     apr_time_exp_gmt(&tm, t);
-    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return apr_psprintf(p, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 /* Facts of the leaf of a PEM chain; spec NULL: named after the leaf's key.

@@ -86,11 +86,6 @@ static const char *ca_name_of(apr_pool_t *p, const char *url)
     return url;
 }
 
-static const char *day_text(apr_pool_t *p, apr_time_t t)
-{
-    return apr_pstrndup(p, acme_status_time_text(p, t), 10);
-}
-
 /* mod_md's counts: OK has its certificates, Renew is being renewed (due,
  * under way, failed or staged: a domain can be OK and Renew), Errored and
  * Ready are the renewals that failed last and that are staged. */
@@ -194,7 +189,7 @@ static void auto_row(request_rec *r, int index, const row_t *row, apr_time_t now
     ap_rprintf(r, "%sStatus: %s\n", pre, md_status_word(smd, now));
     ap_rprintf(r, "%sState: %s\n", pre, acme_status_state_name(row->state));
     if (smd->valid_until > 0) {
-        ap_rprintf(r, "%sValidUntil: %s\n", pre, day_text(r->pool, smd->valid_until));
+        ap_rprintf(r, "%sValidUntil: %s\n", pre, acme_status_day_text(r->pool, smd->valid_until));
     }
     if (url) {
         ap_rprintf(r, "%sCAName: %s\n%sCAURL: %s\n", pre, ca_name_of(r->pool, url), pre, url);
@@ -318,7 +313,7 @@ static void html_row(request_rec *r, int index, const row_t *row, apr_time_t now
     if (smd->valid_until > 0) {
         ap_rprintf(r, "<span title=\"%s\">%s</span>",
                    esc(p, acme_status_time_text(p, smd->valid_until)),
-                   esc(p, day_text(p, smd->valid_until)));
+                   esc(p, acme_status_day_text(p, smd->valid_until)));
     }
     ap_rputs("</td><td>", r);
     if (url) {

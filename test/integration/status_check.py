@@ -6,7 +6,10 @@ import math
 import os
 import re
 
-TIME = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"}
+# mod_md's time form, RFC 1123 in GMT: "Sun, 06 Dec 2026 22:32:12 GMT"
+TIME = {"type": "string",
+        "pattern": r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep"
+                   r"|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$"}
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
 SPEC = r"^(rsa\d+|P-\d+|secp\d+r1|[A-Za-z0-9-]+)$"

@@ -4,6 +4,7 @@ the Prometheus metrics, first while the new certificate is staged, then
 after the graceful restart that makes it live. Values are compared with the
 certificate really served; JSON is validated against the schema of
 docs/status.md, metrics by a strict parser of the exposition format."""
+import email.utils
 import hashlib
 import json
 import re
@@ -76,8 +77,14 @@ def leaf_facts(cert):
     return serial, hashlib.sha256(cert.der).hexdigest(), ssl.cert_time_to_seconds(end)
 
 
-def rfc3339(ts):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+def rfc1123(ts):
+    """mod_md's time text of Unix time ts."""
+    return email.utils.formatdate(ts, usegmt=True)
+
+
+def unix(text):
+    """The Unix time of a status time (RFC 1123, as mod_md writes it)."""
+    return email.utils.parsedate_to_datetime(text).timestamp()
 
 
 def test_schema_is_documented():
@@ -124,14 +131,14 @@ def test_status_staged_then_live(httpd, pebble, ca, challtestsrv, test_dir):
     assert st["state"] == 2 and st["state-descr"] == "ok"
     live = st["cert"]["rsa"]
     assert live["serial"] == serial and live["sha256-fingerprint"] == sha256
-    assert live["valid"]["until"] == rfc3339(not_after) == st["cert"]["valid"]["until"]
+    assert live["valid"]["until"] == rfc1123(not_after) == st["cert"]["valid"]["until"]
     assert "Pebble" in live["issuer"]
-    assert rfc3339(time.time() - 60) < st["renew-at"] < live["valid"]["until"]
+    assert time.time() - 60 < unix(st["renew-at"]) < not_after
     assert st["renewal"]["finished"] is False and st["renewal"]["cert"] == {}
-    assert st["renewal"]["last-success"] <= rfc3339(time.time())
+    assert unix(st["renewal"]["last-success"]) <= time.time()
     cs = cert_status(httpd, "www.st1.test")
     assert cs["rsa"]["serial"] == serial and cs["rsa"]["sha256-fingerprint"] == sha256
-    assert cs["valid"]["until"] == rfc3339(not_after) and "renewal" not in cs
+    assert cs["valid"]["until"] == rfc1123(not_after) and "renewal" not in cs
     m = metrics(httpd)
     assert sample(m, "acme_certificate_expiry_timestamp_seconds", domain="st1.test",
                   key="rsa2048") == not_after
@@ -143,7 +150,7 @@ def test_status_staged_then_live(httpd, pebble, ca, challtestsrv, test_dir):
     auto = auto_lines(httpd)
     assert auto["ManagedCertificatesOK"] == "1" and auto["ManagedCertificatesReady"] == "0"
     assert auto["ManagedDomain[0]Status"] == "good"
-    assert auto["ManagedDomain[0]ValidUntil"] == rfc3339(not_after)[:10]
+    assert auto["ManagedDomain[0]ValidUntil"] == time.strftime("%Y-%m-%d", time.gmtime(not_after))
     assert auto["ManagedDomain[0]CheckAtFingerprint"] == sha256
     assert auto["ManagedDomain[0]Names[1]"] == "www.st1.test"
     html = server_status(httpd)
@@ -193,7 +200,7 @@ def test_status_ca_error_and_eab_secret(make_httpd, mpm, pebble, ca, challtestsr
     assert last["problem"] == "urn:ietf:params:acme:error:rejectedIdentifier"
     assert last["detail"] and "\n" not in last["detail"]
     assert st["ca"]["eab"] == {"kid": acme.eab_kid, "hmac": "***"}
-    assert st["renewal"]["next-run"] > rfc3339(time.time())
+    assert unix(st["renewal"]["next-run"]) > time.time()
     auto = auto_lines(httpd)
     assert auto["ManagedCertificatesErrored"] == "1"
     assert auto["ManagedDomain[0]ActivityLastProblem"] == last["problem"]

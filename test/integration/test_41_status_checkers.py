@@ -59,9 +59,10 @@ DOMAIN_OK = {
     "privkey": [{"type": "RSA", "bits": 2048}], "profile-mandatory": False,
     "ari-renewals": True, "watched": True,
     "ca": {"proto": "ACME", "urls": ["https://ca/dir"], "eab": {"kid": "k", "hmac": "***"}},
-    "cert": {"valid": {"from": "2026-01-01T00:00:00Z", "until": "2026-04-01T00:00:00Z"},
-             "rsa2048": {"valid": {"from": "2026-01-01T00:00:00Z",
-                                   "until": "2026-04-01T00:00:00Z"},
+    "cert": {"valid": {"from": "Thu, 01 Jan 2026 00:00:00 GMT",
+                       "until": "Wed, 01 Apr 2026 00:00:00 GMT"},
+             "rsa2048": {"valid": {"from": "Thu, 01 Jan 2026 00:00:00 GMT",
+                                   "until": "Wed, 01 Apr 2026 00:00:00 GMT"},
                          "serial": "0A1B", "sha256-fingerprint": "ab" * 32}},
     "renew": True, "renewal": {"name": "a.test", "errors": 0, "finished": False, "cert": {}},
 }
@@ -92,7 +93,7 @@ def test_schema_accepts_a_valid_domain():
     broken(state=3),
     broken(name=KeyError),
     broken(cert__rsa2048__serial="0a1b"),               # lowercase serial
-    broken(cert__rsa2048__valid__until="Wed, 01 Apr 2026 00:00:00 GMT"),
+    broken(cert__rsa2048__valid__until="2026-04-01T00:00:00Z"),  # not mod_md's RFC 1123
     broken(renewal__errors=-1),
     broken(renewal__errors=True),                       # bool is not an integer
     broken(transitive=True),                            # mod_md's transitive is 0/1

@@ -34,10 +34,6 @@ KNOWN_GAPS = {
     "renewal.cert.*.issuer-name", "renewal.cert.*.ari-cert-id",
     "*.issuer-name", "*.ari-cert-id",               # certificate-status
 }
-# mod_md writes times as RFC 1123 ("Sun, 06 Dec 2026 22:32:12 GMT"),
-# mod_acme as RFC 3339 ("2026-12-06T22:32:12Z"): both are read here until
-# mod_acme writes mod_md's form (issue 15).
-TIME_FORMAT_GAP = True
 
 # values both modules must give alike (paths as above)
 SAME = {"name", "domains", "contacts", "transitive", "renew-mode", "renew-window",
@@ -107,14 +103,13 @@ def run_module(httpd, acme, ca, module):
 
 # ------------------------------------------------------------------ comparing
 
-def parse_time(text, path):
-    try:
-        return parsedate_to_datetime(text).timestamp()
-    except (TypeError, ValueError):
-        assert TIME_FORMAT_GAP, f"{path}: {text!r} is not mod_md's time format"
-    m = re.match(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$", text)
-    assert m, f"{path}: {text!r} is no time"
-    return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+def parse_time(text, path, problems):
+    """mod_md writes times as RFC 1123 ("Sun, 06 Dec 2026 22:32:12 GMT"),
+    read back with apr_date_parse_rfc: mod_acme's must be the same form."""
+    if not re.fullmatch(r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT", text):
+        problems.append(f"{path}: {text!r} is not mod_md's time form")
+        return None
+    return parsedate_to_datetime(text).timestamp()
 
 
 def gap(path):
@@ -149,8 +144,8 @@ def compare(ref, ours, path, problems, spec_keys=False):
             compare(a, b, f"{path}[{i}]", problems)
         return
     if isinstance(ref, str) and TIMES.search(norm):
-        parse_time(ref, path)
-        parse_time(ours, path)
+        assert parse_time(ref, path, []) is not None, f"{path}: mod_md's {ref!r}"
+        parse_time(ours, path, problems)
         return
     if _matches(norm, SAME) and ref != ours:
         problems.append(f"{path}: mod_md {ref!r}, mod_acme {ours!r}")
