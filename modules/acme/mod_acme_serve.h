@@ -75,8 +75,8 @@ int acme_served_has_cert(const acme_config_md_t *md);
 
 /* The usable pairs (acme_certset_pair_t, acme_certset.h) of md's LIVE set
  * as this pass's acme_served_prepare() found them: spec, dates, serial,
- * leaf SHA-256 and issuer in pconf, no problem texts or file digests. NULL
- * when md serves no live set. The status facts come from here, so a pass
+ * leaf SHA-256, issuer (both forms) and ARI id in pconf, no problem texts
+ * or file digests. NULL when md serves no live set. The status facts come from here, so a pass
  * decodes a set at most once. */
 const apr_array_header_t *acme_served_live_pairs(const acme_config_md_t *md);
 

@@ -93,6 +93,8 @@ static void live_keep(served_t *served, apr_pool_t *pconf, const acme_certset_pa
     kept->serial = pair->serial ? apr_pstrdup(pconf, pair->serial) : NULL;
     kept->leaf_sha256 = pair->leaf_sha256 ? apr_pstrdup(pconf, pair->leaf_sha256) : NULL;
     kept->issuer = pair->issuer ? apr_pstrdup(pconf, pair->issuer) : NULL;
+    kept->issuer_name = pair->issuer_name ? apr_pstrdup(pconf, pair->issuer_name) : NULL;
+    kept->ari_cert_id = pair->ari_cert_id ? apr_pstrdup(pconf, pair->ari_cert_id) : NULL;
 }
 
 /* Logs what is wrong with the pairs of a live set. */

@@ -38,6 +38,8 @@ typedef struct {
     const char *serial;         /* uppercase hex */
     const char *sha256;         /* lowercase hex of the DER */
     const char *issuer;         /* one-line issuer name */
+    const char *issuer_name;    /* the issuer as mod_md shows it ("/CN=..."); may be NULL */
+    const char *ari_cert_id;    /* the ARI certificate id; NULL without an AKI */
 } acme_status_cert_t;
 
 /* What the parent learnt about a domain's served certificates. */

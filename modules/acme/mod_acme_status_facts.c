@@ -12,6 +12,7 @@
 #include <httpd.h>
 #include <http_log.h>
 
+#include "acme_ari.h"
 #include "acme_cert.h"
 #include "acme_certset.h"
 #include "acme_chain.h"
@@ -90,8 +91,12 @@ static apr_status_t leaf_facts(acme_status_cert_t *out, apr_pool_t *p, apr_pool_
         || (rv = acme_cert_get_not_after(&out->valid_until, leaf)) != APR_SUCCESS
         || (rv = acme_cert_get_serial_hex(&out->serial, p, leaf)) != APR_SUCCESS
         || (rv = acme_cert_get_sha256_hex(&out->sha256, p, leaf)) != APR_SUCCESS
-        || (rv = acme_cert_get_issuer(&out->issuer, p, leaf)) != APR_SUCCESS) {
+        || (rv = acme_cert_get_issuer(&out->issuer, p, leaf)) != APR_SUCCESS
+        || (rv = acme_cert_get_issuer_slashed(&out->issuer_name, p, leaf)) != APR_SUCCESS) {
         return rv;
+    }
+    if (acme_ari_cert_id(&out->ari_cert_id, p, leaf) != APR_SUCCESS) {
+        out->ari_cert_id = NULL;        /* no AKI: ARI cannot name it */
     }
     if (spec == NULL) {
         evp = acme_cert_get0_pubkey(leaf);
@@ -164,6 +169,8 @@ static apr_array_header_t *pairs_facts(apr_pool_t *p, const apr_array_header_t *
         c->serial = pair->serial;
         c->sha256 = pair->leaf_sha256;
         c->issuer = pair->issuer;
+        c->issuer_name = pair->issuer_name;
+        c->ari_cert_id = pair->ari_cert_id;
     }
     return certs;
 }
@@ -346,6 +353,13 @@ void acme_status_slot_set_staged(acme_status_slot_t *slot, const apr_array_heade
         acme_status_text_copy(f->spec, sizeof(f->spec), c->spec);
         acme_status_text_copy(f->serial, sizeof(f->serial), c->serial);
         acme_status_text_copy(f->sha256, sizeof(f->sha256), c->sha256);
+        /* a cut name or id would be a wrong one: left out when too long */
+        if (c->issuer_name && strlen(c->issuer_name) < sizeof(f->issuer_name)) {
+            acme_status_text_copy(f->issuer_name, sizeof(f->issuer_name), c->issuer_name);
+        }
+        if (c->ari_cert_id && strlen(c->ari_cert_id) < sizeof(f->ari_cert_id)) {
+            acme_status_text_copy(f->ari_cert_id, sizeof(f->ari_cert_id), c->ari_cert_id);
+        }
         f->from = c->valid_from;
         f->until = c->valid_until;
         if (slot->staged_until == 0 || c->valid_until < slot->staged_until) {

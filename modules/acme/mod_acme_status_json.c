@@ -67,8 +67,30 @@ static json_t *strings_json(const apr_array_header_t *a, const char *prefix)
     return arr;
 }
 
-/* The live certificates: "valid" over all, then one object per key spec. */
-static json_t *cert_json(apr_pool_t *p, const acme_status_md_t *smd, int with_issuer)
+/* One certificate as mod_md shows it: issuer-name, valid, serial,
+ * sha256-fingerprint, ari-cert-id (the names are left out when NULL or ""). */
+static json_t *one_cert_json(apr_pool_t *p, const char *issuer_name, apr_time_t from,
+                             apr_time_t until, const char *serial, const char *sha256,
+                             const char *ari_cert_id)
+{
+    json_t *cj = json_object();
+
+    if (issuer_name && issuer_name[0]) {
+        json_object_set_new(cj, "issuer-name", json_string(issuer_name));
+    }
+    json_object_set_new(cj, "valid", valid_json(p, from, until));
+    json_object_set_new(cj, "serial", json_string(serial));
+    json_object_set_new(cj, "sha256-fingerprint", json_string(sha256));
+    if (ari_cert_id && ari_cert_id[0]) {
+        json_object_set_new(cj, "ari-cert-id", json_string(ari_cert_id));
+    }
+    return cj;
+}
+
+/* The live certificates: "valid" over all, then one object per key spec.
+ * full: md-status (issuer names, ARI ids, mod_acme's issuer); without, what
+ * mod_md's certificate-status shows of live certificates. */
+static json_t *cert_json(apr_pool_t *p, const acme_status_md_t *smd, int full)
 {
     json_t *obj = json_object();
     apr_time_t from = 0, until = 0;
@@ -76,11 +98,11 @@ static json_t *cert_json(apr_pool_t *p, const acme_status_md_t *smd, int with_is
 
     for (i = 0; i < smd->live->nelts; ++i) {
         const acme_status_cert_t *c = &APR_ARRAY_IDX(smd->live, i, acme_status_cert_t);
-        json_t *cj = json_pack("{s:o, s:s, s:s}", "valid",
-                               valid_json(p, c->valid_from, c->valid_until),
-                               "serial", c->serial, "sha256-fingerprint", c->sha256);
+        json_t *cj = one_cert_json(p, full ? c->issuer_name : NULL, c->valid_from,
+                                   c->valid_until, c->serial, c->sha256,
+                                   full ? c->ari_cert_id : NULL);
 
-        if (with_issuer && c->issuer) {
+        if (full && c->issuer) {
             json_object_set_new(cj, "issuer", json_string(c->issuer));
         }
         json_object_set_new(obj, acme_status_spec_key(obj, c->spec), cj);
@@ -103,10 +125,9 @@ static json_t *staged_json(apr_pool_t *p, const acme_status_slot_t *slot)
     for (i = 0; i < ACME_STATUS_SPECS_MAX && slot->staged[i].spec[0]; ++i) {
         const acme_status_cert_facts_t *f = &slot->staged[i];
 
-        json_object_set_new(obj, acme_status_spec_key(obj, f->spec), json_pack("{s:o, s:s, s:s}", "valid",
-                                                    valid_json(p, f->from, f->until),
-                                                    "serial", f->serial,
-                                                    "sha256-fingerprint", f->sha256));
+        json_object_set_new(obj, acme_status_spec_key(obj, f->spec),
+                            one_cert_json(p, f->issuer_name, f->from, f->until, f->serial,
+                                          f->sha256, f->ari_cert_id));
         from = (from == 0 || f->from > from) ? f->from : from;
     }
     if (i > 0) {

@@ -87,6 +87,8 @@ static void slot_terminate(acme_status_slot_t *d)
         d->staged[i].spec[sizeof(d->staged[i].spec) - 1] = '\0';
         d->staged[i].serial[sizeof(d->staged[i].serial) - 1] = '\0';
         d->staged[i].sha256[sizeof(d->staged[i].sha256) - 1] = '\0';
+        d->staged[i].issuer_name[sizeof(d->staged[i].issuer_name) - 1] = '\0';
+        d->staged[i].ari_cert_id[sizeof(d->staged[i].ari_cert_id) - 1] = '\0';
     }
 }
 

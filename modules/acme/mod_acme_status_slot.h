@@ -55,6 +55,8 @@ typedef struct {
     apr_time_t until;           /* notAfter */
     char serial[72];            /* uppercase hex */
     char sha256[65];            /* lowercase hex of the DER */
+    char issuer_name[160];      /* mod_md's issuer-name ("/CN=..."); "" if none or longer */
+    char ari_cert_id[120];      /* the ARI certificate id; "" if none or longer */
 } acme_status_cert_facts_t;
 
 /* One domain's slot: a plain value (copied out by acme_status_slot_read). */

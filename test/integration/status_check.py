@@ -28,8 +28,11 @@ def arr(items):
 VALID = obj({"from": TIME, "until": TIME}, ["from", "until"])
 LEAF = {"valid": VALID, "serial": {"type": "string", "pattern": r"^-?[0-9A-F]+$"},
         "sha256-fingerprint": {"type": "string", "pattern": r"^[0-9a-f]{64}$"}}
-LIVE_ENTRY = obj(dict(LEAF, issuer=STR), ["valid", "serial", "sha256-fingerprint"])
-STAGED_ENTRY = obj(LEAF, ["valid", "serial", "sha256-fingerprint"])
+# mod_md's issuer name ("/CN=...") and the ARI certificate id (RFC 9773)
+NAMES = {"issuer-name": {"type": "string", "pattern": r"^/"},
+         "ari-cert-id": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"}}
+LIVE_ENTRY = obj(dict(LEAF, issuer=STR, **NAMES), ["valid", "serial", "sha256-fingerprint"])
+STAGED_ENTRY = obj(dict(LEAF, **NAMES), ["valid", "serial", "sha256-fingerprint"])
 CERT = obj({"valid": VALID}, extra=LIVE_ENTRY, key_pattern=SPEC)
 EMPTY = obj({})
 STAGED_CERT = obj({"valid": VALID}, extra=STAGED_ENTRY, key_pattern=SPEC)

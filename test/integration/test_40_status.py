@@ -133,6 +133,8 @@ def test_status_staged_then_live(httpd, pebble, ca, challtestsrv, test_dir):
     assert live["serial"] == serial and live["sha256-fingerprint"] == sha256
     assert live["valid"]["until"] == rfc1123(not_after) == st["cert"]["valid"]["until"]
     assert "Pebble" in live["issuer"]
+    assert live["issuer-name"].startswith("/CN=Pebble Intermediate CA")
+    assert live["ari-cert-id"].split(".")[1].rstrip("=") and "." in live["ari-cert-id"]
     assert time.time() - 60 < unix(st["renew-at"]) < not_after
     assert st["renewal"]["finished"] is False and st["renewal"]["cert"] == {}
     assert unix(st["renewal"]["last-success"]) <= time.time()

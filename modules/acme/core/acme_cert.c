@@ -283,6 +283,20 @@ apr_status_t acme_cert_get_subject(const char **psubject, apr_pool_t *p, const X
     return name_oneline(psubject, p, X509_get_subject_name(cert));
 }
 
+apr_status_t acme_cert_get_issuer_slashed(const char **pissuer, apr_pool_t *p,
+                                          const X509 *cert)
+{
+    const X509_NAME *name = X509_get_issuer_name(cert);
+    char *text = name ? X509_NAME_oneline(name, NULL, 0) : NULL;
+
+    if (text == NULL) {
+        return acme_cert_ssl_error("ACME0316 printing name");
+    }
+    *pissuer = apr_pstrdup(p, text);
+    OPENSSL_free(text);
+    return APR_SUCCESS;
+}
+
 apr_status_t acme_cert_get_sha256_hex(const char **phex, apr_pool_t *p, const X509 *cert)
 {
     static const char digits[] = "0123456789abcdef";

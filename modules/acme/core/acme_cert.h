@@ -64,6 +64,10 @@ apr_status_t acme_cert_get_serial_hex(const char **pserial, apr_pool_t *p,
 /* Issuer / subject in OpenSSL's one-line form: "C = US, O = Org, CN = Name". */
 apr_status_t acme_cert_get_issuer(const char **pissuer, apr_pool_t *p, const X509 *cert);
 apr_status_t acme_cert_get_subject(const char **psubject, apr_pool_t *p, const X509 *cert);
+/* Issuer in OpenSSL's legacy X509_NAME_oneline form, "/C=US/O=Org/CN=Name"
+ * (bytes outside printable ASCII as \xHH): mod_md's "issuer-name". */
+apr_status_t acme_cert_get_issuer_slashed(const char **pissuer, apr_pool_t *p,
+                                          const X509 *cert);
 
 /* SHA-256 of the DER encoding as 64 lowercase hex digits, no separators. */
 apr_status_t acme_cert_get_sha256_hex(const char **phex, apr_pool_t *p, const X509 *cert);

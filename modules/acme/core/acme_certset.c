@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 #include <openssl/evp.h>
 
+#include "acme_ari.h"
 #include "acme_cert.h"
 #include "acme_certset.h"
 #include "acme_certset_int.h"
@@ -117,8 +118,12 @@ static void pair_leaf_facts(acme_certset_pair_t *pair, apr_pool_t *p, X509 *leaf
         return;
     }
     if (acme_cert_get_sha256_hex(&pair->leaf_sha256, p, leaf) != APR_SUCCESS
-        || acme_cert_get_issuer(&pair->issuer, p, leaf) != APR_SUCCESS) {
-        pair->leaf_sha256 = pair->issuer = NULL;
+        || acme_cert_get_issuer(&pair->issuer, p, leaf) != APR_SUCCESS
+        || acme_cert_get_issuer_slashed(&pair->issuer_name, p, leaf) != APR_SUCCESS) {
+        pair->leaf_sha256 = pair->issuer = pair->issuer_name = NULL;
+    }
+    if (acme_ari_cert_id(&pair->ari_cert_id, p, leaf) != APR_SUCCESS) {
+        pair->ari_cert_id = NULL;
     }
     rv = acme_cert_check_names(&missing, p, leaf, names);
     certset_pair_verdict(pair, p, rv, missing, now);

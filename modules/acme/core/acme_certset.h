@@ -43,6 +43,8 @@ typedef struct {
     const char *serial;      /* leaf serial in hex, for log lines; NULL if none */
     const char *leaf_sha256; /* SHA-256 of the leaf's DER (hex); NULL if no usable leaf */
     const char *issuer;      /* the leaf's issuer, one line; NULL if no usable leaf */
+    const char *issuer_name; /* the same, "/CN=..." (mod_md's issuer-name); NULL ditto */
+    const char *ari_cert_id; /* the leaf's ARI certificate id; NULL if none (no AKI) */
     const char *key_sha256;  /* SHA-256 (hex) of the privkey file's bytes; NULL if absent */
     const char *cert_sha256; /* SHA-256 (hex) of the pubcert file's bytes; NULL if absent */
 } acme_certset_pair_t;

@@ -4,7 +4,8 @@
  * verified.json:
  *   {"version": 1, "name": "<set>", "names": [<names checked>],
  *    "pairs": [{"spec", "key-sha256", "cert-sha256", "leaf-sha256", "serial",
- *               "issuer", "not-before", "not-after" (apr_time_t, µs),
+ *               "issuer", "issuer-name", "ari-cert-id" (string or null),
+ *               "not-before", "not-after" (apr_time_t, µs),
  *               "names-ok", "missing" (string or null)}, ...]}
  * one pair per spec in spec order. Whatever does not fit this exactly (an
  * old or damaged stamp, a file changed since) makes the stamp not apply:
@@ -27,8 +28,11 @@
 /* 2: stamps are trusted only where no one but this process's user can have
  * written them (acme_store_load_trusted()). Version 1 stamps in LIVE may be
  * a renewal job's, moved there by an older activation: not trusted, the
- * first pass checks such a set fully once and stamps it anew. */
-#define STAMP_VERSION 2
+ * first pass checks such a set fully once and stamps it anew.
+ * 3: pairs carry the leaf's issuer-name and ari-cert-id (the status shows
+ * them as mod_md does); a version 2 stamp does not apply, so the first pass
+ * after an upgrade checks each set fully once and stamps it anew. */
+#define STAMP_VERSION 3
 
 /* The SHA-256 of an aspect's bytes; NULL when it is absent or unreadable. */
 static const char *aspect_sha256(apr_pool_t *p, acme_store_t *store,
@@ -74,6 +78,9 @@ static int pair_from_stamp(acme_certset_pair_t *pair, apr_pool_t *p, const json_
         || acme_json_get_string(&pair->leaf_sha256, p, jp, "leaf-sha256", &err) != APR_SUCCESS
         || acme_json_get_string(&pair->serial, p, jp, "serial", &err) != APR_SUCCESS
         || acme_json_get_string(&pair->issuer, p, jp, "issuer", &err) != APR_SUCCESS
+        || acme_json_get_string(&pair->issuer_name, p, jp, "issuer-name", &err) != APR_SUCCESS
+        || acme_json_get_string_opt(&pair->ari_cert_id, p, jp, "ari-cert-id", &err)
+               != APR_SUCCESS
         || acme_json_get_int(&from, p, jp, "not-before", &err) != APR_SUCCESS
         || acme_json_get_int(&until, p, jp, "not-after", &err) != APR_SUCCESS
         || acme_json_get_bool(&names_ok, p, jp, "names-ok", &err) != APR_SUCCESS
@@ -172,14 +179,15 @@ static acme_certset_check_t *stamp_apply(apr_pool_t *p, acme_store_t *store,
 static json_t *pair_record(const acme_certset_pair_t *pair)
 {
     if (pair->status != APR_SUCCESS || !pair->key_sha256 || !pair->cert_sha256
-        || !pair->leaf_sha256 || !pair->serial || !pair->issuer
+        || !pair->leaf_sha256 || !pair->serial || !pair->issuer || !pair->issuer_name
         || (!pair->names_ok && !pair->name_missing)) {
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s?}",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:I, s:I, s:b, s:s?}",
                      "spec", pair->spec_name, "key-sha256", pair->key_sha256,
                      "cert-sha256", pair->cert_sha256, "leaf-sha256", pair->leaf_sha256,
                      "serial", pair->serial, "issuer", pair->issuer,
+                     "issuer-name", pair->issuer_name, "ari-cert-id", pair->ari_cert_id,
                      "not-before", (json_int_t)pair->not_before,
                      "not-after", (json_int_t)pair->not_after,
                      "names-ok", pair->names_ok, "missing", pair->name_missing);
