@@ -346,8 +346,9 @@ static apr_time_t job_run(acme_drive_t *d, acme_drive_md_t *dm,
 apr_time_t acme_drive_job_run(acme_drive_t *d, acme_drive_md_t *dm,
                               acme_drive_clients_t *clients, apr_pool_t *p)
 {
+    apr_time_t started = apr_time_now();
     apr_time_t next = job_run(d, dm, clients, p);
 
-    acme_status_drive_report(d, dm, p, next);   /* the status pages' view of it */
+    acme_status_drive_report(d, dm, p, started, next);   /* the status pages' view of it */
     return next;
 }

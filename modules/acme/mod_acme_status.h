@@ -50,6 +50,7 @@ typedef struct {
     apr_time_t valid_until;     /* earliest notAfter of `live`, 0 if none */
     apr_time_t renew_at;        /* from the schedule; 0 when not driven */
     apr_time_t warn_at;         /* MDWarnWindow start, 0 without a certificate */
+    const char *account;        /* the store's id of its registered account, or NULL */
 } acme_status_md_t;
 
 /* ------------------------------------------------ mod_acme_status_facts.c */
@@ -95,10 +96,10 @@ acme_status_state_e acme_status_state_of(const acme_status_slot_t *slot,
 
 /* After a job run of the watchdog (worker thread, domain in flight):
  * publishes the job's persisted state, counts new orders and staged sets
- * (with their duration) and records the staged set's facts. `next` is when
- * the domain is looked at again. */
+ * (with their duration) and records the staged set's facts. `started` is
+ * when the run began, `next` when the domain is looked at again. */
 void acme_status_drive_report(const acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p,
-                              apr_time_t next);
+                              apr_time_t started, apr_time_t next);
 
 /* ------------------------------------------------ renderers */
 
@@ -125,6 +126,20 @@ json_t *acme_status_privkey_json(const apr_array_header_t *specs);
 /* {"<spec>": {}} for every spec (acme_pkey_spec_t), mod_md's names: what
  * /.httpd/certificate-status shows before any certificate. New reference. */
 json_t *acme_status_spec_names_json(apr_pool_t *p, const apr_array_header_t *specs);
+/* mod_md's "ca.account": the id (ACCOUNTS name, "ACME-<host>-0001") of the
+ * registered, usable account that md's renewals use (first CA URL, contact,
+ * EAB kid), or NULL. Parent only (the accounts are root's); `cache` (in
+ * pconf) keeps one lookup per distinct account wanted. */
+const char *acme_status_account_id(apr_pool_t *pconf, apr_hash_t *cache, acme_store_t *store,
+                                   const acme_config_md_t *md);
+/* NULL when every configured key spec of the domain has a live certificate
+ * (mod_md's state "complete"), else mod_md's description of what is not
+ * ("certificate(secp256r1) is missing"): its state-descr and the text of
+ * server-status?auto's "Status: incomplete: ...". */
+const char *acme_status_incomplete_text(apr_pool_t *p, const acme_status_md_t *smd);
+/* mod_md's "proto": {"acme-tls/1": [the names whose https vhost lists
+ * acme-tls/1 in Protocols]}. New reference. */
+json_t *acme_status_proto_json(const acme_config_md_t *md);
 
 /* mod_md's text of a time, RFC 1123 in GMT ("Sun, 06 Dec 2026 22:32:12
  * GMT"), as every time in the status outputs; allocated from p. */

@@ -74,7 +74,7 @@ static void staged_publish(acme_status_slot_t *slot, const acme_drive_t *d,
 }
 
 void acme_status_drive_report(const acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p,
-                              apr_time_t next)
+                              apr_time_t started, apr_time_t next)
 {
     const acme_status_md_t *smd = acme_status_md_get(dm->md->name);
     int index = acme_status_slot_index(dm->md->name);
@@ -100,6 +100,11 @@ void acme_status_drive_report(const acme_drive_t *d, const acme_drive_md_t *dm, 
             slot.cycle_started = 0;
         }
     }
+    if (dm->cycle || (dm->staged && slot.last_run == 0)) {
+        slot.last_run = started;        /* a renewal ran (mod_md's last-run) */
+    }
+    /* the set staged is notified once MDNotifyCmd ran for it (or none is set) */
+    slot.notified = dm->staged && dm->notified[0] != '\0';
     acme_ari_status_fill(&slot, dm);
     slot.state = acme_status_state_of(&slot, smd, now);
     acme_status_slot_write(index, &slot);

@@ -384,7 +384,7 @@ static void seed_staged(acme_status_slot_t *slot, apr_pool_t *p, acme_store_t *s
 }
 
 static void md_seed(acme_status_md_t *smd, apr_pool_t *pconf, apr_pool_t *ptemp,
-                    acme_store_t *store, server_rec *s)
+                    acme_store_t *store, apr_hash_t *accounts, server_rec *s)
 {
     const acme_config_md_t *md = smd->md;
     acme_status_slot_t slot;
@@ -398,6 +398,7 @@ static void md_seed(acme_status_md_t *smd, apr_pool_t *pconf, apr_pool_t *ptemp,
         smd->live = pairs_facts(pconf, acme_served_live_pairs(md));
     }
     facts_schedule(smd, now);
+    smd->account = acme_status_account_id(pconf, accounts, store, md);
     if (acme_status_slot_read(&slot, smd->index) != APR_SUCCESS) {
         return;
     }
@@ -425,6 +426,7 @@ int acme_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 {
     acme_config_global_t *g = acme_config_global_get(s);
     acme_store_t *store = acme_glue_store_get();
+    apr_hash_t *accounts;
     int i;
 
     (void)plog;
@@ -434,6 +436,7 @@ int acme_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     acme_status_shm_create(pconf, g, s);
     facts = apr_array_make(pconf, g->mds->nelts, sizeof(acme_status_md_t));
     facts_by_name = apr_hash_make(pconf);
+    accounts = apr_hash_make(ptemp);
     apr_pool_cleanup_register(pconf, NULL, facts_forget, apr_pool_cleanup_null);
     for (i = 0; i < g->mds->nelts; ++i) {
         acme_status_md_t *smd = apr_array_push(facts);
@@ -441,7 +444,7 @@ int acme_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         memset(smd, 0, sizeof(*smd));
         smd->md = APR_ARRAY_IDX(g->mds, i, const acme_config_md_t *);
         smd->index = i;
-        md_seed(smd, pconf, ptemp, store, s);
+        md_seed(smd, pconf, ptemp, store, accounts, s);
         apr_hash_set(facts_by_name, smd->md->name, APR_HASH_KEY_STRING, smd);
     }
     return OK;

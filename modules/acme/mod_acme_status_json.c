@@ -136,10 +136,15 @@ static json_t *staged_json(apr_pool_t *p, const acme_status_slot_t *slot)
     return obj;
 }
 
-static json_t *ca_json(const acme_config_md_t *md, const acme_status_slot_t *slot)
+static json_t *ca_json(const acme_status_md_t *smd, const acme_status_slot_t *slot)
 {
+    const acme_config_md_t *md = smd->md;
     const acme_config_props_t *props = &md->props;
     json_t *ca = json_object();
+
+    if (smd->account) {
+        json_object_set_new(ca, "account", json_string(smd->account));
+    }
 
     json_object_set_new(ca, "proto", json_string(props->ca_proto ? props->ca_proto : "ACME"));
     json_object_set_new(ca, "urls", strings_json(props->ca_urls, ""));
@@ -209,6 +214,12 @@ static json_t *renewal_json(apr_pool_t *p, const char *name, const acme_status_s
     json_object_set_new(ren, "name", json_string(name));
     json_object_set_new(ren, "errors", json_integer(slot->errors));
     json_object_set_new(ren, "finished", json_boolean(slot->staged_until > 0));
+    /* mod_md: the "renewed" notification was given for the staged set */
+    json_object_set_new(ren, "notified", json_boolean(slot->notified));
+    json_object_set_new(ren, "notified-renewed", json_boolean(slot->notified));
+    if (slot->last_run > 0) {
+        json_object_set_new(ren, "last-run", time_json(p, slot->last_run));
+    }
     if (slot->staged_until > 0) {
         json_object_set_new(ren, "valid-from", time_json(p, staged_from(slot)));
     }
@@ -300,6 +311,7 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
     acme_status_slot_t slot;
     acme_status_state_e state;
     json_t *obj = json_object(), *ocsp;
+    const char *incomplete;
     int have_slot = acme_status_slot_read(&slot, smd->index) == APR_SUCCESS;
 
     if (!have_slot) {
@@ -308,12 +320,18 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
     state = acme_status_state_of(&slot, smd, now);
     json_object_set_new(obj, "name", json_string(md->name));
     props_add(obj, p, md);
-    json_object_set_new(obj, "state", json_integer(smd->live->nelts > 0 ? MD_STATE_COMPLETE
-                                                                        : MD_STATE_INCOMPLETE));
-    json_object_set_new(obj, "state-descr", json_string(have_slot
-                                                        ? acme_status_state_name(state)
-                                                        : "unknown"));
-    json_object_set_new(obj, "ca", ca_json(md, have_slot ? &slot : NULL));
+    incomplete = acme_status_incomplete_text(p, smd);
+    json_object_set_new(obj, "state", json_integer(incomplete ? MD_STATE_INCOMPLETE
+                                                              : MD_STATE_COMPLETE));
+    if (incomplete) {
+        /* as mod_md: what keeps it incomplete; absent once complete */
+        json_object_set_new(obj, "state-descr", json_string(incomplete));
+    }
+    json_object_set_new(obj, "acme-state", json_string(have_slot
+                                                       ? acme_status_state_name(state)
+                                                       : "unknown"));
+    json_object_set_new(obj, "ca", ca_json(smd, have_slot ? &slot : NULL));
+    json_object_set_new(obj, "proto", acme_status_proto_json(md));
     json_object_set_new(obj, "cert", cert_json(p, smd, 1));
     json_object_set_new(obj, "renew", json_boolean(md->driven));
     if (smd->renew_at > 0 || slot.renew_at > 0) {

@@ -56,11 +56,13 @@ static row_t *rows_collect(int *pcount, apr_pool_t *p, apr_time_t now)
     return rows;
 }
 
-/* mod_md's "Status": good, expired or incomplete (no certificate). */
-static const char *md_status_word(const acme_status_md_t *smd, apr_time_t now)
+/* mod_md's "Status": good, expired or "incomplete: <what is missing>". */
+static const char *md_status_word(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t now)
 {
-    if (smd->live->nelts == 0) {
-        return "incomplete";
+    const char *incomplete = acme_status_incomplete_text(p, smd);
+
+    if (incomplete) {
+        return apr_pstrcat(p, "incomplete: ", incomplete, NULL);
     }
     return smd->valid_until > now ? "good" : "expired";
 }
@@ -96,10 +98,11 @@ static void auto_summary(request_rec *r, const row_t *rows, int n, apr_time_t no
     for (i = 0; i < n; ++i) {
         const acme_status_md_t *smd = rows[i].smd;
         const acme_status_slot_t *slot = &rows[i].slot;
+        int complete = acme_status_incomplete_text(r->pool, smd) == NULL;
 
-        ok += smd->live->nelts > 0;
+        ok += complete;         /* mod_md: state complete, every key spec served */
         if (!smd->md->driven
-            || !(slot->staged_until > 0 || slot->errors > 0 || smd->live->nelts == 0
+            || !(slot->staged_until > 0 || slot->errors > 0 || !complete
                  || rows[i].state == ACME_STATUS_RENEWING
                  || (smd->renew_at > 0 && smd->renew_at <= now))) {
             continue;
@@ -186,7 +189,7 @@ static void auto_row(request_rec *r, int index, const row_t *row, apr_time_t now
     for (i = 0; i < md->names->nelts; ++i) {
         ap_rprintf(r, "%sNames[%d]: %s\n", pre, i, APR_ARRAY_IDX(md->names, i, const char *));
     }
-    ap_rprintf(r, "%sStatus: %s\n", pre, md_status_word(smd, now));
+    ap_rprintf(r, "%sStatus: %s\n", pre, md_status_word(r->pool, smd, now));
     ap_rprintf(r, "%sState: %s\n", pre, acme_status_state_name(row->state));
     if (smd->valid_until > 0) {
         ap_rprintf(r, "%sValidUntil: %s\n", pre, acme_status_day_text(r->pool, smd->valid_until));

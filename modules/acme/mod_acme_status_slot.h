@@ -87,6 +87,9 @@ typedef struct {
     char ari_explanation[256];  /* the window's explanationURL, "" if none */
     char ari_error[160];        /* the last check's failure, "" if none */
     int profile_offered;        /* MDProfile: 0 unknown, 1 offered by the CA, 2 not */
+    /* mod_md's job fields */
+    apr_time_t last_run;        /* start of the last run that renewed (or tried); 0 none seen */
+    int notified;               /* the staged set's MDNotifyCmd ran (mod_md's notified) */
 } acme_status_slot_t;
 
 typedef struct {

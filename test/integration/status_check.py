@@ -37,19 +37,21 @@ CERT = obj({"valid": VALID}, extra=LIVE_ENTRY, key_pattern=SPEC)
 EMPTY = obj({})
 STAGED_CERT = obj({"valid": VALID}, extra=STAGED_ENTRY, key_pattern=SPEC)
 WINDOW = {"type": ["string", "null"], "pattern": r"^(\d+%|\d+s)$"}
-CA = obj({"proto": {"type": "string", "enum": ["ACME"]}, "urls": arr(STR), "url": STR,
+CA = obj({"account": {"type": "string", "pattern": r"^ACME-.+-\d{4}$"},
+          "proto": {"type": "string", "enum": ["ACME"]}, "urls": arr(STR), "url": STR,
           "agreement": STR, "challenges": arr(STR),
           "eab": obj({"kid": STR, "hmac": {"type": "string", "enum": ["***"]}},
                      ["kid", "hmac"])},
          ["proto", "urls"])
 RENEWAL = obj({"name": STR, "errors": {"type": "integer", "minimum": 0}, "finished": BOOL,
                "valid-from": TIME, "step": STR, "next-run": TIME, "last-success": TIME,
+               "notified": BOOL, "notified-renewed": BOOL, "last-run": TIME,
                "activity": STR,
                "last": obj({"status": {"type": "integer"}, "status-description": STR,
                             "problem": STR, "detail": STR, "activity": STR,
                             "valid-from": TIME}, ["status"]),
                "cert": STAGED_CERT},
-              ["name", "errors", "finished", "cert"])
+              ["name", "errors", "finished", "notified", "notified-renewed", "cert"])
 PRIVKEY = obj({"type": {"type": "string", "enum": ["RSA", "EC"]},
                "bits": {"type": "integer", "minimum": 2048}, "curve": STR}, ["type"])
 PROFILE = obj({"name": STR, "mandatory": BOOL, "offered": BOOL}, ["name", "mandatory"])
@@ -67,13 +69,15 @@ DOMAIN = obj({"name": STR, "domains": arr(STR), "contacts": arr(STR),
               "renew-window": WINDOW, "warn-window": WINDOW, "must-staple": BOOL,
               "require-https": {"type": "string", "enum": ["off", "temporary", "permanent"]},
               "state": {"type": "integer", "enum": [1, 2]},
-              "state-descr": {"type": "string", "enum": STATES},
+              "state-descr": {"type": "string", "pattern": r"^certificate(\([a-z0-9]+\))? is "},
+              "acme-state": {"type": "string", "enum": STATES},
+              "proto": obj({"acme-tls/1": arr(STR)}, ["acme-tls/1"]),
               "privkey": arr(PRIVKEY), "profile-mandatory": BOOL, "ari-renewals": BOOL,
               "watched": BOOL, "ca": CA, "cert": CERT, "renew": BOOL, "renew-at": TIME, "renewal": RENEWAL,
               "profile": PROFILE, "renew-via-ari": BOOL, "ari": ARI,
               "stapling": BOOL, "ocsp": arr(OCSP)},
              ["name", "domains", "contacts", "transitive", "renew-mode", "renew-window",
-              "warn-window", "must-staple", "require-https", "state", "state-descr", "privkey",
+              "warn-window", "must-staple", "require-https", "state", "acme-state", "proto", "privkey",
               "profile-mandatory", "ari-renewals", "watched", "ca", "cert", "renew"])
 COUNT = {"type": "integer", "minimum": 0}
 SECONDS = {"type": "string", "pattern": r"^\d+s$"}

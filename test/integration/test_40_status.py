@@ -64,9 +64,9 @@ def wait_state(httpd, name, state, timeout=20):
     deadline = time.monotonic() + timeout
     while True:
         st = md_status(httpd, name)
-        if st["state-descr"] == state:
+        if st["acme-state"] == state:
             return st
-        assert time.monotonic() < deadline, f"{name} stays {st['state-descr']}: {st}"
+        assert time.monotonic() < deadline, f"{name} stays {st['acme-state']}: {st}"
         time.sleep(0.2)
 
 
@@ -120,7 +120,7 @@ def test_status_staged_then_live(httpd, pebble, ca, challtestsrv, test_dir):
     assert auto["ManagedCertificatesTotal"] == "1" and auto["ManagedCertificatesReady"] == "1"
     assert auto["ManagedDomain[0]ActivityFinished"] == "yes"
     assert auto["ManagedDomain[0]ActivityNewStaged"] == "1"
-    assert auto["ManagedDomain[0]Status"] == "incomplete"
+    assert auto["ManagedDomain[0]Status"] == "incomplete: certificate(rsa) is missing"
 
     # live after the graceful restart: every output shows the served certificate
     httpd.graceful()
@@ -128,7 +128,7 @@ def test_status_staged_then_live(httpd, pebble, ca, challtestsrv, test_dir):
     serial, sha256, not_after = leaf_facts(cert)
     assert (serial, sha256) == (staged["serial"], staged["sha256-fingerprint"])
     st = md_status(httpd, "st1.test")
-    assert st["state"] == 2 and st["state-descr"] == "ok"
+    assert st["state"] == 2 and st["acme-state"] == "ok" and "state-descr" not in st
     live = st["cert"]["rsa"]
     assert live["serial"] == serial and live["sha256-fingerprint"] == sha256
     assert live["valid"]["until"] == rfc1123(not_after) == st["cert"]["valid"]["until"]
@@ -177,7 +177,8 @@ def test_status_not_driven_and_switches(httpd, pebble, ca, test_dir):
     assert [d["name"] for d in st["managed-domains"]] == ["off.test", "on.test"]
     for d in st["managed-domains"]:
         assert d["renew"] is False and d["renew-mode"] == 0 and "renewal" not in d
-        assert d["state-descr"] == "no-cert" and d["state"] == 1
+        assert d["acme-state"] == "no-cert" and d["state"] == 1
+        assert d["state-descr"] == "certificate(rsa) is missing"
     m = metrics(httpd)
     assert sample(m, "acme_renewal_errors", domain="on.test") is None
     assert sample(m, "acme_orders_total") == 0

@@ -55,7 +55,7 @@ def test_metrics_parser_rejects(bad, why):
 DOMAIN_OK = {
     "name": "a.test", "domains": ["a.test"], "contacts": [], "transitive": 1,
     "renew-mode": 1, "renew-window": "33%", "warn-window": "10%", "must-staple": False,
-    "require-https": "off", "state": 2, "state-descr": "ok",
+    "require-https": "off", "state": 2, "acme-state": "ok", "proto": {"acme-tls/1": []},
     "privkey": [{"type": "RSA", "bits": 2048}], "profile-mandatory": False,
     "ari-renewals": True, "watched": True,
     "ca": {"proto": "ACME", "urls": ["https://ca/dir"], "eab": {"kid": "k", "hmac": "***"}},
@@ -64,7 +64,8 @@ DOMAIN_OK = {
              "rsa2048": {"valid": {"from": "Thu, 01 Jan 2026 00:00:00 GMT",
                                    "until": "Wed, 01 Apr 2026 00:00:00 GMT"},
                          "serial": "0A1B", "sha256-fingerprint": "ab" * 32}},
-    "renew": True, "renewal": {"name": "a.test", "errors": 0, "finished": False, "cert": {}},
+    "renew": True, "renewal": {"name": "a.test", "errors": 0, "finished": False,
+                                "notified": False, "notified-renewed": False, "cert": {}},
 }
 
 
@@ -99,7 +100,8 @@ def test_schema_accepts_a_valid_domain():
     broken(transitive=True),                            # mod_md's transitive is 0/1
     broken(renewal__cert=KeyError),                     # mod_md always has it
     broken(unexpected=1),
-    broken(**{"state-descr": "fine"}),
+    broken(**{"acme-state": "fine"}),
+    broken(**{"state-descr": "no-cert"}),                # mod_md's text, not a state name
 ])
 def test_schema_rejects(doc):
     with pytest.raises(AssertionError):

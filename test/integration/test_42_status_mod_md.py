@@ -26,9 +26,6 @@ LOCATION = "<Location /md-status>\n  SetHandler md-status\n</Location>\n"
 # list indexes and key-spec names as "*". The test skips them: each one
 # taken out of this list must then pass.
 KNOWN_GAPS = {
-    "proto",                        # the vhosts' acme-tls/1 names
-    "ca.account",                   # the account's id in mod_md's store (item 1)
-    "renewal.notified", "renewal.notified-renewed", "renewal.last-run",
     "renewal.log",                  # mod_md's job log (one-domain form)
 }
 
@@ -37,7 +34,8 @@ SAME = {"name", "domains", "contacts", "transitive", "renew-mode", "renew-window
         "warn-window", "must-staple", "state", "ca.proto", "ca.urls", "ca.agreement",
         "ca.challenges", "privkey", "stapling", "profile-mandatory", "ari-renewals",
         "watched", "renew", "renewal.name", "renewal.finished", "renewal.last.problem",
-        "renewal.last.detail", "cert.*.issuer-name", "renewal.cert.*.issuer-name"}
+        "renewal.last.detail", "cert.*.issuer-name", "renewal.cert.*.issuer-name",
+        "state-descr", "proto", "renewal.notified", "renewal.notified-renewed"}
 # values alike in whether they are zero
 SAME_ZERO = {"renewal.errors", "renewal.last.status"}
 TIMES = re.compile(r"(^|\.)(from|until|renew-at|next-run|last-run|valid-from)$")
@@ -152,6 +150,10 @@ def compare(ref, ours, path, problems, spec_keys=False):
         assert re.fullmatch(r"[0-9a-f]{64}", ours), f"{path}: {ours!r}"
     if norm.endswith("serial"):
         assert re.fullmatch(r"[0-9A-F]+", ours), f"{path}: {ours!r}"
+    if norm == "ca.account":
+        # each module made its own account on its own store: the name's form
+        if not re.fullmatch(r"ACME-127\.0\.0\.1-\d{4}", ours):
+            problems.append(f"{path}: mod_md {ref!r}, mod_acme {ours!r}")
     if norm.endswith("ari-cert-id"):
         # RFC 9773: base64url(AKI keyIdentifier) "." base64url(serial); the
         # same issuer, so the same first part
@@ -232,7 +234,7 @@ def compare_auto(ref_lines, our_lines, names, where, summary_keys, report):
                 problems.append(f"{name} {key}: missing (mod_md: {values})")
             elif key in AUTO_SAME and values != o[key]:
                 problems.append(f"{name} {key}: mod_md {values}, mod_acme {o[key]}")
-            elif key == "Status" and values[0].split(":")[0] != o[key][0]:
+            elif key == "Status" and values != o[key]:
                 problems.append(f"{name} Status: mod_md {values}, mod_acme {o[key]}")
             elif key in AUTO_NUMBER and not all(v.isdigit() for v in o[key]):
                 problems.append(f"{name} {key}: {o[key]} are not seconds")

@@ -80,7 +80,7 @@ def run_profiles(httpd, front, ca):
     assert "does not offer the profile 'tlsserver'" in failed
     assert "needs a fix" in failed
     status = md_status(httpd, "p-mandatory.test")
-    assert status["state-descr"] == "errored"
+    assert status["acme-state"] == "errored"
     assert "does not offer the profile 'tlsserver'" in status["renewal"]["last"]["detail"]
     assert status["profile"] == {"name": "tlsserver", "mandatory": True, "offered": False}
 
