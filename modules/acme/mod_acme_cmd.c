@@ -388,11 +388,11 @@ cleanup:
     return rv;
 }
 
-apr_status_t acme_cmd_message(apr_pool_t *p, server_rec *s, const acme_config_global_t *g,
-                              acme_cmd_reason_e reason, const char *md_name)
+/* MDMessageCmd <word> <md_name>; word is ours or checked by the caller. */
+static apr_status_t message_run(apr_pool_t *p, server_rec *s, const acme_config_global_t *g,
+                                const char *word, const char *md_name)
 {
     const char *extra[3];
-    const char *word = acme_cmd_reason_name(reason);
 
     if (word == NULL || md_name == NULL
         || acme_names_check_domain(md_name, ACME_NAMES_WILDCARD) != APR_SUCCESS) {
@@ -408,6 +408,49 @@ apr_status_t acme_cmd_message(apr_pool_t *p, server_rec *s, const acme_config_gl
     extra[2] = NULL;
     return acme_cmd_run(NULL, p, s, apr_psprintf(p, "MDMessageCmd %s %s", word, md_name),
                         g->message_argv, extra, 0);
+}
+
+apr_status_t acme_cmd_message(apr_pool_t *p, server_rec *s, const acme_config_global_t *g,
+                              acme_cmd_reason_e reason, const char *md_name)
+{
+    return message_run(p, s, g, acme_cmd_reason_name(reason), md_name);
+}
+
+static apr_status_t challenge_setup_cb(void *baton, apr_pool_t *p, const char *type,
+                                       const char *domain, const char **pwhy)
+{
+    const acme_cmd_events_t *e = baton;
+    apr_status_t rv;
+
+    /* the type is the CA's word, the domain its identifier: both checked
+     * before they become part of an argument */
+    if (type == NULL || type[0] == '\0'
+        || type[strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789-")] != '\0'
+        || domain == NULL || acme_names_check_domain(domain, ACME_NAMES_WILDCARD) != APR_SUCCESS) {
+        *pwhy = "invalid challenge type or domain";
+        return APR_EINVAL;
+    }
+    rv = message_run(p, e->s, e->g, apr_pstrcat(p, "challenge-setup:", type, ":", domain, NULL),
+                     e->md_name);
+    if (rv != APR_SUCCESS) {
+        *pwhy = "MDMessageCmd challenge-setup failed";
+    }
+    return rv;
+}
+
+const acme_renew_events_t *acme_cmd_events_hook(acme_cmd_events_t *e, server_rec *s,
+                                                const acme_config_global_t *g,
+                                                const acme_config_md_t *md)
+{
+    if (g->message_argv == NULL || g->message_argv->nelts == 0) {
+        return NULL;
+    }
+    e->s = s;
+    e->g = g;
+    e->md_name = md->name;
+    e->hook.challenge_setup_cb = challenge_setup_cb;
+    e->hook.baton = e;
+    return &e->hook;
 }
 
 apr_status_t acme_cmd_notify(apr_pool_t *p, server_rec *s, const acme_config_global_t *g,

@@ -14,6 +14,10 @@
  * Reasons (as mod_md):
  *   renewing   before a renewal starts; a non-zero exit vetoes it (clusters:
  *              only one node renews)
+ *   challenge-setup:<type>:<domain>
+ *              an http-01 or tls-alpn-01 answer for <domain> is in the store,
+ *              the CA is not yet asked to check it (clusters copy it to the
+ *              other nodes); a non-zero exit fails the attempt
  *   renewed    a new certificate is staged (after MDNotifyCmd)
  *   installed  a staged certificate was activated (graceful restart)
  *   expiring   the certificate entered MDWarnWindow
@@ -106,5 +110,20 @@ typedef struct acme_cmd_dns01_t {
 const acme_renew_dns01_t *acme_cmd_dns01_hook(acme_cmd_dns01_t *d, server_rec *s,
                                               const acme_config_global_t *g,
                                               const acme_config_md_t *md);
+
+/* MDMessageCmd challenge-setup:<type>:<domain> <md> as the renewal's
+ * acme_renew_events_t (as mod_md). Fill a record per job run: */
+typedef struct acme_cmd_events_t {
+    server_rec *s;
+    const acme_config_global_t *g;
+    const char *md_name;
+    acme_renew_events_t hook;
+} acme_cmd_events_t;
+
+/* Fills *e for md and returns &e->hook (valid while *e is), or NULL
+ * without an MDMessageCmd. */
+const acme_renew_events_t *acme_cmd_events_hook(acme_cmd_events_t *e, server_rec *s,
+                                                const acme_config_global_t *g,
+                                                const acme_config_md_t *md);
 
 #endif /* MOD_ACME_CMD_H */

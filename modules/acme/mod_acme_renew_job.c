@@ -77,6 +77,7 @@ apr_status_t acme_drive_client_get(acme_client_t **pclient, acme_drive_clients_t
 }
 
 static void spec_build(acme_renew_spec_t *spec, acme_cmd_dns01_t *dns01,
+                       acme_cmd_events_t *events,
                        const acme_drive_t *d, const acme_drive_md_t *dm)
 {
     const acme_config_props_t *props = &dm->md->props;
@@ -96,6 +97,7 @@ static void spec_build(acme_renew_spec_t *spec, acme_cmd_dns01_t *dns01,
     spec->profile_mandatory = props->profile_mandatory > 0;
     spec->retry_delay = d->g->retry_delay;
     spec->dns01 = acme_cmd_dns01_hook(dns01, d->s, d->g, dm->md);
+    spec->events = acme_cmd_events_hook(events, d->s, d->g, dm->md);
 }
 
 static const char *date_text(apr_pool_t *p, apr_time_t t)
@@ -252,11 +254,12 @@ static apr_time_t run_locked(acme_drive_t *d, acme_drive_md_t *dm,
     acme_renew_outcome_t out;
     acme_renew_spec_t spec;
     acme_cmd_dns01_t dns01;
+    acme_cmd_events_t events;
     acme_client_t *client = NULL;
     acme_result_t *r = acme_result_create(p);
     apr_status_t rv;
 
-    spec_build(&spec, &dns01, d, dm);
+    spec_build(&spec, &dns01, &events, d, dm);
     spec.replaces = acme_ari_replaces(d, dm, p);
     acme_result_set_activity(r, "preparing the client for %s", spec.ca_url);
     rv = acme_drive_client_get(&client, clients, &dm->md->props, spec.ca_url, r);

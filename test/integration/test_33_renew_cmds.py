@@ -56,10 +56,12 @@ def test_notify_and_message_on_renewal(httpd, pebble, ca, challtestsrv, test_dir
     wait_staged(httpd, "n.test")
     user = httpd.user[0] if httpd.user else pwd.getpwuid(os.geteuid()).pw_name
     deadline = time.monotonic() + 10
-    while ((len(calls(msg_rec)) < 2 or not calls(notify_rec))
+    while ((len(calls(msg_rec)) < 3 or not calls(notify_rec))
            and time.monotonic() < deadline):
         time.sleep(0.1)
-    assert calls(msg_rec) == [f"{user} first arg renewing n.test", f"{user} first arg renewed n.test"]
+    assert calls(msg_rec) == [f"{user} first arg renewing n.test",
+                              f"{user} first arg challenge-setup:http-01:n.test n.test",
+                              f"{user} first arg renewed n.test"]
     assert calls(notify_rec) == [f"{user} --flag n.test"]
     # a hook's output is logged once the module has read it, which may come
     # after the hook recorded its call
@@ -92,6 +94,26 @@ def test_renewing_message_vetoes(httpd, pebble, ca, challtestsrv, test_dir):
     log = httpd.error_log()
     assert "ACME0901" not in log and "ACME0920" not in log     # no job, no order
     assert [c.split(" ", 1)[1] for c in calls(msg_rec)] == ["renewing v.test"]
+
+
+def test_challenge_setup_message_fails_the_attempt(httpd, pebble, ca, challtestsrv, test_dir):
+    """As mod_md: MDMessageCmd challenge-setup:<type>:<domain> runs once the
+    answer is in place and before the CA is asked; a failure leaves the
+    challenge unanswered and the attempt errored (a cluster could not copy
+    the answer to its other nodes)."""
+    acme = pebble()
+    msg, msg_rec = make_hook(test_dir, "message", httpd.user, fail_on="challenge-setup")
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["cs.test"]], extra=f"MDMessageCmd {msg}"))
+    httpd.start()
+    deadline = time.monotonic() + 30
+    while "errored cs.test" not in [c.split(" ", 1)[1] for c in calls(msg_rec)]:
+        assert time.monotonic() < deadline, calls(msg_rec)
+        time.sleep(0.2)
+    assert [c.split(" ", 1)[1] for c in calls(msg_rec)][:3] == [
+        "renewing cs.test", "challenge-setup:http-01:cs.test cs.test", "errored cs.test"]
+    log = httpd.error_log()
+    assert "ACME1405 MDMessageCmd challenge-setup:http-01:cs.test cs.test: exit code 3" in log
+    assert "ACME0921" not in log                 # the CA was not asked to validate
 
 
 def test_errored_message(httpd, pebble, ca, challtestsrv, test_dir):

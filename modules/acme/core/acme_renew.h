@@ -127,6 +127,18 @@ typedef struct acme_renew_dns01_t {
     void *baton;
 } acme_renew_dns01_t;
 
+/* mod_md's "challenge-setup" event: called once an http-01 or tls-alpn-01
+ * answer is in the store, before the CA is asked to validate it, with the
+ * challenge type and the identifier (a cluster copies the answer to its
+ * other nodes; mod_md runs MDMessageCmd challenge-setup:<type>:<domain>).
+ * Anything but APR_SUCCESS leaves the challenge unanswered: the run fails
+ * (*pwhy says why) and is retried later. Called from the job's thread. */
+typedef struct acme_renew_events_t {
+    apr_status_t (*challenge_setup_cb)(void *baton, apr_pool_t *p, const char *type,
+                                       const char *domain, const char **pwhy);
+    void *baton;
+} acme_renew_events_t;
+
 /* What to obtain; filled by the glue from the configuration. Borrowed for
  * the call: nothing here is kept after acme_renew_run() returns. */
 typedef struct acme_renew_spec_t {
@@ -140,6 +152,7 @@ typedef struct acme_renew_spec_t {
                                         * tls-alpn-01 */
     const acme_renew_dns01_t *dns01;   /* the dns-01 hook; NULL: dns-01 cannot be
                                         * answered (a wildcard then fails FIX_CONFIG) */
+    const acme_renew_events_t *events; /* the challenge-setup event, or NULL */
     const char *ca_url;                /* directory URL: the client's CA */
     const char *contact;               /* "mailto:..." or a bare email, or NULL */
     int tos_agreed;                    /* MDCertificateAgreement accepted */

@@ -236,6 +236,25 @@ static apr_status_t dns01_setup(acme_renew_ctx_t *ctx, const acme_authz_t *az,
     return rv;
 }
 
+/* The challenge-setup event of an answer in the store (acme_renew_events_t). */
+static apr_status_t challenge_event(acme_renew_ctx_t *ctx, const acme_authz_t *az,
+                                    const acme_challenge_t *ch)
+{
+    const acme_renew_events_t *ev = ctx->spec->events;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    if (ev == NULL || ev->challenge_setup_cb == NULL) {
+        return APR_SUCCESS;
+    }
+    rv = ev->challenge_setup_cb(ev->baton, ctx->p, ch->type, az->identifier.value, &why);
+    if (rv != APR_SUCCESS) {
+        acme_result_fail(ctx->r, rv, "challenge-setup of %s for %s failed: %s", ch->type,
+                         az->identifier.value, why ? why : "?");
+    }
+    return rv;
+}
+
 /* Publishes the answer for a pending authorization and asks the CA to
  * validate it (unless it is validating already: a resumed job). */
 static apr_status_t authz_answer(acme_renew_ctx_t *ctx, const acme_authz_t *az)
@@ -263,6 +282,10 @@ static apr_status_t authz_answer(acme_renew_ctx_t *ctx, const acme_authz_t *az)
         rv = acme_renew_challenge_setup(ctx->store, ctx->p, az, ch, ctx->account->key, ctx->r);
     }
     if (rv != APR_SUCCESS || ch->status != ACME_CHALLENGE_PENDING) {
+        return rv;
+    }
+    if (strcmp(ch->type, ACME_CHALLENGE_DNS01) != 0
+        && (rv = challenge_event(ctx, az, ch)) != APR_SUCCESS) {
         return rv;
     }
     acme_log(ACME_LOG_INFO, 0, "ACME0921 acme[md=%s]: answering %s for %s",
