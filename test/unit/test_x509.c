@@ -132,7 +132,7 @@ Suite *acme_test_suite(void)
     Suite *s = suite_create("x509");
     TCase *tcs[] = {
         test_x509_san_tcase(), test_x509_csr_tcase(), test_x509_cert_tcase(),
-        test_x509_chain_tcase(), test_x509_gen_tcase()
+        test_x509_chain_tcase(), test_x509_gen_tcase(), test_x509_presented_tcase()
     };
     size_t i;
 

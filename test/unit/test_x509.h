@@ -13,6 +13,7 @@ TCase *test_x509_csr_tcase(void);
 TCase *test_x509_cert_tcase(void);
 TCase *test_x509_chain_tcase(void);
 TCase *test_x509_gen_tcase(void);
+TCase *test_x509_presented_tcase(void);
 
 /* Contents of test/unit/data/x509/<file>, NUL-terminated; *plen may be NULL. */
 const char *x509_test_read(apr_size_t *plen, const char *file);
