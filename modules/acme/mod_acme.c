@@ -14,6 +14,7 @@
 #include "mod_acme_drive.h"
 #include "mod_acme_ocsp.h"
 #include "mod_acme_restart.h"
+#include "mod_acme_selftest.h"
 #include "mod_acme_serve.h"
 #include "mod_acme_status.h"
 #include "mod_status.h"
@@ -45,6 +46,8 @@ static int acme_post_config_serve(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!acme_glue_is_dry_run()) {
+        /* a set that failed its self-test first gives way to the previous one */
+        acme_rollback_run(g, ptemp, s);
         acme_activation_run(g, acme_glue_store_get(), ptemp, s);
     }
     acme_served_prepare(g, acme_glue_store_get(), pconf, ptemp, s);
@@ -87,6 +90,9 @@ static void acme_register_hooks(apr_pool_t *p)
     /* MDActivation graceful: after the slots are seeded; the parent's loop */
     ap_hook_post_config(acme_restart_post_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_monitor(acme_restart_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+    /* the self-test of what a restart activated, and the rollback */
+    ap_hook_post_config(acme_selftest_post_config, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_monitor(acme_selftest_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, acme_status_page_hook, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(acme_status_cert_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(acme_status_json_handler, NULL, NULL, APR_HOOK_MIDDLE);

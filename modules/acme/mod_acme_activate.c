@@ -36,6 +36,7 @@
 #include "acme_layout.h"
 #include "acme_pkey.h"
 #include "mod_acme_cmd.h"
+#include "mod_acme_selftest.h"
 #include "mod_acme_serve.h"
 
 APLOG_USE_MODULE(acme);
@@ -356,6 +357,8 @@ static void batch_flush(activation_batch_t *b)
                                                  : ", previous one archived as ") : "",
                      archived ? apr_pstrcat(p, archived, d->had_fallback ? ")" : "", NULL)
                               : "");
+        /* checked from the outside once the new generation serves */
+        acme_selftest_note_activated(b->s, d->md->name, archived, d->had_fallback);
     }
     for (i = 0; i < b->n; ++i) {
         acme_store_unlock(b->due[i].lock);  /* before httpd forks: children would share it */
@@ -427,6 +430,14 @@ void acme_activation_run(acme_config_global_t *g, acme_store_t *store, apr_pool_
         }
         if (md->config_error) {
             continue;   /* its name may not be a store key; it serves the fallback */
+        }
+        if (acme_selftest_hold(s, md->name)) {
+            if (acme_store_exists(store, p, ACME_STORE_STAGING, md->name, NULL)
+                == APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "ACME1428 %s: rolled back at "
+                             "this restart; its staged set waits for a later one", md->name);
+            }
+            continue;
         }
         activate_one(b, p, md);
         apr_pool_clear(p);

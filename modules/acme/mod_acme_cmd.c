@@ -29,7 +29,8 @@ APLOG_USE_MODULE(acme);
 #define CMD_WAIT_STEP (apr_time_from_msec(20))
 
 static const char *const reason_names[] = {
-    "renewing", "renewed", "installed", "expiring", "errored"
+    "renewing", "renewed", "installed", "expiring", "errored",
+    "activation-failed"     /* ours: not a word of mod_md's */
 };
 
 /* Held while a command's pipe exists in an inheritable form (between its

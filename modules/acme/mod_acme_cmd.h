@@ -22,6 +22,9 @@
  *   installed  a staged certificate was activated (graceful restart)
  *   expiring   the certificate entered MDWarnWindow
  *   errored    a renewal attempt failed
+ * and one of mod_acme's own (mod_md has no such event):
+ *   activation-failed  an activated certificate failed its self-test
+ *              (mod_acme_selftest.h); raised by the probe process, as root
  *
  * Thread safety: the functions may be called from several threads at once;
  * process creation is serialized internally so that one command's pipe never
@@ -51,7 +54,8 @@ typedef enum {
     ACME_CMD_RENEWED,
     ACME_CMD_INSTALLED,
     ACME_CMD_EXPIRING,
-    ACME_CMD_ERRORED
+    ACME_CMD_ERRORED,
+    ACME_CMD_ACTIVATION_FAILED
 } acme_cmd_reason_e;
 
 /* The word passed to MDMessageCmd ("renewing", ...); NULL for an invalid value. */

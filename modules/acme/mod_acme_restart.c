@@ -31,6 +31,7 @@
 #include "acme_restart_plan.h"
 #include "mod_acme_config.h"
 #include "mod_acme_restart.h"
+#include "mod_acme_selftest.h"
 #include "mod_acme_status.h"
 #include "mod_acme_status_shm.h"
 #include "mod_acme_status_slot.h"
@@ -126,7 +127,8 @@ static int set_of_slot(acme_restart_set_t *set, apr_uint64_t *pkey,
     set->ready_at = from + g->activation_delay;
     set->staged_at = slot->last_success;
     *pkey = set_key(slot);
-    set->tries = carry_tries(c, *pkey);
+    /* a domain whose activations failed their self-test backs off too */
+    set->tries = carry_tries(c, *pkey) + acme_selftest_rollbacks(slot->md_name);
     return 1;
 }
 
@@ -209,12 +211,13 @@ static int mpm_running(void)
     return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS && state == AP_MPMQ_RUNNING;
 }
 
-/* Checks the configuration and restarts; 0 when the check failed. */
-static int restart_now(apr_pool_t *p, server_rec *s, const acme_restart_set_t *sets,
-                       const apr_uint64_t *keys, int n, int batch, apr_time_t now)
+/* The configuration check before any self-initiated restart; 0 (logged,
+ * shown in status, retried after the interval) when it fails. `what`: the
+ * sets that wait, for the log line. */
+static int check_passes(apr_pool_t *p, server_rec *s, const char *what)
 {
     acme_restart_status_t *st = &gen->status;
-    const char *why = NULL, *names;
+    const char *why = NULL;
     apr_status_t rv;
 
     rv = acme_restart_config_check(&why, p, ACME_RESTART_CHECK_TIMEOUT);
@@ -223,8 +226,8 @@ static int restart_now(apr_pool_t *p, server_rec *s, const acme_restart_set_t *s
         gen->not_before = st->checked_at + gen->g->activation_interval;
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ACME1411 activation waiting: the "
                      "configuration check fails, so httpd does not restart (a restart would "
-                     "stop it); %d staged certificate set(s) wait, checked again at %s: %s",
-                     n, acme_status_time_text(p, gen->not_before), why);
+                     "stop it); %s wait, checked again at %s: %s",
+                     what, acme_status_time_text(p, gen->not_before), why);
         apr_cpystrn(st->waiting, ACME_RESTART_WAIT_CHECK, sizeof(st->waiting));
         apr_cpystrn(st->check_error, why, sizeof(st->check_error));
         st->next_at = gen->not_before;
@@ -232,8 +235,52 @@ static int restart_now(apr_pool_t *p, server_rec *s, const acme_restart_set_t *s
         return 0;
     }
     st->check_error[0] = '\0';
-    if (!mpm_running()) {
-        return 0;       /* a stop or restart came in while the check ran */
+    return mpm_running();   /* not when a stop or restart came in while the check ran */
+}
+
+/* As `apachectl graceful` (httpd -k graceful) does: SIGUSR1 to the parent. */
+static void graceful_raise(server_rec *s)
+{
+    if (kill(getpid(), AP_SIG_GRACEFUL) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), s, "ACME1412 cannot "
+                     "signal the graceful restart to the parent process");
+    }
+}
+
+apr_status_t acme_restart_request(apr_pool_t *p, server_rec *s, const char *what)
+{
+    acme_restart_status_t *st;
+    apr_time_t now = apr_time_now();
+
+    if (gen == NULL || !mpm_running()) {
+        return APR_EAGAIN;
+    }
+    st = &gen->status;
+    if (!check_passes(p, s, apr_pstrcat(p, "the restart to ", what, NULL))) {
+        return APR_EGENERAL;
+    }
+    gen->carry->last_at = now;
+    gen->carry->restarts++;
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ACME1410 MDActivation graceful: "
+                 "configuration check passed, restarting gracefully (self-initiated restart "
+                 "%d) to %s", gen->carry->restarts, what);
+    st->last_at = now;
+    st->restarts = gen->carry->restarts;
+    st->waiting[0] = '\0';
+    acme_restart_status_write(st);
+    graceful_raise(s);
+    return APR_SUCCESS;
+}
+
+/* Checks the configuration and restarts; 0 when the check failed. */
+static int restart_now(apr_pool_t *p, server_rec *s, const acme_restart_set_t *sets,
+                       const apr_uint64_t *keys, int n, int batch, apr_time_t now)
+{
+    acme_restart_status_t *st = &gen->status;
+    const char *names;
+
+    if (!check_passes(p, s, apr_psprintf(p, "%d staged certificate set(s)", n))) {
+        return 0;
     }
     names = names_text(p, sets, batch);
     carry_record(gen->carry, sets, keys, batch, now);
@@ -246,11 +293,7 @@ static int restart_now(apr_pool_t *p, server_rec *s, const acme_restart_set_t *s
     st->next_at = 0;
     st->waiting[0] = '\0';
     acme_restart_status_write(st);
-    /* as `apachectl graceful` (httpd -k graceful) does: SIGUSR1 to the parent */
-    if (kill(getpid(), AP_SIG_GRACEFUL) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), s, "ACME1412 cannot "
-                     "signal the graceful restart to the parent process");
-    }
+    graceful_raise(s);
     return 1;
 }
 
@@ -276,6 +319,13 @@ int acme_restart_monitor(apr_pool_t *p, server_rec *s)
     st->pending = n;
     st->batch = batch;
     st->next_at = planned;
+    if (planned > 0 && planned <= now && acme_selftest_busy()) {
+        /* the last activation is still being tested (or rolled back) */
+        apr_cpystrn(st->waiting, ACME_RESTART_WAIT_SELFTEST, sizeof(st->waiting));
+        acme_restart_status_write(st);
+        apr_pool_destroy(tmp);
+        return OK;
+    }
     if (planned > 0 && planned <= now) {
         restart_now(tmp, s, sets, keys, n, batch, now);
         apr_pool_destroy(tmp);

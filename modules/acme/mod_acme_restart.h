@@ -34,6 +34,8 @@
 
 /* The waiting reason while the configuration check fails. */
 #define ACME_RESTART_WAIT_CHECK "configuration check fails"
+/* ... while the last activation's self-test runs (mod_acme_selftest.h). */
+#define ACME_RESTART_WAIT_SELFTEST "self-test of the last activation"
 
 /* What the status pages show (a plain value, copied out). */
 typedef struct {
@@ -58,6 +60,13 @@ int acme_restart_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 
 /* monitor hook (parent only): plans, checks and restarts (see above). */
 int acme_restart_monitor(apr_pool_t *p, server_rec *s);
+
+/* A self-initiated restart now, for `what` (e.g. "roll back ...", for the
+ * log line): the configuration check first, as for an activation; counts
+ * as one of them (status, MDActivationInterval). APR_SUCCESS when the
+ * restart was raised; APR_EGENERAL when the check failed (logged, shown
+ * in status); APR_EAGAIN outside a running parent. Blocks for the check. */
+apr_status_t acme_restart_request(apr_pool_t *p, server_rec *s, const char *what);
 
 /* ------------------------------------------------ mod_acme_restart_check.c */
 

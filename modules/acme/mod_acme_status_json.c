@@ -14,6 +14,7 @@
 #include "acme_json.h"
 #include "mod_acme_ocsp.h"
 #include "mod_acme_restart.h"
+#include "mod_acme_selftest.h"
 #include "mod_acme_status.h"
 
 APLOG_USE_MODULE(acme);
@@ -304,6 +305,24 @@ static void ari_profile_add(json_t *obj, apr_pool_t *p, const acme_config_md_t *
     json_object_set_new(obj, "ari", ari);
 }
 
+/* The self-test of the domain's last activation (mod_acme_selftest.h),
+ * when there was one since httpd started. */
+static void selftest_add(json_t *obj, apr_pool_t *p, int index)
+{
+    acme_selftest_result_t st;
+    json_t *test;
+
+    if (acme_selftest_status_read(&st, index) != APR_SUCCESS) {
+        return;
+    }
+    test = json_pack("{s:s}", "result", acme_selftest_state_name(st.state));
+    json_object_set_new(test, "at", time_json(p, st.at));
+    if (st.message[0]) {
+        json_object_set_new(test, "message", json_string(st.message));
+    }
+    json_object_set_new(obj, "self-test", test);
+}
+
 /* One domain's status object; freed by the caller (json_decref). */
 static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t now)
 {
@@ -347,6 +366,7 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
     if ((ocsp = acme_ocsp_status_json(p, md->name)) != NULL) {
         json_object_set_new(obj, "ocsp", ocsp);
     }
+    selftest_add(obj, p, smd->index);
     return obj;
 }
 

@@ -18,6 +18,7 @@
 
 #include "mod_acme_ocsp.h"
 #include "mod_acme_restart.h"
+#include "mod_acme_selftest.h"
 #include "mod_acme_status.h"
 
 /* One row: a domain with its slot as read once for the whole page. */
@@ -177,6 +178,30 @@ static void auto_ari_profile(request_rec *r, const char *pre, const row_t *row)
     }
 }
 
+/* The self-test of the domain's last activation (mod_acme_selftest.h):
+ * "<pre>SelfTest: rolled-back" and "<pre>SelfTestMessage: activation rolled
+ * back: ..." lines, or a line of the HTML activity cell. */
+static const char *esc(apr_pool_t *p, const char *s);
+
+static void selftest_lines(request_rec *r, const char *pre, int index, int is_short)
+{
+    acme_selftest_result_t st;
+
+    if (acme_selftest_status_read(&st, index) != APR_SUCCESS) {
+        return;
+    }
+    if (is_short) {
+        ap_rprintf(r, "%sSelfTest: %s\n", pre, acme_selftest_state_name(st.state));
+        if (st.message[0]) {
+            ap_rprintf(r, "%sSelfTestMessage: %s\n", pre, st.message);
+        }
+        return;
+    }
+    ap_rprintf(r, "<br>self-test %s %s%s%s", acme_selftest_state_name(st.state),
+               acme_status_time_text(r->pool, st.at), st.message[0] ? ": " : "",
+               esc(r->pool, st.message));
+}
+
 static void auto_row(request_rec *r, int index, const row_t *row, apr_time_t now)
 {
     const acme_status_md_t *smd = row->smd;
@@ -207,6 +232,7 @@ static void auto_row(request_rec *r, int index, const row_t *row, apr_time_t now
     auto_activity(r, pre, row, now);
     auto_ari_profile(r, pre, row);
     acme_ocsp_status_page(r, pre, md->name);
+    selftest_lines(r, pre, smd->index, 1);
 }
 
 /* Every string of the page that comes from the CA, the configuration or the
@@ -328,6 +354,7 @@ static void html_row(request_rec *r, int index, const row_t *row, apr_time_t now
     }
     ap_rputs("</td><td>", r);
     html_activity(r, row, now);
+    selftest_lines(r, NULL, row->smd->index, 0);
     ap_rputs("</td></tr>\n", r);
 }
 
