@@ -63,6 +63,10 @@ OCSP = obj({"sha256-fingerprint": {"type": "string", "pattern": r"^[0-9a-f]{64}$
             "valid": obj({"from": TIME, "until": {"type": "string"}}, ["from", "until"]),
             "next-refresh": TIME, "last-error": STR},
            ["sha256-fingerprint", "responder", "status", "next-refresh"])
+SELFTEST = obj({"result": {"type": "string",
+                           "enum": ["waiting", "running", "passed", "failed", "unreachable",
+                                    "rollback-pending", "rolled-back"]},
+                "at": TIME, "message": STR}, ["result", "at"])
 DOMAIN = obj({"name": STR, "domains": arr(STR), "contacts": arr(STR),
               "transitive": {"type": "integer", "enum": [0, 1]},
               "renew-mode": {"type": "integer", "enum": [0, 1, 2]},
@@ -75,7 +79,7 @@ DOMAIN = obj({"name": STR, "domains": arr(STR), "contacts": arr(STR),
               "privkey": arr(PRIVKEY), "profile-mandatory": BOOL, "ari-renewals": BOOL,
               "watched": BOOL, "ca": CA, "cert": CERT, "renew": BOOL, "renew-at": TIME, "renewal": RENEWAL,
               "profile": PROFILE, "renew-via-ari": BOOL, "ari": ARI,
-              "stapling": BOOL, "ocsp": arr(OCSP)},
+              "stapling": BOOL, "ocsp": arr(OCSP), "self-test": SELFTEST},
              ["name", "domains", "contacts", "transitive", "renew-mode", "renew-window",
               "warn-window", "must-staple", "require-https", "state", "acme-state", "proto", "privkey",
               "profile-mandatory", "ari-renewals", "watched", "ca", "cert", "renew"])
