@@ -190,7 +190,11 @@ static const acme_config_md_t *md_of(const char *name)
     return NULL;
 }
 
-/* Forks the probe for every waiting entry. */
+static void verdict_apply(server_rec *s, apr_pool_t *p, acme_selftest_entry_t *e, int state,
+                          const char *why);
+
+/* Forks the probe for every waiting entry. One that cannot start leaves
+ * them untested (reported), so that nothing waits for it for ever. */
 static void probe_start(server_rec *s, apr_pool_t *p)
 {
     acme_selftest_target_t *targets;
@@ -217,21 +221,25 @@ static void probe_start(server_rec *s, apr_pool_t *p)
     if (n == 0) {
         return;
     }
-    if ((fd = mkstemp(path)) < 0) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), s, "ACME1424 self-test: "
-                     "cannot make a file for the verdicts; tried again at the next turn");
-        return;
+    pid = -1;
+    if ((fd = mkstemp(path)) >= 0) {
+        unlink(path);
+        pid = fork();
     }
-    unlink(path);
-    pid = fork();
     if (pid == 0) {
         acme_selftest_probe_run(fd, s, acme_selftest_gen->g, targets, n);     /* does not return */
         _exit(0);
     }
     if (pid < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), s, "ACME1424 self-test: "
-                     "cannot start the probe process; tried again at the next turn");
-        close(fd);
+                     "cannot start the probe process");
+        if (fd >= 0) {
+            close(fd);
+        }
+        for (i = 0; i < n; ++i) {
+            verdict_apply(s, p, &acme_selftest_gen->carry->entries[targets[i].index],
+                          ACME_SELFTEST_UNREACHABLE, "the probe process could not start");
+        }
         return;
     }
     acme_selftest_gen->probe_pid = pid;
