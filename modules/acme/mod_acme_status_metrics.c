@@ -11,6 +11,7 @@
 #include <http_config.h>
 #include <http_protocol.h>
 
+#include "mod_acme_selftest.h"
 #include "mod_acme_status.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -160,6 +161,27 @@ static void counters(request_rec *r)
                c.duration_count);
 }
 
+/* The self-test of each domain's last activation (mod_acme_selftest.h):
+ * when it reached its result, labelled with the result. */
+static void selftests(request_rec *r)
+{
+    const char *name = "acme_activation_selftest_timestamp_seconds";
+    const acme_status_md_t *smd;
+    acme_selftest_result_t st;
+    int i;
+
+    family(r, name, "gauge", "when the self-test of the last activation reached its result "
+           "(Unix time), by result");
+    for (i = 0; (smd = acme_status_md_at(i)) != NULL; ++i) {
+        if (acme_selftest_status_read(&st, smd->index) != APR_SUCCESS) {
+            continue;
+        }
+        ap_rprintf(r, "%s{domain=\"%s\",result=\"%s\"} %.0f\n", name,
+                   label_escape(r->pool, smd->md->name), acme_selftest_state_name(st.state),
+                   seconds(st.at));
+    }
+}
+
 int acme_status_metrics_handler(request_rec *r)
 {
     apr_time_t now = apr_time_now();
@@ -184,6 +206,7 @@ int acme_status_metrics_handler(request_rec *r)
              "a certificate (Unix time)", last_success_cb, now);
     md_gauge(r, "acme_certificate_staged", "1 when a new certificate waits for a graceful "
              "restart", staged_cb, now);
+    selftests(r);
     counters(r);
     return OK;
 }

@@ -13,6 +13,7 @@ import re
 import subprocess
 import time
 
+from status_check import parse_metrics, sample
 from test_30_renew import issuer_is_pebble, renew_conf, wait_staged
 from test_33_renew_cmds import calls, make_hook
 from test_35_activation_graceful import MD_STATUS, md_status, self_restarts, served_by_pebble
@@ -21,6 +22,8 @@ PASSED = r"ACME1421 {md}: self-test passed"
 FAILED = r"ACME1422 {md}: self-test FAILED: (.*)$"
 ROLLED_BACK = r"ACME1425 {md}: activation rolled back"
 ACTIVATED = r"ACME1214 activated new certificate for {md}"
+METRICS = "<Location /metrics>\n  SetHandler acme-metrics\n</Location>\n"
+SELFTEST_METRIC = "acme_activation_selftest_timestamp_seconds"
 LIFETIME = 300          # pebble's certificates: a renewal 15% into it (45 s)
 
 
@@ -132,7 +135,7 @@ def test_activation_not_served_is_rolled_back(httpd, pebble, ca, challtestsrv, t
     acme = pebble(config_overrides={"certificateValidityPeriod": LIFETIME}, fresh=True)
     msg, msg_rec = make_hook(test_dir, "message", httpd.user)
     extra = (f"MDActivation graceful\nMDActivationInterval 10s\nMDMatchNames servernames\n"
-             f"MDMessageCmd {msg}\n" + MD_STATUS)
+             f"MDMessageCmd {msg}\n" + MD_STATUS + METRICS)
     conf = renew_conf(httpd, acme, ca, [["rb.test", "rb2.test"]], extra=extra,
                       md_extra="MDCAChallenges http-01\n  MDRenewWindow 85%",
                       vhost_extra="ServerAlias rb2.test")
@@ -162,6 +165,10 @@ def test_activation_not_served_is_rolled_back(httpd, pebble, ca, challtestsrv, t
     assert test["message"].startswith("activation rolled back: rb2.test (rsa2048) at "), test
     page = httpd.get(f"http://localhost:{httpd.ports.http}/server-status").body.decode()
     assert "self-test rolled-back" in page and "activation rolled back: " in page
+    families = parse_metrics(
+        httpd.get(f"http://localhost:{httpd.ports.http}/metrics").body.decode())
+    assert sample(families, SELFTEST_METRIC, domain="rb.test", result="rolled-back") > 0, \
+        families.get(SELFTEST_METRIC)
     # the set that failed is in the archive, saying why, and not staged
     records = glob.glob(os.path.join(httpd.root, "md", "archive", "rb.test.*",
                                      "rolled-back.json"))
