@@ -237,15 +237,23 @@ def test_manual_activation_never_restarts_by_itself(httpd, pebble, ca, challtest
     ("MDActivationInterval -1mi", "MDActivationInterval: '-1mi' is negative"),
     ("<MDomain a.test>\n  MDActivation graceful\n</MDomain>",
      "MDActivation is not allowed inside <MDomain>"),
-    ("<VirtualHost *:{http}>\n  ServerName a.test\n  MDActivationInterval 1mi\n</VirtualHost>",
-     "MDActivationInterval cannot occur within <VirtualHost>"),
 ], ids=["mode", "mode-missing", "interval-short", "interval-word", "interval-negative",
-        "in-section", "in-vhost"])
+        "in-section"])
 def test_bad_activation_directives_fail_the_config_test(httpd, conf, phrase):
     httpd.write_conf(conf.format(http=httpd.ports.http))
     rc, out = httpd.config_test()
     assert rc != 0, out
     assert phrase in out, out
+
+
+def test_activation_directive_in_vhost_applies_to_the_server(httpd):
+    """Inside <VirtualHost> a server-wide setting is taken for the whole
+    server with a warning (ACME1162), as mod_md takes its own (issue 15)."""
+    httpd.write_conf(f"<VirtualHost *:{httpd.ports.http}>\n  ServerName a.test\n"
+                     "  MDActivationInterval 1mi\n</VirtualHost>\n")
+    rc, out = httpd.config_test()
+    assert rc == 0, out
+    assert "ACME1162 MDActivationInterval" in out and "applies to the whole server" in out, out
 
 
 def test_good_activation_directives_pass(httpd):
