@@ -124,7 +124,7 @@ BAD = [
     ("MDStapling maybe", "MDStapling"),
     ("MDStapleOthers 1", "MDStapleOthers"),
     ("MDStaplingRenewWindow 100%", "MDStaplingRenewWindow"),
-    ("MDStaplingKeepResponse 7days", "MDStaplingKeepResponse"),
+    ("MDStaplingKeepResponse 7dogs", "MDStaplingKeepResponse"),   # 7days is a duration (as mod_md)
 ]
 
 
