@@ -13,8 +13,10 @@
  * - acme_names_host_lookup(): APR_EINVAL exactly when normalisation fails;
  *   a hit is the canonical name itself or the wildcard exactly one label
  *   up, never anything else; a miss has neither filed;
- * - store keys: acme_names_domain_from_key(acme_names_domain_to_key(d)) is
- *   d, and a key that maps to a name maps back to itself;
+ * - store keys: a valid name's key is the name itself (mod_md's directory
+ *   name, "*.x" too), never "", "." or ".." and without '/';
+ *   acme_names_domain_from_key(acme_names_domain_to_key(d)) is d, and a key
+ *   that maps to a name maps back to itself;
  * - ids, aspects and tokens pass exactly when their documented alphabet and
  *   lengths say so;
  * - acme_names_printable() writes printable ASCII only, at most 80 input
@@ -227,16 +229,16 @@ static void check_keys(apr_pool_t *p, const char *in)
 
     if (normalize(&nw, p, in, ACME_NAMES_WILDCARD) == APR_SUCCESS) {
         key = acme_names_domain_to_key(p, nw);
-        FUZZ_CHECK(strchr(key, '*') == NULL);
+        FUZZ_CHECK(strcmp(key, nw) == 0 && strchr(key, '/') == NULL && key[0] != '\0'
+                   && strcmp(key, ".") != 0 && strcmp(key, "..") != 0);
         back = acme_names_domain_from_key(p, key, ACME_NAMES_WILDCARD);
         FUZZ_CHECK(back != NULL && strcmp(back, nw) == 0);
     }
     back = acme_names_domain_from_key(p, in, ACME_NAMES_WILDCARD);
     if (back) {
         FUZZ_CHECK(acme_names_check_domain(back, ACME_NAMES_WILDCARD) == APR_SUCCESS);
-        /* a key in key form maps back to itself ("*.x" itself passes as
-         * a key too: the store accepts both spellings of a wildcard name) */
-        FUZZ_CHECK(in[0] == '*' || strcmp(acme_names_domain_to_key(p, back), in) == 0);
+        /* a key maps back to itself */
+        FUZZ_CHECK(strcmp(acme_names_domain_to_key(p, back), in) == 0);
     }
     back = acme_names_domain_from_key(p, in, 0);
     FUZZ_CHECK(back == NULL || strcmp(back, in) == 0);
