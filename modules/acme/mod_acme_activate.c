@@ -86,22 +86,13 @@ static apr_status_t rejected_name(const char **pname, apr_pool_t *p, acme_store_
 static apr_status_t aspect_copy(apr_pool_t *p, acme_store_t *store, const char *from_name,
                                 const char *to_name, const char *aspect, int flags)
 {
-    const char *data;
-    apr_size_t len;
-    apr_status_t rv;
-
-    rv = acme_store_load(&data, &len, p, store, ACME_STORE_PENDING, from_name, aspect);
-    if (APR_STATUS_IS_ENOENT(rv)) {
-        return APR_SUCCESS;
-    }
-    if (rv == APR_SUCCESS) {
-        rv = acme_store_save(store, p, ACME_STORE_ARCHIVE, to_name, aspect, data, len, flags);
-    }
-    return rv;
+    return acme_store_copy(store, p, ACME_STORE_PENDING, from_name, ACME_STORE_ARCHIVE,
+                           to_name, aspect, flags);
 }
 
-static apr_status_t rejected_record(apr_pool_t *p, acme_store_t *store, const char *to_name,
-                                    const char *md_name, const char *why)
+apr_status_t acme_archive_note(apr_pool_t *p, acme_store_t *store, const char *archived,
+                               const char *file, const char *md_name, const char *why,
+                               const char *event)
 {
     char stamp[32];
     apr_time_exp_t tm;
@@ -112,11 +103,11 @@ static apr_status_t rejected_record(apr_pool_t *p, acme_store_t *store, const ch
 
     apr_time_exp_gmt(&tm, apr_time_now());
     apr_strftime(stamp, &n, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json = json_pack("{s:s, s:s, s:s}", "name", md_name, "reason", why, "rejected", stamp);
+    json = json_pack("{s:s, s:s, s:s}", "name", md_name, "reason", why, event, stamp);
     text = json ? json_dumps(json, JSON_INDENT(2)) : NULL;
     if (text) {
-        rv = acme_store_save(store, p, ACME_STORE_ARCHIVE, to_name, REJECTED_JSON, text,
-                             strlen(text), 0);
+        rv = acme_store_save(store, p, ACME_STORE_ARCHIVE, archived, file, text, strlen(text),
+                             0);
         free(text);
     }
     json_decref(json);
@@ -151,7 +142,8 @@ static apr_status_t staged_reject(const char **pto, apr_pool_t *p, acme_store_t 
         rv = aspect_copy(p, store, md->name, to, ACME_ASPECT_MD, 0);
     }
     if (rv == APR_SUCCESS) {
-        rv = rejected_record(p, store, to, md->name, why ? why : "incomplete set");
+        rv = acme_archive_note(p, store, to, REJECTED_JSON, md->name,
+                               why ? why : "incomplete set", "rejected");
     }
     if (rv == APR_SUCCESS) {
         rv = acme_store_purge(store, p, ACME_STORE_STAGING, md->name);

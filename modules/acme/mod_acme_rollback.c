@@ -32,18 +32,8 @@ APLOG_USE_MODULE(acme);
 static apr_status_t aspect_restore(apr_pool_t *p, acme_store_t *store, const char *from,
                                    const char *to, const char *aspect, int flags)
 {
-    const char *data;
-    apr_size_t len;
-    apr_status_t rv;
-
-    rv = acme_store_load(&data, &len, p, store, ACME_STORE_ARCHIVE, from, aspect);
-    if (APR_STATUS_IS_ENOENT(rv)) {
-        return APR_SUCCESS;
-    }
-    if (rv == APR_SUCCESS) {
-        rv = acme_store_save(store, p, ACME_STORE_PENDING, to, aspect, data, len, flags);
-    }
-    return rv;
+    return acme_store_copy(store, p, ACME_STORE_ARCHIVE, from, ACME_STORE_PENDING, to, aspect,
+                           flags);
 }
 
 /* PENDING/<md> becomes a copy of the archived set: its pairs of md's key
@@ -78,26 +68,6 @@ static apr_status_t pending_fill(apr_pool_t *p, acme_store_t *store,
     return rv;
 }
 
-static void record_save(apr_pool_t *p, acme_store_t *store, const char *archived_bad,
-                        const char *md_name, const char *why)
-{
-    char stamp[32];
-    apr_time_exp_t tm;
-    apr_size_t n;
-    json_t *json;
-    char *text;
-
-    apr_time_exp_gmt(&tm, apr_time_now());
-    apr_strftime(stamp, &n, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json = json_pack("{s:s, s:s, s:s}", "name", md_name, "reason", why, "rolled-back", stamp);
-    text = json ? json_dumps(json, JSON_INDENT(2)) : NULL;
-    if (text) {
-        acme_store_save(store, p, ACME_STORE_ARCHIVE, archived_bad, ROLLED_BACK_JSON, text,
-                        strlen(text), 0);
-        free(text);
-    }
-    json_decref(json);
-}
 
 static void rollback_one(apr_pool_t *p, acme_store_t *store, const acme_config_md_t *md,
                          acme_selftest_entry_t *e, server_rec *s)
@@ -126,7 +96,8 @@ static void rollback_one(apr_pool_t *p, acme_store_t *store, const acme_config_m
         return;
     }
     if (archived_bad) {
-        record_save(p, store, archived_bad, md->name, why);
+        acme_archive_note(p, store, archived_bad, ROLLED_BACK_JSON, md->name, why,
+                          "rolled-back");
     }
     acme_store_purge(store, p, ACME_STORE_ARCHIVE, e->archived);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ACME1425 %s: activation rolled back: the "

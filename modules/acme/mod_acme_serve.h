@@ -48,6 +48,13 @@ apr_status_t acme_glue_store_open(server_rec *s, apr_pool_t *pconf, apr_pool_t *
 /* The store opened for this generation, NULL before (or when it failed). */
 acme_store_t *acme_glue_store_get(void);
 
+/* Writes ARCHIVE/<archived>/<file>: {"name": md_name, "reason": why,
+ * <event>: now (RFC 3339)}, the note beside a set that was moved aside
+ * (a rejected staged set, a rolled back activation). */
+apr_status_t acme_archive_note(apr_pool_t *p, acme_store_t *store, const char *archived,
+                               const char *file, const char *md_name, const char *why,
+                               const char *event);
+
 /* ------------------------------------------------ mod_acme_activate.c */
 
 /* For every domain without static certificate files that has a staged set:

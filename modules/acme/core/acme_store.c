@@ -139,6 +139,24 @@ apr_status_t acme_store_load(const char **pdata, apr_size_t *plen, apr_pool_t *p
     return load_via(pdata, plen, p, store, group, name, aspect, 0);
 }
 
+apr_status_t acme_store_copy(acme_store_t *store, apr_pool_t *p, acme_store_group_e from,
+                             const char *from_name, acme_store_group_e to,
+                             const char *to_name, const char *aspect, int flags)
+{
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = acme_store_load(&data, &len, p, store, from, from_name, aspect);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = acme_store_save(store, p, to, to_name, aspect, data, len, flags);
+    }
+    return rv;
+}
+
 apr_status_t acme_store_secret_key(const unsigned char **pkey, apr_size_t *plen,
                                    acme_store_t *store)
 {

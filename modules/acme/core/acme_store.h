@@ -181,6 +181,13 @@ apr_status_t acme_store_list(apr_array_header_t **pnames, apr_pool_t *p, acme_st
 apr_status_t acme_store_exists(acme_store_t *store, apr_pool_t *p, acme_store_group_e group,
                                const char *name, const char *aspect);
 
+/* Copies one aspect from (from, from_name) to (to, to_name), saved with
+ * `flags` (acme_store_save()); an absent source is no error and copies
+ * nothing. */
+apr_status_t acme_store_copy(acme_store_t *store, apr_pool_t *p, acme_store_group_e from,
+                             const char *from_name, acme_store_group_e to,
+                             const char *to_name, const char *aspect, int flags);
+
 /* Last modification time of an aspect (aspect NULL: of the name). */
 apr_status_t acme_store_mtime(apr_time_t *pmtime, apr_pool_t *p, acme_store_t *store,
                               acme_store_group_e group, const char *name, const char *aspect);
