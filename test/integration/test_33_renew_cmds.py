@@ -22,19 +22,25 @@ exit 0
 """
 
 
-def make_hook(test_dir, name, user, fail_on="NEVER"):
-    """A hook script and the file it records into (writable by the User)."""
+def install_recorder(test_dir, name, user, template, ext, **fields):
+    """An executable script from template (formatted with record= and
+    fields) and the file it records into (writable by the User)."""
     rec_dir = os.path.join(test_dir, f"{name}-out")
     os.makedirs(rec_dir, exist_ok=True)
     if user:
         pw = pwd.getpwnam(user[0])
         os.chown(rec_dir, pw.pw_uid, pw.pw_gid)
     record = os.path.join(rec_dir, "calls")
-    path = os.path.join(test_dir, f"{name}.sh")
+    path = os.path.join(test_dir, f"{name}.{ext}")
     with open(path, "w") as f:
-        f.write(SCRIPT.format(record=record, fail_on=fail_on))
+        f.write(template.format(record=record, **fields))
     os.chmod(path, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
     return path, record
+
+
+def make_hook(test_dir, name, user, fail_on="NEVER"):
+    """A hook script and the file it records into (writable by the User)."""
+    return install_recorder(test_dir, name, user, SCRIPT, "sh", fail_on=fail_on)
 
 
 def calls(record):

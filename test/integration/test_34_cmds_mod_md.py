@@ -7,12 +7,10 @@ compared event by event: a domain renewed (renewing, renewed and its
 MDNotifyCmd), one the CA refuses (errored), the activation at a graceful
 restart (installed)."""
 import json
-import os
-import pwd
-import stat
 import time
 
 from test_30_renew import renew_conf
+from test_33_renew_cmds import install_recorder
 
 RECORDER = """#!/usr/bin/python3
 # test aid: records how it was called, one JSON line per call
@@ -31,17 +29,7 @@ DOMAINS = [["ok.test"], ["blocked.test"]]
 
 
 def make_recorder(test_dir, name, user):
-    rec_dir = os.path.join(test_dir, f"{name}-out")
-    os.makedirs(rec_dir, exist_ok=True)
-    if user:
-        pw = pwd.getpwnam(user[0])
-        os.chown(rec_dir, pw.pw_uid, pw.pw_gid)
-    record = os.path.join(rec_dir, "calls")
-    path = os.path.join(test_dir, f"{name}.py")
-    with open(path, "w") as f:
-        f.write(RECORDER.format(record=record))
-    os.chmod(path, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-    return path, record
+    return install_recorder(test_dir, name, user, RECORDER, "py")
 
 
 def calls(record):
