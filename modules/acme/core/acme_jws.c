@@ -153,6 +153,10 @@ apr_status_t acme_jws_sign_input(const char **psig, apr_pool_t *p, const acme_pk
     apr_status_t rv = APR_SUCCESS;
 
     if (!acme_pkey_has_private(key)) {
+        rv = acme_pkey_sign_remote(psig, p, key, input, len, perr);
+        if (rv != APR_ENOTIMPL) {
+            return rv;
+        }
         return jws_fail(perr, APR_EINVAL, "cannot sign with a public key");
     }
     if ((ctx = EVP_MD_CTX_new()) == NULL

@@ -18,6 +18,8 @@ struct acme_pkey_t {
     EVP_PKEY *evp;
     acme_pkey_spec_t spec;
     int has_private;
+    acme_pkey_signer_fn *signer;  /* signs for a public-only key (the key holder) */
+    void *signer_baton;
 };
 
 /* A PEM copy of a private key, wiped when its pool goes. */
@@ -536,6 +538,21 @@ EVP_PKEY *acme_pkey_get_evp(const acme_pkey_t *key)
 int acme_pkey_has_private(const acme_pkey_t *key)
 {
     return key->has_private;
+}
+
+void acme_pkey_set_signer(acme_pkey_t *key, acme_pkey_signer_fn *fn, void *baton)
+{
+    key->signer = fn;
+    key->signer_baton = baton;
+}
+
+apr_status_t acme_pkey_sign_remote(const char **psig, apr_pool_t *p, const acme_pkey_t *key,
+                                   const char *input, apr_size_t len, const char **perr)
+{
+    if (key->signer == NULL) {
+        return APR_ENOTIMPL;
+    }
+    return key->signer(psig, p, key->signer_baton, input, len, perr);
 }
 
 int acme_pkey_public_eq(const acme_pkey_t *a, const acme_pkey_t *b)

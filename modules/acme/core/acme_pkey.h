@@ -109,6 +109,22 @@ EVP_PKEY *acme_pkey_get_evp(const acme_pkey_t *key);
 /* True when the key holds its private half (can sign). */
 int acme_pkey_has_private(const acme_pkey_t *key);
 
+/* A JWS signature made elsewhere: signs the JWS signing input `input` (`len`
+ * bytes) and returns the base64url signature, as acme_jws_sign_input() does.
+ * The key holder's client (acme_keys_remote.c) makes them. */
+typedef apr_status_t acme_pkey_signer_fn(const char **psig, apr_pool_t *p, void *baton,
+                                         const char *input, apr_size_t len,
+                                         const char **perr);
+
+/* Makes a public-only key sign JWS through `fn` (baton borrowed; both must
+ * live as long as the key): acme_jws_sign_input() calls it for this key.
+ * acme_pkey_has_private() stays false: the private half is not here. */
+void acme_pkey_set_signer(acme_pkey_t *key, acme_pkey_signer_fn *fn, void *baton);
+
+/* Signs through the key's signer. APR_ENOTIMPL when it has none. */
+apr_status_t acme_pkey_sign_remote(const char **psig, apr_pool_t *p, const acme_pkey_t *key,
+                                   const char *input, apr_size_t len, const char **perr);
+
 /* True when both keys have the same public key (e.g. a stored key matches the
  * one in a certificate, or a JWK from the CA is our account key). */
 int acme_pkey_public_eq(const acme_pkey_t *a, const acme_pkey_t *b);

@@ -1,0 +1,106 @@
+/* Key custody: where private keys are made, kept and used.
+ *
+ * A renewal never handles a private key itself: it asks a custody for
+ *   - the account key of an account id (to sign its JWS requests; made once,
+ *     when the account is created),
+ *   - the External Account Binding of a new account (the HMAC is a secret),
+ *   - the staged domain key of one key spec of a domain (made once per staged
+ *     set) and the CSR for it.
+ * Two custodies implement the same operations:
+ *   local   acme_keys_local.c: keys in the store, used in this process. The
+ *           unit tests, acme-cli and the key holder process use it.
+ *   remote  acme_keys_remote.c: a key holder process over a Unix socket
+ *           (acme_keyholder.h). httpd's children run the renewals with it and
+ *           never hold a private key: the keys it returns are public halves
+ *           whose JWS signatures the key holder makes (acme_pkey_set_signer).
+ *
+ * Where the keys are (the store, mod_md's layout; acme_layout.h names):
+ *   ACCOUNTS/<id>/account.pem         the account key
+ *   STAGING/<md>/privkey[.<spec>].pem the staged domain key of a key spec
+ * both PKCS#8 encrypted with the store key (acme_store_pkey.h), saved
+ * ACME_STORE_PRIVATE: owned by the process that writes them (root, in the key
+ * holder), mode 0600, never given to httpd's User with the rest of the group.
+ * A key file that is not ACME_STORE_PRIVATE-safe (another owner, more than one
+ * link, readable by others) is not used: load gives APR_EACCES, create makes a
+ * new key in its place.
+ *
+ * Errors: an apr_status_t and, when `perr` is not NULL, a one-line reason from
+ * `p` that never contains key material. APR_ENOENT: no such key (create == 0).
+ * APR_EEXIST: create of an account key that exists. APR_EINVAL: bad input, a
+ * damaged key, or (remote) a request the key holder refuses. APR_EACCES: a key
+ * file that is not private. Remote only: APR_ECONNREFUSED / APR_TIMEUP /
+ * APR_EOF when the key holder cannot be reached or answered nothing: the
+ * caller retries later (the key holder is restarted by httpd's parent).
+ *
+ * Thread safety: one custody may be used by several threads at once. */
+#ifndef ACME_KEYS_H
+#define ACME_KEYS_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+
+#include "acme_pkey.h"
+#include "acme_store.h"
+
+typedef struct acme_keys_t acme_keys_t;
+
+typedef struct acme_keys_ops_t {
+    const char *kind;   /* "local", "remote": for log lines */
+    apr_status_t (*account_key)(acme_pkey_t **pkey, apr_pool_t *p, void *baton,
+                                const char *account_id, int create, const char **perr);
+    apr_status_t (*eab)(json_t **pjws, apr_pool_t *p, void *baton, const char *account_id,
+                        const char *eab_kid, const char *eab_hmac, const char *url,
+                        const char **perr);
+    apr_status_t (*domain_key)(acme_pkey_t **pkey, apr_pool_t *p, void *baton,
+                               const char *md, const acme_pkey_spec_t *spec, int create,
+                               const char **perr);
+    apr_status_t (*csr)(const unsigned char **pder, apr_size_t *plen, apr_pool_t *p,
+                        void *baton, const char *md, const acme_pkey_spec_t *spec,
+                        const apr_array_header_t *names, unsigned int flags,
+                        const char **perr);
+} acme_keys_ops_t;
+
+/* For implementations: wraps `ops` and `baton` (both outlive p). */
+acme_keys_t *acme_keys_create(apr_pool_t *p, const acme_keys_ops_t *ops, void *baton);
+
+/* The custody of the keys of `store` in this process (keys decoded once per
+ * PEM are kept, see acme_pkey_cache.h). */
+acme_keys_t *acme_keys_local(apr_pool_t *p, acme_store_t *store);
+
+/* The account key of `account_id` (ACCOUNTS/<id>/account.pem). With `create`
+ * a new P-256 key is made and saved exclusively first (APR_EEXIST when the
+ * account has a key already). The key signs JWS (acme_jws.h); from a remote
+ * custody it is the public half, signing through the key holder. */
+apr_status_t acme_keys_account_key(acme_pkey_t **pkey, apr_pool_t *p, acme_keys_t *keys,
+                                   const char *account_id, int create, const char **perr);
+
+/* The externalAccountBinding JWS of a newAccount request (RFC 8555 7.3.4)
+ * for the key of `account_id`, to `url` (the newAccount URL). The local
+ * custody MACs with `eab_hmac`; the key holder ignores it and uses the HMAC
+ * configured for `eab_kid` (a child never has it). */
+apr_status_t acme_keys_eab(json_t **pjws, apr_pool_t *p, acme_keys_t *keys,
+                           const char *account_id, const char *eab_kid, const char *eab_hmac,
+                           const char *url, const char **perr);
+
+/* The staged key of `spec` for domain `md`. create == 0: the key saved in
+ * STAGING (APR_ENOENT when there is none, or it is of another spec).
+ * create != 0: that key when it is usable, else a new one made and saved
+ * (logged). From a remote custody the key is the public half. */
+apr_status_t acme_keys_domain_key(acme_pkey_t **pkey, apr_pool_t *p, acme_keys_t *keys,
+                                  const char *md, const acme_pkey_spec_t *spec, int create,
+                                  const char **perr);
+
+/* The CSR (DER, acme_csr.h) for `names` signed by the staged key of `spec`
+ * of `md` (which must exist: APR_ENOENT otherwise). `flags` as
+ * acme_csr_create(). The key holder only signs CSRs whose names are the
+ * configured names of `md`. */
+apr_status_t acme_keys_csr(const unsigned char **pder, apr_size_t *plen, apr_pool_t *p,
+                           acme_keys_t *keys, const char *md, const acme_pkey_spec_t *spec,
+                           const apr_array_header_t *names, unsigned int flags,
+                           const char **perr);
+
+/* "local" or "remote". */
+const char *acme_keys_kind(const acme_keys_t *keys);
+
+#endif /* ACME_KEYS_H */
