@@ -1,0 +1,39 @@
+/* Shared fixture of the key holder tests (check_keyholder): a temp dir with
+ * an fs store, a key holder serving its local custody on a real socket from
+ * a thread, and a remote custody asking it. */
+#ifndef TEST_KEYHOLDER_H
+#define TEST_KEYHOLDER_H
+
+#include <signal.h>
+
+#include "acme_keyholder.h"
+#include "acme_keys_remote.h"
+#include "check_main.h"
+
+#define TKH_CA "https://ca.example:14000"     /* the CA's origin in the policy */
+#define TKH_MD "example.org"                  /* names example.org, www.example.org; P-256 */
+#define TKH_ACCOUNT "ACME-ca.example-0001"
+#define TKH_EAB_KID "kid-1"
+#define TKH_EAB_HMAC "c2VjcmV0LWhtYWMta2V5LW9mLTMyLWJ5dGVzLTAxMjM" /* base64url */
+
+extern const char *tkh_dir;              /* the temp dir */
+extern const char *tkh_socket;           /* its socket path */
+extern acme_keys_t *tkh_local;           /* the key holder's custody */
+extern acme_keys_t *tkh_remote;          /* asking the key holder */
+extern acme_keyholder_policy_t *tkh_policy;
+extern volatile int tkh_peer_allow;      /* what the fixture's peer_ok answers */
+extern volatile int tkh_peer_calls;      /* how often it was asked */
+
+void tkh_setup(void);      /* store, policy, socket, server thread */
+void tkh_teardown(void);   /* stops the server, removes the dir */
+void tkh_server_stop(void);
+
+/* One raw frame of `len` bytes (the length word says `claimed`) to the key
+ * holder; the answer (NULL when it closed without one). */
+const char *tkh_raw_call(const char *data, apr_size_t len, apr_size_t claimed);
+
+TCase *test_keyholder_serve_tcase(void);
+TCase *test_keyholder_ops_tcase(void);
+TCase *test_keyholder_refuse_tcase(void);
+
+#endif /* TEST_KEYHOLDER_H */
