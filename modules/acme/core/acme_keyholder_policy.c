@@ -81,7 +81,8 @@ const char *acme_keyholder_origin(apr_pool_t *p, const char *url)
         }
         port_s = host_end + 1;
         if ((apr_size_t)(auth + auth_len - port_s) < 1
-            || (apr_size_t)(auth + auth_len - port_s) > 5 || !apr_isdigit(*port_s)) {
+            || (apr_size_t)(auth + auth_len - port_s) > 5 || !apr_isdigit(*port_s)
+            || *port_s == '0') {  /* one spelling of a port: no leading zero */
             return NULL;
         }
         port = strtoul(port_s, &end, 10);
