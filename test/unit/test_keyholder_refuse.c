@@ -135,6 +135,11 @@ START_TEST(sign_refuses_other_shapes)
                    "{\"protected\":\"e30\",\"payload\":\"e30\",\"signature\":\"AA\"}",
                    "keyChange");
     assert_refused(HDR(TKH_CA "/x", KID), "[1]", "the payload is not");
+    /* revocation and the account's deactivation are the admin's */
+    assert_refused(HDR(TKH_CA "/revoke-cert", KID), "{\"certificate\":\"MIIB\"}",
+                   "revokes a certificate");
+    assert_refused(HDR(TKH_CA "/acme/acct/1", KID), "{\"status\":\"deactivated\"}",
+                   "deactivates the account");
     /* not a signing input */
     ck_assert_int_eq(acme_pkey_sign_remote(&why, test_pool, account_key, "abc", 3, &why),
                      APR_EINVAL);

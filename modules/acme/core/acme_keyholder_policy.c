@@ -197,6 +197,16 @@ static apr_status_t policy_check_header(apr_pool_t *p, const acme_keyholder_poli
     return same ? APR_SUCCESS : policy_refuse(pwhy, "jwk is not the account key's");
 }
 
+/* {"status": "deactivated"} posted to the account's own URL (its kid). */
+static int account_deactivation(const json_t *hdr, const json_t *payload)
+{
+    const char *status = json_string_value(json_object_get(payload, "status"));
+    const char *url = json_string_value(json_object_get(hdr, "url"));
+    const char *kid = json_string_value(json_object_get(hdr, "kid"));
+
+    return status && !strcmp(status, "deactivated") && url && kid && !strcmp(url, kid);
+}
+
 apr_status_t acme_keyholder_check_sign_input(apr_pool_t *p,
                                              const acme_keyholder_policy_t *policy,
                                              const acme_pkey_t *account_key,
@@ -230,6 +240,14 @@ apr_status_t acme_keyholder_check_sign_input(apr_pool_t *p,
      * account over, so only the root-only admin tool does it */
     if (json_object_get(payload, "protected") || json_object_get(payload, "signature")) {
         rv = policy_refuse(pwhy, "the payload is a JWS (keyChange)");
+    }
+    /* revoking a certificate or ending the account would let a compromised
+     * child take the server's certificates or account away: the admin's */
+    else if (json_object_get(payload, "certificate")) {
+        rv = policy_refuse(pwhy, "the payload revokes a certificate");
+    }
+    else if (account_deactivation(hdr, payload)) {
+        rv = policy_refuse(pwhy, "the payload deactivates the account");
     }
 cleanup:
     json_decref(payload);
