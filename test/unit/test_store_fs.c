@@ -88,7 +88,7 @@ START_TEST(nosync_save_flushes_nothing)
                      "newer");
     ck_assert_int_eq(test_store_mode("domains/a.example/fallback-privkey.pem"), 0600);
     ck_assert_int_eq(acme_store_save(test_store, test_pool, ACME_STORE_LIVE, "a.example",
-                                     "x.pem", "x", 1, 0x08), APR_EINVAL);
+                                     "x.pem", "x", 1, 0x10), APR_EINVAL);
 }
 END_TEST
 

@@ -39,6 +39,27 @@ const char *acme_layout_pubcert(apr_pool_t *p, const char *spec_name)
     return set_file(p, "pubcert", spec_name);
 }
 
+int acme_layout_is_private_key(const char *aspect)
+{
+    apr_size_t len;
+
+    if (aspect == NULL) {
+        return 0;
+    }
+    if (strcmp(aspect, ACME_ASPECT_ACCOUNT_KEY) == 0) {
+        return 1;
+    }
+    len = strlen(aspect);
+    /* "privkey.pem" or "privkey.<suffix>.pem", suffix without dots */
+    if (len < sizeof("privkey.pem") - 1 || strncmp(aspect, "privkey.", 8) != 0
+        || strcmp(aspect + len - 4, ".pem") != 0) {
+        return 0;
+    }
+    return len == sizeof("privkey.pem") - 1
+           || (len > sizeof("privkey..pem") - 1
+               && memchr(aspect + 8, '.', len - 12) == NULL);
+}
+
 const char *acme_layout_http01(apr_pool_t *p, const char *token)
 {
     return apr_pstrcat(p, "http-01.", token, NULL);

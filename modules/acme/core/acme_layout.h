@@ -22,7 +22,13 @@
  *   http-01.<token>      the key authorization
  *   tls-alpn-01.cert.pem the RFC 8737 certificate, tls-alpn-01.key.pem its key
  *
- * Renewal jobs (group JOBS, name = the domain's name): job.json. */
+ * Renewal jobs (group JOBS, name = the domain's name): job.json.
+ *
+ * Accounts (group ACCOUNTS, name = the account id): account.json and the
+ * account key account.pem (acme_account_store.h).
+ *
+ * The private keys of ACCOUNTS and STAGING are saved ACME_STORE_PRIVATE by the
+ * key custody (acme_keys.h): never given to httpd's User. */
 #ifndef ACME_LAYOUT_H
 #define ACME_LAYOUT_H
 
@@ -32,11 +38,16 @@
 #define ACME_ASPECT_JOB             "job.json"
 #define ACME_ASPECT_TLSALPN_CERT    "tls-alpn-01.cert.pem"
 #define ACME_ASPECT_TLSALPN_KEY     "tls-alpn-01.key.pem"
+#define ACME_ASPECT_ACCOUNT_KEY     "account.pem"
 
 /* "privkey.pem" for RSA specs, "privkey.secp256r1.pem" for "P-256", ... */
 const char *acme_layout_privkey(apr_pool_t *p, const char *spec_name);
 /* "pubcert.pem" for RSA specs, "pubcert.secp256r1.pem" for "P-256", ... */
 const char *acme_layout_pubcert(apr_pool_t *p, const char *spec_name);
+/* True for the aspects that are private keys of the key custody:
+ * "account.pem" and "privkey.pem", "privkey.<suffix>.pem" (a store walk
+ * leaves them to their owner). */
+int acme_layout_is_private_key(const char *aspect);
 /* "http-01.<token>"; the token must have passed acme_keyauth_token_is_valid(). */
 const char *acme_layout_http01(apr_pool_t *p, const char *token);
 

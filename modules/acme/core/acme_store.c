@@ -100,10 +100,15 @@ static apr_status_t check_item(apr_pool_t *p, acme_store_group_e group, const ch
     return APR_SUCCESS;
 }
 
+/* How load_via() reads. */
+typedef enum { LOAD_PLAIN, LOAD_TRUSTED, LOAD_PRIVATE } load_kind_e;
+
 static apr_status_t load_via(const char **pdata, apr_size_t *plen, apr_pool_t *p,
                              acme_store_t *store, acme_store_group_e group, const char *name,
-                             const char *aspect, int trusted)
+                             const char *aspect, load_kind_e kind)
 {
+    apr_status_t (*load)(const char **, apr_size_t *, apr_pool_t *, void *,
+                         acme_store_group_e, const char *, const char *) = store->ops->load;
     const char *data;
     apr_size_t len;
     apr_status_t rv = check_item(p, group, name, aspect, 0);
@@ -111,11 +116,16 @@ static apr_status_t load_via(const char **pdata, apr_size_t *plen, apr_pool_t *p
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (trusted && store->ops->load_trusted == NULL) {
-        return APR_ENOTIMPL;    /* a backend that cannot tell: nothing is trusted */
+    if (kind == LOAD_TRUSTED) {
+        if (store->ops->load_trusted == NULL) {
+            return APR_ENOTIMPL;    /* a backend that cannot tell: nothing is trusted */
+        }
+        load = store->ops->load_trusted;
     }
-    rv = (trusted ? store->ops->load_trusted : store->ops->load)(&data, &len, p, store->baton,
-                                                                  group, name, aspect);
+    else if (kind == LOAD_PRIVATE && store->ops->load_private != NULL) {
+        load = store->ops->load_private;
+    }
+    rv = load(&data, &len, p, store->baton, group, name, aspect);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -136,7 +146,7 @@ apr_status_t acme_store_load(const char **pdata, apr_size_t *plen, apr_pool_t *p
                              acme_store_t *store, acme_store_group_e group, const char *name,
                              const char *aspect)
 {
-    return load_via(pdata, plen, p, store, group, name, aspect, 0);
+    return load_via(pdata, plen, p, store, group, name, aspect, LOAD_PLAIN);
 }
 
 apr_status_t acme_store_copy(acme_store_t *store, apr_pool_t *p, acme_store_group_e from,
@@ -170,7 +180,14 @@ apr_status_t acme_store_load_trusted(const char **pdata, apr_size_t *plen, apr_p
                                      acme_store_t *store, acme_store_group_e group,
                                      const char *name, const char *aspect)
 {
-    return load_via(pdata, plen, p, store, group, name, aspect, 1);
+    return load_via(pdata, plen, p, store, group, name, aspect, LOAD_TRUSTED);
+}
+
+apr_status_t acme_store_load_private(const char **pdata, apr_size_t *plen, apr_pool_t *p,
+                                     acme_store_t *store, acme_store_group_e group,
+                                     const char *name, const char *aspect)
+{
+    return load_via(pdata, plen, p, store, group, name, aspect, LOAD_PRIVATE);
 }
 
 apr_status_t acme_store_save(acme_store_t *store, apr_pool_t *p, acme_store_group_e group,
@@ -182,7 +199,8 @@ apr_status_t acme_store_save(acme_store_t *store, apr_pool_t *p, acme_store_grou
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (flags & ~(ACME_STORE_SECRET | ACME_STORE_EXCL | ACME_STORE_NOSYNC)) {
+    if (flags & ~(ACME_STORE_SECRET | ACME_STORE_EXCL | ACME_STORE_NOSYNC
+                  | ACME_STORE_PRIVATE)) {
         acme_log(ACME_LOG_ERR, APR_EINVAL, "ACME0705 store: unknown save flags 0x%x", flags);
         return APR_EINVAL;
     }
@@ -196,6 +214,9 @@ apr_status_t acme_store_save(acme_store_t *store, apr_pool_t *p, acme_store_grou
                  "ACME0704 store: refusing to save %s/%s/%s: %lu bytes, at most %d allowed",
                  group_names[group], name, aspect, (unsigned long)len, ACME_STORE_ITEM_MAX);
         return APR_FROM_OS_ERROR(EFBIG);
+    }
+    if (flags & ACME_STORE_PRIVATE) {
+        flags |= ACME_STORE_SECRET;
     }
     return store->ops->save(store->baton, p, group, name, aspect, data ? data : "", len, flags);
 }

@@ -55,6 +55,10 @@ typedef enum {
                                 * missing, empty or torn (the old one, the new one or
                                 * neither). Only for data that its reader checks and
                                 * the caller simply makes again, e.g. the fallback set */
+#define ACME_STORE_PRIVATE 0x08 /* a private key (implies SECRET, 0600): the file stays
+                                 * the writing process's, never given to the group's
+                                 * owner (httpd's User); read back with
+                                 * acme_store_load_private() */
 
 /* Largest value that can be saved or loaded; a bigger item is an error
  * (APR_FROM_OS_ERROR(EFBIG)), so a corrupt or hostile file cannot make us
@@ -117,6 +121,10 @@ typedef struct acme_store_ops_t {
                                  const char *aspect);
     /* optional (NULL: the store has no key) */
     apr_status_t (*secret_key)(const unsigned char **pkey, apr_size_t *plen, void *baton);
+    /* optional (NULL: the backend has no owners to check, a plain load) */
+    apr_status_t (*load_private)(const char **pdata, apr_size_t *plen, apr_pool_t *p,
+                                 void *baton, acme_store_group_e group, const char *name,
+                                 const char *aspect);
 } acme_store_ops_t;
 
 /* For backends: wraps `ops` and `baton` (both must outlive p) in a store. */
@@ -151,6 +159,16 @@ apr_status_t acme_store_load(const char **pdata, apr_size_t *plen, apr_pool_t *p
  * User): for data this process trusts without checking it again, such as
  * the stamp of a certificate set (acme_certset.h). */
 apr_status_t acme_store_load_trusted(const char **pdata, apr_size_t *plen, apr_pool_t *p,
+                                     acme_store_t *store, acme_store_group_e group,
+                                     const char *name, const char *aspect);
+
+/* Like acme_store_load(), for an item saved ACME_STORE_PRIVATE: only one that
+ * this process alone can read and replace. The fs backend reads a regular
+ * file (not through a symlink) owned by this process's euid, with one link
+ * and no permission bits for group or others; any other gives APR_EACCES and
+ * a log line naming the file (never its content). A backend without owners
+ * (no load_private op) loads it plainly. */
+apr_status_t acme_store_load_private(const char **pdata, apr_size_t *plen, apr_pool_t *p,
                                      acme_store_t *store, acme_store_group_e group,
                                      const char *name, const char *aspect);
 

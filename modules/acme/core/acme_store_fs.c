@@ -69,7 +69,10 @@ static apr_status_t fs_save(void *baton, apr_pool_t *p, acme_store_group_e group
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = fs_write_atomic(fd, aspect, data, len, mode, fs_owner_for(fs, group),
+    /* a private item stays the writer's: the group's owner (httpd's User)
+     * must not read it */
+    rv = fs_write_atomic(fd, aspect, data, len, mode,
+                         (flags & ACME_STORE_PRIVATE) ? NULL : fs_owner_for(fs, group),
                          ((flags & ACME_STORE_EXCL) ? FS_WRITE_EXCL : 0)
                          | ((flags & ACME_STORE_NOSYNC) ? FS_WRITE_NOSYNC : 0));
     close(fd);
@@ -257,7 +260,7 @@ static apr_status_t fs_secret_key(const unsigned char **pkey, apr_size_t *plen, 
 static const acme_store_ops_t fs_ops = {
     FS_KIND, fs_load, fs_save, fs_remove, fs_purge, fs_list, fs_stat,
     fs_move, fs_activate, fs_recover, fs_lock, fs_unlock, fs_activate_many, fs_take,
-    fs_load_trusted, fs_secret_key,
+    fs_load_trusted, fs_secret_key, fs_load_private,
 };
 
 static apr_status_t base_fd_close(void *data)

@@ -137,6 +137,10 @@ const char *fs_staged_noted(apr_pool_t *p, int pfd, const char *key);
 /* Removes STAGING/key when its identity is still `identity`. */
 apr_status_t fs_staged_remove(int sfd, const char *key, const char *identity, apr_pool_t *p);
 
+/* ------------------------------------------------ acme_store_fs_private.c */
+apr_status_t fs_load_private(const char **pdata, apr_size_t *plen, apr_pool_t *p, void *baton,
+                             acme_store_group_e group, const char *name, const char *aspect);
+
 /* ------------------------------------------------ acme_store_fs_recover.c */
 apr_status_t fs_recover(void *baton, apr_pool_t *p, apr_interval_time_t tmp_min_age);
 
