@@ -37,6 +37,7 @@
 
 #include "acme_client.h"
 #include "acme_due_queue.h"
+#include "acme_keys.h"
 #include "acme_store.h"
 #include "mod_acme_config.h"
 
@@ -83,6 +84,9 @@ typedef struct acme_drive_t {
     server_rec *s;
     acme_config_global_t *g;
     acme_store_t *store;
+    acme_keys_t *keys;              /* the key custody of every run (local: the
+                                     * store's keys in this process, its decoded
+                                     * keys kept across runs); thread-safe */
     apr_time_t started;
     apr_time_t first_run;           /* started + MDInitialDelay */
     apr_thread_mutex_t *mutex;

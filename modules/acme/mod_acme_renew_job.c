@@ -261,6 +261,7 @@ static apr_time_t run_locked(acme_drive_t *d, acme_drive_md_t *dm,
 
     spec_build(&spec, &dns01, &events, d, dm);
     spec.replaces = acme_ari_replaces(d, dm, p);
+    spec.keys = d->keys;
     acme_result_set_activity(r, "preparing the client for %s", spec.ca_url);
     rv = acme_drive_client_get(&client, clients, &dm->md->props, spec.ca_url, r);
     if (rv != APR_SUCCESS) {

@@ -100,10 +100,10 @@ const char *acme_status_account_id(apr_pool_t *pconf, apr_hash_t *cache, acme_st
     if ((id = apr_hash_get(cache, key, APR_HASH_KEY_STRING)) != NULL) {
         return id[0] ? id : NULL;
     }
-    /* the record (and its decoded key) only while looking */
+    /* the record only while looking (its key is the custody's, not read here) */
     apr_pool_create(&scratch, pconf);
     id = "";
-    if (acme_account_store_find(&rec, scratch, store, NULL, &want) == APR_SUCCESS
+    if (acme_account_store_find(&rec, scratch, store, &want) == APR_SUCCESS
         && rec->url != NULL && !rec->unusable) {
         id = apr_pstrdup(pconf, rec->id);
     }

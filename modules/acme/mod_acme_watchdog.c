@@ -148,6 +148,9 @@ static apr_status_t drive_make(acme_drive_t **pd, wd_baton_t *b)
     if (d->store == NULL) {
         rv = APR_ENOENT;
     }
+    else if ((d->keys = acme_keys_local(pool, d->store)) == NULL) {
+        rv = APR_ENOMEM;
+    }
     else if ((rv = apr_thread_mutex_create(&d->mutex, APR_THREAD_MUTEX_DEFAULT, pool))
              == APR_SUCCESS
              && (rv = apr_thread_cond_create(&d->cond, pool)) == APR_SUCCESS) {

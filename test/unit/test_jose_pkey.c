@@ -419,55 +419,81 @@ static const char *cache_key_pem(const acme_pkey_t *key)
     return pem;
 }
 
+/* A decoder that counts its calls. */
+static int cache_decodes;
+
+static apr_status_t counting_decode(acme_pkey_t **pkey, apr_pool_t *p, void *baton,
+                                    const char *pem, apr_size_t len, const char **perr)
+{
+    ck_assert_ptr_eq(baton, &cache_decodes);
+    ++cache_decodes;
+    return acme_pkey_from_pem(pkey, p, pem, len, perr);
+}
+
 START_TEST(pkey_cache_decodes_the_same_pem_once)
 {
-    acme_pkey_cache_t *cache = acme_pkey_cache_create(test_pool);
+    acme_pkey_cache_t *cache = acme_pkey_cache_create(test_pool, 0, counting_decode,
+                                                      &cache_decodes);
     acme_pkey_t *a, *b, *c;
     const char *err = NULL;
     apr_size_t len_a, len_b;
     const char *pem_a = cache_test_pem(&len_a), *pem_b = cache_test_pem(&len_b);
     char *copy = apr_pstrmemdup(test_pool, pem_a, len_a);
+    apr_pool_t *sub;
 
+    cache_decodes = 0;
     ck_assert_int_eq(acme_pkey_cache_from_pem(&a, cache, test_pool, pem_a, len_a, &err),
                      APR_SUCCESS);
-    /* the same bytes elsewhere in memory: the same key object */
+    /* the same bytes elsewhere in memory: the same OpenSSL key, no decoding */
     ck_assert_int_eq(acme_pkey_cache_from_pem(&b, cache, test_pool, copy, len_a, &err),
                      APR_SUCCESS);
-    ck_assert_ptr_eq(a, b);
-    ck_assert_str_eq(cache_key_pem(a), pem_a);
+    ck_assert_int_eq(cache_decodes, 1);
+    ck_assert_ptr_eq(acme_pkey_get_evp(a), acme_pkey_get_evp(b));
+    ck_assert_str_eq(cache_key_pem(b), pem_a);
     /* another key is another entry, and the first stays cached */
     ck_assert_int_eq(acme_pkey_cache_from_pem(&c, cache, test_pool, pem_b, len_b, &err),
                      APR_SUCCESS);
-    ck_assert_ptr_ne(a, c);
+    ck_assert_int_eq(cache_decodes, 2);
     ck_assert_str_eq(cache_key_pem(c), pem_b);
-    ck_assert_int_eq(acme_pkey_cache_from_pem(&b, cache, test_pool, pem_a, len_a, &err),
+    /* a key handed out is the caller's: it outlives its pool's siblings */
+    ck_assert_int_eq(apr_pool_create(&sub, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(acme_pkey_cache_from_pem(&b, cache, sub, pem_a, len_a, &err),
                      APR_SUCCESS);
-    ck_assert_ptr_eq(a, b);
+    apr_pool_destroy(sub);
+    ck_assert_int_eq(cache_decodes, 2);
+    ck_assert_str_eq(cache_key_pem(a), pem_a);
 }
 END_TEST
 
 START_TEST(pkey_cache_replaces_the_oldest_and_keeps_errors_out)
 {
-    acme_pkey_cache_t *cache = acme_pkey_cache_create(test_pool);
+    acme_pkey_cache_t *cache = acme_pkey_cache_create(test_pool, 0, counting_decode,
+                                                      &cache_decodes);
     const char *pems[ACME_PKEY_CACHE_MAX + 1], *err = NULL;
     apr_size_t lens[ACME_PKEY_CACHE_MAX + 1];
     acme_pkey_t *keys[ACME_PKEY_CACHE_MAX + 1], *again;
     int i;
 
+    cache_decodes = 0;
     for (i = 0; i <= ACME_PKEY_CACHE_MAX; ++i) {
         pems[i] = cache_test_pem(&lens[i]);
         ck_assert_int_eq(acme_pkey_cache_from_pem(&keys[i], cache, test_pool, pems[i],
                                                   lens[i], &err), APR_SUCCESS);
     }
-    /* the first was replaced by the last: decoded anew, still the right key;
-     * the second is still the cached one */
+    ck_assert_int_eq(cache_decodes, ACME_PKEY_CACHE_MAX + 1);
+    /* the second is still cached */
     ck_assert_int_eq(acme_pkey_cache_from_pem(&again, cache, test_pool, pems[1], lens[1],
                                               &err), APR_SUCCESS);
-    ck_assert_ptr_eq(again, keys[1]);
+    ck_assert_int_eq(cache_decodes, ACME_PKEY_CACHE_MAX + 1);
+    ck_assert_ptr_eq(acme_pkey_get_evp(again), acme_pkey_get_evp(keys[1]));
+    /* the first was replaced by the last: decoded anew, still the right key,
+     * and the key handed out before stays valid */
     ck_assert_int_eq(acme_pkey_cache_from_pem(&again, cache, test_pool, pems[0], lens[0],
                                               &err), APR_SUCCESS);
+    ck_assert_int_eq(cache_decodes, ACME_PKEY_CACHE_MAX + 2);
     ck_assert_str_eq(cache_key_pem(again), pems[0]);
-    /* a damaged PEM: the error of acme_pkey_from_pem, readable after the call */
+    ck_assert_str_eq(cache_key_pem(keys[0]), pems[0]);
+    /* a damaged PEM: the decoder's error, readable after the call */
     err = NULL;
     ck_assert_int_eq(acme_pkey_cache_from_pem(&again, cache, test_pool, pems[2], 40, &err),
                      APR_EINVAL);
@@ -476,7 +502,7 @@ START_TEST(pkey_cache_replaces_the_oldest_and_keeps_errors_out)
     /* no cache: a plain decode */
     ck_assert_int_eq(acme_pkey_cache_from_pem(&again, NULL, test_pool, pems[2], lens[2],
                                               &err), APR_SUCCESS);
-    ck_assert_ptr_ne(again, keys[2]);
+    ck_assert_ptr_ne(acme_pkey_get_evp(again), acme_pkey_get_evp(keys[2]));
     ck_assert_str_eq(cache_key_pem(again), pems[2]);
 }
 END_TEST

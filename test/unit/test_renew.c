@@ -95,6 +95,17 @@ acme_job_t *renew_job(const char *md)
     return job;
 }
 
+acme_pkey_t *renew_account_key(const char *id)
+{
+    acme_pkey_t *key = NULL;
+    const char *why = NULL;
+
+    ck_assert_msg(acme_keys_account_key(&key, test_pool, acme_keys_local(test_pool, renew_store),
+                                        id, 0, &why) == APR_SUCCESS,
+                  "account key of %s: %s", id, why ? why : "?");
+    return key;
+}
+
 const char *renew_item(acme_store_group_e group, const char *name, const char *aspect)
 {
     const char *data;

@@ -107,6 +107,8 @@ acme_renew_outcome_t *renew_run(renew_ca_t *ca, const acme_renew_spec_t *spec,
 
 /* The persisted job (asserting it exists). */
 acme_job_t *renew_job(const char *md);
+/* The key of account `id`, from a local custody of renew_store. */
+acme_pkey_t *renew_account_key(const char *id);
 /* A store item as a string, or NULL when absent. */
 const char *renew_item(acme_store_group_e group, const char *name, const char *aspect);
 /* Asserts STAGING/<md> holds md.json and a key + verified chain per key spec. */

@@ -47,7 +47,7 @@ START_TEST(account_is_shared_by_domains)
     ck_assert_str_eq(APR_ARRAY_IDX(ids, 0, const char *), "ACME-ca.test-0001");
     ck_assert_str_eq(renew_job("a.test")->account_id, renew_job("b.test")->account_id);
     ck_assert_int_eq(acme_account_store_load(&rec, test_pool, renew_store,
-                                             "ACME-ca.test-0001", NULL, NULL), APR_SUCCESS);
+                                             "ACME-ca.test-0001", NULL), APR_SUCCESS);
     ck_assert_str_eq(rec->url, ACCT_URL);
     ck_assert_str_eq(rec->contact, "mailto:admin@a.test");
     ck_assert_str_eq(rec->ca_url, DIR_URL);
@@ -72,13 +72,13 @@ START_TEST(forgotten_account_is_registered_again)
 {
     acme_renew_spec_t *a = renew_spec("a.test", "a.test", "www.a.test");
     acme_renew_spec_t *b = renew_spec("b.test", "b.test", "www.b.test");
-    acme_account_record_t *before, *after;
+    acme_account_record_t *after;
+    acme_pkey_t *before_key;
     renew_ca_t *ca;
     acme_renew_outcome_t *out;
 
     run_done(a, ACME_JOB_ACCOUNT);
-    ck_assert_int_eq(acme_account_store_load(&before, test_pool, renew_store,
-                                             "ACME-ca.test-0001", NULL, NULL), APR_SUCCESS);
+    ck_assert_ptr_nonnull(before_key = renew_account_key("ACME-ca.test-0001"));
     ca = renew_ca_create(b, 0);
     renew_ca_post(ca, NEWORDER_URL, 400, PROBLEM("accountDoesNotExist", "who are you"),
                   "order");
@@ -88,9 +88,10 @@ START_TEST(forgotten_account_is_registered_again)
     renew_ca_done(ca);
     ck_assert_int_eq(out->status, ACME_RENEW_DONE);
     ck_assert_int_eq(acme_account_store_load(&after, test_pool, renew_store,
-                                             "ACME-ca.test-0001", NULL, NULL), APR_SUCCESS);
+                                             "ACME-ca.test-0001", NULL), APR_SUCCESS);
     ck_assert_str_eq(after->url, CA "/acct/2");
-    ck_assert(acme_pkey_public_eq(before->key, after->key));   /* the same key */
+    /* the same key */
+    ck_assert(acme_pkey_public_eq(before_key, renew_account_key("ACME-ca.test-0001")));
     ck_assert_int_eq(account_ids()->nelts, 1);
 }
 END_TEST
@@ -249,7 +250,7 @@ START_TEST(unusable_account_is_skipped)
     ck_assert_int_eq(acme_store_save(renew_store, test_pool, ACME_STORE_ACCOUNTS, BROKEN_ID,
                                      ACME_ACCOUNT_STORE_KEY, "no key", 6, ACME_STORE_SECRET),
                      APR_SUCCESS);
-    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, NULL, &want),
+    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, &want),
                      APR_ENOENT);
 }
 END_TEST
@@ -330,13 +331,15 @@ START_TEST(mod_md_account_is_used)
     want.contact = "admin@a.test";
     want.eab_kid = EAB_KID;
     want.eab_hmac = EAB_HMAC;
-    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, NULL, &want),
+    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, &want),
                      APR_SUCCESS);
     ck_assert_str_eq(rec->id, "ACME-ca.test-0001");    /* not the deactivated one */
     ck_assert_str_eq(rec->url, ACCT_URL);
     ck_assert_str_eq(rec->contact, "mailto:admin@a.test");
     ck_assert_str_eq(rec->eab_kid, EAB_KID);
-    ck_assert_int_eq(EVP_PKEY_eq(acme_pkey_get_evp(rec->key), acme_pkey_get_evp(key)), 1);
+    ck_assert_ptr_null(rec->key);   /* the record only: the key is the custody's */
+    ck_assert_int_eq(EVP_PKEY_eq(acme_pkey_get_evp(renew_account_key(rec->id)),
+                                 acme_pkey_get_evp(key)), 1);
 }
 END_TEST
 
@@ -364,7 +367,7 @@ START_TEST(mod_md_eab_hmac_is_removed_from_the_account)
     want.ca_url = DIR_URL;
     want.contact = "admin@a.test";
     want.eab_kid = EAB_KID;
-    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, NULL, &want),
+    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, &want),
                      APR_SUCCESS);
     ck_assert_str_eq(rec->id, "ACME-ca.test-0000");
 }
@@ -376,10 +379,58 @@ START_TEST(account_key_under_another_passphrase_is_unusable)
     acme_account_record_t *rec;
     const char *why = NULL;
 
+    acme_renew_spec_t *a = renew_spec("a.test", "a.test", "www.a.test");
+    acme_account_want_t want = { 0 };
+    acme_pkey_t *key = NULL;
+
     mod_md_account("ACME-ca.test-0001", "valid", other, sizeof(other));
+    /* the record reads, the custody refuses its key */
     ck_assert_int_eq(acme_account_store_load(&rec, test_pool, renew_store, "ACME-ca.test-0001",
-                                             NULL, &why), APR_EINVAL);
+                                             &why), APR_SUCCESS);
+    ck_assert_int_eq(acme_keys_account_key(&key, test_pool,
+                                           acme_keys_local(test_pool, renew_store),
+                                           "ACME-ca.test-0001", 0, &why), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(why, "encrypted with another passphrase"));
+    /* find still names it (it matches); a run skips it and makes a new one */
+    want.ca_url = DIR_URL;
+    want.contact = "admin@a.test";
+    want.eab_kid = EAB_KID;
+    ck_assert_int_eq(acme_account_store_find(&rec, test_pool, renew_store, &want),
+                     APR_SUCCESS);
+    a->eab_kid = EAB_KID;
+    a->eab_hmac = EAB_HMAC;
+    run_done(a, ACME_JOB_ACCOUNT);
+    ck_assert_str_eq(renew_job("a.test")->account_id, "ACME-ca.test-0002");
+}
+END_TEST
+
+/* A job resuming with an account whose key went missing goes back to
+ * "account" and registers a new key under that id (the record without its
+ * key is of no use; its id is free for a new key). */
+START_TEST(account_key_gone_mid_job_makes_a_new_account)
+{
+    acme_renew_spec_t *a = renew_spec("a.test", "a.test", "www.a.test");
+    acme_renew_spec_t *b = renew_spec("b.test", "b.test", "www.b.test");
+    renew_ca_t *ca;
+
+    acme_account_record_t *rec;
+    acme_pkey_t *old_key;
+
+    run_done(a, ACME_JOB_ACCOUNT);
+    old_key = renew_account_key("ACME-ca.test-0001");
+    ck_assert_int_eq(acme_store_remove(renew_store, test_pool, ACME_STORE_ACCOUNTS,
+                                       "ACME-ca.test-0001", ACME_ACCOUNT_STORE_KEY),
+                     APR_SUCCESS);
+    ca = renew_ca_create(b, 0);
+    renew_ca_new_account(ca, CA "/acct/2");
+    renew_ca_flow(ca, ACME_JOB_ORDER, 0, 1);
+    ck_assert_int_eq(renew_run(ca, b, apr_time_now())->status, ACME_RENEW_DONE);
+    renew_ca_done(ca);
+    ck_assert_str_eq(renew_job("b.test")->account_id, "ACME-ca.test-0001");
+    ck_assert_int_eq(acme_account_store_load(&rec, test_pool, renew_store,
+                                             "ACME-ca.test-0001", NULL), APR_SUCCESS);
+    ck_assert_str_eq(rec->url, CA "/acct/2");
+    ck_assert(!acme_pkey_public_eq(old_key, renew_account_key("ACME-ca.test-0001")));
 }
 END_TEST
 
@@ -401,6 +452,7 @@ TCase *test_renew_account_tcase(void)
     tcase_add_test(tc, account_is_kept_as_mod_md_keeps_it);
     tcase_add_test(tc, mod_md_account_is_used);
     tcase_add_test(tc, account_key_under_another_passphrase_is_unusable);
+    tcase_add_test(tc, account_key_gone_mid_job_makes_a_new_account);
     tcase_add_test(tc, mod_md_eab_hmac_is_removed_from_the_account);
     return tc;
 }

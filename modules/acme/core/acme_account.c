@@ -78,11 +78,19 @@ static apr_status_t new_account_payload(json_t **ppayload, apr_pool_t *p, acme_c
         json_object_set_new(payload, "termsOfServiceAgreed", json_true());
     }
     if (params->eab_kid || params->eab_hmac) {
-        rv = acme_jws_sign_eab(&eab, p, acme_client_get_key(c), params->eab_kid,
-                               params->eab_hmac, NULL, dir->new_account, &why);
+        if (params->keys) {
+            rv = acme_keys_eab(&eab, p, params->keys, params->account_id, params->eab_kid,
+                               params->eab_hmac, dir->new_account, &why);
+        }
+        else {
+            rv = acme_jws_sign_eab(&eab, p, acme_client_get_key(c), params->eab_kid,
+                                   params->eab_hmac, NULL, dir->new_account, &why);
+        }
         if (rv != APR_SUCCESS) {
-            rv = acme_result_fail(r, rv, "external account binding: %s", why);
-            r->action = ACME_ACTION_FIX_CONFIG;
+            rv = acme_result_fail(r, rv, "external account binding: %s", why ? why : "?");
+            /* a bad kid or HMAC needs an admin; a custody out of reach, a retry */
+            r->action = (rv == APR_EINVAL || !params->keys) ? ACME_ACTION_FIX_CONFIG
+                                                           : ACME_ACTION_RETRY;
             return rv;
         }
         json_object_set_new(payload, "externalAccountBinding", eab);

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "acme_client.h"
+#include "acme_keys.h"
 #include "acme_pkey.h"
 #include "acme_result.h"
 
@@ -45,6 +46,12 @@ typedef struct acme_account_params_t {
     int agree_tos;                       /* sends termsOfServiceAgreed: true */
     const char *eab_kid;                 /* External Account Binding key id... */
     const char *eab_hmac;                /* ...and its base64url HMAC key */
+    acme_keys_t *keys;                   /* the custody that binds with EAB
+                                          * (acme_keys_eab()), or NULL: the
+                                          * client's key is MACed here
+                                          * (acme-cli) */
+    const char *account_id;              /* the account of the client's key in
+                                          * `keys` (with keys only) */
 } acme_account_params_t;
 
 /* Parses an account object; `url` (may be NULL) is the account URL known

@@ -11,7 +11,6 @@
 #include "acme_log.h"
 #include "acme_names.h"
 #include "acme_order.h"
-#include "acme_store_pkey.h"
 
 /* How much of the CA's host goes into an account id. */
 #define ID_HOST_MAX 40
@@ -107,49 +106,38 @@ static apr_status_t record_from_json(acme_account_record_t *rec, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/* The account key: encrypted with the store key (acme_store_pkey.h); a
- * plain PEM (mod_acme's first layout) goes through the cache as before. */
-static apr_status_t key_from_pem(acme_pkey_t **pkey, apr_pool_t *p, acme_store_t *store,
-                                 acme_pkey_cache_t *keys, const char *pem, apr_size_t len,
-                                 const char **perr)
-{
-    if (strstr(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") == NULL) {
-        return acme_pkey_cache_from_pem(pkey, keys, p, pem, len, perr);
-    }
-    return acme_store_pkey_from_pem(pkey, p, store, pem, len, perr);
-}
-
 apr_status_t acme_account_store_load(acme_account_record_t **prec, apr_pool_t *p,
-                                     acme_store_t *store, const char *id,
-                                     acme_pkey_cache_t *keys, const char **perr)
+                                     acme_store_t *store, const char *id, const char **perr)
 {
     acme_account_record_t *rec = apr_pcalloc(p, sizeof(*rec));
-    const char *text, *pem;
-    apr_size_t len, pem_len;
+    const char *text;
+    apr_size_t len;
     apr_status_t rv;
 
     rec->id = apr_pstrdup(p, id);
     rv = acme_store_load(&text, &len, p, store, ACME_STORE_ACCOUNTS, id,
                          ACME_ACCOUNT_STORE_JSON);
-    if (rv == APR_SUCCESS) {
-        rv = acme_store_load(&pem, &pem_len, p, store, ACME_STORE_ACCOUNTS, id,
-                             ACME_ACCOUNT_STORE_KEY);
-    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = record_from_json(rec, p, text, len, perr)) != APR_SUCCESS
-        || (rv = key_from_pem(&rec->key, p, store, keys, pem, pem_len, perr))
-           != APR_SUCCESS) {
+    if ((rv = record_from_json(rec, p, text, len, perr)) != APR_SUCCESS) {
         return rv;
     }
     *prec = rec;
     return APR_SUCCESS;
 }
 
-apr_status_t acme_account_store_find(acme_account_record_t **prec, apr_pool_t *p,
-                                     acme_store_t *store, acme_pkey_cache_t *keys,
-                                     const acme_account_want_t *want)
+int acme_account_store_key_unusable(apr_status_t rv)
+{
+    return APR_STATUS_IS_ENOENT(rv) || rv == APR_EINVAL || APR_STATUS_IS_EACCES(rv);
+}
+
+/* The first account for `want` in name order. With `keys`, only one whose key the custody gives (rec->key set):
+ * one whose key is unusable is skipped (logged) as an invalid record is;
+ * another custody error ends the search (*pwhy says why). */
+static apr_status_t find_matching(acme_account_record_t **prec, apr_pool_t *p,
+                                  acme_store_t *store, acme_keys_t *keys,
+                                  const acme_account_want_t *want, const char **pwhy)
 {
     apr_array_header_t *ids;
     acme_account_record_t *rec;
@@ -162,21 +150,44 @@ apr_status_t acme_account_store_find(acme_account_record_t **prec, apr_pool_t *p
     }
     for (i = 0; i < ids->nelts; ++i) {
         const char *id = APR_ARRAY_IDX(ids, i, const char *);
-        rv = acme_account_store_load(&rec, p, store, id, keys, &why);
+        rv = acme_account_store_load(&rec, p, store, id, &why);
         if (rv == APR_ENOENT) {
-            continue;   /* a name without both aspects: not an account of ours */
+            continue;   /* a name without account.json: not an account of ours */
         }
         if (rv != APR_SUCCESS) {
             acme_log(ACME_LOG_WARNING, rv, "ACME0850 acme[account=%s]: unusable, skipped: %s",
                      id, why ? why : "cannot read");
             continue;
         }
-        if (acme_account_store_matches(rec, want)) {
+        if (!acme_account_store_matches(rec, want)) {
+            continue;
+        }
+        if (keys == NULL) {
             *prec = rec;
             return APR_SUCCESS;
         }
+        why = NULL;
+        rv = acme_keys_account_key(&rec->key, p, keys, id, 0, &why);
+        if (rv == APR_SUCCESS) {
+            *prec = rec;
+            return APR_SUCCESS;
+        }
+        if (!acme_account_store_key_unusable(rv)) {
+            *pwhy = apr_psprintf(p, "the key of account %s: %s", id, why ? why : "?");
+            return rv;
+        }
+        acme_log(ACME_LOG_WARNING, rv, "ACME0853 acme[account=%s]: its key is unusable (%s),"
+                 " skipped", id, why ? why : "?");
     }
     return APR_ENOENT;
+}
+
+apr_status_t acme_account_store_find(acme_account_record_t **prec, apr_pool_t *p,
+                                     acme_store_t *store, const acme_account_want_t *want)
+{
+    const char *why = NULL;
+
+    return find_matching(prec, p, store, NULL, want, &why);
 }
 
 /* account.json as mod_md reads it too ("status", "url", "ca-url", "contact"
@@ -271,15 +282,14 @@ static const char *id_prefix(apr_pool_t *p, const char *ca_url)
     return apr_pstrcat(p, "ACME-", n ? buf : "ca", "-", NULL);
 }
 
-/* A new record with a fresh key, saved (key first, exclusively). */
+/* A new record with a fresh key, saved (the key first, exclusively, by the
+ * custody: an id whose key exists is taken, the next number is tried). */
 static apr_status_t record_create(acme_account_record_t **prec, apr_pool_t *p,
-                                  acme_store_t *store, const acme_account_want_t *want,
-                                  acme_result_t *r)
+                                  acme_store_t *store, acme_keys_t *keys,
+                                  const acme_account_want_t *want, acme_result_t *r)
 {
-    acme_pkey_spec_t spec = { ACME_PKEY_EC, 0, ACME_PKEY_P256 };
     acme_account_record_t *rec = apr_pcalloc(p, sizeof(*rec));
-    const char *prefix = id_prefix(p, want->ca_url), *pem, *why = NULL;
-    apr_size_t len;
+    const char *prefix = id_prefix(p, want->ca_url), *why = NULL;
     apr_status_t rv;
     int n;
 
@@ -287,26 +297,23 @@ static apr_status_t record_create(acme_account_record_t **prec, apr_pool_t *p,
     rec->contact = acme_account_store_contact(p, want->contact);
     rec->eab_kid = want->eab_kid;
     rec->created = apr_time_now();
-    if ((rv = acme_pkey_generate(&rec->key, p, &spec, &why))
-        || (rv = acme_store_pkey_to_pem(&pem, &len, p, store, ACME_STORE_ACCOUNTS, rec->key,
-                                        &why))) {
-        return acme_result_fail(r, rv, "account key: %s", why);
-    }
     rv = APR_EEXIST;
-    for (n = 1; rv == APR_EEXIST && n <= ACME_ACCOUNT_STORE_MAX_PER_CA; ++n) {
+    for (n = 1; APR_STATUS_IS_EEXIST(rv) && n <= ACME_ACCOUNT_STORE_MAX_PER_CA; ++n) {
         rec->id = apr_psprintf(p, "%s%04d", prefix, n);
         if (acme_names_check_id(rec->id) != APR_SUCCESS) {
             rec->id = apr_psprintf(p, "ACME-ca-%04d", n);
         }
-        rv = acme_store_save(store, p, ACME_STORE_ACCOUNTS, rec->id, ACME_ACCOUNT_STORE_KEY,
-                             pem, len, ACME_STORE_SECRET | ACME_STORE_EXCL);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = record_save(store, p, rec);
+        rv = acme_keys_account_key(&rec->key, p, keys, rec->id, 1, &why);
     }
     if (rv != APR_SUCCESS) {
-        rv = acme_result_fail(r, rv, "saving a new account for %s", want->ca_url);
+        rv = acme_result_fail(r, rv, "making the key of a new account for %s: %s",
+                              want->ca_url, why ? why : "?");
         r->action = ACME_ACTION_RETRY;  /* the store may recover (disk space) */
+        return rv;
+    }
+    if ((rv = record_save(store, p, rec)) != APR_SUCCESS) {
+        rv = acme_result_fail(r, rv, "saving a new account for %s", want->ca_url);
+        r->action = ACME_ACTION_RETRY;
         return rv;
     }
     acme_log(ACME_LOG_INFO, 0, "ACME0851 acme[account=%s]: created for %s", rec->id,
@@ -317,7 +324,7 @@ static apr_status_t record_create(acme_account_record_t **prec, apr_pool_t *p,
 
 /* newAccount for the record's key; saves the URL the CA assigned. */
 static apr_status_t record_register(acme_account_record_t *rec, apr_pool_t *p,
-                                    acme_store_t *store, acme_client_t *c,
+                                    acme_store_t *store, acme_keys_t *keys, acme_client_t *c,
                                     const acme_account_want_t *want, acme_result_t *r)
 {
     apr_array_header_t *contacts = apr_array_make(p, 1, sizeof(const char *));
@@ -332,6 +339,8 @@ static apr_status_t record_register(acme_account_record_t *rec, apr_pool_t *p,
     params.agree_tos = want->tos_agreed;
     params.eab_kid = want->eab_kid;
     params.eab_hmac = want->eab_hmac;
+    params.keys = keys;
+    params.account_id = rec->id;
     acme_client_set_account(c, rec->key, NULL);
     acme_result_set_activity(r, "registering account %s at %s", rec->id, rec->ca_url);
     if ((rv = acme_account_register(&acct, p, c, &params, r)) != APR_SUCCESS) {
@@ -347,9 +356,14 @@ static apr_status_t record_register(acme_account_record_t *rec, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-static apr_status_t store_fail(acme_result_t *r, apr_status_t rv)
+static apr_status_t store_fail(acme_result_t *r, apr_status_t rv, const char *why)
 {
-    acme_result_fail(r, rv, "reading the accounts of the store");
+    if (why) {
+        acme_result_fail(r, rv, "%s", why);
+    }
+    else {
+        acme_result_fail(r, rv, "reading the accounts of the store");
+    }
     r->action = ACME_ACTION_RETRY;
     return rv;
 }
@@ -357,21 +371,22 @@ static apr_status_t store_fail(acme_result_t *r, apr_status_t rv)
 /* Under the account lock: find (another process may just have made the
  * account), else create, then register when not registered. */
 static apr_status_t ensure_locked(acme_account_record_t **prec, apr_pool_t *p,
-                                  acme_store_t *store, acme_client_t *c,
+                                  acme_store_t *store, acme_keys_t *keys, acme_client_t *c,
                                   const acme_account_want_t *want, acme_result_t *r)
 {
     acme_account_record_t *rec = NULL;
+    const char *why = NULL;
     apr_status_t rv;
 
-    rv = acme_account_store_find(&rec, p, store, acme_client_key_cache(c), want);
+    rv = find_matching(&rec, p, store, keys, want, &why);
     if (rv == APR_ENOENT) {
-        rv = record_create(&rec, p, store, want, r);
+        rv = record_create(&rec, p, store, keys, want, r);
     }
     else if (rv != APR_SUCCESS) {
-        return store_fail(r, rv);
+        return store_fail(r, rv, why);
     }
     if (rv == APR_SUCCESS && rec->url == NULL) {
-        rv = record_register(rec, p, store, c, want, r);
+        rv = record_register(rec, p, store, keys, c, want, r);
     }
     if (rv == APR_SUCCESS) {
         *prec = rec;
@@ -380,23 +395,25 @@ static apr_status_t ensure_locked(acme_account_record_t **prec, apr_pool_t *p,
 }
 
 apr_status_t acme_account_store_ensure(acme_account_record_t **prec, apr_pool_t *p,
-                                       acme_store_t *store, acme_client_t *c,
-                                       const acme_account_want_t *want, acme_result_t *r)
+                                       acme_store_t *store, acme_keys_t *keys,
+                                       acme_client_t *c, const acme_account_want_t *want,
+                                       acme_result_t *r)
 {
     acme_account_record_t *rec = NULL;
     acme_store_lock_t *lock;
+    const char *why = NULL;
     apr_status_t rv;
 
-    rv = acme_account_store_find(&rec, p, store, acme_client_key_cache(c), want);
+    rv = find_matching(&rec, p, store, keys, want, &why);
     if (rv != APR_SUCCESS || rec->url == NULL) {
         if (rv != APR_SUCCESS && rv != APR_ENOENT) {
-            return store_fail(r, rv);
+            return store_fail(r, rv, why);
         }
         rv = acme_store_lock(&lock, p, store, ACME_STORE_ACCOUNTS, ACME_ACCOUNT_STORE_LOCK, 0);
         if (rv != APR_SUCCESS) {
-            return rv == APR_TIMEUP ? APR_EBUSY : store_fail(r, rv);
+            return rv == APR_TIMEUP ? APR_EBUSY : store_fail(r, rv, NULL);
         }
-        rv = ensure_locked(&rec, p, store, c, want, r);
+        rv = ensure_locked(&rec, p, store, keys, c, want, r);
         acme_store_unlock(lock);
         if (rv != APR_SUCCESS) {
             return rv;
@@ -414,7 +431,7 @@ apr_status_t acme_account_store_forget_url(acme_store_t *store, apr_pool_t *p,
     const char *why = NULL;
     apr_status_t rv;
 
-    if ((rv = acme_account_store_load(&rec, p, store, id, NULL, &why)) != APR_SUCCESS) {
+    if ((rv = acme_account_store_load(&rec, p, store, id, &why)) != APR_SUCCESS) {
         return rv;
     }
     acme_log(ACME_LOG_NOTICE, 0, "ACME0852 acme[account=%s]: the CA no longer knows %s,"

@@ -6,10 +6,14 @@
  *   account.json  {"status": "valid", "url", "ca-url", "contact": [...],
  *                 "eab": {"kid"}, "created"}: no secret
  *   account.pem   the account key, PKCS#8 PEM encrypted with the store key
- *                 (acme_store_secret_key()), saved ACME_STORE_SECRET
+ *                 (acme_store_secret_key()), made, kept and used by the key
+ *                 custody (acme_keys.h): this file never reads it
  * mod_md's accounts are used as they are (their "eab.hmac" is ignored);
  * mod_acme's first account.json ({"contact": "...", "eab-kid"}, a plain
  * key) is still read.
+ * An account whose key the custody cannot give (missing, damaged, under
+ * another passphrase, not private) is skipped when looking for an account,
+ * like one whose account.json is damaged: a new account is made.
  * The key is saved before the account is registered, so a crash during
  * registration loses nothing: the next attempt registers the same key, and a
  * CA that made the account already returns it. account.json without "url" is
@@ -25,13 +29,14 @@
 #include <apr_pools.h>
 
 #include "acme_client.h"
-#include "acme_pkey_cache.h"
+#include "acme_keys.h"
+#include "acme_layout.h"
 #include "acme_pkey.h"
 #include "acme_result.h"
 #include "acme_store.h"
 
 #define ACME_ACCOUNT_STORE_JSON "account.json"
-#define ACME_ACCOUNT_STORE_KEY "account.pem"
+#define ACME_ACCOUNT_STORE_KEY ACME_ASPECT_ACCOUNT_KEY
 /* The lock (group ACCOUNTS) held while an account is created or registered. */
 #define ACME_ACCOUNT_STORE_LOCK "accounts"
 /* Accounts per CA host are numbered 0001..ACME_ACCOUNT_STORE_MAX_PER_CA. */
@@ -55,7 +60,9 @@ typedef struct acme_account_record_t {
     const char *url;        /* the account URL, NULL while not registered */
     apr_time_t created;     /* when the record was made */
     int unusable;           /* deactivated, revoked or disabled (by mod_md) */
-    acme_pkey_t *key;       /* the account key */
+    acme_pkey_t *key;       /* the account key from the custody: set by
+                             * acme_account_store_ensure(), NULL after load
+                             * and find */
 } acme_account_record_t;
 
 /* The contact as account records keep it: "mailto:" prepended to a bare
@@ -74,33 +81,37 @@ apr_status_t acme_account_store_forget_secrets(int *pchanged, apr_pool_t *p,
 int acme_account_store_matches(const acme_account_record_t *rec,
                                const acme_account_want_t *want);
 
-/* Loads the account `id`. APR_ENOENT when absent, APR_EINVAL (reason in
- * *perr) when account.json or the key is invalid, store errors otherwise.
- * With a key cache (may be NULL) the key comes from it when its PEM was
- * decoded before (acme_pkey_cache.h: then it belongs to the cache). */
+/* Loads the record of account `id` (account.json; not its key: rec->key is
+ * NULL). APR_ENOENT when absent, APR_EINVAL (reason in *perr) when
+ * account.json is invalid, store errors otherwise. */
 apr_status_t acme_account_store_load(acme_account_record_t **prec, apr_pool_t *p,
-                                     acme_store_t *store, const char *id,
-                                     acme_pkey_cache_t *keys, const char **perr);
+                                     acme_store_t *store, const char *id, const char **perr);
 
-/* Finds the account for `want`, registered or not: the first matching one in
- * name order. Invalid accounts are skipped (and logged). APR_ENOENT: none.
- * `keys` as for acme_account_store_load(). */
+/* Finds the record of the account for `want`, registered or not: the first
+ * matching one in name order (rec->key NULL). Invalid records are skipped
+ * (and logged). APR_ENOENT: none. */
 apr_status_t acme_account_store_find(acme_account_record_t **prec, apr_pool_t *p,
-                                     acme_store_t *store, acme_pkey_cache_t *keys,
-                                     const acme_account_want_t *want);
+                                     acme_store_t *store, const acme_account_want_t *want);
 
-/* The registered account for `want`: found in the store, or created (a new
- * key, saved first) and registered with the CA through `c`. On success the
- * client signs with the account (its key is borrowed from the record, so
- * the record's pool must outlive the client's use of it).
+/* True when the custody's answer `rv` for an account key means the account
+ * cannot be used (no key, a damaged or not private one), not that the custody
+ * is unreachable for now. */
+int acme_account_store_key_unusable(apr_status_t rv);
+
+/* The registered account for `want`: found in the store (one whose key
+ * `keys` gives), or created (a new key made by `keys` first) and registered
+ * with the CA through `c`. On success rec->key is set and the client signs
+ * with it (borrowed from the record, so the record's pool must outlive the
+ * client's use of it).
  * Errors: APR_EBUSY with r untouched (still a success) when another job
  * holds the account lock: try again in a moment. CA and transport errors in
  * r (acme_account.h: a CA that requires EAB without one configured is
  * FIX_CONFIG; a wrong EAB HMAC is the CA's "unauthorized" or "malformed");
- * store errors in r as well. */
+ * store and custody errors in r as well (RETRY). */
 apr_status_t acme_account_store_ensure(acme_account_record_t **prec, apr_pool_t *p,
-                                       acme_store_t *store, acme_client_t *c,
-                                       const acme_account_want_t *want, acme_result_t *r);
+                                       acme_store_t *store, acme_keys_t *keys,
+                                       acme_client_t *c, const acme_account_want_t *want,
+                                       acme_result_t *r);
 
 /* Forgets the account URL of `id` (the CA said accountDoesNotExist): the
  * next acme_account_store_ensure() registers its key again. */

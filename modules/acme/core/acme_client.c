@@ -19,7 +19,6 @@ struct acme_client_t {
     acme_nonce_pool_t *nonces;
     const acme_pkey_t *key;
     char *kid;
-    acme_pkey_cache_t *key_cache;   /* the account keys decoded for this client */
 };
 
 apr_status_t acme_client_create(acme_client_t **pclient, apr_pool_t *p,
@@ -40,7 +39,6 @@ apr_status_t acme_client_create(acme_client_t **pclient, apr_pool_t *p,
     c->transport = transport;
     c->directory_url = apr_pstrdup(cp, directory_url);
     c->nonces = acme_nonce_pool_create(cp);
-    c->key_cache = acme_pkey_cache_create(cp);
     *pclient = c;
     return APR_SUCCESS;
 }
@@ -56,11 +54,6 @@ void acme_client_set_account(acme_client_t *c, const acme_pkey_t *key, const cha
     if (kid == NULL || c->kid == NULL || strcmp(kid, c->kid) != 0) {
         c->kid = kid ? apr_pstrdup(c->pool, kid) : NULL;
     }
-}
-
-acme_pkey_cache_t *acme_client_key_cache(acme_client_t *c)
-{
-    return c->key_cache;
 }
 
 const acme_pkey_t *acme_client_get_key(const acme_client_t *c)

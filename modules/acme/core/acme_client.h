@@ -32,7 +32,6 @@
 #include "acme_directory.h"
 #include "acme_http.h"
 #include "acme_pkey.h"
-#include "acme_pkey_cache.h"
 #include "acme_result.h"
 
 /* How many times one POST is sent when the CA keeps answering badNonce. A
@@ -62,11 +61,6 @@ const acme_directory_t *acme_client_get_directory(const acme_client_t *c);
 void acme_client_set_account(acme_client_t *c, const acme_pkey_t *key, const char *kid);
 const acme_pkey_t *acme_client_get_key(const acme_client_t *c);
 const char *acme_client_get_kid(const acme_client_t *c);
-
-/* Keys decoded for this client (account keys, by their PEM): a client lives
- * as long as its renewal worker, which reads the same account key for every
- * domain it renews. */
-acme_pkey_cache_t *acme_client_key_cache(acme_client_t *c);
 
 /* Nonces currently pooled (for tests and status). */
 int acme_client_nonce_count(const acme_client_t *c);

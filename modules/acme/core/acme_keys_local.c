@@ -6,13 +6,27 @@
 #include "acme_keys.h"
 #include "acme_layout.h"
 #include "acme_log.h"
+#include "acme_pkey_cache.h"
 #include "acme_store_pkey.h"
+
+/* Decoded keys kept: the account keys in use and the staged keys of the
+ * domains being renewed at once. */
+#define KEYS_LOCAL_CACHE_MAX 32
 
 typedef struct {
     acme_store_t *store;
+    acme_pkey_cache_t *cache;   /* decoded keys by their PEM (encrypted ones cost
+                                 * a PBKDF2 derivation each) */
 } keys_local_t;
 
-/* The key saved as (group, name, aspect). APR_ENOENT when absent. */
+static apr_status_t key_decode(acme_pkey_t **pkey, apr_pool_t *p, void *baton,
+                               const char *pem, apr_size_t len, const char **perr)
+{
+    return acme_store_pkey_from_pem(pkey, p, baton, pem, len, perr);
+}
+
+/* The key saved as (group, name, aspect). APR_ENOENT when absent, APR_EACCES
+ * when the file is not private (acme_store_load_private() logged it). */
 static apr_status_t key_load(acme_pkey_t **pkey, apr_pool_t *p, keys_local_t *kl,
                              acme_store_group_e group, const char *name, const char *aspect,
                              const char **perr)
@@ -21,14 +35,16 @@ static apr_status_t key_load(acme_pkey_t **pkey, apr_pool_t *p, keys_local_t *kl
     apr_size_t len;
     apr_status_t rv;
 
-    rv = acme_store_load(&pem, &len, p, kl->store, group, name, aspect);
+    rv = acme_store_load_private(&pem, &len, p, kl->store, group, name, aspect);
     if (rv != APR_SUCCESS) {
         if (perr) {
-            *perr = APR_STATUS_IS_ENOENT(rv) ? "no key" : "the key cannot be read";
+            *perr = APR_STATUS_IS_ENOENT(rv) ? "no key"
+                    : APR_STATUS_IS_EACCES(rv) ? "the key file is not private"
+                    : "the key cannot be read";
         }
         return rv;
     }
-    return acme_store_pkey_from_pem(pkey, p, kl->store, pem, len, perr);
+    return acme_pkey_cache_from_pem(pkey, kl->cache, p, pem, len, perr);
 }
 
 /* A new key of `spec` saved as (group, name, aspect). */
@@ -47,7 +63,7 @@ static apr_status_t key_make(acme_pkey_t **pkey, apr_pool_t *p, keys_local_t *kl
         return rv;
     }
     rv = acme_store_save(kl->store, p, group, name, aspect, pem, len,
-                         ACME_STORE_SECRET | (excl ? ACME_STORE_EXCL : 0));
+                         ACME_STORE_PRIVATE | (excl ? ACME_STORE_EXCL : 0));
     if (rv != APR_SUCCESS) {
         if (perr) {
             *perr = APR_STATUS_IS_EEXIST(rv) ? "the key exists" : "the key cannot be saved";
@@ -64,10 +80,11 @@ static apr_status_t local_account_key(acme_pkey_t **pkey, apr_pool_t *p, void *b
     acme_pkey_spec_t p256 = { ACME_PKEY_EC, 0, ACME_PKEY_P256 };
 
     if (create) {
-        return key_make(pkey, p, baton, ACME_STORE_ACCOUNTS, account_id, "account.pem", &p256,
-                        1, perr);
+        return key_make(pkey, p, baton, ACME_STORE_ACCOUNTS, account_id,
+                        ACME_ASPECT_ACCOUNT_KEY, &p256, 1, perr);
     }
-    return key_load(pkey, p, baton, ACME_STORE_ACCOUNTS, account_id, "account.pem", perr);
+    return key_load(pkey, p, baton, ACME_STORE_ACCOUNTS, account_id, ACME_ASPECT_ACCOUNT_KEY,
+                    perr);
 }
 
 static apr_status_t local_eab(json_t **pjws, apr_pool_t *p, void *baton,
@@ -140,5 +157,6 @@ acme_keys_t *acme_keys_local(apr_pool_t *p, acme_store_t *store)
     keys_local_t *kl = apr_pcalloc(p, sizeof(*kl));
 
     kl->store = store;
+    kl->cache = acme_pkey_cache_create(p, KEYS_LOCAL_CACHE_MAX, key_decode, store);
     return acme_keys_create(p, &local_ops, kl);
 }

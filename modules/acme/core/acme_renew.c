@@ -137,9 +137,11 @@ static apr_status_t job_open(acme_renew_ctx_t *ctx)
     return rv;
 }
 
-/* The account the job uses, checked against the spec; back to "account"
- * when it is gone, unregistered or not the right one any more. */
-static void job_account_load(acme_renew_ctx_t *ctx)
+/* The account the job uses, checked against the spec, with its key from the
+ * custody; back to "account" when it is gone, unregistered, not the right
+ * one any more or its key is unusable. A custody that cannot be reached now
+ * is an error (RETRY in ctx->r) that leaves the job where it is. */
+static apr_status_t job_account_load(acme_renew_ctx_t *ctx)
 {
     acme_account_want_t want = { 0 };
     acme_account_record_t *rec = NULL;
@@ -150,13 +152,21 @@ static void job_account_load(acme_renew_ctx_t *ctx)
     want.contact = ctx->spec->contact;
     want.eab_kid = ctx->spec->eab_kid;
     if (ctx->job->account_id) {
-        rv = acme_account_store_load(&rec, ctx->p, ctx->store, ctx->job->account_id,
-                                     acme_client_key_cache(ctx->client), &why);
+        rv = acme_account_store_load(&rec, ctx->p, ctx->store, ctx->job->account_id, &why);
     }
     if (rv == APR_SUCCESS && rec->url && acme_account_store_matches(rec, &want)) {
-        ctx->account = rec;
-        acme_client_set_account(ctx->client, rec->key, rec->url);
-        return;
+        rv = acme_keys_account_key(&rec->key, ctx->p, ctx->keys, rec->id, 0, &why);
+        if (rv == APR_SUCCESS) {
+            ctx->account = rec;
+            acme_client_set_account(ctx->client, rec->key, rec->url);
+            return APR_SUCCESS;
+        }
+        if (!acme_account_store_key_unusable(rv)) {
+            acme_result_fail(ctx->r, rv, "the key of account %s (%s custody): %s", rec->id,
+                             acme_keys_kind(ctx->keys), why ? why : "?");
+            ctx->r->action = ACME_ACTION_RETRY;
+            return rv;
+        }
     }
     acme_log(ACME_LOG_NOTICE, rv, "ACME0904 acme[md=%s]: account %s is not usable (%s),"
              " looking for the account again", ctx->spec->md_name,
@@ -164,6 +174,7 @@ static void job_account_load(acme_renew_ctx_t *ctx)
              why ? why : (rv == APR_SUCCESS ? "not registered" : "cannot load it"));
     ctx->job->account_id = NULL;
     acme_renew_restart_order(ctx);
+    return APR_SUCCESS;
 }
 
 static apr_status_t step_run(acme_renew_ctx_t *ctx)
@@ -326,8 +337,8 @@ static apr_status_t job_drive(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
     acme_job_step_e prev;
     apr_status_t rv;
 
-    if (job->step != ACME_JOB_ACCOUNT) {
-        job_account_load(ctx);
+    if (job->step != ACME_JOB_ACCOUNT && job_account_load(ctx) != APR_SUCCESS) {
+        return job_failed(out, ctx);
     }
     ctx->answers_foreign = job->answered_by > 0 && job->answered_by != (long)getpid();
     for (n = 0; n < max; ++n) {
@@ -428,6 +439,7 @@ apr_status_t acme_renew_run(acme_renew_outcome_t *out, apr_pool_t *p, acme_store
     memset(&ctx, 0, sizeof(ctx));
     ctx.p = p;
     ctx.store = store;
+    ctx.keys = spec->keys ? spec->keys : acme_keys_local(p, store);
     ctx.client = client;
     ctx.spec = spec;
     ctx.now = now;

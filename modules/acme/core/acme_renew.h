@@ -70,8 +70,13 @@
  * ACME_RENEW_ACCOUNT_WAIT later); once it exists, jobs only read it, so jobs
  * of several domains run in parallel, each with its own client.
  *
+ * Keys: the run never handles a private key itself. The account key, the
+ * EAB binding, the staged domain keys and the CSRs come from a key custody
+ * (acme_keys.h, spec->keys): the keys it returns may be public halves that
+ * sign JWS through it. The run checks certificates against public keys.
+ *
  * Secrets: the EAB HMAC and private keys are never logged nor written to the
- * job; keys are saved ACME_STORE_SECRET. Log numbers ACME0850-0999. */
+ * job; the custody saves keys ACME_STORE_PRIVATE. Log numbers ACME0850-0999. */
 #ifndef ACME_RENEW_H
 #define ACME_RENEW_H
 
@@ -82,6 +87,7 @@
 
 #include "acme_account_store.h"
 #include "acme_client.h"
+#include "acme_keys.h"
 #include "acme_result.h"
 #include "acme_store.h"
 
@@ -170,6 +176,8 @@ typedef struct acme_renew_spec_t {
     const char *preferred_chain;       /* issuer CN of the preferred chain, or NULL */
     apr_interval_time_t retry_delay;   /* MDRetryDelay: backoff base; <= 0: default
                                         * (ACME_BACKOFF_BASE_DEFAULT) */
+    acme_keys_t *keys;                 /* the key custody; NULL: acme_keys_local() of
+                                        * the store, made for the run */
 } acme_renew_spec_t;
 
 typedef enum {

@@ -12,7 +12,6 @@
 #include "acme_layout.h"
 #include "acme_log.h"
 #include "acme_renew_int.h"
-#include "acme_store_pkey.h"
 
 static apr_status_t store_fail(acme_renew_ctx_t *ctx, apr_status_t rv, const char *what)
 {
@@ -21,42 +20,13 @@ static apr_status_t store_fail(acme_renew_ctx_t *ctx, apr_status_t rv, const cha
     return rv;
 }
 
-/* Remembers the staged key for the rest of the run: decoding it again
- * costs more than a request to a nearby CA. */
-static apr_status_t staged_key_keep(acme_pkey_t **pkey, acme_renew_ctx_t *ctx,
-                                    acme_pkey_t *key, const char *pem, apr_size_t len)
+/* The staged key of the current key spec from the custody; with `create`
+ * made and saved when absent or unusable (at finalize), so that it is never
+ * lost between finalizing and downloading. Kept for the rest of the run. */
+static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx, int create)
 {
-    ctx->staged_key = key;
-    ctx->staged_key_index = ctx->job->key_index;
-    ctx->staged_key_pem = pem;
-    ctx->staged_key_len = len;
-    *pkey = key;
-    return APR_SUCCESS;
-}
-
-/* The kept staged key when `pem` is the very file it came from (an RSA key
- * check costs tens of milliseconds), else NULL. */
-static acme_pkey_t *staged_key_known(const acme_renew_ctx_t *ctx, const char *spec_name,
-                                     const char *pem, apr_size_t len)
-{
-    if (ctx->staged_key == NULL || ctx->staged_key_pem == NULL
-        || ctx->staged_key_index >= ctx->spec->pkey_specs->nelts
-        || strcmp(spec_name, acme_pkey_spec_name(ctx->p, &APR_ARRAY_IDX(
-                      ctx->spec->pkey_specs, ctx->staged_key_index, acme_pkey_spec_t)))
-        || len != ctx->staged_key_len || memcmp(pem, ctx->staged_key_pem, len) != 0) {
-        return NULL;
-    }
-    return ctx->staged_key;
-}
-
-/* The staged key of the current key spec; made and saved when absent, so
- * that it is never lost between finalizing and downloading. */
-static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx)
-{
-    const char *aspect = acme_layout_privkey(ctx->p, acme_renew_key_name(ctx));
-    const char *pem, *why = NULL;
+    const char *why = NULL;
     acme_pkey_t *key = NULL;
-    apr_size_t len;
     apr_status_t rv;
 
     if (ctx->staged_key && ctx->staged_key_index == ctx->job->key_index) {
@@ -64,37 +34,25 @@ static apr_status_t staged_key(acme_pkey_t **pkey, acme_renew_ctx_t *ctx)
         return APR_SUCCESS;
     }
     acme_result_set_activity(ctx->r, "preparing the %s key", acme_renew_key_name(ctx));
-    rv = acme_store_load(&pem, &len, ctx->p, ctx->store, ACME_STORE_STAGING,
-                         ctx->spec->md_name, aspect);
-    if (rv == APR_SUCCESS
-        && acme_store_pkey_from_pem(&key, ctx->p, ctx->store, pem, len, &why) == APR_SUCCESS
-        && acme_pkey_spec_eq(acme_pkey_get_spec(key), acme_renew_key_spec(ctx))) {
-        return staged_key_keep(pkey, ctx, key, pem, len);
-    }
-    if (rv != APR_SUCCESS && rv != APR_ENOENT) {
-        return store_fail(ctx, rv, "reading the key in");
-    }
-    if (rv == APR_SUCCESS) {
-        acme_log(ACME_LOG_WARNING, 0, "ACME0950 acme[md=%s]: staged %s unusable (%s),"
-                 " making a new key", ctx->spec->md_name, aspect, why ? why : "other spec");
-    }
-    if ((rv = acme_pkey_generate(&key, ctx->p, acme_renew_key_spec(ctx), &why))
-        || (rv = acme_store_pkey_to_pem(&pem, &len, ctx->p, ctx->store, ACME_STORE_STAGING,
-                                        key, &why))) {
-        return acme_result_fail(ctx->r, rv, "making a %s key: %s", acme_renew_key_name(ctx),
-                                why);
-    }
-    rv = acme_store_save(ctx->store, ctx->p, ACME_STORE_STAGING, ctx->spec->md_name, aspect,
-                         pem, len, ACME_STORE_SECRET);
+    rv = acme_keys_domain_key(&key, ctx->p, ctx->keys, ctx->spec->md_name,
+                              acme_renew_key_spec(ctx), create, &why);
     if (rv != APR_SUCCESS) {
-        return store_fail(ctx, rv, "saving the key in");
+        rv = acme_result_fail(ctx->r, rv, "the %s key of STAGING/%s (%s custody): %s",
+                              acme_renew_key_name(ctx), ctx->spec->md_name,
+                              acme_keys_kind(ctx->keys), why ? why : "?");
+        ctx->r->action = ACME_ACTION_RETRY;
+        return rv;
     }
-    return staged_key_keep(pkey, ctx, key, pem, len);
+    ctx->staged_key = key;
+    ctx->staged_key_index = ctx->job->key_index;
+    *pkey = key;
+    return APR_SUCCESS;
 }
 
 apr_status_t acme_renew_step_finalize(acme_renew_ctx_t *ctx)
 {
     const unsigned char *der;
+    const char *why = NULL;
     acme_pkey_t *key;
     acme_order_t *order;
     apr_size_t len;
@@ -102,15 +60,17 @@ apr_status_t acme_renew_step_finalize(acme_renew_ctx_t *ctx)
     int moved;
 
     if ((rv = acme_renew_order_sync(ctx, ACME_ORDER_READY, &moved)) || moved
-        || (rv = staged_key(&key, ctx))) {
+        || (rv = staged_key(&key, ctx, 1))) {
         return rv;
     }
-    rv = acme_csr_create(&der, &len, ctx->p, acme_pkey_get_evp(key), ctx->spec->names,
-                         ctx->spec->must_staple ? ACME_CSR_MUST_STAPLE : 0);
+    rv = acme_keys_csr(&der, &len, ctx->p, ctx->keys, ctx->spec->md_name,
+                       acme_renew_key_spec(ctx), ctx->spec->names,
+                       ctx->spec->must_staple ? ACME_CSR_MUST_STAPLE : 0, &why);
     if (rv != APR_SUCCESS) {
-        rv = acme_result_fail(ctx->r, rv, "cannot make a CSR for the names of %s",
-                              ctx->spec->md_name);
-        ctx->r->action = ACME_ACTION_FIX_CONFIG;
+        rv = acme_result_fail(ctx->r, rv, "cannot make a CSR for the names of %s: %s",
+                              ctx->spec->md_name, why ? why : "?");
+        /* names no CSR can hold need an admin; a custody out of reach, a retry */
+        ctx->r->action = rv == APR_EINVAL ? ACME_ACTION_FIX_CONFIG : ACME_ACTION_RETRY;
         return rv;
     }
     acme_result_set_activity(ctx->r, "finalizing order %s", ctx->job->order_url);
@@ -150,7 +110,8 @@ apr_status_t acme_renew_step_poll_order(acme_renew_ctx_t *ctx)
     return APR_SUCCESS;
 }
 
-/* The leaf must certify the staged key and cover every name. */
+/* The leaf must certify the staged key (compared by its public half: a
+ * remote custody gives no more) and cover every name. */
 static apr_status_t chain_check(const acme_cert_chain_t *chain, const acme_pkey_t *key,
                                 const apr_array_header_t *names, apr_pool_t *p,
                                 const char **pwhy)
@@ -198,8 +159,13 @@ apr_status_t acme_renew_step_download(acme_renew_ctx_t *ctx)
     apr_status_t rv;
     int moved;
 
-    if ((rv = acme_renew_order_sync(ctx, ACME_ORDER_VALID, &moved)) || moved
-        || (rv = staged_key(&key, ctx))) {
+    if ((rv = acme_renew_order_sync(ctx, ACME_ORDER_VALID, &moved)) || moved) {
+        return rv;
+    }
+    if ((rv = staged_key(&key, ctx, 0)) != APR_SUCCESS) {
+        if (acme_account_store_key_unusable(rv)) {
+            acme_renew_restart_order(ctx);  /* the certificate is of no use without it */
+        }
         return rv;
     }
     acme_result_set_activity(ctx->r, "downloading %s", ctx->order->certificate);
@@ -307,30 +273,31 @@ static apr_status_t md_json_verify(acme_renew_ctx_t *ctx, const char **pwhy)
     return APR_SUCCESS;
 }
 
-/* The key and chain of the key spec called `spec_name`. */
-static apr_status_t pair_verify(acme_renew_ctx_t *ctx, const char *spec_name,
+/* The key (from the custody) and chain of key spec `ks`. */
+static apr_status_t pair_verify(acme_renew_ctx_t *ctx, const acme_pkey_spec_t *ks,
                                 const char **pwhy)
 {
-    const char *key_pem, *chain_pem, *why = NULL;
-    apr_size_t key_len, chain_len;
+    const char *spec_name = acme_pkey_spec_name(ctx->p, ks), *chain_pem, *why = NULL;
     acme_cert_chain_t *chain;
+    apr_size_t chain_len;
     acme_pkey_t *key;
     apr_status_t rv;
 
-    rv = acme_store_load(&key_pem, &key_len, ctx->p, ctx->store, ACME_STORE_STAGING,
-                         ctx->spec->md_name, acme_layout_privkey(ctx->p, spec_name));
+    rv = acme_keys_domain_key(&key, ctx->p, ctx->keys, ctx->spec->md_name, ks, 0, &why);
     if (rv == APR_SUCCESS) {
         rv = acme_store_load(&chain_pem, &chain_len, ctx->p, ctx->store, ACME_STORE_STAGING,
                              ctx->spec->md_name, acme_layout_pubcert(ctx->p, spec_name));
     }
+    else if (acme_account_store_key_unusable(rv)) {
+        /* a damaged or not private key is as good as none: the set is redone */
+        rv = APR_STATUS_IS_ENOENT(rv) ? rv : APR_EINVAL;
+    }
     if (rv != APR_SUCCESS) {
-        *pwhy = apr_psprintf(ctx->p, "the %s key or certificate is missing", spec_name);
+        *pwhy = apr_psprintf(ctx->p, "the %s key or certificate is missing or unusable%s%s",
+                             spec_name, why ? ": " : "", why ? why : "");
         return rv;
     }
-    key = staged_key_known(ctx, spec_name, key_pem, key_len);
-    if ((key == NULL && acme_store_pkey_from_pem(&key, ctx->p, ctx->store, key_pem, key_len,
-                                                 &why) != APR_SUCCESS)
-        || acme_chain_from_pem(&chain, ctx->p, chain_pem, chain_len) != APR_SUCCESS
+    if (acme_chain_from_pem(&chain, ctx->p, chain_pem, chain_len) != APR_SUCCESS
         || chain_check(chain, key, ctx->spec->names, ctx->p, &why) != APR_SUCCESS) {
         *pwhy = apr_psprintf(ctx->p, "%s: %s", spec_name, why ? why : "unreadable chain");
         return APR_EINVAL;
@@ -344,9 +311,8 @@ apr_status_t acme_renew_staging_verify(acme_renew_ctx_t *ctx, const char **pwhy)
     int i;
 
     for (i = 0; rv == APR_SUCCESS && i < ctx->spec->pkey_specs->nelts; ++i) {
-        const acme_pkey_spec_t *ks = &APR_ARRAY_IDX(ctx->spec->pkey_specs, i,
-                                                    acme_pkey_spec_t);
-        rv = pair_verify(ctx, acme_pkey_spec_name(ctx->p, ks), pwhy);
+        rv = pair_verify(ctx, &APR_ARRAY_IDX(ctx->spec->pkey_specs, i, acme_pkey_spec_t),
+                         pwhy);
     }
     return rv;
 }

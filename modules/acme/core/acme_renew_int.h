@@ -18,6 +18,7 @@
 typedef struct acme_renew_ctx_t {
     apr_pool_t *p;
     acme_store_t *store;
+    acme_keys_t *keys;                     /* the key custody (spec->keys, or local) */
     acme_client_t *client;
     const acme_renew_spec_t *spec;
     const apr_array_header_t *challenges;  /* effective preferences */
@@ -29,12 +30,9 @@ typedef struct acme_renew_ctx_t {
     apr_time_t wait_at;                    /* set by a step that must wait */
     acme_pkey_t *staged_key;               /* the staged key of staged_key_index, once
                                             * made or read in this run (finalize and
-                                            * download mostly run in one) */
+                                            * download mostly run in one): one request
+                                            * to a remote custody less */
     int staged_key_index;
-    const char *staged_key_pem;            /* its PEM as in the store: a file with
-                                            * these bytes needs no decoding (and no
-                                            * key check) again in this run */
-    apr_size_t staged_key_len;
     acme_job_step_e loaded_step;           /* the step the run began at */
     int answers_foreign;                   /* the run began with answers another
                                             * process asked the CA to validate */

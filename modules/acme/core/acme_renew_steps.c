@@ -34,8 +34,8 @@ apr_status_t acme_renew_step_account(acme_renew_ctx_t *ctx)
     want.eab_kid = spec->eab_kid;
     want.eab_hmac = spec->eab_hmac;
     acme_result_set_activity(ctx->r, "finding the account for %s", spec->ca_url);
-    rv = acme_account_store_ensure(&ctx->account, ctx->p, ctx->store, ctx->client, &want,
-                                   ctx->r);
+    rv = acme_account_store_ensure(&ctx->account, ctx->p, ctx->store, ctx->keys, ctx->client,
+                                   &want, ctx->r);
     if (rv == APR_EBUSY && ctx->r->status == APR_SUCCESS) {
         ctx->wait_at = ctx->now + ACME_RENEW_ACCOUNT_WAIT;
         return APR_SUCCESS;
