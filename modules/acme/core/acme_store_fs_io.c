@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acme_layout.h"
 #include "acme_log.h"
 #include "acme_store_fs_int.h"
 
@@ -331,7 +332,10 @@ typedef struct {
  * only link. A hard link's other names may be anywhere (with
  * fs.protected_hardlinks=0, httpd's User can link any root file into its
  * groups): chowning it would hand that file over. Such a file, or anything
- * not a regular file, is left as it is (a warning for the hard link). */
+ * not a regular file, is left as it is (a warning for the hard link).
+ * A private key (acme_layout_is_private_key) loses group and other
+ * permissions: mod_md keeps its encrypted account keys 0644, and the key
+ * custody reads only private files (acme_store_load_private). */
 static apr_status_t chown_file(int dfd, const char *name, const struct stat *seen,
                                const fs_owner_t *owner)
 {
@@ -358,8 +362,10 @@ static apr_status_t chown_file(int dfd, const char *name, const struct stat *see
                  "its owner is left unchanged (a hard link may be any file of the system)",
                  name, (unsigned long)st.st_nlink);
     }
-    else if ((st.st_uid != owner->uid || st.st_gid != owner->gid)
-             && fchown(fd, owner->uid, owner->gid) != 0) {
+    else if (((st.st_uid != owner->uid || st.st_gid != owner->gid)
+              && fchown(fd, owner->uid, owner->gid) != 0)
+             || (acme_layout_is_private_key(name) && (st.st_mode & 077) != 0
+                 && fchmod(fd, st.st_mode & 0700) != 0)) {
         rv = os_error();
     }
     close(fd);
