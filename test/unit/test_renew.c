@@ -35,6 +35,11 @@ void renew_setup(void)
     renew_ca_reset();
 }
 
+const char *renew_store_dir(void)
+{
+    return tmp_root;
+}
+
 void renew_teardown(void)
 {
     nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -174,5 +179,7 @@ Suite *acme_test_suite(void)
     suite_add_tcase(s, test_renew_dns01_tcase());
     suite_add_tcase(s, test_renew_account_tcase());
     suite_add_tcase(s, test_renew_ari_tcase());
+    suite_add_tcase(s, test_renew_keys_tcase());
+    suite_add_tcase(s, test_renew_custody_tcase());
     return s;
 }

@@ -33,6 +33,8 @@
     "{\"type\": \"urn:ietf:params:acme:error:" type "\", \"detail\": \"" detail "\"}"
 
 extern acme_store_t *renew_store;
+/* The base directory of renew_store, for tests that look at its files. */
+const char *renew_store_dir(void);
 
 void renew_setup(void);
 void renew_teardown(void);
@@ -109,6 +111,9 @@ acme_renew_outcome_t *renew_run(renew_ca_t *ca, const acme_renew_spec_t *spec,
 acme_job_t *renew_job(const char *md);
 /* The key of account `id`, from a local custody of renew_store. */
 acme_pkey_t *renew_account_key(const char *id);
+
+TCase *test_renew_keys_tcase(void);
+TCase *test_renew_custody_tcase(void);
 /* A store item as a string, or NULL when absent. */
 const char *renew_item(acme_store_group_e group, const char *name, const char *aspect);
 /* Asserts STAGING/<md> holds md.json and a key + verified chain per key spec. */

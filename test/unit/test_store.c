@@ -156,5 +156,6 @@ Suite *acme_test_suite(void)
     suite_add_tcase(s, test_store_lock_tcase());
     suite_add_tcase(s, test_store_owner_tcase());
     suite_add_tcase(s, test_store_take_tcase());
+    suite_add_tcase(s, test_store_private_tcase());
     return s;
 }

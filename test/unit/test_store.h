@@ -55,5 +55,6 @@ TCase *test_store_activate_tcase(void);
 TCase *test_store_lock_tcase(void);
 TCase *test_store_owner_tcase(void);
 TCase *test_store_take_tcase(void);
+TCase *test_store_private_tcase(void);
 
 #endif /* TEST_STORE_H */
