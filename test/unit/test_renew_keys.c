@@ -226,6 +226,8 @@ START_TEST(eab_binds_the_account_key)
     ck_assert_int_eq(acme_jws_sign_eab(&want, test_pool, key, EAB_KID, EAB_HMAC, NULL,
                                        NEWACCT_URL, &why), APR_SUCCESS);
     ck_assert(json_equal(jws, want));
+    json_decref(jws);       /* the caller's (acme_jws_sign_eab) */
+    json_decref(want);
     ck_assert_int_eq(acme_keys_eab(&jws, test_pool, keys, ACCOUNT, EAB_KID, "not base64url!",
                                    NEWACCT_URL, &why), APR_EINVAL);
     ck_assert_int_eq(acme_keys_eab(&jws, test_pool, keys, ACCOUNT, NULL, EAB_HMAC,
