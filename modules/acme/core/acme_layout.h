@@ -8,7 +8,8 @@
  * "P-256", ...), with mod_md's file names:
  *   privkey.pem          the RSA key (any size: one RSA key per domain),
  *   privkey.<curve>.pem  an EC key, <curve> the SECG name ("secp256r1"),
- *                        PKCS#8 PEM, saved ACME_STORE_SECRET
+ *                        PKCS#8 PEM, saved ACME_STORE_SECRET (in STAGING
+ *                        ACME_STORE_PRIVATE, by the key custody)
  *   pubcert[.<curve>].pem  the certificate chain, leaf first
  * and once per set:
  *   md.json              what the set was issued for: {"name", "names":[...],
