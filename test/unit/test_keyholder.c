@@ -16,6 +16,7 @@
 #include <apr_strings.h>
 
 #include "acme_jws.h"
+#include "acme_keyholder_int.h"
 #include "acme_store_fs.h"
 #include "test_keyholder.h"
 
@@ -189,6 +190,35 @@ START_TEST(peer_refused_fails_fast)
 }
 END_TEST
 
+/* A socket path longer than sun_path's 107 bytes (a deep DefaultRuntimeDir)
+ * is bound and reached through its directory. */
+START_TEST(long_socket_path)
+{
+    const char *dir = tkh_dir, *path;
+    struct sockaddr_un addr;
+    struct stat st;
+    int i, fd, cfd, dirfd;
+
+    for (i = 0; i < 4; ++i) {
+        dir = apr_pstrcat(test_pool, dir, "/a-directory-name-of-forty-characters-xx", NULL);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+    }
+    path = apr_pstrcat(test_pool, dir, "/mod_acme-keys.1.sock", NULL);
+    ck_assert_uint_gt(strlen(path), sizeof(addr.sun_path));
+    ck_assert_int_eq(acme_keyholder_listen(&fd, path, getuid(), getgid()), APR_SUCCESS);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(acme_keyholder_addr(&addr, &dirfd, path), APR_SUCCESS);
+    ck_assert_int_ge(dirfd, 0);
+    cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_eq(connect(cfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    close(cfd);
+    close(dirfd);
+    close(fd);
+}
+END_TEST
+
 START_TEST(not_running_fails_fast)
 {
     acme_keys_t *nowhere = acme_keys_remote(test_pool,
@@ -330,6 +360,7 @@ TCase *test_keyholder_serve_tcase(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, peer_refused_fails_fast);
     tcase_add_test(tc, not_running_fails_fast);
+    tcase_add_test(tc, long_socket_path);
     tcase_add_test(tc, bad_frames_keep_serving);
     tcase_add_test(tc, listen_replaces_only_sockets);
     tcase_add_test(tc, several_clients_at_once);

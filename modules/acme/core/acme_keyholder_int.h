@@ -3,6 +3,8 @@
 #ifndef ACME_KEYHOLDER_INT_H
 #define ACME_KEYHOLDER_INT_H
 
+#include <sys/un.h>
+
 #include "acme_keyholder.h"
 
 /* ---- framing (acme_keyholder_proto.c) ----
@@ -10,6 +12,12 @@
  * sockets (poll, then MSG_DONTWAIT; never SIGPIPE). APR_TIMEUP past the
  * deadline, APR_EOF when the peer closed first, APR_EINVAL for a length
  * outside 1..ACME_KEYHOLDER_FRAME_MAX, else the errno. */
+/* The address of the socket at `path`. sun_path holds 107 bytes; a longer
+ * path (a deep DefaultRuntimeDir) is reached through its directory,
+ * "/proc/self/fd/<dirfd>/<name>" (Linux), with *pdirfd open until the caller
+ * closes it after bind() or connect() (-1 when none was needed). */
+apr_status_t acme_keyholder_addr(struct sockaddr_un *addr, int *pdirfd, const char *path);
+
 apr_status_t acme_keyholder_frame_write(int fd, const char *data, apr_size_t len,
                                         apr_time_t deadline);
 /* *pdata is NUL-terminated (from `p`); *plen excludes the NUL. */

@@ -24,14 +24,11 @@ apr_status_t acme_keyholder_listen(int *pfd, const char *path, uid_t uid, gid_t 
     struct sockaddr_un addr;
     struct stat st;
     apr_status_t rv;
-    int fd;
+    int fd, dirfd;
 
-    memset(&addr, 0, sizeof(addr));
-    addr.sun_family = AF_UNIX;
-    if (path == NULL || *path == '\0' || strlen(path) >= sizeof(addr.sun_path)) {
-        return APR_EINVAL;
+    if ((rv = acme_keyholder_addr(&addr, &dirfd, path)) != APR_SUCCESS) {
+        return rv;
     }
-    memcpy(addr.sun_path, path, strlen(path));
     /* only a socket is replaced: root must not unlink whatever is there */
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
@@ -43,13 +40,21 @@ apr_status_t acme_keyholder_listen(int *pfd, const char *path, uid_t uid, gid_t 
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
-        return APR_FROM_OS_ERROR(errno);
+        rv = APR_FROM_OS_ERROR(errno);
+        if (dirfd >= 0) {
+            close(dirfd);
+        }
+        return rv;
     }
     /* nobody can connect before listen(): owner and mode are set first */
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0
-        || lchown(path, uid, gid) != 0 || chmod(path, 0600) != 0
+    rv = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ? APR_FROM_OS_ERROR(errno)
+                                                                : APR_SUCCESS;
+    if (dirfd >= 0) {
+        close(dirfd);
+    }
+    if (rv != APR_SUCCESS || lchown(path, uid, gid) != 0 || chmod(path, 0600) != 0
         || listen(fd, 64) != 0) {
-        rv = APR_FROM_OS_ERROR(errno);
+        rv = rv != APR_SUCCESS ? rv : APR_FROM_OS_ERROR(errno);
         close(fd);
         return rv;
     }

@@ -43,26 +43,34 @@ static apr_status_t remote_connect(int *pfd, keys_remote_t *kr, apr_time_t deadl
     struct sockaddr_un addr;
     struct timeval tv;
     apr_interval_time_t left = deadline - apr_time_now();
-    int fd, err;
+    apr_status_t rv;
+    int fd, err, dirfd;
 
-    memset(&addr, 0, sizeof(addr));
-    addr.sun_family = AF_UNIX;
-    if (strlen(kr->socket_path) >= sizeof(addr.sun_path)) {
-        return APR_EINVAL;
-    }
-    memcpy(addr.sun_path, kr->socket_path, strlen(kr->socket_path));
     if (left <= 0) {
         return APR_TIMEUP;
     }
+    if ((rv = acme_keyholder_addr(&addr, &dirfd, kr->socket_path)) != APR_SUCCESS) {
+        return rv;
+    }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        return APR_FROM_OS_ERROR(errno);
+        err = errno;
+        if (dirfd >= 0) {
+            close(dirfd);
+        }
+        return APR_FROM_OS_ERROR(err);
     }
     tv.tv_sec = (time_t)apr_time_sec(left);
     tv.tv_usec = (suseconds_t)apr_time_usec(left);
+    err = 0;
     if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0
         || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
         err = errno;
+    }
+    if (dirfd >= 0) {
+        close(dirfd);
+    }
+    if (err != 0) {
         close(fd);
         return (err == EAGAIN || err == EINPROGRESS || err == EWOULDBLOCK)
                ? APR_TIMEUP : APR_FROM_OS_ERROR(err);
