@@ -1,9 +1,13 @@
 /* External account binding credentials (MDExternalAccountBinding): checks of
  * the key id and HMAC key, and reading them from a JSON file. The HMAC key is
  * a secret: no message here ever contains it. */
+#include <stdlib.h>
+
+#include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "acme_config_value.h"
 
@@ -56,15 +60,113 @@ static const char *json_str(json_t *obj, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* jansson frees its own buffers (the lexer's copy of each string) without
+ * clearing them, so the HMAC would stay in freed memory that every child
+ * inherits. While the EAB file is parsed, jansson allocates through these,
+ * which clear what they free. The parent reads the configuration in one
+ * thread, so swapping the allocator for that moment is safe. */
+typedef union {
+    size_t size;
+    long double align_float;    /* malloc's alignment for what follows */
+    long long align_int;
+    void *align_ptr;
+} wiping_header_t;
+
+static void *wiping_malloc(size_t n)
+{
+    wiping_header_t *h = malloc(sizeof(*h) + n);
+
+    if (h == NULL) {
+        return NULL;
+    }
+    h->size = n;
+    return h + 1;
+}
+
+static void wiping_free(void *ptr)
+{
+    wiping_header_t *h;
+
+    if (ptr == NULL) {
+        return;
+    }
+    h = (wiping_header_t *)ptr - 1;
+    OPENSSL_cleanse(ptr, h->size);
+    free(h);
+}
+
+/* The file's bytes in a buffer of ours (stdio's would be freed uncleared). */
+static apr_status_t file_slurp(char **pbuf, apr_size_t *plen, apr_pool_t *p, const char *path)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t len;
+    apr_status_t rv;
+    char *buf;
+
+    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    if (rv == APR_SUCCESS && (fi.size < 0 || fi.size > 64 * 1024)) {
+        rv = APR_EINVAL;    /* no EAB file is that big */
+    }
+    if (rv == APR_SUCCESS) {
+        len = (apr_size_t)fi.size;
+        buf = apr_palloc(p, len + 1);
+        rv = apr_file_read_full(f, buf, len, &len);
+        if (rv == APR_EOF) {
+            rv = APR_SUCCESS;
+        }
+        buf[len] = '\0';
+        *pbuf = buf;
+        *plen = len;
+    }
+    apr_file_close(f);
+    return rv;
+}
+
+static json_t *json_load_wiping(const char *buf, apr_size_t len, json_error_t *jerr)
+{
+    json_malloc_t saved_malloc;
+    json_free_t saved_free;
+    json_t *json;
+
+    json_get_alloc_funcs(&saved_malloc, &saved_free);
+    json_set_alloc_funcs(wiping_malloc, wiping_free);
+    json = json_loadb(buf, len, JSON_REJECT_DUPLICATES, jerr);
+    json_set_alloc_funcs(saved_malloc, saved_free);
+    return json;
+}
+
+static void json_free_wiping(json_t *json)
+{
+    json_malloc_t saved_malloc;
+    json_free_t saved_free;
+
+    json_get_alloc_funcs(&saved_malloc, &saved_free);
+    json_set_alloc_funcs(wiping_malloc, wiping_free);
+    json_decref(json);
+    json_set_alloc_funcs(saved_malloc, saved_free);
+}
+
 apr_status_t acme_config_eab_file_read(const char **pkid, const char **phmac, apr_pool_t *p,
                                        const char *path, const char **pwhy)
 {
     json_error_t jerr;
-    json_t *json;
+    json_t *json = NULL;
     const char *kid, *hmac, *why = NULL;
     apr_status_t rv = APR_EINVAL;
+    char *buf = NULL;
+    apr_size_t len = 0;
 
-    json = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (file_slurp(&buf, &len, p, path) == APR_SUCCESS) {
+        json = json_load_wiping(buf, len, &jerr);
+        OPENSSL_cleanse(buf, len);
+    }
+    else {
+        jerr.line = 0;
+    }
     if (!json) {
         /* jansson's text may quote the file's content (the HMAC): only the
          * position goes into the message */
@@ -75,6 +177,7 @@ apr_status_t acme_config_eab_file_read(const char **pkid, const char **phmac, ap
             WHY(apr_psprintf(p, "is not valid JSON (error at line %d, column %d)",
                              jerr.line, jerr.column));
         }
+        OPENSSL_cleanse(&jerr, sizeof(jerr));
         return APR_EINVAL;
     }
     kid = json_str(json, "kid");
@@ -90,6 +193,6 @@ apr_status_t acme_config_eab_file_read(const char **pkid, const char **phmac, ap
     *pkid = apr_pstrdup(p, kid);
     *phmac = apr_pstrdup(p, hmac);
 cleanup:
-    json_decref(json);
+    json_free_wiping(json);
     return rv;
 }
