@@ -12,6 +12,7 @@
 #include "mod_acme_child.h"
 #include "mod_acme_config.h"
 #include "mod_acme_drive.h"
+#include "mod_acme_keyholder.h"
 #include "mod_acme_ocsp.h"
 #include "mod_acme_restart.h"
 #include "mod_acme_selftest.h"
@@ -92,6 +93,10 @@ static void acme_register_hooks(apr_pool_t *p)
     ap_hook_monitor(acme_restart_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     /* the self-test of what a restart activated, and the rollback */
     ap_hook_post_config(acme_selftest_post_config, NULL, NULL, APR_HOOK_LAST);
+    /* the key holder: after the store is open, before the MPM forks children */
+    ap_hook_post_config(acme_glue_keyholder_post_config, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_monitor(acme_glue_keyholder_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(acme_glue_keyholder_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(acme_selftest_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, acme_status_page_hook, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(acme_status_cert_handler, NULL, NULL, APR_HOOK_FIRST);

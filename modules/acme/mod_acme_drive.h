@@ -84,9 +84,10 @@ typedef struct acme_drive_t {
     server_rec *s;
     acme_config_global_t *g;
     acme_store_t *store;
-    acme_keys_t *keys;              /* the key custody of every run (local: the
-                                     * store's keys in this process, its decoded
-                                     * keys kept across runs); thread-safe */
+    acme_keys_t *keys;              /* the key custody of every run: the key
+                                     * holder (mod_acme_keyholder.c), or local (the
+                                     * store's keys in this process) when there is
+                                     * none; thread-safe */
     apr_time_t started;
     apr_time_t first_run;           /* started + MDInitialDelay */
     apr_thread_mutex_t *mutex;

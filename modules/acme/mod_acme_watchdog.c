@@ -27,6 +27,7 @@
 #include "mod_acme_child.h"
 #include "mod_acme_cmd.h"
 #include "mod_acme_drive.h"
+#include "mod_acme_keyholder.h"
 #include "mod_acme_serve.h"
 
 APLOG_USE_MODULE(acme);
@@ -148,7 +149,9 @@ static apr_status_t drive_make(acme_drive_t **pd, wd_baton_t *b)
     if (d->store == NULL) {
         rv = APR_ENOENT;
     }
-    else if ((d->keys = acme_keys_local(pool, d->store)) == NULL) {
+    /* the key holder's, or (no key holder in this generation) the store's */
+    else if ((d->keys = acme_glue_keyholder_custody(pool)) == NULL
+             && (d->keys = acme_keys_local(pool, d->store)) == NULL) {
         rv = APR_ENOMEM;
     }
     else if ((rv = apr_thread_mutex_create(&d->mutex, APR_THREAD_MUTEX_DEFAULT, pool))

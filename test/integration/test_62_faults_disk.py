@@ -8,6 +8,7 @@ graceful restart."""
 import errno
 import json
 import os
+import pwd
 import re
 import subprocess
 import time
@@ -134,6 +135,11 @@ def test_readonly_staging(httpd, pebble, ca, challtestsrv, test_dir, set_ca):  #
                                     md_extra="MDPrivateKeys secp256r1\n  MDCAChallenges http-01"))
         httpd.start()
         httpd.wait_for_log(rf"ACME1483 {re.escape(RO)}: ", timeout=60)
+        # the domain's directory too: the key holder (root) would otherwise
+        # make it, the User's, and the worker could write in it
+        os.makedirs(os.path.join(staging, RO), exist_ok=True)
+        pw = pwd.getpwnam(httpd.user[0])
+        os.chown(os.path.join(staging, RO), pw.pw_uid, pw.pw_gid)
         set_writable(staging, False)
         mark = httpd.log_mark()
         # the job's line names what could not be written and why

@@ -2,10 +2,9 @@
 HMAC (as configured, base64url-decoded, hex or standard base64) nor any
 private key of the store (its PEM body, any of its base64 lines, its DER
 bytes) appears in the error log, in any status output httpd offers, or (the
-HMAC) in any store file. Private keys are 0600; the live keys are root's and
-the worker user cannot read them; the account key is the worker's (the
-renewal runs in the worker and signs with it) and nobody else's; nothing
-secret is readable by group or others."""
+HMAC) in any store file. Private keys are 0600 and root's, the account key
+included (the key holder signs for the renewal workers): httpd's User cannot
+read any of them; nothing secret is readable by group or others."""
 import base64
 import os
 import pwd
@@ -112,11 +111,7 @@ def test_no_secret_in_logs_status_or_store(httpd, pebble, ca, challtestsrv, test
         print(f"{rel}: mode {stat.S_IMODE(st.st_mode):04o} owner uid {st.st_uid}, readable by "
               f"{user}: {readable_by(user, path)}")
         assert stat.S_IMODE(st.st_mode) & 0o077 == 0, rel
-        if rel.startswith("accounts/"):
-            # the worker signs the ACME requests with it
-            assert st.st_uid == uid and readable_by(user, path), rel
-        elif rel.startswith("domains/"):
-            assert st.st_uid == 0 and not readable_by(user, path), rel
+        assert st.st_uid == 0 and st.st_uid != uid and not readable_by(user, path), rel
     # the rest of an account (its URL, contact) is behind a 0700 directory
     acc = os.path.join(store, "accounts")
     assert stat.S_IMODE(os.stat(acc).st_mode) & 0o077 == 0

@@ -126,7 +126,7 @@ START_TEST(owner_walk_never_hands_over_a_hard_link)
     if (geteuid() != 0) {
         return; /* needs root to give files away */
     }
-    test_store_save_str(ACME_STORE_STAGING, MD, "privkey.pem", "k", ACME_STORE_SECRET);
+    test_store_save_str(ACME_STORE_STAGING, MD, "pubcert.pem", "c", 0);
     test_store_put_raw("rootfile", "root's");
     ck_assert_int_eq(chmod(test_store_path("rootfile"), 0600), 0);
     ck_assert_int_eq(link(test_store_path("rootfile"), test_store_path("staging/" MD "/x")), 0);
@@ -135,7 +135,7 @@ START_TEST(owner_walk_never_hands_over_a_hard_link)
     ck_assert_int_eq(stat(test_store_path("rootfile"), &st), 0);
     ck_assert_int_eq(st.st_uid, 0);
     ck_assert_int_eq(st.st_gid, 0);
-    ck_assert_int_eq(stat(test_store_path("staging/" MD "/privkey.pem"), &st), 0);
+    ck_assert_int_eq(stat(test_store_path("staging/" MD "/pubcert.pem"), &st), 0);
     ck_assert_int_eq(st.st_uid, NOBODY);    /* the rest is given as before */
 }
 END_TEST

@@ -207,19 +207,6 @@ static json_t *key_names_json(const acme_renew_ctx_t *ctx)
     return out;
 }
 
-/* Checks the finished staged set fully here, in a worker, and stamps it:
- * the activation in httpd's parent then only hashes the files (a set
- * changed after this is checked fully there). Without a stamp (a failing
- * check or write, logged by the store) the activation checks fully. */
-static void staged_stamp(acme_renew_ctx_t *ctx)
-{
-    acme_certset_check_t *check;
-
-    acme_certset_check_stamped(&check, ctx->p, ctx->store, ACME_STORE_STAGING,
-                               ctx->spec->md_name, ctx->spec->pkey_specs, ctx->spec->names,
-                               ctx->now, ACME_CERTSET_RESTAMP);
-}
-
 apr_status_t acme_renew_step_save(acme_renew_ctx_t *ctx)
 {
     json_t *md = acme_json_pool_adopt(ctx->p, json_object());
@@ -240,7 +227,6 @@ apr_status_t acme_renew_step_save(acme_renew_ctx_t *ctx)
     if (rv != APR_SUCCESS) {
         return store_fail(ctx, rv, "saving md.json in");
     }
-    staged_stamp(ctx);
     acme_renew_answers_remove(ctx);
     ctx->job->step = ACME_JOB_DONE;
     return APR_SUCCESS;

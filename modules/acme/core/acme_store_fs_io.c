@@ -333,9 +333,10 @@ typedef struct {
  * fs.protected_hardlinks=0, httpd's User can link any root file into its
  * groups): chowning it would hand that file over. Such a file, or anything
  * not a regular file, is left as it is (a warning for the hard link).
- * A private key (acme_layout_is_private_key) loses group and other
- * permissions: mod_md keeps its encrypted account keys 0644, and the key
- * custody reads only private files (acme_store_load_private). */
+ * A private key (acme_layout_is_private_key) is not given away: it becomes
+ * (or stays) this process's, root's, without group and other permissions.
+ * The key holder (root) is the only reader; mod_md, or mod_acme before the
+ * key holder, left account keys to the User (mod_md even 0644). */
 static apr_status_t chown_file(int dfd, const char *name, const struct stat *seen,
                                const fs_owner_t *owner)
 {
@@ -362,11 +363,15 @@ static apr_status_t chown_file(int dfd, const char *name, const struct stat *see
                  "its owner is left unchanged (a hard link may be any file of the system)",
                  name, (unsigned long)st.st_nlink);
     }
-    else if (((st.st_uid != owner->uid || st.st_gid != owner->gid)
-              && fchown(fd, owner->uid, owner->gid) != 0)
-             || (acme_layout_is_private_key(name) && (st.st_mode & 077) != 0
-                 && fchmod(fd, st.st_mode & 0700) != 0)) {
-        rv = os_error();
+    else {
+        int private_key = acme_layout_is_private_key(name);
+        uid_t uid = private_key ? geteuid() : owner->uid;
+        gid_t gid = private_key ? getegid() : owner->gid;
+
+        if (((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) != 0)
+            || (private_key && (st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) != 0)) {
+            rv = os_error();
+        }
     }
     close(fd);
     return rv;

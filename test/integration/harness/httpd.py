@@ -284,7 +284,19 @@ class Httpd:
             time.sleep(self.CHILD_SETTLE - min(ages))
 
     def worker_pids(self):
-        return children(self.pid) if self.running() else []
+        """httpd's children that serve (the key holder is a child too)."""
+        if not self.running():
+            return []
+        holder = self.keyholder_pid()
+        return [c for c in children(self.pid) if c != holder]
+
+    def keyholder_pid(self):
+        """The running key holder's pid (mod_acme's ACME1440 line), or None."""
+        found = re.findall(r"ACME1440 key holder started \(pid (\d+)", self.error_log())
+        if not found or not self.running():
+            return None
+        pid = int(found[-1])
+        return pid if pid in children(self.pid) else None
 
     # ------------------------------------------------------------ observing
     def error_log(self):

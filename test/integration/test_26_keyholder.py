@@ -1,0 +1,257 @@
+"""The key holder (issue 16): httpd's User also runs CGI and PHP, so no
+private key and no EAB HMAC may be within its reach. The root parent forks
+one key holder process that owns the keys and signs; the renewal workers in
+the children ask it over a Unix socket. These tests look from the User's side
+(its files, its processes' memory, its socket), and kill the key holder in
+the middle of a renewal."""
+import base64
+import json
+import os
+import pwd
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.pebble import EAB_KEYS
+from harness.proc import children
+from test_30_renew import issuer_is_pebble, pebble_root, renew_conf, served, wait_staged
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: httpd drops to a User")
+
+NEW_ACCOUNT = r"ACME0401 POST https://127\.0\.0\.1:\d+/sign-me-up "
+
+# Walks the given trees as the User and prints, as JSON, every file it can
+# read that holds a private key or one of the secrets given on stdin.
+USER_SCAN = r"""
+import json, os, sys
+secrets = [s.encode() for s in json.load(sys.stdin)]
+found, read = [], 0
+for top in sys.argv[1:]:
+    for dirpath, dirs, files in os.walk(top):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            read += 1
+            if b"PRIVATE KEY-----" in data or any(s in data for s in secrets):
+                found.append(path)
+print(json.dumps({"read": read, "found": found}))
+"""
+
+
+def store_key(store):
+    with open(os.path.join(store, "md_store.json")) as f:
+        key64 = json.load(f)["key"]
+    return base64.urlsafe_b64decode(key64 + "=" * (-len(key64) % 4))
+
+
+def private_scalars(store):
+    """{path: (big-endian bytes, little-endian bytes)} of the secret number of
+    every key in accounts/ and staging/ (encrypted with the store key) and
+    domains/ (an EC key's private scalar, an RSA key's first prime): what a
+    process holding the key has in its memory (OpenSSL keeps a BIGNUM as
+    little-endian limbs)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key  # noqa
+    found = {}
+    for group in ("accounts", "staging", "domains"):
+        for dirpath, _, files in os.walk(os.path.join(store, group)):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                with open(path, "rb") as f:
+                    data = f.read()
+                if b"PRIVATE KEY-----" not in data or name.startswith("fallback"):
+                    continue
+                pw = store_key(store) if b"ENCRYPTED" in data else None
+                key = load_pem_private_key(data, password=pw)
+                if isinstance(key, ec.EllipticCurvePrivateKey):
+                    n = key.private_numbers().private_value
+                else:   # RSA: its first prime
+                    n = key.private_numbers().p
+                d = n.to_bytes((n.bit_length() + 7) // 8, "big")
+                found[os.path.relpath(path, store)] = (d, d[::-1])
+    return found
+
+
+def memory_holds(pid, needles):
+    """The names of the needles found in the readable memory of pid."""
+    hits = set()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
+                continue
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            try:
+                mem.seek(start)
+                chunk = mem.read(end - start)
+            except (OSError, OverflowError, ValueError):
+                continue
+            for name, forms in needles.items():
+                for f in forms:
+                    if f in chunk:
+                        hits.add(name)
+                        if os.environ.get("KH_DEBUG"):
+                            i = chunk.find(f)
+                            print("HIT", name, forms.index(f), line.strip(), hex(start + i),
+                                  chunk[max(0, i - 120):i + 60])
+    return hits
+
+
+def as_user(httpd, code, *args, stdin=""):
+    proc = subprocess.run([sys.executable, "-c", code, *args], user=httpd.user[0],
+                          group=pwd.getpwnam(httpd.user[0]).pw_gid, extra_groups=[],
+                          input=stdin, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def eab_conf(httpd, acme, ca, md, extra=""):
+    return renew_conf(httpd, acme, ca, [[md]],
+                      extra=f"MDExternalAccountBinding {acme.eab_kid} {acme.eab_hmac}\n{extra}")
+
+
+def user_finds(httpd, store):
+    secrets = list(EAB_KEYS.values())
+    trees = [store, os.path.dirname(httpd.error_log_path), os.path.join(httpd.root, "run")]
+    return json.loads(as_user(httpd, USER_SCAN, *trees, stdin=json.dumps(secrets)))
+
+
+def test_user_finds_no_key_and_no_hmac(httpd, pebble, ca, challtestsrv, test_dir):
+    """Staged and again after activation: a program running as the User
+    reads every file it can in the store, the logs and the run directory, and
+    finds no private key (plain or encrypted) and no EAB HMAC."""
+    acme = pebble(eab=True)
+    md = "kh1.test"
+    httpd.write_conf(eab_conf(httpd, acme, ca, md))
+    httpd.start()
+    wait_staged(httpd, md)
+    store = os.path.join(httpd.root, "md")
+    assert any(p.startswith("staging/") for p in private_scalars(store))
+    staged = user_finds(httpd, store)
+    httpd.graceful()
+    assert issuer_is_pebble(served(httpd, md, pebble_root(acme, test_dir)))
+    live = user_finds(httpd, store)
+    print(f"\nthe User read {staged['read']} files with the set staged and {live['read']} "
+          f"after activation")
+    assert staged["read"] > 10 and live["read"] > 10     # it did look
+    assert staged["found"] == [] and live["found"] == []
+
+
+def eab_file(httpd, acme):
+    """The EAB credentials in a root-only JSON file, as a secret belongs
+    (httpd.conf is readable by everyone on Debian)."""
+    path = os.path.join(httpd.root, "conf", "eab.json")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"kid": acme.eab_kid, "hmac": acme.eab_hmac}, f)
+    return path
+
+
+def test_children_hold_no_key_the_keyholder_does(httpd, pebble, ca, challtestsrv):
+    """The memory of every child (the one that renewed included) holds
+    neither the account key, nor the staged key, nor the EAB HMAC (read from
+    its file); the key holder's holds the account key and the HMAC (so the
+    scan finds a secret where there is one)."""
+    acme = pebble(eab=True)
+    md = "kh2.test"
+    httpd.write_conf(renew_conf(httpd, acme, ca, [[md]],
+                                extra=f"MDExternalAccountBinding {eab_file(httpd, acme)}"))
+    httpd.start()
+    wait_staged(httpd, md)
+    store = os.path.join(httpd.root, "md")
+    scalars = private_scalars(store)
+    account = {p: f for p, f in scalars.items() if p.startswith("accounts/")}
+    staged = {p: f for p, f in scalars.items() if p.startswith("staging/")}
+    assert account and staged, scalars
+    raw_hmac = base64.urlsafe_b64decode(acme.eab_hmac + "=" * (-len(acme.eab_hmac) % 4))
+    needles = {**account, **staged, "EAB HMAC": (acme.eab_hmac.encode(), raw_hmac)}
+    holder = httpd.keyholder_pid()
+    workers = httpd.worker_pids()
+    assert holder and workers
+    for pid in workers:
+        assert memory_holds(pid, needles) == set(), f"child {pid}"
+    assert set(account) | {"EAB HMAC"} <= memory_holds(holder, needles)
+
+
+def test_user_program_cannot_use_the_keyholder(httpd, pebble, ca, challtestsrv):
+    """A CGI script runs as the User but is not one of httpd's children: the
+    key holder closes its connection without an answer."""
+    acme = pebble()
+    md = "kh3.test"
+    httpd.write_conf(renew_conf(httpd, acme, ca, [[md]]))
+    httpd.start()
+    wait_staged(httpd, md)
+    sockets = [n for n in os.listdir(os.path.join(httpd.root, "run"))
+               if n.startswith("mod_acme-keys.")]
+    assert len(sockets) == 1, sockets
+    path = os.path.join(httpd.root, "run", sockets[0])
+    code = r"""
+import json, os, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+# a socket path may be longer than sun_path: through its directory, as mod_acme
+d = os.open(os.path.dirname(sys.argv[1]), os.O_PATH | os.O_DIRECTORY)
+s.connect(f"/proc/self/fd/{d}/{os.path.basename(sys.argv[1])}")
+req = json.dumps({"op": "domain-key", "md": sys.argv[2], "spec": "P-256", "create": False}).encode()
+try:
+    s.sendall(struct.pack(">I", len(req)) + req)
+    print(json.dumps({"answer": s.recv(65536).decode(errors="replace")}))
+except OSError as e:
+    print(json.dumps({"answer": "", "error": str(e)}))
+"""
+    out = json.loads(as_user(httpd, code, path, md))
+    assert out["answer"] == "", out
+    assert re.search(r"ACME0265 acme\[keyholder\]: refused", httpd.error_log()), \
+        "the refusal is logged"
+
+
+def test_keyholder_killed_mid_renewal_resumes(httpd, pebble, ca, challtestsrv, test_dir):
+    """SIGKILL to the key holder once the order exists: httpd's parent starts
+    it again, the renewal goes on with the same account, nothing is lost."""
+    acme = pebble(eab=True)
+    md = "kh4.test"
+    httpd.write_conf(eab_conf(httpd, acme, ca, md, extra="MDRetryDelay 1s"))
+    httpd.start()
+    first = httpd.keyholder_pid()
+    assert first
+    httpd.wait_for_log(r"ACME0401 POST https://127\.0\.0\.1:\d+/order-plz ", timeout=30)
+    os.kill(first, signal.SIGKILL)
+    httpd.wait_for_log(rf"ACME1443 key holder \(pid {first}\) ended \(signal 9\)", timeout=10)
+    m = httpd.wait_for_log(r"ACME1440 key holder started \(pid (\d+)", timeout=10,
+                           since=httpd.error_log().find("ACME1443"))
+    assert int(m.group(1)) != first
+    wait_staged(httpd, md, timeout=90)
+    log = httpd.error_log()
+    assert len(re.findall(NEW_ACCOUNT, log)) == 1, "the account of before is used"
+    assert len(os.listdir(os.path.join(httpd.root, "md", "accounts"))) == 1
+    httpd.graceful()
+    assert issuer_is_pebble(served(httpd, md, pebble_root(acme, test_dir)))
+    assert httpd.keyholder_pid() not in (None, first)
+
+
+def test_keyholder_restarts_with_the_server(httpd, pebble, ca, challtestsrv):
+    """A graceful restart ends the key holder of the old configuration and
+    starts one with the new; a stop leaves none behind."""
+    acme = pebble()
+    httpd.write_conf(renew_conf(httpd, acme, ca, [["kh5.test"]]))
+    httpd.start()
+    first = httpd.keyholder_pid()
+    assert first
+    httpd.graceful()
+    deadline = time.monotonic() + 10
+    while httpd.keyholder_pid() in (None, first) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = httpd.keyholder_pid()
+    assert second not in (None, first)
+    assert first not in children(httpd.pid)
+    httpd.stop()
+    assert not os.path.exists(f"/proc/{second}") or \
+        open(f"/proc/{second}/stat").read().split()[2] == "Z"
