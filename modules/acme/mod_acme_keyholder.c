@@ -20,7 +20,8 @@
  *                 generation starts its own with the new configuration
  * In the children: the renewal workers use acme_glue_keyholder_custody(),
  * and child_init wipes the EAB HMACs from the child's copy of the
- * configuration (acme_glue_keyholder_child_init()). */
+ * configuration and the store key from its copy of the store
+ * (acme_glue_keyholder_child_init()). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@
 
 #include "acme_keyholder.h"
 #include "acme_keys_remote.h"
+#include "acme_store_fs.h"
 #include "mod_acme_keyholder.h"
 #include "mod_acme_serve.h"
 
@@ -396,4 +398,8 @@ void acme_glue_keyholder_child_init(apr_pool_t *pchild, server_rec *s)
         }
     }
     wipe_tree(ap_conftree);
+    /* nothing a child may read is encrypted with it: the key holder's alone */
+    if (acme_glue_store_get() != NULL) {
+        acme_store_fs_forget_secret_key(acme_glue_store_get());
+    }
 }

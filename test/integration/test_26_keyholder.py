@@ -158,8 +158,8 @@ def eab_file(httpd, acme):
 def test_children_hold_no_key_the_keyholder_does(httpd, pebble, ca, challtestsrv):
     """The memory of every child (the one that renewed included) holds
     neither the account key, nor the staged key, nor the EAB HMAC (read from
-    its file); the key holder's holds the account key and the HMAC (so the
-    scan finds a secret where there is one)."""
+    its file), nor the store key; the key holder's holds the account key, the
+    HMAC and the store key (so the scan finds a secret where there is one)."""
     acme = pebble(eab=True)
     md = "kh2.test"
     httpd.write_conf(renew_conf(httpd, acme, ca, [[md]],
@@ -172,13 +172,14 @@ def test_children_hold_no_key_the_keyholder_does(httpd, pebble, ca, challtestsrv
     staged = {p: f for p, f in scalars.items() if p.startswith("staging/")}
     assert account and staged, scalars
     raw_hmac = base64.urlsafe_b64decode(acme.eab_hmac + "=" * (-len(acme.eab_hmac) % 4))
-    needles = {**account, **staged, "EAB HMAC": (acme.eab_hmac.encode(), raw_hmac)}
+    needles = {**account, **staged, "EAB HMAC": (acme.eab_hmac.encode(), raw_hmac),
+               "store key": (store_key(store),)}
     holder = httpd.keyholder_pid()
     workers = httpd.worker_pids()
     assert holder and workers
     for pid in workers:
         assert memory_holds(pid, needles) == set(), f"child {pid}"
-    assert set(account) | {"EAB HMAC"} <= memory_holds(holder, needles)
+    assert set(account) | {"EAB HMAC", "store key"} <= memory_holds(holder, needles)
 
 
 def test_user_program_cannot_use_the_keyholder(httpd, pebble, ca, challtestsrv):

@@ -10,6 +10,7 @@
 
 #include <apr_fnmatch.h>
 #include <apr_strings.h>
+#include <openssl/crypto.h>
 #include <jansson.h>
 
 #include "acme_log.h"
@@ -338,6 +339,16 @@ apr_status_t acme_store_fs_set_owner(acme_store_t *store, apr_pool_t *p,
                  gname, fs->base, (long)uid, (long)gid);
     }
     return rv;
+}
+
+void acme_store_fs_forget_secret_key(acme_store_t *store)
+{
+    acme_store_fs_t *fs = acme_store_baton(store, FS_KIND);
+
+    if (fs != NULL) {
+        OPENSSL_cleanse(fs->key, sizeof(fs->key));
+        fs->has_key = 0;
+    }
 }
 
 int acme_store_fs_group_for_worker(acme_store_group_e group)

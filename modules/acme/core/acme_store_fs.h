@@ -90,6 +90,11 @@ int acme_store_fs_group_for_worker(acme_store_group_e group);
  * interface, which never exposes paths (a shared backend has none).
  * APR_EINVAL for an invalid name or aspect or a store that is not an fs
  * store, APR_ENOENT when the file does not exist (or is not a regular file). */
+/* Clears the store key from this process's memory (a child of httpd, where
+ * only the key holder encrypts and decrypts keys): acme_store_secret_key()
+ * gives APR_ENOTIMPL afterwards. */
+void acme_store_fs_forget_secret_key(acme_store_t *store);
+
 apr_status_t acme_store_fs_live_path(const char **ppath, apr_pool_t *p, acme_store_t *store,
                                      const char *name, const char *aspect);
 
