@@ -9,6 +9,8 @@
 #include <http_core.h>
 #include <http_log.h>
 
+#include <openssl/crypto.h>
+
 #include "acme_names.h"
 #include "acme_order.h"
 #include "mod_acme_config.h"
@@ -236,6 +238,20 @@ static void eab_secret_file_check(cmd_parms *cmd, const char *path)
 }
 
 /* Never echoes the HMAC: errors name the key id or the file only. */
+static apr_status_t secret_wipe(void *data)
+{
+    OPENSSL_cleanse(data, strlen(data));
+    return APR_SUCCESS;
+}
+
+/* A secret in the configuration's pool is cleared when the pool is: httpd
+ * clears it after the dry-run pass at start and at every restart, and the
+ * freed memory (with the secret, else) is what the next children inherit. */
+static void secret_wipe_with(apr_pool_t *p, const char *secret)
+{
+    apr_pool_cleanup_register(p, secret, secret_wipe, apr_pool_cleanup_null);
+}
+
 const char *acme_cmd_eab(cmd_parms *cmd, void *dc, const char *kid, const char *hmac)
 {
     acme_config_props_t *props;
@@ -263,6 +279,7 @@ const char *acme_cmd_eab(cmd_parms *cmd, void *dc, const char *kid, const char *
         }
         props->eab_kid = kid;
         props->eab_hmac = hmac;
+        secret_wipe_with(cmd->pool, hmac);
         eab_secret_file_check(cmd, cmd->directive->filename);
         return NULL;
     }
@@ -277,6 +294,7 @@ const char *acme_cmd_eab(cmd_parms *cmd, void *dc, const char *kid, const char *
         != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: file '%s' %s", cmd->cmd->name, path, why);
     }
+    secret_wipe_with(cmd->pool, props->eab_hmac);
     eab_secret_file_check(cmd, path);
     return NULL;
 }

@@ -13,9 +13,9 @@
  * Life cycle, all in the parent:
  *   post_config   socket made, process forked; the parent closes its copy of
  *                 the socket, so children never inherit it
- *   dies          httpd's other-child maintenance sees it (the MPM reaps it);
- *                 the monitor hook starts it again, at once the first time,
- *                 then with a growing pause while it keeps dying young
+ *   dies          httpd's other-child maintenance sees it (the MPM reaps it)
+ *                 and starts it again at once; while it keeps dying young,
+ *                 the monitor hook does, after a growing pause
  *   restart/stop  pconf's cleanup ends it (SIGTERM, then SIGKILL); the next
  *                 generation starts its own with the new configuration
  * In the children: the renewal workers use acme_glue_keyholder_custody(),
@@ -70,6 +70,7 @@ typedef struct {
     apr_time_t started;
     apr_time_t start_at;        /* when the monitor starts it again, 0: not due */
     apr_interval_time_t pause;  /* the wait after the last young death */
+    int young_deaths;           /* deaths in a row, each soon after its start */
 } keyholder_gen_t;
 
 static keyholder_gen_t *keyholder_gen;
@@ -224,9 +225,11 @@ static void keyholder_maintenance(int reason, void *data, int status)
         return;
     }
     keyholder_unregister(g);
-    g->pause = now - g->started < KEYHOLDER_YOUNG
-               ? (g->pause ? g->pause * 2 : apr_time_from_sec(1)) : 0;
-    if (g->pause > KEYHOLDER_PAUSE_MAX) {
+    /* one death (a kill, a crash) is restarted at once; a key holder that
+     * keeps dying young waits 1 s, 2 s, 4 s... up to a minute between tries */
+    g->young_deaths = now - g->started < KEYHOLDER_YOUNG ? g->young_deaths + 1 : 0;
+    g->pause = g->young_deaths <= 1 ? 0 : apr_time_from_sec(1) << (g->young_deaths - 2);
+    if (g->pause > KEYHOLDER_PAUSE_MAX || g->young_deaths > 8) {
         g->pause = KEYHOLDER_PAUSE_MAX;
     }
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, g->s, "ACME1443 key holder (pid %ld) ended "

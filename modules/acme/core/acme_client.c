@@ -5,6 +5,7 @@
 
 #include "acme_assert.h"
 #include "acme_client.h"
+#include "acme_keys.h"
 #include "acme_json.h"
 #include "acme_jws.h"
 #include "acme_log.h"
@@ -206,7 +207,11 @@ static apr_status_t sign_request(acme_http_request_t **preq, apr_pool_t *p, acme
         rv = acme_jws_serialize(&body, p, jws, &why);
     }
     if (rv != APR_SUCCESS) {
-        return acme_result_fail(r, rv, "signing request to %s: %s", url, why);
+        rv = acme_result_fail(r, rv, "signing request to %s: %s", url, why);
+        if (acme_keys_unreachable(rv)) {
+            r->action = ACME_ACTION_RETRY;  /* the key holder is being restarted */
+        }
+        return rv;
     }
     req = acme_http_request_make(p, ACME_HTTP_POST, url);
     req->content_type = ACME_MEDIA_JOSE;

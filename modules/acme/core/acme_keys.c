@@ -1,4 +1,6 @@
 /* Key custody: the dispatch, see acme_keys.h. */
+#include <errno.h>
+
 #include "acme_keys.h"
 
 struct acme_keys_t {
@@ -61,6 +63,13 @@ apr_status_t acme_keys_csr(const unsigned char **pder, apr_size_t *plen, apr_poo
         return keys_fail(perr, APR_EINVAL, "a CSR needs a domain, a key spec and names");
     }
     return keys->ops->csr(pder, plen, p, keys->baton, md, spec, names, flags, perr);
+}
+
+int acme_keys_unreachable(apr_status_t rv)
+{
+    return APR_STATUS_IS_ECONNREFUSED(rv) || APR_STATUS_IS_ECONNRESET(rv)
+           || rv == APR_FROM_OS_ERROR(EPIPE) || APR_STATUS_IS_ENOENT(rv)
+           || APR_STATUS_IS_TIMEUP(rv) || APR_STATUS_IS_EOF(rv);
 }
 
 const char *acme_keys_kind(const acme_keys_t *keys)

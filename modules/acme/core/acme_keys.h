@@ -100,6 +100,12 @@ apr_status_t acme_keys_csr(const unsigned char **pder, apr_size_t *plen, apr_poo
                            const apr_array_header_t *names, unsigned int flags,
                            const char **perr);
 
+/* True for the errors of a key holder that could not be reached or stopped
+ * answering (ECONNREFUSED, ECONNRESET, EPIPE, ENOENT, APR_TIMEUP, APR_EOF):
+ * httpd's parent starts it again, so the caller retries (a JWS that could
+ * not be signed is no reason to give an order up). */
+int acme_keys_unreachable(apr_status_t rv);
+
 /* "local" or "remote". */
 const char *acme_keys_kind(const acme_keys_t *keys);
 

@@ -264,9 +264,14 @@ static const acme_store_ops_t fs_ops = {
     fs_load_trusted, fs_secret_key, fs_load_private,
 };
 
+/* Closes the store; its key is cleared, not only freed: httpd clears its
+ * configuration pool at every restart, and children inherit freed memory. */
 static apr_status_t base_fd_close(void *data)
 {
-    close(((acme_store_fs_t *)data)->base_fd);
+    acme_store_fs_t *fs = data;
+
+    close(fs->base_fd);
+    OPENSSL_cleanse(fs->key, sizeof(fs->key));
     return APR_SUCCESS;
 }
 
