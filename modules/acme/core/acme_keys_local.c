@@ -70,6 +70,8 @@ static apr_status_t key_make(acme_pkey_t **pkey, apr_pool_t *p, keys_local_t *kl
         }
         return rv;
     }
+    /* the CSR and the checks after read it back: no key derivation then */
+    acme_pkey_cache_put(kl->cache, pem, len, key);
     *pkey = key;
     return APR_SUCCESS;
 }

@@ -160,3 +160,18 @@ apr_status_t acme_pkey_cache_from_pem(acme_pkey_t **pkey, acme_pkey_cache_t *cac
     *pkey = key;
     return APR_SUCCESS;
 }
+
+void acme_pkey_cache_put(acme_pkey_cache_t *cache, const char *pem, apr_size_t len,
+                         const acme_pkey_t *key)
+{
+    unsigned char digest[32];
+    EVP_PKEY *evp = acme_pkey_get_evp(key);
+
+    if (!cache_usable(cache) || pem == NULL || !pem_digest(digest, pem, len)
+        || EVP_PKEY_up_ref(evp) != 1) {
+        return;
+    }
+    cache_lock(cache);
+    cache_put(cache, digest, evp);
+    cache_unlock(cache);
+}

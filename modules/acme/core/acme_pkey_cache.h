@@ -40,4 +40,10 @@ apr_status_t acme_pkey_cache_from_pem(acme_pkey_t **pkey, acme_pkey_cache_t *cac
                                       apr_pool_t *p, const char *pem, apr_size_t len,
                                       const char **perr);
 
+/* Keeps `key` as the key of `len` bytes of PEM (one just made and saved as
+ * that PEM): reading it back costs no decoding, for an encrypted PEM no key
+ * derivation. */
+void acme_pkey_cache_put(acme_pkey_cache_t *cache, const char *pem, apr_size_t len,
+                         const acme_pkey_t *key);
+
 #endif /* ACME_PKEY_CACHE_H */
