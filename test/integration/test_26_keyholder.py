@@ -80,28 +80,41 @@ def private_scalars(store):
     return found
 
 
+# Regions bigger than this are reserved, not used: AddressSanitizer's shadow
+# (terabytes, read as zeros) in the sanitizer build.
+REGION_MAX = 4 << 30
+CHUNK = 32 << 20
+
+
 def memory_holds(pid, needles):
-    """The names of the needles found in the readable memory of pid."""
+    """The names of the needles found in the readable memory of pid (read in
+    chunks that overlap by the longest needle)."""
     hits = set()
+    overlap = max(len(f) for forms in needles.values() for f in forms)
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
         for line in maps:
             fields = line.split()
             if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
                 continue
             start, end = (int(x, 16) for x in fields[0].split("-"))
-            try:
-                mem.seek(start)
-                chunk = mem.read(end - start)
-            except (OSError, OverflowError, ValueError):
+            if end - start > REGION_MAX:
                 continue
-            for name, forms in needles.items():
-                for f in forms:
-                    if f in chunk:
-                        hits.add(name)
-                        if os.environ.get("KH_DEBUG"):
-                            i = chunk.find(f)
-                            print("HIT", name, forms.index(f), line.strip(), hex(start + i),
-                                  chunk[max(0, i - 120):i + 60])
+            at = start
+            while at < end:
+                try:
+                    mem.seek(at)
+                    chunk = mem.read(min(CHUNK + overlap, end - at))
+                except (OSError, OverflowError, ValueError):
+                    break
+                for name, forms in needles.items():
+                    for f in forms:
+                        if f in chunk:
+                            hits.add(name)
+                            if os.environ.get("KH_DEBUG"):
+                                i = chunk.find(f)
+                                print("HIT", name, forms.index(f), line.strip(), hex(at + i),
+                                      chunk[max(0, i - 120):i + 60])
+                at += CHUNK
     return hits
 
 
