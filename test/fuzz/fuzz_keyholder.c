@@ -128,7 +128,10 @@ static void check_answer(apr_pool_t *p, acme_keys_t *local, const char *request,
     const char *op, *error, *c;
 
     FUZZ_CHECK(json_is_object(answer));
-    FUZZ_CHECK(strstr(text, HMAC_KEY) == NULL);
+    /* never the configured HMAC, unless the request itself carried it (a
+     * refusal may name the member it refuses) */
+    FUZZ_CHECK(strstr(text, HMAC_KEY) == NULL
+               || memmem(request, size, HMAC_KEY, strlen(HMAC_KEY)) != NULL);
     FUZZ_CHECK(strlen(text) == len);
     ok = json_object_get(answer, "ok");
     FUZZ_CHECK(json_is_boolean(ok));
