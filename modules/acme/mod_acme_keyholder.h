@@ -19,9 +19,10 @@ int acme_glue_keyholder_monitor(apr_pool_t *p, server_rec *s);
  * (the key holder MACs with its own). */
 void acme_glue_keyholder_child_init(apr_pool_t *pchild, server_rec *s);
 
-/* The custody renewals use in a child: the key holder, or NULL when this
- * generation has none (no managed domain, or it could not start: then the
- * renewal keeps keys in this process, as before). */
+/* The custody renewals use in a child: the key holder's (also while it is
+ * being started again: its requests fail as a retry meanwhile), or NULL when
+ * this generation has none (no managed domain, or the store could not be
+ * opened: no renewal runs then). */
 acme_keys_t *acme_glue_keyholder_custody(apr_pool_t *p);
 
 #endif /* MOD_ACME_KEYHOLDER_H */
