@@ -25,17 +25,11 @@
 #include "acme_keyholder.h"
 #include "acme_keys.h"
 #include "fuzz_common.h"
+#include "fuzz_keys.h"
 #include "fuzz_memstore.h"
 
 #define CA "https://ca.example:14000"
 #define HMAC_KEY "c2VjcmV0LWhtYWMta2V5LW9mLTMyLWJ5dGVzLTAxMjM"
-
-static const char account_pem[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgWy5nQIfLhSQ2Rn8Y\n"
-    "KqOBTCdTtLADnZOLZIK0LicW/86hRANCAATzJLUwLO6G2NupIaC6WwwFXhdXzA+C\n"
-    "0ApIjN19PFPV0ftFJaNgANKi2tcoezzDkls+Kc5oRrpZoyFl4Xw9RJV/\n"
-    "-----END PRIVATE KEY-----\n";
 
 static acme_keyholder_policy_t *policy_make(apr_pool_t *p)
 {
@@ -179,8 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_size_t len;
     acme_pkey_t *key;
 
-    fuzz_memstore_put(store, ACME_STORE_ACCOUNTS, "acct-1", "account.pem", account_pem,
-                      sizeof(account_pem) - 1);
+    fuzz_memstore_put(store, ACME_STORE_ACCOUNTS, "acct-1", "account.pem",
+                      fuzz_key_p256_a_pem, strlen(fuzz_key_p256_a_pem));
     FUZZ_CHECK(acme_keys_domain_key(&key, p, local, "example.org", &p256, 1, NULL)
                == APR_SUCCESS);
     FUZZ_CHECK(acme_keyholder_handle(&answer, &len, p, local, policy_make(p),

@@ -40,20 +40,13 @@
 #include "acme_pkey.h"
 #include "acme_renew_int.h"
 #include "fuzz_common.h"
+#include "fuzz_keys.h"
 #include "fuzz_memstore.h"
 
 #define MD_NAME "example.org"
 #define ACCOUNT_ID "ACME-ca.example-0001"
 /* 2026-12-06T20:00:00Z: the fixed "now" of every reader */
 #define NOW apr_time_from_sec(1796587200)
-
-/* The account key: any valid key; decoded once through the cache. */
-static const char account_pem[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgWy5nQIfLhSQ2Rn8Y\n"
-    "KqOBTCdTtLADnZOLZIK0LicW/86hRANCAATzJLUwLO6G2NupIaC6WwwFXhdXzA+C\n"
-    "0ApIjN19PFPV0ftFJaNgANKi2tcoezzDkls+Kc5oRrpZoyFl4Xw9RJV/\n"
-    "-----END PRIVATE KEY-----\n";
 
 static const char *const spec_words[] = { "P-256", "rsa2048" };
 static const char *const md_names[] = { "example.org", "www.example.org" };
@@ -283,7 +276,7 @@ static void fuzz_account(apr_pool_t *p, acme_store_t *store, const uint8_t *data
     fuzz_memstore_put(store, ACME_STORE_ACCOUNTS, ACCOUNT_ID, ACME_ACCOUNT_STORE_JSON, data,
                       size);
     fuzz_memstore_put(store, ACME_STORE_ACCOUNTS, ACCOUNT_ID, ACME_ACCOUNT_STORE_KEY,
-                      account_pem, strlen(account_pem));
+                      fuzz_key_p256_a_pem, strlen(fuzz_key_p256_a_pem));
     rv = acme_account_store_load(&rec, p, store, ACCOUNT_ID, &err);
     if (rv != APR_SUCCESS) {
         FUZZ_CHECK(rv == APR_EINVAL && err != NULL);
