@@ -58,6 +58,7 @@ static int acme_post_config_serve(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_
 static void acme_register_hooks(apr_pool_t *p)
 {
     static const char *const mod_ssl[] = { "mod_ssl.c", NULL };
+    static const char *const mod_watchdog[] = { "mod_watchdog.c", NULL };
 
     /* pre_config also runs for `httpd -t`: refuses mod_md next to us */
     ap_hook_pre_config(acme_config_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -73,7 +74,8 @@ static void acme_register_hooks(apr_pool_t *p)
     /* a stopping child ends its renewals and OCSP fetches, and waits for
      * our watchdog threads before it exits */
     ap_hook_child_stopping(acme_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(acme_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(acme_child_init, NULL, mod_watchdog, APR_HOOK_MIDDLE);
+    ap_hook_child_init(acme_child_init_after_watchdog, mod_watchdog, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_cert_files(acme_ssl_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(acme_ssl_add_fallback_cert_files, NULL, NULL,
                                         APR_HOOK_MIDDLE);

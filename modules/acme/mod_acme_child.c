@@ -1,23 +1,29 @@
-/* The end of a child process: no thread of ours still runs when it exits.
+/* The end of a child process: no watchdog thread still runs when it exits.
  *
  * mod_watchdog starts its threads on a pool of its own that only
  * apr_terminate() destroys (joining them), and apr_terminate() is an atexit
  * handler registered before OpenSSL's: at exit(), OPENSSL_cleanup() runs
- * first. A watchdog thread of ours still running then (its last tick, the
- * thread-local destructors of its exit, an OCSP fetch) used OpenSSL while it
- * was freed: a double free in the watchdog thread under ASan at stop, a
- * segfault in a child stopping right after a graceful restart.
+ * first, and the pool that holds a thread's own pool goes while the thread
+ * may still be ending. A watchdog thread still running then (its last tick,
+ * its own exit, an OCSP fetch) used freed memory: a double free in the
+ * watchdog thread under ASan at stop, a segfault in a child stopping right
+ * after a graceful restart.
  *
- * So each of our watchdog threads enrols when one of our callbacks first
- * runs in it. The child_stopping hook, and again a cleanup of the child's
- * pool (every MPM runs it before exit()), raise the stop flag (callbacks
- * give up, requests in flight are cancelled: acme_http_options_t.cancel)
- * and stop the renewal workers; the cleanup then waits until the kernel has
- * no task of an enrolled thread left. The threads end on their own:
- * mod_watchdog's loop leaves when the MPM says it is stopping, which every
- * MPM says before its pool cleanup.
+ * So the child waits for those threads before it exits. Which they are is
+ * seen twice: the threads that appear while mod_watchdog's child_init runs
+ * (every instance's thread, also one that never runs a callback of ours,
+ * e.g. the renewal singleton in a child that does not hold its lock), and
+ * each thread one of our callbacks runs in (it enrols). The child_stopping
+ * hook, and again a cleanup of the child's pool (every MPM runs it before
+ * exit()), raise the stop flag (callbacks give up, requests in flight are
+ * cancelled: acme_http_options_t.cancel) and stop the renewal workers; the
+ * cleanup then waits until the kernel has no task of those threads left.
+ * The threads end on their own: mod_watchdog's loop leaves when the MPM says
+ * it is stopping, which every MPM says before its pool cleanup.
  */
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <apr_atomic.h>
@@ -31,15 +37,24 @@
 
 APLOG_USE_MODULE(acme);
 
-/* Our watchdog instances: renewals and OCSP; room to spare. */
-#define CHILD_THREADS_MAX 4
+/* Watchdog threads: ours (renewals, OCSP) and other modules'. */
+#define CHILD_THREADS_MAX 16
 /* The longest wait for them at exit. An OCSP fetch is cancelled within about
- * a second; httpd's parent sends SIGKILL to a child still there after 9 s. */
+ * a second; httpd's parent sends SIGKILL to a child still there after 9 s.
+ * A thread none of our callbacks ran in only sleeps in mod_watchdog's loop,
+ * which looks at the MPM's state every 100 ms: it gets a shorter wait, in
+ * case another module started a thread of its own meanwhile that ends later. */
 #define CHILD_EXIT_WAIT (apr_time_from_sec(5))
+#define CHILD_EXIT_WAIT_SEEN (apr_time_from_sec(1))
 #define CHILD_EXIT_POLL (apr_time_from_msec(10))
 
 static volatile apr_uint32_t child_stopping;
+/* The threads waited for: tid, and whether one of our callbacks ran in it. */
 static volatile apr_uint32_t thread_ids[CHILD_THREADS_MAX];
+static volatile apr_uint32_t thread_enrolled[CHILD_THREADS_MAX];
+/* The tasks of the child before mod_watchdog's child_init ran. */
+static apr_uint32_t tasks_before[CHILD_THREADS_MAX * 4];
+static int tasks_before_count;
 
 volatile apr_uint32_t *acme_child_stop_flag(void)
 {
@@ -51,20 +66,69 @@ int acme_child_is_stopping(void)
     return apr_atomic_read32(&child_stopping) != 0;
 }
 
-void acme_child_thread_enrol(void)
+/* Adds tid to the threads waited for (once); enrolled: ours for sure. */
+static void thread_add(apr_uint32_t tid, int enrolled)
 {
-    apr_uint32_t tid = (apr_uint32_t)gettid();
     int i;
 
     for (i = 0; i < CHILD_THREADS_MAX; ++i) {
         apr_uint32_t seen = apr_atomic_cas32(&thread_ids[i], tid, 0);
 
-        if (seen == 0 || seen == tid) {
-            return;     /* taken now, or enrolled before */
+        if (seen == 0 || seen == tid) {     /* taken now, or added before */
+            if (enrolled) {
+                apr_atomic_set32(&thread_enrolled[i], 1);
+            }
+            return;
         }
     }
     ap_log_error(APLOG_MARK, APLOG_CRIT, 0, ap_server_conf, "ACME1496 more than %d "
                  "watchdog threads to wait for at exit", CHILD_THREADS_MAX);
+}
+
+void acme_child_thread_enrol(void)
+{
+    thread_add((apr_uint32_t)gettid(), 1);
+}
+
+/* Calls fn with each task of this process but the main thread; 0 when
+ * /proc is not there. */
+static int tasks_each(void (*fn)(apr_uint32_t tid))
+{
+    DIR *dir = opendir("/proc/self/task");
+    struct dirent *e;
+    apr_uint32_t self = (apr_uint32_t)getpid();
+
+    if (dir == NULL) {
+        return 0;
+    }
+    while ((e = readdir(dir)) != NULL) {
+        apr_uint32_t tid = (apr_uint32_t)strtoul(e->d_name, NULL, 10);
+
+        if (tid != 0 && tid != self) {
+            fn(tid);
+        }
+    }
+    closedir(dir);
+    return 1;
+}
+
+static void task_remember(apr_uint32_t tid)
+{
+    if (tasks_before_count < (int)(sizeof(tasks_before) / sizeof(tasks_before[0]))) {
+        tasks_before[tasks_before_count++] = tid;
+    }
+}
+
+static void task_add_if_new(apr_uint32_t tid)
+{
+    int i;
+
+    for (i = 0; i < tasks_before_count; ++i) {
+        if (tasks_before[i] == tid) {
+            return;
+        }
+    }
+    thread_add(tid, 0);
 }
 
 /* The task of thread `tid` still exists: its /proc entry goes once the
@@ -83,31 +147,40 @@ static int thread_alive(apr_uint32_t tid)
  * call has normally done already. */
 static apr_status_t child_exit_cleanup(void *data)
 {
-    apr_time_t start = apr_time_now(), deadline = start + CHILD_EXIT_WAIT;
-    int i, waiting, enrolled = 0;
+    apr_time_t start = apr_time_now(), now;
+    int i, waiting, known = 0;
 
     (void)data;
     acme_child_stopping(NULL, 0);   /* prefork skips child_stopping when exiting on error */
-    do {
-        waiting = enrolled = 0;
+    for (;;) {
+        waiting = known = 0;
+        now = apr_time_now();
         for (i = 0; i < CHILD_THREADS_MAX; ++i) {
             apr_uint32_t tid = apr_atomic_read32(&thread_ids[i]);
+            apr_time_t wait = apr_atomic_read32(&thread_enrolled[i]) ? CHILD_EXIT_WAIT
+                                                                     : CHILD_EXIT_WAIT_SEEN;
 
-            enrolled += tid != 0;
-            waiting += tid != 0 && thread_alive(tid);
+            known += tid != 0;
+            waiting += tid != 0 && now < start + wait && thread_alive(tid);
         }
-        if (waiting) {
-            apr_sleep(CHILD_EXIT_POLL);
+        if (!waiting) {
+            break;
         }
-    } while (waiting && apr_time_now() < deadline);
+        apr_sleep(CHILD_EXIT_POLL);
+    }
+    for (i = 0, waiting = 0; i < CHILD_THREADS_MAX; ++i) {
+        apr_uint32_t tid = apr_atomic_read32(&thread_ids[i]);
+
+        waiting += tid != 0 && thread_alive(tid);
+    }
     if (waiting) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf, "ACME1495 pid %ld exits "
                      "with %d of its watchdog threads still running", (long)getpid(), waiting);
     }
-    else if (enrolled) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, "ACME1494 pid %ld: its "
+    else if (known) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, "ACME1494 pid %ld: its %d "
                      "watchdog threads ended before its exit (waited %" APR_TIME_T_FMT " ms)",
-                     (long)getpid(), apr_time_as_msec(apr_time_now() - start));
+                     (long)getpid(), known, apr_time_as_msec(apr_time_now() - start));
     }
     return APR_SUCCESS;
 }
@@ -127,6 +200,16 @@ void acme_child_init(apr_pool_t *pchild, server_rec *s)
     apr_atomic_set32(&child_stopping, 0);
     for (i = 0; i < CHILD_THREADS_MAX; ++i) {
         apr_atomic_set32(&thread_ids[i], 0);
+        apr_atomic_set32(&thread_enrolled[i], 0);
     }
+    tasks_before_count = 0;
+    tasks_each(task_remember);
     apr_pool_cleanup_register(pchild, NULL, child_exit_cleanup, apr_pool_cleanup_null);
+}
+
+void acme_child_init_after_watchdog(apr_pool_t *pchild, server_rec *s)
+{
+    (void)pchild;
+    (void)s;
+    tasks_each(task_add_if_new);
 }

@@ -1,14 +1,19 @@
-/* The end of a child process (mod_acme_child.c): our watchdog threads enrol,
- * and the child waits for them before it exits, since OpenSSL is torn down
- * at exit() before mod_watchdog joins its threads. */
+/* The end of a child process (mod_acme_child.c): the child waits for the
+ * watchdog threads before it exits, since OpenSSL is torn down at exit()
+ * before mod_watchdog joins its threads. */
 #ifndef MOD_ACME_CHILD_H
 #define MOD_ACME_CHILD_H
 
 #include <apr_pools.h>
 #include <httpd.h>
 
-/* child_init hook: the exit cleanup on pchild. */
+/* child_init hook, before mod_watchdog's: the exit cleanup on pchild, and
+ * the tasks there are before mod_watchdog starts its threads. */
 void acme_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* child_init hook, after mod_watchdog's: the tasks it started are waited
+ * for at exit. */
+void acme_child_init_after_watchdog(apr_pool_t *pchild, server_rec *s);
 
 /* child_stopping hook (and at exit): raises the stop flag, stops the
  * renewal workers. */

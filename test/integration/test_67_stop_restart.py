@@ -98,3 +98,26 @@ def test_stop_and_graceful_with_work_in_flight(make_httpd, pebble, ca, challtest
         responder.stop()
         httpd.stop(timeout=30)
     assert check_store(store_dir(httpd), skip=("/locks", "/archive")) > 0
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_every_child_waits_for_its_watchdog_threads(make_httpd, pebble, ca, challtestsrv, mpm):
+    """Every child waits at exit for each watchdog thread it has, also the
+    renewal watchdog's thread in a child that does not hold its singleton
+    lock: none of our callbacks ever runs there, and that thread, ending
+    while exit() freed the pool holding it, was the double free in T1 that
+    a fresh-clone sanitizer run reported at stop (issue 14)."""
+    httpd = make_httpd(mpm=mpm)
+    httpd.write_conf(renew_conf(httpd, pebble(), ca, [["a.test"]],
+                                md_extra="MDCAChallenges http-01"))
+    httpd.start()
+    httpd.wait_for_log(r"ACME1430 renewal watchdog running in pid", timeout=30)
+    children = httpd.worker_pids()
+    assert len(children) >= 2       # StartServers 2: one holds the lock, one waits
+    mark = httpd.log_mark()
+    httpd.stop()
+    log = httpd.error_log()[mark:]
+    for pid in children:
+        m = re.search(rf"ACME1494 pid {pid}: its (\d+) watchdog threads ended", log)
+        assert m and int(m.group(1)) >= 1, f"child {pid} did not wait:\n{log}"
+    assert "ACME1495" not in log
