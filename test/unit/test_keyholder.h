@@ -27,6 +27,7 @@ extern volatile int tkh_peer_calls;      /* how often it was asked */
 void tkh_setup(void);      /* store, policy, socket, server thread */
 void tkh_teardown(void);   /* stops the server, removes the dir */
 void tkh_server_stop(void);
+void tkh_server_start(void); /* again, after a stop: on the same socket path */
 
 /* One raw frame of `len` bytes (the length word says `claimed`) to the key
  * holder; the answer (NULL when it closed without one). */

@@ -9,11 +9,14 @@
  * compromised child can get JWS signatures for its CA's origins and CSRs for
  * the configured names, nothing else (no key, no HMAC, no keyChange).
  *
- * Protocol. One connection carries ONE request and ONE answer, each a frame:
- * a 4-byte big-endian length, then that many bytes of JSON text (an object;
- * duplicate members are refused). A frame is 1..ACME_KEYHOLDER_FRAME_MAX
- * bytes; anything else (or a request not complete within
- * ACME_KEYHOLDER_IO_TIMEOUT) closes the connection without an answer.
+ * Protocol. A connection carries requests one after another, each answered
+ * before the next is read; each is a frame: a 4-byte big-endian length, then
+ * that many bytes of JSON text (an object; duplicate members are refused). A
+ * frame is 1..ACME_KEYHOLDER_FRAME_MAX bytes; anything else (or a request
+ * not complete within ACME_KEYHOLDER_IO_TIMEOUT once begun) closes the
+ * connection without an answer. The key holder closes a connection that
+ * stays idle for ACME_KEYHOLDER_IDLE_TIMEOUT, and any at its stop; the
+ * peer may close one between requests.
  * Requests name their operation in "op" and carry exactly the members listed
  * (unknown members are refused):
  *
@@ -70,11 +73,15 @@
 
 /* Largest request or answer (bytes of JSON after the 4-byte length). */
 #define ACME_KEYHOLDER_FRAME_MAX (64 * 1024)
-/* Connections served at once; more wait to be accepted. */
-#define ACME_KEYHOLDER_CONN_MAX 16
-/* How long the key holder waits for a connection's request, and for its
- * answer to be written. */
+/* Connections served at once; more wait to be accepted. Room for the kept
+ * connections of two generations of children during a graceful restart. */
+#define ACME_KEYHOLDER_CONN_MAX 64
+/* How long the key holder waits for the rest of a request once it began,
+ * and for its answer to be written. */
 #define ACME_KEYHOLDER_IO_TIMEOUT apr_time_from_sec(5)
+/* How long a connection may wait for its next request. A client reuses an
+ * idle connection for at most half of that (acme_keys_remote.c). */
+#define ACME_KEYHOLDER_IDLE_TIMEOUT apr_time_from_sec(20)
 
 typedef struct acme_keyholder_md_t {
     const char *name;                        /* the managed domain */
@@ -117,8 +124,9 @@ apr_status_t acme_keyholder_listen(int *pfd, const char *path, uid_t uid, gid_t 
 /* Serves connections on `listen_fd` until *stop becomes non-zero (checked at
  * least every 200 ms) or a fatal error: each accepted connection whose peer
  * passes `peer_ok` (NULL: every peer the socket's mode lets in) gets its own
- * thread (at most ACME_KEYHOLDER_CONN_MAX at once; more wait), reads ONE
- * framed request within ACME_KEYHOLDER_IO_TIMEOUT, answers, closes. Returns
+ * thread (at most ACME_KEYHOLDER_CONN_MAX at once; more wait), which answers
+ * its framed requests until the peer closes it, it is idle for
+ * ACME_KEYHOLDER_IDLE_TIMEOUT, or the stop. Returns
  * after every connection thread has ended: APR_SUCCESS on stop, else the
  * error of accept(). `p` is only used by the calling thread. Does not close
  * `listen_fd`. */

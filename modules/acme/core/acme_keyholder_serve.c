@@ -1,5 +1,6 @@
-/* The key holder's socket: listening, accepting, one thread per connection
- * (acme_keyholder.h). Linux: SO_PEERCRED, accept4. */
+/* The key holder's socket: listening, accepting, one thread per connection,
+ * which serves its requests one after another (acme_keyholder.h). Linux:
+ * SO_PEERCRED, accept4. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -69,6 +70,7 @@ typedef struct {
     int active;                 /* connection threads running */
     acme_keys_t *local;
     const acme_keyholder_policy_t *policy;
+    volatile sig_atomic_t *stop;
 } kh_server_t;
 
 typedef struct {
@@ -76,34 +78,76 @@ typedef struct {
     int fd;
 } kh_conn_t;
 
-static void kh_conn_serve(kh_conn_t *conn)
+/* Waits for the next request on an idle connection: APR_SUCCESS when there
+ * is something to read (or the peer closed it), APR_TIMEUP after
+ * ACME_KEYHOLDER_IDLE_TIMEOUT, APR_EINTR when the key holder stops. */
+static apr_status_t kh_conn_wait(kh_conn_t *conn)
 {
-    apr_time_t deadline = apr_time_now() + ACME_KEYHOLDER_IO_TIMEOUT;
+    apr_time_t idle_end = apr_time_now() + ACME_KEYHOLDER_IDLE_TIMEOUT;
+    struct pollfd pfd;
+    int rc;
+
+    while (!*conn->server->stop) {
+        if (apr_time_now() >= idle_end) {
+            return APR_TIMEUP;
+        }
+        pfd.fd = conn->fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        rc = poll(&pfd, 1, KH_STOP_CHECK_MS);
+        if (rc > 0) {
+            return APR_SUCCESS;
+        }
+        if (rc < 0 && errno != EINTR) {
+            return APR_FROM_OS_ERROR(errno);
+        }
+    }
+    return APR_EINTR;
+}
+
+/* Reads one request and answers it. APR_EOF: the peer closed the connection
+ * between requests, as it may. */
+static apr_status_t kh_conn_request(kh_conn_t *conn, apr_pool_t *p)
+{
     const char *answer;
     apr_size_t len, answer_len;
-    apr_pool_t *p;
     char *request;
     apr_status_t rv;
 
-    /* its own allocator: no lock shared with the other threads */
-    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
-        return;
+    rv = acme_keyholder_frame_read(&request, &len, p, conn->fd,
+                                   apr_time_now() + ACME_KEYHOLDER_IO_TIMEOUT);
+    if (APR_STATUS_IS_EOF(rv)) {
+        return rv;
     }
-    rv = acme_keyholder_frame_read(&request, &len, p, conn->fd, deadline);
     if (rv != APR_SUCCESS) {
         /* a frame too large, a timeout, a peer gone: closed without answer */
         acme_log(ACME_LOG_WARNING, rv, "ACME0262 acme[keyholder]: no valid request on a"
                  " connection (%s), closed", APR_STATUS_IS_EINVAL(rv) ? "bad frame length"
                  : APR_STATUS_IS_TIMEUP(rv) ? "timeout" : "read failed");
+        return rv;
     }
-    else if ((rv = acme_keyholder_handle(&answer, &answer_len, p, conn->server->local,
-                                         conn->server->policy, request, len))
-                 != APR_SUCCESS
-             || (rv = acme_keyholder_frame_write(conn->fd, answer, answer_len,
-                                                 apr_time_now()
-                                                 + ACME_KEYHOLDER_IO_TIMEOUT))
-                 != APR_SUCCESS) {
+    if ((rv = acme_keyholder_handle(&answer, &answer_len, p, conn->server->local,
+                                    conn->server->policy, request, len)) != APR_SUCCESS
+        || (rv = acme_keyholder_frame_write(conn->fd, answer, answer_len, apr_time_now()
+                                            + ACME_KEYHOLDER_IO_TIMEOUT)) != APR_SUCCESS) {
         acme_log(ACME_LOG_WARNING, rv, "ACME0263 acme[keyholder]: cannot answer a request");
+    }
+    return rv;
+}
+
+/* A connection is kept for the peer's next request: a renewal sends a dozen
+ * in a row, and a connection (with its thread and peer check) per request
+ * was most of what the key holder cost. */
+static void kh_conn_serve(kh_conn_t *conn)
+{
+    apr_pool_t *p;
+
+    /* its own allocator: no lock shared with the other threads */
+    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
+        return;
+    }
+    while (kh_conn_wait(conn) == APR_SUCCESS && kh_conn_request(conn, p) == APR_SUCCESS) {
+        apr_pool_clear(p);
     }
     apr_pool_destroy(p);
 }
@@ -212,6 +256,7 @@ apr_status_t acme_keyholder_run(int listen_fd, apr_pool_t *p, acme_keys_t *local
     pthread_cond_init(&server.changed, NULL);
     server.local = local;
     server.policy = policy;
+    server.stop = stop;
     while (!*stop) {
         if (!kh_wait_slots(&server, 0)) {
             continue;  /* all slots busy: the connection waits in the backlog */

@@ -1,5 +1,6 @@
 /* Key custody through the key holder: a request per operation over its Unix
- * socket (acme_keys_remote.h, protocol in acme_keyholder.h). */
+ * socket (acme_keys_remote.h, protocol in acme_keyholder.h). Connections are
+ * kept and reused: a renewal makes a dozen requests in a row. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 
 #include "acme_b64.h"
 #include "acme_csr.h"
@@ -16,9 +18,23 @@
 #include "acme_keyholder_int.h"
 #include "acme_keys_remote.h"
 
+/* Idle connections kept per custody: one per renewal worker (16 at most in
+ * a child) at work at once is what a busy child uses; more are closed. */
+#define REMOTE_IDLE_MAX 16
+/* An idle connection is reused while the key holder surely still keeps it. */
+#define REMOTE_IDLE_REUSE (ACME_KEYHOLDER_IDLE_TIMEOUT / 2)
+
+typedef struct {
+    int fd;
+    apr_time_t since;
+} remote_idle_t;
+
 typedef struct {
     const char *socket_path;
     apr_interval_time_t timeout;
+    apr_thread_mutex_t *lock;               /* idle, idle_count */
+    remote_idle_t idle[REMOTE_IDLE_MAX];
+    int idle_count;
 } keys_remote_t;
 
 /* The baton of an account key's signer: lives in the key's pool. */
@@ -79,31 +95,113 @@ static apr_status_t remote_connect(int *pfd, keys_remote_t *kr, apr_time_t deadl
     return APR_SUCCESS;
 }
 
+/* An idle connection to reuse (the newest), or -1. Older ones the key
+ * holder may close any moment are closed here. */
+static int remote_idle_take(keys_remote_t *kr)
+{
+    apr_time_t now = apr_time_now();
+    int fd = -1;
+
+    if (kr->lock == NULL) {
+        return -1;
+    }
+    apr_thread_mutex_lock(kr->lock);
+    while (fd < 0 && kr->idle_count > 0) {
+        remote_idle_t *last = &kr->idle[--kr->idle_count];
+
+        if (now - last->since < REMOTE_IDLE_REUSE) {
+            fd = last->fd;
+        }
+        else {
+            close(last->fd);
+        }
+    }
+    apr_thread_mutex_unlock(kr->lock);
+    return fd;
+}
+
+/* Keeps a connection whose exchange completed, for the next request. */
+static void remote_idle_put(keys_remote_t *kr, int fd)
+{
+    if (kr->lock != NULL) {
+        apr_thread_mutex_lock(kr->lock);
+        if (kr->idle_count < REMOTE_IDLE_MAX) {
+            kr->idle[kr->idle_count].fd = fd;
+            kr->idle[kr->idle_count].since = apr_time_now();
+            kr->idle_count++;
+            fd = -1;
+        }
+        apr_thread_mutex_unlock(kr->lock);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
+static apr_status_t remote_idle_close_all(void *data)
+{
+    keys_remote_t *kr = data;
+
+    while (kr->idle_count > 0) {
+        close(kr->idle[--kr->idle_count].fd);
+    }
+    return APR_SUCCESS;
+}
+
+/* A reused connection that the key holder closed meanwhile (idle, or it was
+ * restarted): the request goes again on a new one. Every operation may be
+ * asked twice (signatures, CSRs and the EAB are made again; keys are read,
+ * or made once). */
+static int remote_stale(apr_status_t rv)
+{
+    return APR_STATUS_IS_EOF(rv) || APR_STATUS_IS_EPIPE(rv) || APR_STATUS_IS_ECONNRESET(rv);
+}
+
+/* One exchange: the request out, its answer in (*preply in p). */
+static apr_status_t remote_exchange(char **preply, apr_size_t *plen, apr_pool_t *p,
+                                    keys_remote_t *kr, const char *text, apr_time_t deadline,
+                                    const char **perr)
+{
+    apr_status_t rv;
+    int fd, reused;
+
+    for (;;) {
+        fd = remote_idle_take(kr);
+        reused = fd >= 0;
+        if (!reused && (rv = remote_connect(&fd, kr, deadline)) != APR_SUCCESS) {
+            return remote_fail(perr, rv, "the key holder cannot be reached");
+        }
+        if ((rv = acme_keyholder_frame_write(fd, text, strlen(text), deadline)) == APR_SUCCESS
+            && (rv = acme_keyholder_frame_read(preply, plen, p, fd, deadline))
+               == APR_SUCCESS) {
+            remote_idle_put(kr, fd);
+            return APR_SUCCESS;
+        }
+        close(fd);
+        if (!(reused && remote_stale(rv))) {
+            return remote_fail(perr, rv, APR_STATUS_IS_TIMEUP(rv) ? "the key holder did not "
+                               "answer in time" : "the key holder did not answer");
+        }
+    }
+}
+
 /* Sends `request` (consumed) and returns the "ok" answer, or the key
  * holder's status and reason. *panswer is a new reference. */
 static apr_status_t remote_call(json_t **panswer, apr_pool_t *p, keys_remote_t *kr,
                                 json_t *request, const char **perr)
 {
-    apr_time_t deadline = apr_time_now() + kr->timeout;
     json_t *answer = NULL, *status;
     char *text = NULL, *reply;
     apr_size_t len;
     apr_status_t rv;
-    int fd = -1;
 
     text = request ? json_dumps(request, JSON_COMPACT) : NULL;
     json_decref(request);
     if (text == NULL) {
         return remote_fail(perr, APR_EINVAL, "the key holder request cannot be made");
     }
-    if ((rv = remote_connect(&fd, kr, deadline)) != APR_SUCCESS) {
-        rv = remote_fail(perr, rv, "the key holder cannot be reached");
-        goto cleanup;
-    }
-    if ((rv = acme_keyholder_frame_write(fd, text, strlen(text), deadline)) != APR_SUCCESS
-        || (rv = acme_keyholder_frame_read(&reply, &len, p, fd, deadline)) != APR_SUCCESS) {
-        rv = remote_fail(perr, rv, APR_STATUS_IS_TIMEUP(rv) ? "the key holder did not answer"
-                         " in time" : "the key holder did not answer");
+    rv = remote_exchange(&reply, &len, p, kr, text, apr_time_now() + kr->timeout, perr);
+    if (rv != APR_SUCCESS) {
         goto cleanup;
     }
     answer = json_loadb(reply, len, JSON_REJECT_DUPLICATES, NULL);
@@ -125,9 +223,6 @@ static apr_status_t remote_call(json_t **panswer, apr_pool_t *p, keys_remote_t *
     *panswer = answer;
     answer = NULL;
 cleanup:
-    if (fd >= 0) {
-        close(fd);
-    }
     json_decref(answer);
     free(text);
     return rv;
@@ -286,5 +381,10 @@ acme_keys_t *acme_keys_remote(apr_pool_t *p, const char *socket_path,
 
     kr->socket_path = apr_pstrdup(p, socket_path);
     kr->timeout = timeout;
+    /* without a lock (out of memory), every request has a connection of its own */
+    if (apr_thread_mutex_create(&kr->lock, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
+        kr->lock = NULL;
+    }
+    apr_pool_cleanup_register(p, kr, remote_idle_close_all, apr_pool_cleanup_null);
     return acme_keys_create(p, &remote_ops, kr);
 }
