@@ -11,10 +11,12 @@
 #include <http_log.h>
 #include <http_protocol.h>
 
+#include "acme_job.h"
 #include "acme_json.h"
 #include "mod_acme_ocsp.h"
 #include "mod_acme_restart.h"
 #include "mod_acme_selftest.h"
+#include "mod_acme_serve.h"
 #include "mod_acme_status.h"
 
 APLOG_USE_MODULE(acme);
@@ -323,8 +325,24 @@ static void selftest_add(json_t *obj, apr_pool_t *p, int index)
     json_object_set_new(obj, "self-test", test);
 }
 
-/* One domain's status object; freed by the caller (json_decref). */
-static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t now)
+/* renewal.log of the one-domain form, as mod_md: the job's log, read from
+ * job.json (the renewing child keeps it there). */
+static void renewal_log_add(json_t *renewal, apr_pool_t *p, const char *name)
+{
+    acme_store_t *store = acme_glue_store_get();
+    acme_job_t *job;
+    const char *why = NULL;
+
+    if (store != NULL && acme_job_load(&job, p, store, name, &why) == APR_SUCCESS
+        && job->log != NULL) {
+        json_object_set(renewal, "log", job->log);
+    }
+}
+
+/* One domain's status object; freed by the caller (json_decref). with_log:
+ * the one-domain form, which also has the renewal's log. */
+static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t now,
+                       int with_log)
 {
     const acme_config_md_t *md = smd->md;
     acme_status_slot_t slot;
@@ -359,7 +377,12 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
     }
     /* a domain in error shows it where mod_md does: renewal.errors, .last */
     if ((md->driven || md->config_error) && have_slot) {
-        json_object_set_new(obj, "renewal", renewal_json(p, md->name, &slot));
+        json_t *renewal = renewal_json(p, md->name, &slot);
+
+        if (with_log) {
+            renewal_log_add(renewal, p, md->name);
+        }
+        json_object_set_new(obj, "renewal", renewal);
     }
     ari_profile_add(obj, p, md, &slot);
     json_object_set_new(obj, "stapling", json_boolean(md->props.stapling > 0));
@@ -455,7 +478,7 @@ int acme_status_json_handler(request_rec *r)
             return rc;
         }
         if (!r->header_only) {
-            json_send(r, md_json(r->pool, smd, now));
+            json_send(r, md_json(r->pool, smd, now, 1));
         }
         return OK;
     }
@@ -473,7 +496,7 @@ int acme_status_json_handler(request_rec *r)
         if (i > 0) {
             ap_rputs(",", r);
         }
-        json_send(r, md_json(r->pool, smd, now));
+        json_send(r, md_json(r->pool, smd, now, 0));
     }
     ap_rputs("]}\n", r);
     return OK;

@@ -50,7 +50,13 @@ RENEWAL = obj({"name": STR, "errors": {"type": "integer", "minimum": 0}, "finish
                "last": obj({"status": {"type": "integer"}, "status-description": STR,
                             "problem": STR, "detail": STR, "activity": STR,
                             "valid-from": TIME}, ["status"]),
-               "cert": STAGED_CERT},
+               "cert": STAGED_CERT,
+               # one-domain form only: the job's log
+               "log": obj({"entries": arr(obj(
+                   {"when": TIME, "type": {"type": "string",
+                                           "enum": ["starting", "progress", "renewal-error",
+                                                    "finished"]},
+                    "status": STR, "detail": STR}, ["when", "type"]))}, ["entries"])},
               ["name", "errors", "finished", "notified", "notified-renewed", "cert"])
 PRIVKEY = obj({"type": {"type": "string", "enum": ["RSA", "EC"]},
                "bits": {"type": "integer", "minimum": 2048}, "curve": STR}, ["type"])

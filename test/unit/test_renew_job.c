@@ -4,6 +4,7 @@
 
 #include <apr_strings.h>
 
+#include "acme_job_log.h"
 #include "acme_json.h"
 #include "acme_order.h"
 #include "test_renew.h"
@@ -41,6 +42,9 @@ static acme_job_t *sample_job(void)
     sub->id_value = "www.a.test";
     APR_ARRAY_PUSH(r->subproblems, acme_subproblem_t *) = sub;
     acme_job_set_error(job, r);
+    acme_job_log_add(&job->log, test_pool, apr_time_from_sec(1000), "starting", NULL, NULL);
+    acme_job_log_add(&job->log, test_pool, apr_time_from_sec(1200), "renewal-error",
+                     ACME_PROBLEM_NS "rateLimited", "too many orders");
     return job;
 }
 
@@ -75,9 +79,37 @@ START_TEST(job_json_round_trip)
     sub = APR_ARRAY_IDX(back->last_error->subproblems, 0, acme_subproblem_t *);
     ck_assert_str_eq(sub->id_value, "www.a.test");
     ck_assert_str_eq(sub->detail, "CAA forbids");
+    ck_assert(json_equal(back->log, job->log));
     ck_assert_int_eq(acme_job_to_json(&text, &len, test_pool, job), APR_SUCCESS);
     ck_assert_int_eq(acme_job_to_json(&again, &len, test_pool, back), APR_SUCCESS);
     ck_assert_str_eq(text, again);
+}
+END_TEST
+
+/* The log is mod_md's form: newest first, RFC 822 dates, at most 128. */
+START_TEST(job_log_is_mod_mds_form_and_bounded)
+{
+    acme_job_t *job = sample_job();
+    json_t *entries = json_object_get(job->log, "entries"), *newest;
+    int i;
+
+    ck_assert_int_eq((int)json_array_size(entries), 2);
+    newest = json_array_get(entries, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(newest, "type")), "renewal-error");
+    ck_assert_str_eq(json_string_value(json_object_get(newest, "status")),
+                     ACME_PROBLEM_NS "rateLimited");
+    ck_assert_str_eq(json_string_value(json_object_get(newest, "detail")), "too many orders");
+    ck_assert_str_eq(json_string_value(json_object_get(newest, "when")),
+                     "Thu, 01 Jan 1970 00:20:00 GMT");
+    ck_assert_ptr_null(json_object_get(json_array_get(entries, 1), "status"));
+    for (i = 0; i < ACME_JOB_LOG_MAX + 10; ++i) {
+        acme_job_log_add(&job->log, test_pool, apr_time_from_sec(2000 + i), "progress", NULL,
+                         apr_psprintf(test_pool, "step %d", i));
+    }
+    entries = json_object_get(job->log, "entries");
+    ck_assert_int_eq((int)json_array_size(entries), ACME_JOB_LOG_MAX);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(entries, 0), "detail")),
+                     apr_psprintf(test_pool, "step %d", ACME_JOB_LOG_MAX + 9));
 }
 END_TEST
 
@@ -114,6 +146,10 @@ START_TEST(job_json_damage_is_refused)
     refused("\"next-at\":\"", "\"next-at\":\"yesterday");
     refused("\"action\":\"fix config\"", "\"action\":\"panic\"");
     refused("\"failed\":false", "\"failed\":\"no\"");
+    refused("\"type\":\"starting\"", "\"type\":7");
+    refused("\"type\":\"starting\"", "\"type\":\"starting\",\"x\":\"y\"");
+    refused("\"log\":{\"entries\":[", "\"log\":{\"entries\":[1,");
+    refused("\"log\":{", "\"log\":{\"more\":1,");
 }
 END_TEST
 
@@ -194,6 +230,7 @@ TCase *test_renew_job_tcase(void)
 
     tcase_add_checked_fixture(tc, renew_setup, renew_teardown);
     tcase_add_test(tc, job_json_round_trip);
+    tcase_add_test(tc, job_log_is_mod_mds_form_and_bounded);
     tcase_add_test(tc, job_json_damage_is_refused);
     tcase_add_test(tc, job_json_dns01_answer_keeps_its_value);
     tcase_add_test(tc, job_steps_and_times);

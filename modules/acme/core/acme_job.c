@@ -5,6 +5,7 @@
 
 #include "acme_assert.h"
 #include "acme_job.h"
+#include "acme_job_log.h"
 #include "acme_json.h"
 #include "acme_keyauth.h"
 #include "acme_layout.h"
@@ -191,6 +192,9 @@ apr_status_t acme_job_to_json(const char **ptext, apr_size_t *plen, apr_pool_t *
     set_time(obj, p, "next-at", job->next_at);
     if (job->last_error != NULL) {
         json_object_set_new(obj, "last-error", result_to_json(p, job->last_error));
+    }
+    if (job->log != NULL) {
+        json_object_set(obj, "log", job->log);
     }
     return acme_json_dump(ptext, plen, p, obj);
 }
@@ -432,6 +436,9 @@ static apr_status_t job_state_from_json(acme_job_t *job, const json_t *obj,
         if ((rv = result_from_json(&job->last_error, p, err, perr)) != APR_SUCCESS) {
             return rv;
         }
+    }
+    if ((err = json_object_get(obj, "log")) != NULL) {         /* optional */
+        return acme_job_log_from_json(&job->log, p, err, perr);
     }
     return APR_SUCCESS;
 }

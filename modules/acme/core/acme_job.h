@@ -72,6 +72,8 @@ typedef struct acme_job_t {
     apr_time_t updated;         /* set by acme_job_save() */
     apr_time_t next_at;         /* 0: run whenever */
     acme_result_t *last_error;  /* or NULL */
+    json_t *log;                /* what happened, newest first (acme_job_log.h);
+                                 * NULL until the first entry; owned by `pool` */
 } acme_job_t;
 
 /* "account", "poll-authz", ...; NULL for an invalid value. */

@@ -10,6 +10,7 @@
 
 #include "acme_assert.h"
 #include "acme_backoff.h"
+#include "acme_job_log.h"
 #include "acme_json.h"
 #include "acme_log.h"
 #include "acme_names.h"
@@ -108,6 +109,7 @@ static apr_status_t job_fresh(acme_renew_ctx_t *ctx, const json_t *spec)
     }
     ctx->job = acme_job_create(ctx->p, ctx->spec->md_name, spec,
                                ctx->spec->pkey_specs->nelts, ctx->now);
+    acme_job_log_add(&ctx->job->log, ctx->p, ctx->now, "starting", NULL, NULL);
     acme_log(ACME_LOG_INFO, 0, "ACME0901 acme[md=%s]: new renewal job", ctx->spec->md_name);
     return acme_job_save(ctx->job, ctx->p, ctx->store, ctx->now);
 }
@@ -283,6 +285,8 @@ static apr_status_t job_failed(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
     }
     job->next_at = next;
     job->backoff = 1;
+    acme_job_log_add(&job->log, ctx->p, ctx->now, "renewal-error", r->problem_type,
+                     acme_result_render(r, ctx->p));
     acme_log(job->failed ? ACME_LOG_ERR : ACME_LOG_WARNING, r->status,
              "ACME0905 acme[md=%s]: %s (%s, error %u); next attempt at step %s at %s",
              job->md_name, acme_result_render(r, ctx->p), acme_problem_action_name(r->action),
@@ -329,6 +333,21 @@ static apr_status_t job_check_done(acme_renew_ctx_t *ctx, int *pdone)
     return acme_job_save(ctx->job, ctx->p, ctx->store, ctx->now);
 }
 
+/* The log's entry for a step done: mod_md says "progress" with what it did. */
+static void job_log_step(acme_renew_ctx_t *ctx, acme_job_step_e prev)
+{
+    acme_job_t *job = ctx->job;
+
+    if (job->step == ACME_JOB_DONE) {
+        acme_job_log_add(&job->log, ctx->p, ctx->now, "finished", NULL, NULL);
+        return;
+    }
+    acme_job_log_add(&job->log, ctx->p, ctx->now, "progress", NULL,
+                     apr_psprintf(ctx->p, "%s done, next: %s (key %s)",
+                                  acme_job_step_name(prev), acme_job_step_name(job->step),
+                                  acme_renew_key_name(ctx)));
+}
+
 /* Runs steps until the job waits, fails or is done. */
 static apr_status_t job_drive(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
 {
@@ -369,6 +388,7 @@ static apr_status_t job_drive(acme_renew_outcome_t *out, acme_renew_ctx_t *ctx)
         }
         acme_log(ACME_LOG_DEBUG, 0, "ACME0907 acme[md=%s]: %s -> %s", job->md_name,
                  acme_job_step_name(prev), acme_job_step_name(job->step));
+        job_log_step(ctx, prev);
         if (job->step == ACME_JOB_DONE) {
             job->errors = 0;
             job->next_at = 0;
