@@ -23,6 +23,7 @@
  * configuration and the store key from its copy of the store
  * (acme_glue_keyholder_child_init()). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,11 +79,20 @@ static keyholder_gen_t *keyholder_gen;
 /* ------------------------------------------------------------ the process */
 
 static volatile sig_atomic_t keyholder_stop;
+/* The stop's pipe: its read end wakes every thread of the key holder at once
+ * (a restart of httpd waits for the old key holder to end). */
+static int keyholder_wake[2] = { -1, -1 };
 
 static void keyholder_on_term(int sig)
 {
+    int saved = errno;
+
     (void)sig;
     keyholder_stop = 1;
+    if (keyholder_wake[1] >= 0) {
+        (void)!write(keyholder_wake[1], "x", 1);
+    }
+    errno = saved;
 }
 
 /* Field 4 of /proc/<pid>/stat, after the command in parentheses (which may
@@ -145,6 +155,9 @@ static void keyholder_main(keyholder_gen_t *g, int fd)
     apr_pool_t *p;
     apr_status_t rv;
 
+    if (pipe2(keyholder_wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        keyholder_wake[0] = keyholder_wake[1] = -1;     /* the 200 ms checks remain */
+    }
     keyholder_signals();
     /* a parent killed hard takes its key holder along */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -156,7 +169,8 @@ static void keyholder_main(keyholder_gen_t *g, int fd)
     if (apr_pool_create(&p, g->pconf) != APR_SUCCESS) {
         _exit(1);
     }
-    rv = acme_keyholder_run(fd, p, g->local, g->policy, keyholder_peer_ok, g, &keyholder_stop);
+    rv = acme_keyholder_run(fd, p, g->local, g->policy, keyholder_peer_ok, g, &keyholder_stop,
+                            keyholder_wake[0]);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, g->s, "ACME1441 key holder: stopped on an "
                      "error; httpd's parent starts it again");

@@ -33,6 +33,7 @@ static int listen_fd = -1;
 static pthread_t server_thread;
 static int server_running;
 static volatile sig_atomic_t server_stop;
+static int server_wake[2] = { -1, -1 };     /* the stop wakes the server at once */
 static apr_status_t server_rv;
 
 static int peer_ok(void *baton, pid_t pid, uid_t uid, gid_t gid)
@@ -50,7 +51,7 @@ static void *server_main(void *arg)
     (void)arg;
     apr_pool_create_unmanaged_ex(&p, NULL, NULL);
     server_rv = acme_keyholder_run(listen_fd, p, tkh_local, tkh_policy, peer_ok, NULL,
-                                   &server_stop);
+                                   &server_stop, server_wake[0]);
     apr_pool_destroy(p);
     return NULL;
 }
@@ -109,6 +110,7 @@ void tkh_server_start(void)
     ck_assert_int_eq(acme_keyholder_listen(&listen_fd, tkh_socket, getuid(), getgid()),
                      APR_SUCCESS);
     server_stop = 0;
+    ck_assert_int_eq(pipe(server_wake), 0);
     ck_assert_int_eq(pthread_create(&server_thread, NULL, server_main, NULL), 0);
     server_running = 1;
 }
@@ -117,8 +119,11 @@ void tkh_server_stop(void)
 {
     if (server_running) {
         server_stop = 1;
+        ck_assert_int_eq(write(server_wake[1], "x", 1), 1);
         pthread_join(server_thread, NULL);
         server_running = 0;
+        close(server_wake[0]);
+        close(server_wake[1]);
         ck_assert_int_eq(server_rv, APR_SUCCESS);
     }
     if (listen_fd >= 0) {

@@ -121,11 +121,13 @@ apr_status_t acme_keyholder_handle(const char **panswer, apr_size_t *plen, apr_p
  * the owner and mode are set: listen() comes last. */
 apr_status_t acme_keyholder_listen(int *pfd, const char *path, uid_t uid, gid_t gid);
 
-/* Serves connections on `listen_fd` until *stop becomes non-zero (checked at
- * least every 200 ms) or a fatal error: each accepted connection whose peer
- * passes `peer_ok` (NULL: every peer the socket's mode lets in) gets its own
- * thread (at most ACME_KEYHOLDER_CONN_MAX at once; more wait), which answers
- * its framed requests until the peer closes it, it is idle for
+/* Serves connections on `listen_fd` until *stop becomes non-zero (checked
+ * at least every 200 ms, and at once when `wake_fd` becomes readable: a
+ * stop's signal handler writes to a pipe; -1 for none) or a fatal error:
+ * each accepted connection whose peer passes `peer_ok` (NULL: every peer the
+ * socket's mode lets in) gets its own thread (at most
+ * ACME_KEYHOLDER_CONN_MAX at once; more wait), which answers its framed
+ * requests until the peer closes it, it is idle for
  * ACME_KEYHOLDER_IDLE_TIMEOUT, or the stop. Returns
  * after every connection thread has ended: APR_SUCCESS on stop, else the
  * error of accept(). `p` is only used by the calling thread. Does not close
@@ -133,6 +135,6 @@ apr_status_t acme_keyholder_listen(int *pfd, const char *path, uid_t uid, gid_t 
 apr_status_t acme_keyholder_run(int listen_fd, apr_pool_t *p, acme_keys_t *local,
                                 const acme_keyholder_policy_t *policy,
                                 acme_keyholder_peer_fn *peer_ok, void *baton,
-                                volatile sig_atomic_t *stop);
+                                volatile sig_atomic_t *stop, int wake_fd);
 
 #endif /* ACME_KEYHOLDER_H */

@@ -71,6 +71,7 @@ typedef struct {
     acme_keys_t *local;
     const acme_keyholder_policy_t *policy;
     volatile sig_atomic_t *stop;
+    int wake_fd;                /* readable once *stop is set; -1: none */
 } kh_server_t;
 
 typedef struct {
@@ -84,18 +85,19 @@ typedef struct {
 static apr_status_t kh_conn_wait(kh_conn_t *conn)
 {
     apr_time_t idle_end = apr_time_now() + ACME_KEYHOLDER_IDLE_TIMEOUT;
-    struct pollfd pfd;
+    struct pollfd pfd[2];
     int rc;
 
     while (!*conn->server->stop) {
         if (apr_time_now() >= idle_end) {
             return APR_TIMEUP;
         }
-        pfd.fd = conn->fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        rc = poll(&pfd, 1, KH_STOP_CHECK_MS);
-        if (rc > 0) {
+        pfd[0].fd = conn->fd;
+        pfd[1].fd = conn->server->wake_fd;
+        pfd[0].events = pfd[1].events = POLLIN;
+        pfd[0].revents = pfd[1].revents = 0;
+        rc = poll(pfd, conn->server->wake_fd >= 0 ? 2 : 1, KH_STOP_CHECK_MS);
+        if (rc > 0 && pfd[0].revents != 0) {
             return APR_SUCCESS;
         }
         if (rc < 0 && errno != EINTR) {
@@ -243,10 +245,10 @@ static void kh_conn_start(kh_server_t *server, int fd)
 apr_status_t acme_keyholder_run(int listen_fd, apr_pool_t *p, acme_keys_t *local,
                                 const acme_keyholder_policy_t *policy,
                                 acme_keyholder_peer_fn *peer_ok, void *baton,
-                                volatile sig_atomic_t *stop)
+                                volatile sig_atomic_t *stop, int wake_fd)
 {
     kh_server_t server;
-    struct pollfd pfd;
+    struct pollfd pfd[2];
     apr_status_t rv = APR_SUCCESS;
     int fd, rc;
 
@@ -257,19 +259,21 @@ apr_status_t acme_keyholder_run(int listen_fd, apr_pool_t *p, acme_keys_t *local
     server.local = local;
     server.policy = policy;
     server.stop = stop;
+    server.wake_fd = wake_fd;
     while (!*stop) {
         if (!kh_wait_slots(&server, 0)) {
             continue;  /* all slots busy: the connection waits in the backlog */
         }
-        pfd.fd = listen_fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        rc = poll(&pfd, 1, KH_STOP_CHECK_MS);
+        pfd[0].fd = listen_fd;
+        pfd[1].fd = wake_fd;
+        pfd[0].events = pfd[1].events = POLLIN;
+        pfd[0].revents = pfd[1].revents = 0;
+        rc = poll(pfd, wake_fd >= 0 ? 2 : 1, KH_STOP_CHECK_MS);
         if (rc < 0 && errno != EINTR) {
             rv = APR_FROM_OS_ERROR(errno);
             break;
         }
-        if (rc <= 0) {
+        if (rc <= 0 || pfd[0].revents == 0) {
             continue;
         }
         fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
