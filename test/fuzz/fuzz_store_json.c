@@ -33,6 +33,7 @@
 #include "acme_account_store.h"
 #include "acme_certset.h"
 #include "acme_job.h"
+#include "acme_job_log.h"
 #include "acme_keyauth.h"
 #include "acme_json.h"
 #include "acme_layout.h"
@@ -122,6 +123,11 @@ static void job_in_range(const acme_job_t *job)
                    || strcmp(a->type, "dns-01") == 0);
         FUZZ_CHECK((a->value != NULL) == (strcmp(a->type, "dns-01") == 0));
     }
+    /* acme_job_log.h: mod_md's form, bounded, what status pages show */
+    FUZZ_CHECK(job->log == NULL
+               || (json_is_array(json_object_get(job->log, "entries"))
+                   && json_array_size(json_object_get(job->log, "entries"))
+                      <= ACME_JOB_LOG_MAX));
 }
 
 static void fuzz_job(apr_pool_t *p, acme_store_t *store, const uint8_t *data, size_t size)
