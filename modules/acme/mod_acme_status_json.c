@@ -368,6 +368,11 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
                                                        ? acme_status_state_name(state)
                                                        : "unknown"));
     json_object_set_new(obj, "ca", ca_json(smd, have_slot ? &slot : NULL));
+    if (md->props.eab_kid) {
+        /* where mod_md shows it (its md.json's "eab"); the HMAC is a secret */
+        json_object_set_new(obj, "eab", json_pack("{s:s, s:s}", "kid", md->props.eab_kid,
+                                                  "hmac", "***"));
+    }
     json_object_set_new(obj, "proto", acme_status_proto_json(md));
     json_object_set_new(obj, "cert", cert_json(p, smd, 1));
     json_object_set_new(obj, "renew", json_boolean(md->driven));

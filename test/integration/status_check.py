@@ -37,11 +37,11 @@ CERT = obj({"valid": VALID}, extra=LIVE_ENTRY, key_pattern=SPEC)
 EMPTY = obj({})
 STAGED_CERT = obj({"valid": VALID}, extra=STAGED_ENTRY, key_pattern=SPEC)
 WINDOW = {"type": ["string", "null"], "pattern": r"^(\d+%|\d+s)$"}
+EAB = obj({"kid": STR, "hmac": {"type": "string", "enum": ["***"]}}, ["kid", "hmac"])
 CA = obj({"account": {"type": "string", "pattern": r"^ACME-.+-\d{4}$"},
           "proto": {"type": "string", "enum": ["ACME"]}, "urls": arr(STR), "url": STR,
           "agreement": STR, "challenges": arr(STR),
-          "eab": obj({"kid": STR, "hmac": {"type": "string", "enum": ["***"]}},
-                     ["kid", "hmac"])},
+          "eab": EAB},
          ["proto", "urls"])
 RENEWAL = obj({"name": STR, "errors": {"type": "integer", "minimum": 0}, "finished": BOOL,
                "valid-from": TIME, "step": STR, "next-run": TIME, "last-success": TIME,
@@ -83,7 +83,7 @@ DOMAIN = obj({"name": STR, "domains": arr(STR), "contacts": arr(STR),
               "acme-state": {"type": "string", "enum": STATES},
               "proto": obj({"acme-tls/1": arr(STR)}, ["acme-tls/1"]),
               "privkey": arr(PRIVKEY), "profile-mandatory": BOOL, "ari-renewals": BOOL,
-              "watched": BOOL, "ca": CA, "cert": CERT, "renew": BOOL, "renew-at": TIME, "renewal": RENEWAL,
+              "watched": BOOL, "ca": CA, "eab": EAB, "cert": CERT, "renew": BOOL, "renew-at": TIME, "renewal": RENEWAL,
               "profile": PROFILE, "renew-via-ari": BOOL, "ari": ARI,
               "stapling": BOOL, "ocsp": arr(OCSP), "self-test": SELFTEST},
              ["name", "domains", "contacts", "transitive", "renew-mode", "renew-window",

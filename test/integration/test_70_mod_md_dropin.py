@@ -12,6 +12,7 @@ import time
 from harness import layout
 from test_20_serving import served_serial, wait_served
 from test_30_renew import pebble_root, renew_conf, served, served_with, wait_staged
+from test_42_status_mod_md import LOCATION, compare_json, get_json
 
 # no rejected nonces: every newAccount/newOrder POST in pebble's log is one
 # the client meant
@@ -24,7 +25,42 @@ EC_ONLY = "ECDHE-ECDSA-AES128-GCM-SHA256"
 def conf(httpd, acme, ca, domains):
     return renew_conf(httpd, acme, ca, domains,
                       extra=(f"MDStoreDir md\nMDExternalAccountBinding {acme.eab_kid} "
-                             f"{acme.eab_hmac}\nMDPrivateKeys secp256r1 RSA 2048"))
+                             f"{acme.eab_hmac}\nMDPrivateKeys secp256r1 RSA 2048")) + LOCATION
+
+
+def statuses(httpd, names):
+    """md-status/<name> (the one-domain form) of each name."""
+    return {n: get_json(httpd, f"/md-status/{n}") for n in names}
+
+
+def same_store_differences(ref, ours):
+    """What differs in the status of one store read by mod_md and by
+    mod_acme: every field of mod_md's in form (test_42's comparison), and
+    what the store decides in value: names, account, CA, state, and per key
+    type the live certificate's serial, fingerprint and validity."""
+    report = []
+    for name, r in ref.items():
+        o = ours[name]
+        compare_json(r, o, f"md-status/{name}", report)
+        for key in ("name", "domains", "state"):
+            if r.get(key) != o.get(key):
+                report.append(f"{name} {key}: mod_md {r.get(key)!r}, mod_acme {o.get(key)!r}")
+        for key in ("account", "urls"):
+            if r["ca"].get(key) != o["ca"].get(key):
+                report.append(f"{name} ca.{key}: mod_md {r['ca'].get(key)!r}, "
+                              f"mod_acme {o['ca'].get(key)!r}")
+        if r["cert"].get("valid") != o["cert"].get("valid"):
+            report.append(f"{name} cert.valid: mod_md {r['cert'].get('valid')}, "
+                          f"mod_acme {o['cert'].get('valid')}")
+        for spec, entry in r["cert"].items():
+            if spec == "valid":
+                continue
+            mine = o["cert"].get(spec, {})
+            for key in ("serial", "sha256-fingerprint", "valid"):
+                if entry.get(key) != mine.get(key):
+                    report.append(f"{name} cert.{spec}.{key}: mod_md {entry.get(key)!r}, "
+                                  f"mod_acme {mine.get(key)!r}")
+    return report
 
 
 def use_mod_md(httpd):
@@ -81,6 +117,7 @@ def test_switch_from_mod_md_and_back(httpd, pebble, ca, challtestsrv, test_dir):
         wait_until(lambda: os.path.exists(store(httpd, "domains", md, "pubcert.pem")), 30,
                    f"mod_md activating {md}")
     by_mod_md = serials(httpd, root, first)
+    status_mod_md = statuses(httpd, first)
     accounts = sorted(os.listdir(store(httpd, "accounts")))
     assert len(accounts) == 1, accounts
     httpd.stop()
@@ -98,6 +135,9 @@ def test_switch_from_mod_md_and_back(httpd, pebble, ca, challtestsrv, test_dir):
                            since=log_mark, timeout=30)
     time.sleep(2)
     assert ca_posts(acme, mark) == (0, 0), acme.log()[mark:]
+    # the same store, read by both modules: md-status agrees field by field
+    report = same_store_differences(status_mod_md, statuses(httpd, first))
+    assert not report, "md-status of the same store differs:\n  " + "\n  ".join(report)
     # mod_md kept the EAB HMAC in account.json (0644): gone, and the account
     # directories are private again
     assert "ACME0852" in httpd.error_log()[log_mark:]
