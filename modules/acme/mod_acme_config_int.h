@@ -8,7 +8,7 @@
 
 extern module AP_MODULE_DECLARE_DATA acme_module;
 
-/* Where a directive may appear (the "Scope" column of DIRECTIVES.md). */
+/* Where a directive may appear (the "Scope" column of docs/directives.md). */
 typedef enum {
     ACME_SCOPE_GLOBAL,      /* G: server level only */
     ACME_SCOPE_ANY,         /* A: server level or inside <MDomain> */

@@ -2,6 +2,7 @@
 value, the section forms, and a configuration written for mod_md."""
 import json
 import os
+import re
 import subprocess
 
 HMAC = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
@@ -180,3 +181,31 @@ def test_world_readable_eab_secret_warns(httpd):
     rc, out = httpd.config_test()
     assert "ACME1131" in out and httpd.conf_path in out, out
     assert HMAC not in out
+
+
+def test_conf_example_passes_as_shipped_and_uncommented(httpd):
+    """conf-examples/acme.conf, the commented tour README points to: as
+    shipped, and with every commented line taken in (its files made where it
+    names them), `apache2 -t` passes, warning only that no vhost uses the
+    example's domains (the tour has none)."""
+    with open(os.path.join(httpd.cfg.srcdir, "conf-examples", "acme.conf")) as f:
+        shipped = f.read()
+    files = write_files(httpd)
+    hook = os.path.join(httpd.root, "hook.sh")
+    with open(hook, "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    os.chmod(hook, 0o755)
+    uncommented = "\n".join(
+        line.replace("#", "", 1) if re.match(r"\s*#\s*[<A-Z]", line)
+        and not re.match(r"\s*# ", line) else line
+        for line in shipped.splitlines())
+    uncommented = (uncommented.replace("/etc/apache2/acme-eab.json", files["eab"])
+                   .replace("/usr/local/bin/acme-dns-hook", hook)
+                   .replace("/usr/local/bin/acme-message", hook))
+    assert "\n    MDContactEmail" in uncommented and "\n    <MDomain" in uncommented
+    for text in (shipped, uncommented):
+        httpd.write_conf(text)
+        rc, out = httpd.config_test()
+        assert rc == 0 and "Syntax OK" in out, f"{out}\n{text}"
+        warned = re.findall(r"\[acme:(?:warn|error|crit|alert|emerg)\].*", out)
+        assert all("ACME1125 no VirtualHost matches" in w for w in warned), out

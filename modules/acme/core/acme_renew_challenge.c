@@ -130,8 +130,8 @@ apr_status_t acme_renew_challenge_setup(acme_store_t *store, apr_pool_t *p,
     }
     if (acme_names_check_domain(id, 0) != APR_SUCCESS) {
         return fail_config(r, APR_EINVAL, apr_psprintf(p,
-            "%s: cannot keep a challenge answer for this identifier (IPv6 is not"
-            " supported yet)", acme_names_printable(p, id)));
+            "%s: cannot keep a challenge answer for this identifier (not a name the"
+            " store accepts)", acme_names_printable(p, id)));
     }
     if ((rv = acme_keyauth_make(&keyauth, p, chal->token, account_key, &why))) {
         return acme_result_fail(r, rv, "%s: %s", id, why);
