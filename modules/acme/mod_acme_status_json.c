@@ -118,6 +118,13 @@ static json_t *cert_json(apr_pool_t *p, const acme_status_md_t *smd, int full)
     return obj;
 }
 
+/* The external account binding: the key id identifies the account; the
+ * HMAC is a secret. */
+static json_t *eab_json(const acme_config_props_t *props)
+{
+    return json_pack("{s:s, s:s}", "kid", props->eab_kid, "hmac", "***");
+}
+
 /* The staged set of a slot, same shape as cert_json. */
 static json_t *staged_json(apr_pool_t *p, const acme_status_slot_t *slot)
 {
@@ -162,9 +169,7 @@ static json_t *ca_json(const acme_status_md_t *smd, const acme_status_slot_t *sl
         json_object_set_new(ca, "challenges", strings_json(props->challenges, ""));
     }
     if (props->eab_kid) {
-        /* the key id identifies the account; the HMAC is a secret */
-        json_object_set_new(ca, "eab", json_pack("{s:s, s:s}", "kid", props->eab_kid,
-                                                 "hmac", "***"));
+        json_object_set_new(ca, "eab", eab_json(props));
     }
     return ca;
 }
@@ -369,9 +374,8 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
                                                        : "unknown"));
     json_object_set_new(obj, "ca", ca_json(smd, have_slot ? &slot : NULL));
     if (md->props.eab_kid) {
-        /* where mod_md shows it (its md.json's "eab"); the HMAC is a secret */
-        json_object_set_new(obj, "eab", json_pack("{s:s, s:s}", "kid", md->props.eab_kid,
-                                                  "hmac", "***"));
+        /* where mod_md shows it (its md.json's "eab"); ca.eab is ours */
+        json_object_set_new(obj, "eab", eab_json(&md->props));
     }
     json_object_set_new(obj, "proto", acme_status_proto_json(md));
     json_object_set_new(obj, "cert", cert_json(p, smd, 1));
