@@ -56,6 +56,16 @@ static void job_publish(acme_status_slot_t *slot, const acme_drive_t *d,
     }
 }
 
+/* A set in STAGING that no job of this child made (staged by hand, e.g. the
+ * rollback in docs/operations.md, or left by another tool) while no renewal
+ * runs: post_config seeded its facts, and MDActivation graceful waits for
+ * it; a report about the domain (an ARI check) must not clear them. */
+static int staged_by_other(const acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p)
+{
+    return acme_store_exists(d->store, p, ACME_STORE_STAGING, dm->md->name, NULL)
+           == APR_SUCCESS;
+}
+
 /* The job just staged a set: count it, remember its facts. */
 static void staged_publish(acme_status_slot_t *slot, const acme_drive_t *d,
                            const acme_drive_md_t *dm, apr_pool_t *p, apr_time_t now)
@@ -91,7 +101,7 @@ void acme_status_drive_report(const acme_drive_t *d, const acme_drive_md_t *dm, 
     if (dm->staged && slot.staged_until == 0) {
         staged_publish(&slot, d, dm, p, now);
     }
-    else if (!dm->staged) {
+    else if (!dm->staged && (dm->cycle || !staged_by_other(d, dm, p))) {
         acme_status_slot_set_staged(&slot, NULL);
         if (dm->cycle && slot.cycle_started == 0) {
             slot.cycle_started = now;
