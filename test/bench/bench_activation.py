@@ -170,9 +170,19 @@ class GapClient:
         """Ends the client; returns (ok times, failures)."""
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(60)
-        with open(self.out) as f:
-            res = json.load(f)
+        try:
+            with open(self.out) as f:
+                res = json.load(f)
+        except (FileNotFoundError, ValueError) as e:
+            raise b.BenchError(f"the gap client left no result ({e}); exit status "
+                               f"{self.proc.returncode}") from e
         return res["ok"], res["failed"]
+
+    def kill(self):
+        """Ends the client without reading its result (on an error path)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(60)
 
 
 def longest_gap(ok, since):
@@ -399,7 +409,7 @@ class Bench:
                     "selftest": selftest, "_failed": failed}
         finally:
             if gap:
-                gap.stop()
+                gap.kill()
             server.stop(timeout=60)
 
     def _selftest(self, tail, timeout=30):
@@ -445,7 +455,7 @@ class Bench:
                     "activation_delay_s": None, "selftest": None, "_failed": failed}
         finally:
             if gap:
-                gap.stop()
+                gap.kill()
             server.stop(timeout=60)
 
 
