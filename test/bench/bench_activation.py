@@ -9,8 +9,7 @@ name-based https vhost per domain), two variants, alternating per repeat:
         renewal worker's layout: mod_md's file names, owned by httpd's User).
         MDActivationDelay holds it back at the start (notBefore + delay is
         set a margin after the start), so the start leaves it staged
-        (ACME1213) and post_config seeds it into the activation status (d0
-        has `MDRenewViaARI off`: see run_acme); once
+        (ACME1213) and post_config seeds it into the activation status; once
         it is due, the parent's monitor waits its settle time, checks the
         configuration and raises the graceful restart at itself, logging
         ACME1410 just before kill(getpid(), SIGUSR1).
@@ -338,14 +337,9 @@ class Bench:
         # due a margin after the start: the start must leave the set staged
         margin = 1.5 * max(self.est_start or 5.0, 2.0) + 10
         delay = math.ceil(time.time() + margin - self.staged_not_before)
-        # d0 without ARI checks: the staged set has no renewal job, so the
-        # watchdog's first status report for d0 (after its ARI check, at a
-        # random time) would clear the staged facts post_config seeded, and
-        # the parent would never see the set (seen in 2 of 8 runs before)
-        conf = b.vhosts_conf("acme", self.sets.domains, self.ports.https, self.sets.files)
-        conf = conf.replace(f"MDomain {d0.name}\n",
-                            f"<MDomain {d0.name}>\n  MDRenewViaARI off\n</MDomain>\n", 1)
-        server.write_conf(conf + "MDActivation graceful\nMDActivationInterval 10s\n"
+        server.write_conf(b.vhosts_conf("acme", self.sets.domains, self.ports.https,
+                                        self.sets.files)
+                          + "MDActivation graceful\nMDActivationInterval 10s\n"
                           + f"MDActivationDelay {delay}s\n")
         due = self.staged_not_before + delay
         mark = os.path.getsize(server.error_log_path) \
