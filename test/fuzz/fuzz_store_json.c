@@ -21,7 +21,8 @@
  *   start and earliest end), saving it gives back the same verdict, and a
  *   stamp in STAGING never applies;
  * - account: a loaded record has an http(s) CA URL, no or an http(s)
- *   account URL, matches what it was made for and not another CA, and
+ *   account URL, matches what it was made for (unless deactivated, revoked
+ *   or disabled: then nothing) and not another CA, and
  *   survives acme_account_store_forget_url with only its URL gone;
  * - md.json: a staged set passes its md.json check exactly when the
  *   document's "names" and "pkey-specs" are the spec's, in order. */
@@ -296,7 +297,11 @@ static void fuzz_account(apr_pool_t *p, acme_store_t *store, const uint8_t *data
     want.ca_url = rec->ca_url;
     want.contact = rec->contact;
     want.eab_kid = rec->eab_kid;
-    if (rec->contact == NULL || strncmp(rec->contact, "mailto:", 7) == 0) {
+    if (rec->unusable) {
+        /* deactivated, revoked or disabled: never reused for anything */
+        FUZZ_CHECK(!acme_account_store_matches(rec, &want));
+    }
+    else if (rec->contact == NULL || strncmp(rec->contact, "mailto:", 7) == 0) {
         /* a contact as records keep it */
         FUZZ_CHECK(acme_account_store_matches(rec, &want));
     }
@@ -308,7 +313,7 @@ static void fuzz_account(apr_pool_t *p, acme_store_t *store, const uint8_t *data
     FUZZ_CHECK(back->url == NULL);
     FUZZ_CHECK(strcmp(back->ca_url, rec->ca_url) == 0);
     FUZZ_CHECK(same_str(back->contact, rec->contact) && same_str(back->eab_kid, rec->eab_kid));
-    FUZZ_CHECK(back->created == rec->created);
+    FUZZ_CHECK(back->created == rec->created && back->unusable == rec->unusable);
 }
 
 /* ------------------------------------------------------------------ md.json */

@@ -343,6 +343,44 @@ START_TEST(mod_md_account_is_used)
 }
 END_TEST
 
+/* The CA forgot a mod_md account: only its URL (and the HMAC) go, so what
+ * mod_md keeps there survives a switch back. */
+START_TEST(forgotten_mod_md_account_keeps_its_other_members)
+{
+    const unsigned char *pass;
+    apr_size_t pass_len;
+    acme_account_record_t *rec;
+    json_t *json;
+
+    ck_assert_int_eq(acme_store_secret_key(&pass, &pass_len, renew_store), APR_SUCCESS);
+    mod_md_account("ACME-ca.test-0000", "valid", pass, pass_len);
+    ck_assert_int_eq(acme_account_store_forget_url(renew_store, test_pool, "ACME-ca.test-0000"),
+                     APR_SUCCESS);
+    json = json_loads(account_file("ACME-ca.test-0000", ACME_ACCOUNT_STORE_JSON), 0, NULL);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_ptr_null(json_object_get(json, "url"));
+    ck_assert_str_eq(json_string_value(json_object_get(json, "orders")), ACCT_URL "/orders");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json, "eab"), "kid")),
+                     EAB_KID);
+    ck_assert_ptr_null(json_object_get(json_object_get(json, "eab"), "hmac"));
+    json_decref(json);
+    ck_assert_int_eq(acme_account_store_load(&rec, test_pool, renew_store, "ACME-ca.test-0000",
+                                             NULL), APR_SUCCESS);
+    ck_assert_ptr_null(rec->url);
+    ck_assert_str_eq(rec->contact, "mailto:admin@a.test");
+    ck_assert(!rec->unusable);
+
+    /* a deactivated one stays deactivated */
+    mod_md_account("ACME-ca.test-0001", "deactivated", pass, pass_len);
+    ck_assert_int_eq(acme_account_store_forget_url(renew_store, test_pool, "ACME-ca.test-0001"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_account_store_load(&rec, test_pool, renew_store, "ACME-ca.test-0001",
+                                             NULL), APR_SUCCESS);
+    ck_assert_ptr_null(rec->url);
+    ck_assert(rec->unusable);
+}
+END_TEST
+
 START_TEST(mod_md_eab_hmac_is_removed_from_the_account)
 {
     acme_account_want_t want = { 0 };
@@ -454,5 +492,6 @@ TCase *test_renew_account_tcase(void)
     tcase_add_test(tc, account_key_under_another_passphrase_is_unusable);
     tcase_add_test(tc, account_key_gone_mid_job_makes_a_new_account);
     tcase_add_test(tc, mod_md_eab_hmac_is_removed_from_the_account);
+    tcase_add_test(tc, forgotten_mod_md_account_keeps_its_other_members);
     return tc;
 }

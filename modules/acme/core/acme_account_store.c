@@ -424,18 +424,32 @@ apr_status_t acme_account_store_ensure(acme_account_record_t **prec, apr_pool_t 
     return APR_SUCCESS;
 }
 
+/* Edits the document in place rather than writing it from the record: what
+ * the record does not hold (mod_md's "disabled", a deactivated "status",
+ * members a later mod_md adds) stays as it was, so switching back loses
+ * nothing and an unusable account stays unusable. */
 apr_status_t acme_account_store_forget_url(acme_store_t *store, apr_pool_t *p,
                                            const char *id)
 {
     acme_account_record_t *rec;
-    const char *why = NULL;
+    const char *why = NULL, *text;
+    apr_size_t len;
+    json_t *obj;
     apr_status_t rv;
 
-    if ((rv = acme_account_store_load(&rec, p, store, id, &why)) != APR_SUCCESS) {
+    if ((rv = acme_account_store_load(&rec, p, store, id, &why)) != APR_SUCCESS
+        || (rv = acme_store_load(&text, &len, p, store, ACME_STORE_ACCOUNTS, id,
+                                 ACME_ACCOUNT_STORE_JSON)) != APR_SUCCESS
+        || (rv = acme_json_parse(&obj, p, text, len, ACME_JSON_OBJECT, &why)) != APR_SUCCESS) {
         return rv;
     }
     acme_log(ACME_LOG_NOTICE, 0, "ACME0852 acme[account=%s]: the CA no longer knows %s,"
              " registering the key again", id, rec->url ? rec->url : "it");
-    rec->url = NULL;
-    return record_save(store, p, rec);
+    json_object_del(obj, "url");
+    json_object_del(json_object_get(obj, "eab"), "hmac");   /* as record_save() never writes it */
+    if ((rv = acme_json_dump(&text, &len, p, obj)) != APR_SUCCESS) {
+        return rv;
+    }
+    return acme_store_save(store, p, ACME_STORE_ACCOUNTS, id, ACME_ACCOUNT_STORE_JSON, text,
+                           len, 0);
 }
