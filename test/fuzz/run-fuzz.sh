@@ -4,12 +4,15 @@
 # the regression inputs. Exits non-zero when a target crashed, broke one of
 # its properties, leaked or hung; the input that did it is kept (see below).
 #
-#   test/fuzz/run-fuzz.sh [--seconds N] [--runs N] [--jobs N] [--builddir DIR] [TARGET...]
+#   test/fuzz/run-fuzz.sh [--seconds N] [--runs N] [--timeout N] [--jobs N] [--builddir DIR]
+#                         [TARGET...]
 #
 #   --seconds N    time per target (default 10: the short CI run;
 #                  docs/fuzzing.md describes longer runs)
 #   --runs N       also end a target after N executions (the long runs:
 #                  --runs 10000000 with --seconds as the bound)
+#   --timeout N    seconds after which one input counts as a hang (default 10;
+#                  raise it for a long run at low priority on a busy machine)
 #   --jobs N       targets run at once (default 2, the machine's cores)
 #   --builddir DIR default build-fuzz/ under the repository
 #   TARGET         e.g. fuzz_headers or headers (default: all targets)
@@ -25,6 +28,7 @@ srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 fuzzdir="$srcdir/test/fuzz"
 seconds=10
 runs_max=-1
+hang_seconds=10
 jobs=2
 builddir="$srcdir/build-fuzz"
 all_targets="json_documents problem pem_chain headers config_values pkey_pem b64_jwk"
@@ -32,13 +36,14 @@ all_targets="$all_targets host_names csr jws_verify ocsp_response store_json key
 targets=""
 
 usage() {
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) [ $# -ge 2 ] || usage; seconds=$2; shift ;;
     --runs) [ $# -ge 2 ] || usage; runs_max=$2; shift ;;
+    --timeout) [ $# -ge 2 ] || usage; hang_seconds=$2; shift ;;
     --jobs) [ $# -ge 2 ] || usage; jobs=$2; shift ;;
     --builddir) [ $# -ge 2 ] || usage; builddir=$2; shift ;;
     -h|--help) usage ;;
@@ -47,7 +52,9 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-case "$seconds$jobs${runs_max#-}" in *[!0-9]*) echo "run-fuzz: --seconds, --runs and --jobs take numbers" >&2; exit 2 ;; esac
+case "$seconds$jobs$hang_seconds${runs_max#-}" in
+  *[!0-9]*) echo "run-fuzz: --seconds, --runs, --timeout and --jobs take numbers" >&2; exit 2 ;;
+esac
 [ "$jobs" -ge 1 ] || jobs=1
 targets=${targets:-$all_targets}
 for t in $targets; do
@@ -92,7 +99,7 @@ fuzz_one() {
   mkdir -p "$corpus" "$artifacts"
   # -timeout: an input taking longer is a hang; -rss_limit_mb: the
   # machine's memory is shared with the other target running at once.
-  "$prog" -max_total_time="$seconds" -runs="$runs_max" -timeout=10 -rss_limit_mb=4096 \
+  "$prog" -max_total_time="$seconds" -runs="$runs_max" -timeout="$hang_seconds" -rss_limit_mb=4096 \
     -artifact_prefix="$artifacts" -print_final_stats=1 \
     "$corpus" "$fuzzdir/corpus/$t" >"$log" 2>&1 || return 1
   if [ -f "${regressions[0]}" ]; then
