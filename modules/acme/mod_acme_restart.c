@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <apr_strings.h>
@@ -52,6 +53,8 @@ typedef struct {
     int tried_n;
     apr_uint64_t tried[TRIED_MAX];  /* set_key() of the sets the last restart was for */
     int tries[TRIED_MAX];           /* restarts made for each while it was ready */
+    int timer_made;                 /* `timer` exists (graceful_raise) */
+    timer_t timer;
 } carry_t;
 
 /* Plain data in the process pool: no pointer into a pool or the module. */
@@ -238,10 +241,39 @@ static int check_passes(apr_pool_t *p, server_rec *s, const char *what)
     return mpm_running();   /* not when a stop or restart came in while the check ran */
 }
 
-/* As `apachectl graceful` (httpd -k graceful) does: SIGUSR1 to the parent. */
-static void graceful_raise(server_rec *s)
+/* As `apachectl graceful` (httpd -k graceful) does: SIGUSR1 to the parent.
+ *
+ * Not at once: the monitor hook runs right before httpd's one-second sleep
+ * in ap_wait_or_timeout(), and a signal handled here only sets httpd's
+ * restart flag, so that sleep would run whole and every self-initiated
+ * restart would start a second late. A one-shot timer delivers the signal
+ * RAISE_DELAY later, inside the sleep, which it ends (select() is never
+ * restarted). The timer is made once per process and re-armed. */
+#define RAISE_DELAY_NS (20 * 1000 * 1000)
+
+static int raise_by_timer(carry_t *c)
 {
-    if (kill(getpid(), AP_SIG_GRACEFUL) != 0) {
+    struct itimerspec when;
+
+    if (!c->timer_made) {
+        struct sigevent ev;
+
+        memset(&ev, 0, sizeof(ev));
+        ev.sigev_notify = SIGEV_SIGNAL;
+        ev.sigev_signo = AP_SIG_GRACEFUL;
+        if (timer_create(CLOCK_MONOTONIC, &ev, &c->timer) != 0) {
+            return 0;
+        }
+        c->timer_made = 1;
+    }
+    memset(&when, 0, sizeof(when));
+    when.it_value.tv_nsec = RAISE_DELAY_NS;
+    return timer_settime(c->timer, 0, &when, NULL) == 0;
+}
+
+static void graceful_raise(server_rec *s, carry_t *c)
+{
+    if (!raise_by_timer(c) && kill(getpid(), AP_SIG_GRACEFUL) != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), s, "ACME1412 cannot "
                      "signal the graceful restart to the parent process");
     }
@@ -268,7 +300,7 @@ apr_status_t acme_restart_request(apr_pool_t *p, server_rec *s, const char *what
     st->restarts = gen->carry->restarts;
     st->waiting[0] = '\0';
     acme_restart_status_write(st);
-    graceful_raise(s);
+    graceful_raise(s, gen->carry);
     return APR_SUCCESS;
 }
 
@@ -293,7 +325,7 @@ static int restart_now(apr_pool_t *p, server_rec *s, const acme_restart_set_t *s
     st->next_at = 0;
     st->waiting[0] = '\0';
     acme_restart_status_write(st);
-    graceful_raise(s);
+    graceful_raise(s, gen->carry);
     return 1;
 }
 

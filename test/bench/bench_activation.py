@@ -12,7 +12,8 @@ name-based https vhost per domain), two variants, alternating per repeat:
         (ACME1213) and post_config seeds it into the activation status; once
         it is due, the parent's monitor waits its settle time, checks the
         configuration and raises the graceful restart at itself, logging
-        ACME1410 just before kill(getpid(), SIGUSR1).
+        ACME1410 just before it arms the signal (SIGUSR1 to itself, 20 ms
+        later, inside httpd's one-second sleep).
   ssl   plain mod_ssl (SSLCertificateFile per vhost) on the same vhosts and
         files: `apache2 -k graceful`, as bench_scale.py does.
 
