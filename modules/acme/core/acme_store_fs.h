@@ -29,21 +29,29 @@
  * Locks are flock(2)s: a process forked while holding one shares it with its
  * parent (release before forking workers); exec'd commands do not inherit it.
  *
- * Activation of <key>: under locks/activation/<key>,
- *   1. intents/<key> = {"archive": N} (N = 0 when there is no live set)
+ * Activation of <key>: the activating process (root) first takes the staged
+ * set over: it copies staging/<key> into fresh files of its own in
+ * pending/<key> and checks that copy (acme_store_fs_take.c); nothing the
+ * worker owns is renamed into live/ or chowned. Then, under
+ * locks/activation/<key>,
+ *   1. intents/<key> = {"archive": N, the staged set's identity}
+ *      (N = 0 when there is no live set)
  *   2. rename live/<key> -> archive/<key>.N           (if live exists)
- *   3. rename staging/<key> -> live/<key>, chown it to live's owner
- *   4. remove intents/<key>
- * each step fsync'ed. A crash leaves an intent; recovery then rolls forward
- * when staging/<key> still exists (steps 2-4), rolls back (archive -> live)
- * when staging is gone but live is missing, and otherwise only finishes step
- * 3's chown and step 4. At every point the old or the new set is complete.
+ *   3. rename pending/<key> -> live/<key>
+ *   4. remove staging/<key> (if it is still the set taken), then intents/<key>
+ * each step fsync'ed (acme_store_fs_activate.c). A crash leaves an intent;
+ * recovery runs the same routine: it rolls forward when pending/<key>
+ * exists (steps 2-4), rolls back (archive -> live) when pending is gone but
+ * live is missing, and otherwise only finishes step 4. Pending copies no
+ * intent refers to are swept. At every point the old or the new set is
+ * complete.
  *
  * Ownership (the parent runs as root, the httpd workers as User/Group):
  * the worker runs the renewal jobs, so it owns STAGING, JOBS, CHALLENGES and
- * TMP. It also owns ACCOUNTS: it signs every ACME request with the account
- * key and registers new accounts, so it must read and write them; EAB HMAC
- * secrets are never stored (they stay in configuration memory). The OCSP
+ * TMP. It also owns ACCOUNTS, to write account.json when it registers an
+ * account; the account keys in it are ACME_STORE_PRIVATE files of the key
+ * holder (root, 0600), which signs for the worker; EAB HMAC secrets are
+ * never stored (they stay in root's configuration and the key holder). The OCSP
  * watchdog runs in a child too, so the worker owns OCSP: responses are
  * public and signed by the CA, and are checked again whenever loaded. LIVE
  * and ARCHIVE stay with root: the worker cannot read live private keys or
