@@ -3,7 +3,9 @@ certificate sets are ready, as `apachectl graceful` would (same pid, same
 listeners, the configuration checked first), batching renewals that finish
 close together. Under MDActivation manual (the default) nothing restarts by
 itself. A configuration that fails the check on disk holds the restart back,
-with the reason in the status, until it is fixed."""
+with the reason in the status, until it is fixed. A set staged by hand (no
+renewal job of its own) is restarted for as well."""
+import hashlib
 import http.client
 import json
 import os
@@ -15,8 +17,12 @@ import time
 
 import pytest
 
+from harness import layout
 from status_check import ACTIVATION, STATUS, obj, undocumented, validate
+from test_20_serving import plant_set, set_ca, store_dir  # noqa: F401 (fixture)
+from test_21_serving_activation import stamp
 from test_30_renew import STAGED, issuer_is_pebble, renew_conf
+from test_51_ari import ari_conf, front  # noqa: F401 (fixture)
 
 RESTARTED = r"ACME1410 MDActivation graceful: configuration check passed, restarting"
 READY = "resuming normal operations"    # httpd, at every start and restart
@@ -227,6 +233,57 @@ def test_manual_activation_never_restarts_by_itself(httpd, pebble, ca, challtest
     assert status == {"mode": "manual", "restarts": 0}, status
     httpd.graceful()        # the admin's restart still activates it
     assert served_by_pebble(httpd, "man.test")
+
+
+def leaf_sha256(chain_pem):
+    """SHA-256 of the DER of a chain's first certificate (the leaf)."""
+    leaf = chain_pem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(leaf)).hexdigest()
+
+
+def served_sha256(httpd, name):
+    return hashlib.sha256(httpd.served_certificate(name).der).hexdigest()
+
+
+def test_hand_staged_set_survives_the_watchdogs_report(httpd, front, set_ca, ca):  # noqa: F811
+    """A set staged by hand (the rollback of docs/operations.md, or another
+    tool) has no renewal job. MDActivationDelay holds it at the start and
+    post_config seeds its facts, which the parent plans the restart from. The
+    watchdog reports on the domain after each ARI check; that report must not
+    clear the facts (before 039e2af it did: the parent never planned the
+    restart and the set stayed in staging/). The ARI check happens at a random
+    time within MDCheckInterval: at 2s it comes long before the set is due,
+    and the log shows it did."""
+    f, _ = front
+    md = "hand.test"
+    f.set_window(time.time() + 10 * 86400, time.time() + 11 * 86400)   # no renewal
+    key, chain, _ = set_ca.issue([md])
+    plant_set(httpd, layout.LIVE, md, {"P-256": (key, chain)})
+    live = leaf_sha256(chain)
+    key, chain, _ = set_ca.issue([md], start=stamp(0))
+    plant_set(httpd, "staging", md, {"P-256": (key, chain)}, owner=httpd.user[0])
+    staged = leaf_sha256(chain)
+    delay = 60      # from notBefore (now): a generous margin over the start and the ARI check
+    httpd.write_conf(ari_conf(httpd, f, ca, md,
+                              extra=f"MDPrivateKeys secp256r1\nMDActivation graceful\n"
+                                    f"MDActivationDelay {delay}s\n"))
+    httpd.start()
+    name = re.escape(md)
+    held = httpd.wait_for_log(rf"ACME1213 {name}: staged certificate becomes active at the "
+                              r"first restart after", timeout=10)
+    assert served_sha256(httpd, md) == live
+    ari = httpd.wait_for_log(rf"ACME1466 {name}: CA's renewal window", timeout=60)
+    restart = httpd.wait_for_log(RESTARTED, timeout=delay + 120)
+    # the watchdog's report on the domain came while the set waited
+    assert held.start() < ari.start() < restart.start()
+    httpd.wait_for_log(rf"ACME1214 activated new certificate for {name}", timeout=30,
+                       since=restart.end())
+    deadline = time.monotonic() + 30
+    while served_sha256(httpd, md) != staged and time.monotonic() < deadline:
+        time.sleep(0.2)     # children of the old generation may answer a moment longer
+    assert served_sha256(httpd, md) == staged
+    assert self_restarts(httpd) == 1
+    assert not os.path.exists(os.path.join(store_dir(httpd), "staging", md))
 
 
 @pytest.mark.parametrize("conf,phrase", [
