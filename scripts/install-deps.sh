@@ -8,7 +8,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
   apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev
   libcurl4-openssl-dev libjansson-dev check clang libclang-rt-14-dev
   pebble python3 python3-pytest python3-pytest-xdist python3-cryptography openssl curl iproute2 procps ca-certificates valgrind gdb
-  strace"
+  strace libhiredis-dev redis-server"
 TEST_USER=acmetest
 
 as_root() {
@@ -31,6 +31,8 @@ if [ -n "$missing" ]; then
   echo "install-deps: installing$missing"
   apache_was_installed=no
   installed apache2 && apache_was_installed=yes
+  redis_was_installed=no
+  installed redis-server && redis_was_installed=yes
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -q
   # shellcheck disable=SC2086
@@ -41,6 +43,19 @@ if [ -n "$missing" ]; then
   if [ "$apache_was_installed" = no ] && [ -f /run/apache2/apache2.pid ]; then
     echo "install-deps: stopping the system apache2 the package started"
     as_root service apache2 stop || as_root kill "$(cat /run/apache2/apache2.pid)" || true
+  fi
+  # The same for redis-server, which also enables itself at boot: the unit
+  # tests start their own on free ports, and a system Redis on 6379 that
+  # nobody asked for should neither run nor come back.
+  if [ "$redis_was_installed" = no ] && installed redis-server; then
+    echo "install-deps: stopping and disabling the system redis-server the package started"
+    if [ -f /run/redis/redis-server.pid ]; then
+      as_root service redis-server stop || as_root kill "$(cat /run/redis/redis-server.pid)" || true
+    fi
+    if command -v systemctl >/dev/null 2>&1; then
+      as_root systemctl disable redis-server >/dev/null 2>&1 || true
+    fi
+    as_root update-rc.d redis-server disable >/dev/null 2>&1 || true
   fi
 else
   echo "install-deps: all packages present"
