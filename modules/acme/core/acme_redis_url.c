@@ -132,7 +132,6 @@ static int url_userinfo(acme_redis_url_t *u, apr_pool_t *p, const char *s, const
     return u->password != NULL;
 }
 
-
 static int url_port(acme_redis_url_t *u, const char *s, apr_size_t len, const char **pwhy)
 {
     apr_size_t i;
