@@ -38,6 +38,7 @@
 #include "acme_chain.h"
 #include "acme_chain_presented.h"
 #include "acme_layout.h"
+#include "acme_ossl.h"
 #include "acme_pkey.h"
 #include "mod_acme_cmd.h"
 #include "mod_acme_selftest.h"
@@ -192,15 +193,9 @@ static void client_prefer(SSL_CTX *ctx, const acme_pkey_spec_t *spec)
 
 static const char *ssl_error_text(apr_pool_t *p)
 {
-    unsigned long e = ERR_get_error();
-    char buf[256];
+    const char *reasons = acme_ossl_reasons(p);
 
-    if (e == 0) {
-        return "the connection ended";
-    }
-    ERR_error_string_n(e, buf, sizeof(buf));
-    ERR_clear_error();
-    return apr_pstrdup(p, buf);
+    return reasons ? reasons : "the connection ended";
 }
 
 static shake_e handshake(const char **pwhy, apr_pool_t *p, const address_t *a,

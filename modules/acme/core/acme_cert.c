@@ -12,6 +12,7 @@
 
 #include "acme_cert.h"
 #include "acme_log.h"
+#include "acme_ossl.h"
 
 static apr_status_t x509_cleanup(void *data)
 {
@@ -22,27 +23,6 @@ static apr_status_t x509_cleanup(void *data)
 void acme_cert_pool_own(apr_pool_t *p, X509 *cert)
 {
     apr_pool_cleanup_register(p, cert, x509_cleanup, apr_pool_cleanup_null);
-}
-
-apr_status_t acme_cert_ssl_error(const char *what)
-{
-    char reasons[1024] = "";
-    apr_size_t used = 0;
-    unsigned long err;
-
-    while ((err = ERR_get_error()) != 0) {
-        if (used + 3 < sizeof(reasons)) {
-            if (used > 0) {
-                reasons[used++] = ';';
-                reasons[used++] = ' ';
-            }
-            ERR_error_string_n(err, reasons + used, sizeof(reasons) - used);
-            used += strlen(reasons + used);
-        }
-    }
-    acme_log(ACME_LOG_ERR, APR_EGENERAL, "%s: %s", what,
-             used ? reasons : "no OpenSSL reason given");
-    return APR_EGENERAL;
 }
 
 const EVP_MD *acme_cert_sign_digest(EVP_PKEY *pkey)
@@ -90,7 +70,7 @@ apr_status_t acme_cert_to_pem(const char **ppem, apr_pool_t *p, const X509 *cert
     apr_status_t rv = APR_SUCCESS;
 
     if (bio == NULL || !PEM_write_bio_X509(bio, cert)) {
-        rv = acme_cert_ssl_error("ACME0312 writing certificate PEM");
+        rv = acme_ossl_fail("ACME0312 writing certificate PEM");
         goto cleanup;
     }
     len = BIO_get_mem_data(bio, &data);
@@ -242,7 +222,7 @@ apr_status_t acme_cert_get_serial_hex(const char **pserial, apr_pool_t *p,
     apr_status_t rv = APR_SUCCESS;
 
     if (hex == NULL) {
-        rv = acme_cert_ssl_error("ACME0315 reading serial number");
+        rv = acme_ossl_fail("ACME0315 reading serial number");
         goto cleanup;
     }
     *pserial = apr_pstrdup(p, hex);
@@ -263,7 +243,7 @@ static apr_status_t name_oneline(const char **pstr, apr_pool_t *p, const X509_NA
     long len;
 
     if (bio == NULL || name == NULL || X509_NAME_print_ex(bio, name, 0, flags) < 0) {
-        rv = acme_cert_ssl_error("ACME0316 printing name");
+        rv = acme_ossl_fail("ACME0316 printing name");
         goto cleanup;
     }
     len = BIO_get_mem_data(bio, &data);
@@ -290,7 +270,7 @@ apr_status_t acme_cert_get_issuer_slashed(const char **pissuer, apr_pool_t *p,
     char *text = name ? X509_NAME_oneline(name, NULL, 0) : NULL;
 
     if (text == NULL) {
-        return acme_cert_ssl_error("ACME0316 printing name");
+        return acme_ossl_fail("ACME0316 printing name");
     }
     *pissuer = apr_pstrdup(p, text);
     OPENSSL_free(text);
@@ -305,7 +285,7 @@ apr_status_t acme_cert_get_sha256_hex(const char **phex, apr_pool_t *p, const X5
     char *hex;
 
     if (!X509_digest(cert, EVP_sha256(), md, &len)) {
-        return acme_cert_ssl_error("ACME0317 hashing certificate");
+        return acme_ossl_fail("ACME0317 hashing certificate");
     }
     hex = apr_palloc(p, 2 * len + 1);
     for (i = 0; i < len; ++i) {

@@ -20,9 +20,6 @@
 /* Takes over one reference of `cert`: X509_free runs when `p` is cleared. */
 void acme_cert_pool_own(apr_pool_t *p, X509 *cert);
 
-/* Logs `what` (which starts with its ACME03xx number) with the reasons from
- * OpenSSL's error queue, empties the queue and returns APR_EGENERAL. */
-apr_status_t acme_cert_ssl_error(const char *what);
 
 /* The digest to sign certificates and CSRs with: SHA-256, or NULL for keys
  * that sign without a separate digest (Ed25519, Ed448). */

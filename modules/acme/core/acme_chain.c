@@ -9,6 +9,7 @@
 #include "acme_cert.h"
 #include "acme_chain.h"
 #include "acme_log.h"
+#include "acme_ossl.h"
 
 #define PEM_DASHES "-----"
 #define PEM_BEGIN "-----BEGIN "
@@ -80,7 +81,7 @@ static apr_status_t block_decode(X509 **pcert, const char *block, apr_size_t len
     apr_status_t rv = APR_EINVAL;
 
     if (bio == NULL) {
-        return acme_cert_ssl_error("ACME0320 allocating BIO");
+        return acme_ossl_fail("ACME0320 allocating BIO");
     }
     if (!PEM_read_bio(bio, &name, &header, &der, &der_len)) {
         acme_log(ACME_LOG_ERR, APR_EINVAL, "ACME0321 certificate PEM block does not decode");
@@ -197,12 +198,12 @@ apr_status_t acme_chain_to_pem(const char **ppem, apr_pool_t *p,
     int i;
 
     if (bio == NULL) {
-        rv = acme_cert_ssl_error("ACME0330 allocating BIO");
+        rv = acme_ossl_fail("ACME0330 allocating BIO");
         goto cleanup;
     }
     for (i = 0; i < acme_chain_count(chain); ++i) {
         if (!PEM_write_bio_X509(bio, acme_chain_get(chain, i))) {
-            rv = acme_cert_ssl_error("ACME0330 writing chain PEM");
+            rv = acme_ossl_fail("ACME0330 writing chain PEM");
             goto cleanup;
         }
     }

@@ -11,6 +11,7 @@
 #include "acme_cert.h"
 #include "acme_csr.h"
 #include "acme_log.h"
+#include "acme_ossl.h"
 #include "acme_san.h"
 
 /* SEQUENCE { INTEGER 5 }: the status_request TLS feature (RFC 7633). */
@@ -54,7 +55,7 @@ static apr_status_t extensions_add(X509_REQ *req, const apr_array_header_t *sans
     apr_status_t rv;
 
     if (exts == NULL) {
-        return acme_cert_ssl_error("ACME0360 allocating CSR extensions");
+        return acme_ossl_fail("ACME0360 allocating CSR extensions");
     }
     rv = acme_san_extension_create(&ext, sans, san_critical);
     if (rv != APR_SUCCESS) {
@@ -62,19 +63,19 @@ static apr_status_t extensions_add(X509_REQ *req, const apr_array_header_t *sans
     }
     if (!sk_X509_EXTENSION_push(exts, ext)) {
         X509_EXTENSION_free(ext);
-        rv = acme_cert_ssl_error("ACME0360 adding SAN to CSR");
+        rv = acme_ossl_fail("ACME0360 adding SAN to CSR");
         goto cleanup;
     }
     if (flags & ACME_CSR_MUST_STAPLE) {
         ext = must_staple_ext_create();
         if (ext == NULL || !sk_X509_EXTENSION_push(exts, ext)) {
             X509_EXTENSION_free(ext);
-            rv = acme_cert_ssl_error("ACME0361 adding must-staple to CSR");
+            rv = acme_ossl_fail("ACME0361 adding must-staple to CSR");
             goto cleanup;
         }
     }
     if (!X509_REQ_add_extensions(req, exts)) {
-        rv = acme_cert_ssl_error("ACME0362 adding extensions to CSR");
+        rv = acme_ossl_fail("ACME0362 adding extensions to CSR");
     }
 cleanup:
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
@@ -88,7 +89,7 @@ static apr_status_t req_to_der(const unsigned char **pder, apr_size_t *plen,
     int len = i2d_X509_REQ(req, &der);
 
     if (len <= 0) {
-        return acme_cert_ssl_error("ACME0363 encoding CSR");
+        return acme_ossl_fail("ACME0363 encoding CSR");
     }
     *pder = apr_pmemdup(p, der, (apr_size_t)len);
     *plen = (apr_size_t)len;
@@ -113,14 +114,14 @@ apr_status_t acme_csr_create(const unsigned char **pder, apr_size_t *plen,
     req = X509_REQ_new();
     if (req == NULL || !X509_REQ_set_version(req, 0) || !subject_set(req, cn)
         || !X509_REQ_set_pubkey(req, pkey)) {
-        rv = acme_cert_ssl_error("ACME0364 building CSR");
+        rv = acme_ossl_fail("ACME0364 building CSR");
         goto cleanup;
     }
     if ((rv = extensions_add(req, sans, cn == NULL, flags)) != APR_SUCCESS) {
         goto cleanup;
     }
     if (X509_REQ_sign(req, pkey, acme_cert_sign_digest(pkey)) <= 0) {
-        rv = acme_cert_ssl_error("ACME0365 signing CSR");
+        rv = acme_ossl_fail("ACME0365 signing CSR");
         goto cleanup;
     }
     rv = req_to_der(pder, plen, p, req);

@@ -9,6 +9,7 @@
 
 #include "acme_b64.h"
 #include "acme_jwk.h"
+#include "acme_ossl.h"
 
 #define JWK_RSA_PRIVATE_COUNT 6
 
@@ -22,7 +23,7 @@ static apr_status_t jwk_fail(const char **perr, apr_status_t rv, const char *msg
 
 static apr_status_t jwk_ossl_fail(const char **perr, apr_pool_t *p, const char *what)
 {
-    return jwk_fail(perr, APR_EGENERAL, acme_pkey_ossl_err(p, what));
+    return jwk_fail(perr, APR_EGENERAL, acme_ossl_err(p, what));
 }
 
 apr_size_t acme_jwk_coord_size(acme_pkey_curve_e curve)
@@ -177,13 +178,13 @@ static apr_status_t jwk_evp_fromdata(EVP_PKEY **pevp, apr_pool_t *p, const char 
     if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0
         || EVP_PKEY_fromdata(ctx, &evp,
                              private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-        rv = jwk_fail(perr, APR_EINVAL, acme_pkey_ossl_err(p, "JWK is not a valid key"));
+        rv = jwk_fail(perr, APR_EINVAL, acme_ossl_err(p, "JWK is not a valid key"));
         goto cleanup;
     }
     check = EVP_PKEY_CTX_new_from_pkey(NULL, evp, NULL);
     if (check == NULL || (private ? EVP_PKEY_pairwise_check(check)
                                   : EVP_PKEY_public_check(check)) <= 0) {
-        rv = jwk_fail(perr, APR_EINVAL, acme_pkey_ossl_err(p, "JWK fails the key check"));
+        rv = jwk_fail(perr, APR_EINVAL, acme_ossl_err(p, "JWK fails the key check"));
         goto cleanup;
     }
     *pevp = evp;

@@ -10,6 +10,7 @@
 #include "acme_b64.h"
 #include "acme_jwk.h"
 #include "acme_jws.h"
+#include "acme_ossl.h"
 
 /* What produces the signature: a private key, or an HMAC secret (EAB). */
 typedef struct {
@@ -38,7 +39,7 @@ static apr_status_t jws_fail(const char **perr, apr_status_t rv, const char *msg
 
 static apr_status_t jws_ossl_fail(const char **perr, apr_pool_t *p, const char *what)
 {
-    return jws_fail(perr, APR_EGENERAL, acme_pkey_ossl_err(p, what));
+    return jws_fail(perr, APR_EGENERAL, acme_ossl_err(p, what));
 }
 
 static const char *jws_mac_digest(const char *mac_alg)
@@ -412,7 +413,7 @@ static apr_status_t jws_verify_sig(const acme_pkey_t *key, apr_pool_t *p, const 
     }
     ok = EVP_DigestVerify(ctx, sig, der_len, (const unsigned char *)input, strlen(input));
     if (ok != 1) {
-        acme_pkey_ossl_err(p, "verifying"); /* logs and clears OpenSSL's queue */
+        acme_ossl_err(p, "verifying"); /* logs and clears OpenSSL's queue */
         rv = jws_fail(perr, APR_EACCES, "the JWS signature does not verify");
     }
 cleanup:

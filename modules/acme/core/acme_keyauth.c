@@ -7,6 +7,7 @@
 #include "acme_b64.h"
 #include "acme_jwk.h"
 #include "acme_keyauth.h"
+#include "acme_ossl.h"
 
 int acme_keyauth_token_is_valid(const char *token)
 {
@@ -46,7 +47,7 @@ apr_status_t acme_keyauth_tls_alpn01(unsigned char digest[ACME_KEYAUTH_SHA256_LE
 
     if (!EVP_Digest(keyauth, strlen(keyauth), digest, &len, EVP_sha256(), NULL)
         || len != ACME_KEYAUTH_SHA256_LEN) {
-        const char *why = acme_pkey_ossl_err(p, "hashing the key authorization");
+        const char *why = acme_ossl_err(p, "hashing the key authorization");
 
         if (perr) {
             *perr = why;

@@ -9,6 +9,7 @@
 #include "acme_cert.h"
 #include "acme_log.h"
 #include "acme_ocsp.h"
+#include "acme_ossl.h"
 #include "acme_pkey.h"
 
 #define WHY(pwhy, text) do { if (pwhy) { *(pwhy) = (text); } } while (0)
@@ -56,16 +57,16 @@ apr_status_t acme_ocsp_request_make(const unsigned char **pder, apr_size_t *plen
     int len;
 
     if (!(req = OCSP_REQUEST_new()) || !(id = OCSP_cert_to_id(EVP_sha1(), cert, issuer))) {
-        rv = acme_cert_ssl_error("ACME0380 cannot make an OCSP certificate id");
+        rv = acme_ossl_fail("ACME0380 cannot make an OCSP certificate id");
         goto cleanup;
     }
     if (!OCSP_request_add0_id(req, id)) {
         OCSP_CERTID_free(id);
-        rv = acme_cert_ssl_error("ACME0381 cannot make an OCSP request");
+        rv = acme_ossl_fail("ACME0381 cannot make an OCSP request");
         goto cleanup;
     }
     if ((len = i2d_OCSP_REQUEST(req, &der)) <= 0) {
-        rv = acme_cert_ssl_error("ACME0381 cannot make an OCSP request");
+        rv = acme_ossl_fail("ACME0381 cannot make an OCSP request");
         goto cleanup;
     }
     *pder = apr_pmemdup(p, der, (apr_size_t)len);

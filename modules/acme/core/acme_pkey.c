@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 
 #include "acme_log.h"
+#include "acme_ossl.h"
 #include "acme_pkey.h"
 
 struct acme_pkey_t {
@@ -53,28 +54,6 @@ static void set_err(const char **perr, apr_pool_t *p, const char *fmt, ...)
         *perr = apr_pvsprintf(p, fmt, ap);
         va_end(ap);
     }
-}
-
-const char *acme_pkey_ossl_err(apr_pool_t *p, const char *what)
-{
-    unsigned long e, first = 0;
-    const char *data = NULL;
-    int flags = 0;
-    char buf[256];
-
-    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        acme_log(ACME_LOG_DEBUG, APR_EGENERAL, "ACME0200 %s: OpenSSL: %s%s%s", what, buf,
-                 (flags & ERR_TXT_STRING) && data && *data ? ": " : "",
-                 (flags & ERR_TXT_STRING) && data ? data : "");
-        if (!first) {
-            first = e; /* the innermost cause, queued first */
-        }
-    }
-    if (first && ERR_reason_error_string(first)) {
-        return apr_psprintf(p, "%s: %s", what, ERR_reason_error_string(first));
-    }
-    return apr_psprintf(p, "%s: unknown OpenSSL error", what);
 }
 
 static acme_pkey_curve_e curve_from_word(const char *word)
@@ -303,7 +282,7 @@ apr_status_t acme_pkey_generate(acme_pkey_t **pkey, apr_pool_t *p, const acme_pk
         return APR_EINVAL;
     }
     if (evp == NULL) {
-        set_err(perr, p, "%s", acme_pkey_ossl_err(p, "generating a private key"));
+        set_err(perr, p, "%s", acme_ossl_err(p, "generating a private key"));
         return APR_EGENERAL;
     }
     acme_log(ACME_LOG_DEBUG, 0, "ACME0201 generated a %s key", acme_pkey_spec_name(p, spec));
@@ -440,13 +419,13 @@ apr_status_t acme_pkey_from_pem_pass(acme_pkey_t **pkey, apr_pool_t *p, const ch
         return APR_EINVAL;
     }
     if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-        set_err(perr, p, "%s", acme_pkey_ossl_err(p, "reading PEM"));
+        set_err(perr, p, "%s", acme_ossl_err(p, "reading PEM"));
         return APR_ENOMEM;
     }
     evp = PEM_read_bio_PrivateKey(bio, NULL, pem_pass_cb, &pp);
     BIO_free(bio);
     if (evp == NULL) {
-        acme_pkey_ossl_err(p, "reading a private key from PEM"); /* details at debug */
+        acme_ossl_err(p, "reading a private key from PEM"); /* details at debug */
         set_err(perr, p, "%s", !pp.asked ? "no private key found in PEM (missing or damaged)"
                                : pass ? "the private key is encrypted with another passphrase "
                                         "(not the store key) or damaged"
@@ -464,7 +443,7 @@ apr_status_t acme_pkey_from_pem_pass(acme_pkey_t **pkey, apr_pool_t *p, const ch
      * every signature and CSR made with it would be rejected far from the
      * cause. */
     if (!pkey_is_consistent(key->evp)) {
-        set_err(perr, p, "%s", acme_pkey_ossl_err(p, "the private key fails the key check"));
+        set_err(perr, p, "%s", acme_ossl_err(p, "the private key fails the key check"));
         return APR_EINVAL;
     }
     *pkey = key;
@@ -506,7 +485,7 @@ apr_status_t acme_pkey_to_pem_pass(const char **ppem, apr_size_t *plen, apr_pool
                                                   NULL, NULL)
                   : PEM_write_bio_PrivateKey(bio, key->evp, NULL, NULL, 0, NULL, NULL));
     if (!ok || (n = BIO_get_mem_data(bio, &data)) <= 0) {
-        set_err(perr, p, "%s", acme_pkey_ossl_err(p, "writing the private key as PEM"));
+        set_err(perr, p, "%s", acme_ossl_err(p, "writing the private key as PEM"));
         rv = APR_EGENERAL;
         goto cleanup;
     }

@@ -129,8 +129,5 @@ apr_status_t acme_pkey_sign_remote(const char **psig, apr_pool_t *p, const acme_
  * one in a certificate, or a JWK from the CA is our account key). */
 int acme_pkey_public_eq(const acme_pkey_t *a, const acme_pkey_t *b);
 
-/* "what: <OpenSSL's reason>", allocated from `p`. Logs the whole OpenSSL
- * error queue at debug level and clears it. For the JOSE/key layer. */
-const char *acme_pkey_ossl_err(apr_pool_t *p, const char *what);
 
 #endif /* ACME_PKEY_H */

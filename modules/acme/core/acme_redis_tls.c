@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "acme_ossl.h"
 #include "acme_redis_int.h"
 
 struct acme_redis_tls_t {
@@ -101,15 +102,9 @@ void acme_redis_tls_close(acme_redis_tls_t *tls)
 /* OpenSSL's reasons, for a message. */
 static const char *tls_reasons(apr_pool_t *p)
 {
-    char buf[256];
-    const char *out = NULL;
-    unsigned long e;
+    const char *reasons = acme_ossl_reasons(p);
 
-    while ((e = ERR_get_error()) != 0) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        out = out ? apr_pstrcat(p, out, "; ", buf, NULL) : apr_pstrdup(p, buf);
-    }
-    return out ? out : "no details from OpenSSL";
+    return reasons ? reasons : "no details from OpenSSL";
 }
 
 /* After an SSL call returned `rc`: waits for what it wants and returns

@@ -7,9 +7,9 @@
 #include <apr_strings.h>
 #include <openssl/x509v3.h>
 
-#include "acme_cert.h"
 #include "acme_log.h"
 #include "acme_names.h"
+#include "acme_ossl.h"
 #include "acme_san.h"
 
 #define ACME_SAN_CN_MAX 64
@@ -154,20 +154,20 @@ apr_status_t acme_san_extension_create(X509_EXTENSION **pext,
     int i;
 
     if (gens == NULL) {
-        rv = acme_cert_ssl_error("ACME0304 allocating SAN");
+        rv = acme_ossl_fail("ACME0304 allocating SAN");
         goto cleanup;
     }
     for (i = 0; i < sans->nelts; ++i) {
         GENERAL_NAME *gen = general_name_create(&APR_ARRAY_IDX(sans, i, acme_san_t));
         if (gen == NULL || !sk_GENERAL_NAME_push(gens, gen)) {
             GENERAL_NAME_free(gen);
-            rv = acme_cert_ssl_error("ACME0304 building SAN");
+            rv = acme_ossl_fail("ACME0304 building SAN");
             goto cleanup;
         }
     }
     ext = X509V3_EXT_i2d(NID_subject_alt_name, critical, gens);
     if (ext == NULL) {
-        rv = acme_cert_ssl_error("ACME0304 encoding SAN");
+        rv = acme_ossl_fail("ACME0304 encoding SAN");
         goto cleanup;
     }
     *pext = ext;

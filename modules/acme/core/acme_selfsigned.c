@@ -7,6 +7,7 @@
 #include "acme_assert.h"
 #include "acme_cert.h"
 #include "acme_log.h"
+#include "acme_ossl.h"
 #include "acme_san.h"
 #include "acme_selfsigned.h"
 
@@ -116,7 +117,7 @@ apr_status_t acme_selfsigned_build(X509 **pcert, apr_pool_t *p,
         || !X509_set_pubkey(x, spec->pkey)
         || !extensions_add(x, spec, sans, spec->org == NULL && cn == NULL)
         || X509_sign(x, spec->pkey, acme_cert_sign_digest(spec->pkey)) <= 0) {
-        rv = acme_cert_ssl_error("ACME0341 building self-signed certificate");
+        rv = acme_ossl_fail("ACME0341 building self-signed certificate");
         X509_free(x);
         return rv;
     }

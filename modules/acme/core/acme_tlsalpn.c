@@ -11,6 +11,7 @@
 
 #include "acme_cert.h"
 #include "acme_log.h"
+#include "acme_ossl.h"
 #include "acme_selfsigned.h"
 #include "acme_tlsalpn.h"
 
@@ -28,7 +29,7 @@ apr_status_t acme_tlsalpn_digest(unsigned char digest[ACME_TLSALPN_DIGEST_LEN],
     }
     if (!EVP_Digest(key_authz, strlen(key_authz), digest, &len, EVP_sha256(), NULL)
         || len != ACME_TLSALPN_DIGEST_LEN) {
-        return acme_cert_ssl_error("ACME0351 hashing key authorization");
+        return acme_ossl_fail("ACME0351 hashing key authorization");
     }
     return APR_SUCCESS;
 }
@@ -72,7 +73,7 @@ apr_status_t acme_tlsalpn_cert_create(X509 **pcert, const char **ppem,
     spec.not_after = now + VALID_AFTER;
     spec.extra = identifier_ext_create(digest);
     if (spec.extra == NULL) {
-        return acme_cert_ssl_error("ACME0352 building acmeIdentifier extension");
+        return acme_ossl_fail("ACME0352 building acmeIdentifier extension");
     }
     rv = acme_selfsigned_build(&cert, p, &spec);
     if (rv == APR_SUCCESS && ppem != NULL) {
