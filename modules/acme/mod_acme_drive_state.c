@@ -18,6 +18,7 @@
 #include <http_protocol.h>
 
 #include "acme_cert.h"
+#include "acme_certset.h"
 #include "acme_chain.h"
 #include "acme_json.h"
 #include "acme_layout.h"
@@ -166,6 +167,48 @@ static apr_status_t live_leaf(apr_time_t *pnb, apr_time_t *pna, int *pnames_ok,
     return APR_SUCCESS;
 }
 
+/* Adds one key type's leaf to the scheduler's view. */
+static void live_add(acme_schedule_input_t *in, apr_time_t nb, apr_time_t na, int names_ok)
+{
+    in->changed |= !names_ok;
+    in->not_before = (!in->has_cert || nb > in->not_before) ? nb : in->not_before;
+    in->not_after = (!in->has_cert || na < in->not_after) ? na : in->not_after;
+    in->has_cert = 1;
+}
+
+/* The LIVE set's leaves as this generation's configuration pass checked
+ * them (acme_served_live_pairs, inherited from the parent): at 10,000
+ * domains, decoding every chain again cost the watchdog child seconds of
+ * CPU at each start and restart, while the new children begin to serve. A
+ * key type without a usable pair counts as changed: a pair that is not
+ * served is renewed. 0 when the pass served no live set of md. */
+static int live_from_served(acme_schedule_input_t *in, const acme_config_md_t *md,
+                            apr_pool_t *p)
+{
+    const apr_array_header_t *pairs = acme_served_live_pairs(md);
+    const apr_array_header_t *specs = md->props.pkey_specs;
+    int i, j;
+
+    if (pairs == NULL) {
+        return 0;
+    }
+    for (i = 0; i < specs->nelts; ++i) {
+        const char *name = acme_pkey_spec_name(p, &APR_ARRAY_IDX(specs, i, acme_pkey_spec_t));
+        const acme_certset_pair_t *pair = NULL;
+
+        for (j = 0; j < pairs->nelts && pair == NULL; ++j) {
+            pair = &APR_ARRAY_IDX(pairs, j, acme_certset_pair_t);
+            pair = strcmp(pair->spec_name, name) == 0 ? pair : NULL;
+        }
+        if (pair == NULL) {
+            in->changed = 1;
+            continue;
+        }
+        live_add(in, pair->not_before, pair->not_after, pair->names_ok);
+    }
+    return 1;
+}
+
 /* The LIVE set as the scheduler sees it: the latest notBefore and earliest
  * notAfter of its usable certificates; "changed" when a key type has none
  * or one misses a name. */
@@ -178,6 +221,12 @@ static apr_status_t live_input(acme_schedule_input_t *in, acme_drive_t *d,
     int i, names_ok;
 
     memset(in, 0, sizeof(*in));
+    if (live_from_served(in, md, p)) {
+        in->renew_window = *md->props.renew_window;
+        in->warn_window = *md->props.warn_window;
+        return APR_SUCCESS;
+    }
+    /* no live set served: what the files hold (absent, or not servable) */
     for (i = 0; i < specs->nelts; ++i) {
         rv = live_leaf(&nb, &na, &names_ok, d, md, &APR_ARRAY_IDX(specs, i, acme_pkey_spec_t),
                        p);
@@ -188,10 +237,7 @@ static apr_status_t live_input(acme_schedule_input_t *in, acme_drive_t *d,
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        in->changed |= !names_ok;
-        in->not_before = (!in->has_cert || nb > in->not_before) ? nb : in->not_before;
-        in->not_after = (!in->has_cert || na < in->not_after) ? na : in->not_after;
-        in->has_cert = 1;
+        live_add(in, nb, na, names_ok);
     }
     if (in->has_cert && !acme_served_has_cert(md)) {
         /* the certificates parse, but no pair of them is served (a key that

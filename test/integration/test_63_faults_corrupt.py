@@ -52,6 +52,31 @@ def test_damaged_live_set_falls_back_then_renews(httpd, pebble, ca, challtestsrv
     assert "AH00052" not in httpd.error_log()       # no child died of a signal
 
 
+def test_broken_pair_beside_a_served_one_is_renewed(httpd, pebble, ca, challtestsrv, test_dir,
+                                                   set_ca):   # noqa: F811
+    """Of two key types, the rsa2048 pair is broken (a key of another
+    certificate) while the P-256 one serves: the domain is renewed now,
+    not at the end of its renewal window, so that both come back."""
+    acme = pebble()
+    md = "dmg-one-pair.test"
+    ec = set_ca.issue([md], kind="P-256")
+    rsa = set_ca.issue([md], kind="rsa2048")
+    other = set_ca.issue([md], kind="rsa2048")
+    plant_set(httpd, layout.LIVE, md, {"P-256": ec[:2], "rsa2048": (other[0], rsa[1])})
+    httpd.write_conf(renew_conf(httpd, acme, ca, [[md]],
+                                md_extra="MDPrivateKeys secp256r1 rsa2048\n"
+                                         "  MDCAChallenges http-01"))
+    httpd.start()
+    httpd.wait_for_log(rf"ACME1220 {re.escape(md)}: the live rsa2048 certificate is not served",
+                       timeout=10)
+    assert "mod_acme fallback certificate" not in httpd.served_certificate(md).x509("-subject")
+    httpd.wait_for_log(rf"ACME1444 {re.escape(md)}: renewal due now", timeout=30)
+    wait_staged(httpd, md, timeout=90)
+    httpd.graceful()
+    assert issuer_is_pebble(served(httpd, md, pebble_root(acme, test_dir)))
+    assert f"ACME1220 {md}" not in httpd.error_log()[httpd.error_log().rindex("AH00493"):]
+
+
 def damage_job(path, how, uid_gid):
     if how == "cut":
         with open(path, "r+") as f:
