@@ -228,15 +228,18 @@ apr_time_t acme_ari_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
     return a->st.next_check < due ? a->st.next_check : due;
 }
 
+/* `quiet`: the CA was not asked (see ca_client): debug level, not one
+ * warning per domain. */
 static void check_failed(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p,
-                         const acme_result_t *r, apr_time_t now)
+                         const acme_result_t *r, apr_time_t now, int quiet)
 {
     struct acme_drive_ari_t *a = dm->ari;
 
     a->st.next_check = acme_ari_retry_at(now, r->retry_at, d->g->check_interval);
     text_keep(&a->st.error, a->text->error, sizeof(a->text->error), acme_result_render(r, p));
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1465 %s: ARI check failed: %s; "
-                 "renewal stays at %s (%s), next check %s", dm->md->name, a->st.error,
+    ap_log_error(APLOG_MARK, quiet ? APLOG_DEBUG : APLOG_WARNING, 0, d->s, "ACME1465 %s: ARI "
+                 "check failed: %s; renewal stays at %s (%s), next check %s", dm->md->name,
+                 a->st.error,
                  date_text(p, dm->renew_at), a->st.has_window ? "last renewal window"
                                                               : "MDRenewWindow",
                  date_text(p, a->st.next_check));
@@ -292,19 +295,35 @@ static int cert_match(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p)
     return 1;
 }
 
-/* The worker's client for the domain's CA, its directory loaded. */
-static apr_status_t ca_client(acme_client_t **pclient, acme_drive_md_t *dm,
-                              acme_drive_clients_t *clients, apr_pool_t *p, acme_result_t *r)
+/* The worker's client for the domain's CA, its directory loaded. A CA
+ * whose directory failed lately is not asked again (APR_EAGAIN, *pquiet):
+ * its first failure was logged, the others wait for the same time. */
+static apr_status_t ca_client(acme_client_t **pclient, int *pquiet, acme_drive_t *d,
+                              acme_drive_md_t *dm, acme_drive_clients_t *clients,
+                              apr_pool_t *p, acme_result_t *r, apr_time_t now)
 {
-    const char *ca_url = APR_ARRAY_IDX(dm->md->props.ca_urls, dm->ca_index, const char *);
+    const acme_config_props_t *props = &dm->md->props;
+    const char *ca_url = APR_ARRAY_IDX(props->ca_urls, dm->ca_index, const char *);
+    apr_interval_time_t quiet = acme_ari_min_wait(d->g->check_interval);
     acme_client_t *client = NULL;
+    const char *why;
     apr_status_t rv;
 
     acme_result_set_activity(r, "asking %s for the renewal window of %s", ca_url,
                              dm->md->name);
-    rv = acme_drive_client_get(&client, clients, &dm->md->props, ca_url, r);
+    *pquiet = acme_drive_client_down(&why, d, props, ca_url, now, p);
+    if (*pquiet) {
+        r->retry_at = now + quiet;
+        return acme_result_fail(r, APR_EAGAIN, "not asked: the CA failed another domain's "
+                                "check moments ago (%s)", why);
+    }
+    rv = acme_drive_client_get(&client, clients, props, ca_url, r);
     if (rv == APR_SUCCESS && !acme_client_get_directory(client)) {
         rv = acme_client_load_directory(client, p, r);
+        if (rv != APR_SUCCESS) {
+            acme_drive_client_set_down(d, props, ca_url, now + quiet, acme_result_render(r, p),
+                                       p);
+        }
     }
     if (rv == APR_SUCCESS) {
         acme_ari_profile_seen(dm, client);
@@ -321,12 +340,13 @@ void acme_ari_check(acme_drive_t *d, acme_drive_md_t *dm, acme_drive_clients_t *
     acme_ari_info_t *info = NULL;
     acme_result_t *r;
     apr_status_t rv;
+    int quiet = 0;
 
     if (a == NULL || !a->active || dm->cycle || dm->staged || now < a->st.next_check) {
         return;
     }
     r = acme_result_create(p);
-    rv = ca_client(&client, dm, clients, p, r);
+    rv = ca_client(&client, &quiet, d, dm, clients, p, r, now);
     if (rv == APR_SUCCESS && acme_client_get_directory(client)->renewal_info == NULL) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, d->s, "ACME1467 %s: the CA offers no ARI; "
                      "MDRenewWindow applies", dm->md->name);
@@ -344,7 +364,7 @@ void acme_ari_check(acme_drive_t *d, acme_drive_md_t *dm, acme_drive_clients_t *
         check_done(d, dm, p, info, now);
     }
     else {
-        check_failed(d, dm, p, r, now);
+        check_failed(d, dm, p, r, now, quiet);
     }
     state_save(d, dm, p);
 }

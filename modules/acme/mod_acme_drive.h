@@ -79,6 +79,15 @@ typedef struct acme_drive_md_t {
 
 typedef struct acme_drive_worker_t acme_drive_worker_t;
 
+/* A CA (URL, trust and proxy settings) whose directory failed lately:
+ * acme_drive_client_down(). */
+#define ACME_DRIVE_CA_DOWN_MAX 8
+typedef struct {
+    apr_uint64_t key;               /* acme_status_text_hash() of the client's key; 0 free */
+    apr_time_t until;
+    char why[256];
+} acme_drive_ca_down_t;
+
 typedef struct acme_drive_t {
     apr_pool_t *pool;               /* own allocator; lives from STARTING to STOPPING */
     server_rec *s;
@@ -101,6 +110,8 @@ typedef struct acme_drive_t {
     int stopping;                   /* (mutex) */
     int worker_count;
     acme_drive_worker_t **workers;
+    apr_thread_mutex_t *ca_down_mutex;
+    acme_drive_ca_down_t ca_down[ACME_DRIVE_CA_DOWN_MAX]; /* (ca_down_mutex) */
 } acme_drive_t;
 
 /* ------------------------------------------------ mod_acme_watchdog.c */
@@ -145,6 +156,18 @@ acme_drive_clients_t *acme_drive_clients_create(apr_pool_t *p);
 apr_status_t acme_drive_client_get(acme_client_t **pclient, acme_drive_clients_t *clients,
                                    const acme_config_props_t *props, const char *ca_url,
                                    acme_result_t *r);
+
+/* A CA whose directory a check could not load keeps the other domains'
+ * checks (in every worker) from asking again until `until`: at 10,000
+ * domains an unreachable CA otherwise costs one connection attempt and one
+ * warning per domain. 1 with the failure's text in *pwhy while that holds.
+ * Thread-safe. */
+int acme_drive_client_down(const char **pwhy, acme_drive_t *d,
+                           const acme_config_props_t *props, const char *ca_url,
+                           apr_time_t now, apr_pool_t *p);
+void acme_drive_client_set_down(acme_drive_t *d, const acme_config_props_t *props,
+                                const char *ca_url, apr_time_t until, const char *why,
+                                apr_pool_t *p);
 
 /* Runs the domain's job once (see the top of this file) with a client of
  * `clients`, scratch allocations from p. Returns when to run it again; 0

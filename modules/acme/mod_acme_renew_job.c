@@ -29,6 +29,56 @@ struct acme_drive_clients_t {
     apr_hash_t *by_key;         /* CA url + trust + proxy -> acme_client_t * */
 };
 
+static const char *client_key(apr_pool_t *p, const acme_config_props_t *props,
+                              const char *ca_url)
+{
+    return apr_pstrcat(p, ca_url, "\n", props->ca_file ? props->ca_file : "", "\n",
+                       props->http_proxy ? props->http_proxy : "", "\n",
+                       props->http_proxy_ca_file ? props->http_proxy_ca_file : "", NULL);
+}
+
+int acme_drive_client_down(const char **pwhy, acme_drive_t *d,
+                           const acme_config_props_t *props, const char *ca_url,
+                           apr_time_t now, apr_pool_t *p)
+{
+    apr_uint64_t key = acme_status_text_hash(client_key(p, props, ca_url));
+    int i, down = 0;
+
+    apr_thread_mutex_lock(d->ca_down_mutex);
+    for (i = 0; i < ACME_DRIVE_CA_DOWN_MAX && !down; ++i) {
+        if (d->ca_down[i].key == key && now < d->ca_down[i].until) {
+            *pwhy = apr_pstrdup(p, d->ca_down[i].why);
+            down = 1;
+        }
+    }
+    apr_thread_mutex_unlock(d->ca_down_mutex);
+    return down;
+}
+
+void acme_drive_client_set_down(acme_drive_t *d, const acme_config_props_t *props,
+                                const char *ca_url, apr_time_t until, const char *why,
+                                apr_pool_t *p)
+{
+    apr_uint64_t key = acme_status_text_hash(client_key(p, props, ca_url));
+    acme_drive_ca_down_t *slot = &d->ca_down[0];
+    int i;
+
+    apr_thread_mutex_lock(d->ca_down_mutex);
+    for (i = 0; i < ACME_DRIVE_CA_DOWN_MAX; ++i) {
+        if (d->ca_down[i].key == key) {
+            slot = &d->ca_down[i];
+            break;
+        }
+        if (d->ca_down[i].until < slot->until) {
+            slot = &d->ca_down[i];      /* else the one that ends first (or a free one) */
+        }
+    }
+    slot->key = key;
+    slot->until = until;
+    apr_cpystrn(slot->why, why, sizeof(slot->why));
+    apr_thread_mutex_unlock(d->ca_down_mutex);
+}
+
 acme_drive_clients_t *acme_drive_clients_create(apr_pool_t *p)
 {
     acme_drive_clients_t *clients = apr_pcalloc(p, sizeof(*clients));
@@ -51,9 +101,7 @@ apr_status_t acme_drive_client_get(acme_client_t **pclient, acme_drive_clients_t
     const char *key;
     apr_status_t rv;
 
-    key = apr_pstrcat(r->pool, ca_url, "\n", props->ca_file ? props->ca_file : "", "\n",
-                      props->http_proxy ? props->http_proxy : "", "\n",
-                      props->http_proxy_ca_file ? props->http_proxy_ca_file : "", NULL);
+    key = client_key(r->pool, props, ca_url);
     client = apr_hash_get(clients->by_key, key, APR_HASH_KEY_STRING);
     if (client == NULL) {
         acme_http_options_init(&opts);

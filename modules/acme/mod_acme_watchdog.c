@@ -156,6 +156,8 @@ static apr_status_t drive_make(acme_drive_t **pd, wd_baton_t *b)
     }
     else if ((rv = apr_thread_mutex_create(&d->mutex, APR_THREAD_MUTEX_DEFAULT, pool))
              == APR_SUCCESS
+             && (rv = apr_thread_mutex_create(&d->ca_down_mutex, APR_THREAD_MUTEX_DEFAULT,
+                                              pool)) == APR_SUCCESS
              && (rv = apr_thread_cond_create(&d->cond, pool)) == APR_SUCCESS) {
         rv = acme_due_queue_create(&d->queue, pool);
     }

@@ -18,6 +18,8 @@ import time
 import pytest
 
 from harness.acme_front import AcmeFront
+from harness import layout
+from test_20_serving import plant_set, set_ca  # noqa: F401 (fixture)
 from test_30_renew import renew_conf, served, pebble_root, wait_staged
 from test_40_status import LOCATIONS, auto_lines, md_status, server_status
 
@@ -254,3 +256,39 @@ def test_ari_explanation_is_escaped_on_server_status(httpd, front, ca, challtest
     assert not [href for href, _ in page.links
                 if not href or not re.match(r"https?://", href)], page.links
     assert "javascript:" not in " ".join(href for href, _ in page.links)
+
+
+def test_unreachable_ca_warns_once_not_once_per_domain(httpd, set_ca):  # noqa: F811
+    """The CA's directory cannot be reached (nothing listens on port 1):
+    the first domain's ARI check warns; the other domains' checks in the
+    moments after it do not ask again (`not asked`, at debug level), so 8
+    domains make one warning, not 8; at 10,000 domains that was a warning
+    and a connection attempt per domain at every round."""
+    names = [f"ari-down{i}.test" for i in range(8)]
+    p = httpd.ports
+    conf = (f"{httpd.md_port_map()}\nMDCertificateAuthority https://127.0.0.1:1/dir\n"
+            "MDCheckInterval 2s\nMDPrivateKeys secp256r1\n")
+    for name in names:
+        key, chain, _ = set_ca.issue([name])
+        plant_set(httpd, layout.LIVE, name, {"P-256": (key, chain)})
+        conf += (f"MDomain {name}\n<VirtualHost 127.0.0.1:{p.https}>\n  ServerName {name}\n"
+                 "  SSLEngine on\n</VirtualHost>\n")
+    httpd.write_conf(conf)
+    httpd.start()
+    first = {}
+    deadline = time.time() + 60
+    while len(first) < len(names) and time.time() < deadline:
+        for line in httpd.error_log().splitlines():
+            m = re.search(r"\[acme:(\w+)\].* ACME1465 (ari-down\d\.test): ARI check failed: (.*)",
+                          line)
+            if m and m.group(2) not in first:
+                first[m.group(2)] = (m.group(1), m.group(3))
+        time.sleep(0.5)
+    assert sorted(first) == sorted(names), httpd._log_tail()
+    warned = [n for n, (level, _) in first.items() if level == "warn"]
+    quiet = [n for n, (level, why) in first.items() if level == "debug" and "not asked" in why]
+    # one warning; two if a domain's first check fell just past the quiet
+    # time that the first failure set (MDCheckInterval's 2 s here)
+    assert 1 <= len(warned) <= 2, first
+    assert len(quiet) == len(names) - len(warned), first
+    assert httpd.running()
