@@ -6,6 +6,7 @@ One start, three domains: a profile the CA offers (set at server level) is
 ordered and shown; one it does not offer fails the renewal with a clear
 error when mandatory, and is left out with a warning otherwise."""
 import re
+import time
 
 import pytest
 
@@ -53,6 +54,18 @@ def test_profiles_offered_missing_mandatory_and_optional(httpd, pebble, ca, chal
         front.stop()
 
 
+def profile_status(httpd, md, timeout=15):
+    """md-status of md once its profile shows whether the CA offers it: the
+    watchdog's report comes right after the log line the test waited for
+    (staged, or failed), so a read in between may still lack "offered"."""
+    deadline = time.time() + timeout
+    while True:
+        status = md_status(httpd, md)
+        if "offered" in status.get("profile", {}) or time.time() > deadline:
+            return status
+        time.sleep(0.2)
+
+
 def run_profiles(httpd, front, ca):
     httpd.write_conf(renew_conf(httpd, front, ca, [], extra="MDProfile shortlived")
                      + section(httpd, "p-offered.test", [])
@@ -69,7 +82,7 @@ def run_profiles(httpd, front, ca):
 
     # offered (MDProfile at server level): ordered with it, shown
     assert by_md["p-offered.test"]["profile"] == "shortlived"
-    status = md_status(httpd, "p-offered.test")
+    status = profile_status(httpd, "p-offered.test")
     assert status["profile"] == {"name": "shortlived", "mandatory": False, "offered": True}
     lines = auto_lines(httpd)
     index = [k for k, v in lines.items() if k.endswith("]Domain") and v == "p-offered.test"]
@@ -79,7 +92,7 @@ def run_profiles(httpd, front, ca):
     assert "p-mandatory.test" not in by_md
     assert "does not offer the profile 'tlsserver'" in failed
     assert "needs a fix" in failed
-    status = md_status(httpd, "p-mandatory.test")
+    status = profile_status(httpd, "p-mandatory.test")
     assert status["acme-state"] == "errored"
     assert "does not offer the profile 'tlsserver'" in status["renewal"]["last"]["detail"]
     assert status["profile"] == {"name": "tlsserver", "mandatory": True, "offered": False}
@@ -88,5 +101,5 @@ def run_profiles(httpd, front, ca):
     assert "profile" not in by_md["p-optional.test"]
     assert re.search(r"ACME0925 acme\[md=p-optional\.test\]: the CA does not offer the "
                      r"profile 'tlsserver'", log)
-    assert md_status(httpd, "p-optional.test")["profile"]["offered"] is False
+    assert profile_status(httpd, "p-optional.test")["profile"]["offered"] is False
 
