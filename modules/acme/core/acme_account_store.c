@@ -431,20 +431,21 @@ apr_status_t acme_account_store_ensure(acme_account_record_t **prec, apr_pool_t 
 apr_status_t acme_account_store_forget_url(acme_store_t *store, apr_pool_t *p,
                                            const char *id)
 {
-    acme_account_record_t *rec;
+    acme_account_record_t rec = { 0 };
     const char *why = NULL, *text;
     apr_size_t len;
     json_t *obj;
     apr_status_t rv;
 
-    if ((rv = acme_account_store_load(&rec, p, store, id, &why)) != APR_SUCCESS
-        || (rv = acme_store_load(&text, &len, p, store, ACME_STORE_ACCOUNTS, id,
-                                 ACME_ACCOUNT_STORE_JSON)) != APR_SUCCESS
+    /* one read: the record checks the document, the edit is made on it */
+    if ((rv = acme_store_load(&text, &len, p, store, ACME_STORE_ACCOUNTS, id,
+                              ACME_ACCOUNT_STORE_JSON)) != APR_SUCCESS
+        || (rv = record_from_json(&rec, p, text, len, &why)) != APR_SUCCESS
         || (rv = acme_json_parse(&obj, p, text, len, ACME_JSON_OBJECT, &why)) != APR_SUCCESS) {
         return rv;
     }
     acme_log(ACME_LOG_NOTICE, 0, "ACME0852 acme[account=%s]: the CA no longer knows %s,"
-             " registering the key again", id, rec->url ? rec->url : "it");
+             " registering the key again", id, rec.url ? rec.url : "it");
     json_object_del(obj, "url");
     json_object_del(json_object_get(obj, "eab"), "hmac");   /* as record_save() never writes it */
     if ((rv = acme_json_dump(&text, &len, p, obj)) != APR_SUCCESS) {
