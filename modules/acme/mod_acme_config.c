@@ -304,7 +304,7 @@ apr_status_t acme_config_global_finish(acme_config_global_t *g, apr_pool_t *p, s
                      g->store_dir);
         return APR_EINVAL;
     }
-    return APR_SUCCESS;
+    return acme_config_shared_finish(g, p, s);
 }
 
 /* Every server gets a record of its own (see acme_config_srv_t). */

@@ -170,6 +170,12 @@ typedef struct {
     int dns01_version;                  /* 1 or 2 */
     apr_array_header_t *notify_argv;    /* const char *: MDNotifyCmd argv, or NULL */
     apr_array_header_t *message_argv;   /* const char *: MDMessageCmd argv, or NULL */
+    /* the cluster (mod_acme_config_shared.c) */
+    const struct acme_redis_url_t *shared_url; /* MDSharedStore; NULL: none */
+    const char *shared_ca_file;         /* MDSharedStoreCACertificateFile, absolute */
+    const char *shared_key_file;        /* MDSharedStoreKeyFile, absolute */
+    const char *shared_error;           /* check_config: why the shared store is off for
+                                         * this run (a file missing or unsafe), or NULL */
 } acme_config_global_t;
 
 /* Per server (main server and each vhost). httpd lets a vhost without any of

@@ -104,6 +104,14 @@ const char *acme_cmd_port_map(cmd_parms *cmd, void *dc, const char *a1, const ch
 const char *acme_cmd_base_server(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_store_dir(cmd_parms *cmd, void *dc, const char *arg);
 const char *acme_cmd_hook_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+
+/* mod_acme_config_shared.c: the cluster's shared store */
+const char *acme_cmd_shared_store(cmd_parms *cmd, void *dc, const char *arg);
+const char *acme_cmd_shared_store_ca_file(cmd_parms *cmd, void *dc, const char *arg);
+const char *acme_cmd_shared_store_key_file(cmd_parms *cmd, void *dc, const char *arg);
+/* check_config: APR_EINVAL (logged) for an incomplete setting; a file that
+ * is missing or unsafe sets g->shared_error (logged) and is no failure. */
+apr_status_t acme_config_shared_finish(acme_config_global_t *g, apr_pool_t *p, server_rec *s);
 /* The argv of a hook command (MDNotifyCmd, MDChallengeDns01, ...): a program
  * named by a path must exist and be executable (relative to ServerRoot), a
  * bare name is looked up in PATH when it runs. APR_EINVAL with *perr when

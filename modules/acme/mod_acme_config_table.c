@@ -123,6 +123,14 @@ const command_rec acme_config_cmds[] = {
                   "all or servernames: how vhosts are matched to domains"),
     AP_INIT_TAKE1("MDCheckInterval", acme_cmd_check_interval, NULL, RSRC_CONF,
                   "How often to check for due renewals"),
+    AP_INIT_TAKE1("MDSharedStore", acme_cmd_shared_store, NULL, RSRC_CONF,
+                  "redis://[user:password@]host[:port][/db] (rediss:// for TLS): the store "
+                  "servers of a cluster share, or off"),
+    AP_INIT_TAKE1("MDSharedStoreCACertificateFile", acme_cmd_shared_store_ca_file, NULL,
+                  RSRC_CONF, "PEM file of the CAs that sign the rediss:// server's certificate"),
+    AP_INIT_TAKE1("MDSharedStoreKeyFile", acme_cmd_shared_store_key_file, NULL, RSRC_CONF,
+                  "Root-only file with the key (32 bytes, base64) that seals private keys "
+                  "in the shared store"),
     AP_INIT_TAKE1("MDInitialDelay", acme_cmd_initial_delay, NULL, RSRC_CONF,
                   "Delay of the first check after start"),
     { NULL }

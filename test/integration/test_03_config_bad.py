@@ -41,6 +41,12 @@ BAD_VALUES = [
     ("domain-empty", "MDomain auto", "MDomain", "needs at least one domain name"),
     ("members-names-outside", "MDMembers www.a.test", "MDMembers",
      "names only inside <MDomain"),
+    ("shared-store-scheme", "MDSharedStore http://10.0.0.5:6379", "MDSharedStore",
+     "not a redis:// or rediss:// URL; e.g. MDSharedStore redis://"),
+    ("shared-store-port", "MDSharedStore redis://:pw@10.0.0.5:99999", "MDSharedStore",
+     "port out of range"),
+    ("shared-store-no-key-file", "MDSharedStore redis://10.0.0.5", "MDSharedStore",
+     "needs MDSharedStoreKeyFile"),
 ]
 
 # Values mod_md starts with (test_03_config_mod_md.py checks them against
@@ -67,6 +73,13 @@ WARNED = [
      "ACME1169 MDCertificateCheck"),
     ("store-dir-in-vhost", "<VirtualHost *:{http}>\n  ServerName a.test\n"
      "  MDStoreDir md2\n</VirtualHost>", "ACME1162 MDStoreDir"),
+    ("shared-store-key-file-missing", "MDSharedStore redis://10.0.0.5\n"
+     "MDSharedStoreKeyFile /nonexistent/md-shared.key",
+     "ACME1173 MDSharedStore redis://10.0.0.5:6379/0 is off for this run: "
+     "MDSharedStoreKeyFile '/nonexistent/md-shared.key' cannot be read"),
+    ("shared-store-ca-file-plain", "MDSharedStore redis://10.0.0.5\n"
+     "MDSharedStoreKeyFile /etc/hostname\nMDSharedStoreCACertificateFile /etc/hostname",
+     "ACME1172 MDSharedStoreCACertificateFile is used only with rediss://"),
     ("renew-window-in-vhost", "<VirtualHost *:{http}>\n  ServerName a.test\n"
      "  MDRenewWindow 30d\n</VirtualHost>", "ACME1163 MDRenewWindow"),
 ]
@@ -83,6 +96,8 @@ WRONG_PLACE = [
      "MDPortMap", "not allowed inside <MDomain>"),
     ("store-dir-in-section", "<MDomain a.test>\n  MDStoreDir md2\n</MDomain>",
      "MDStoreDir", "not allowed inside <MDomain>"),
+    ("shared-store-in-section", "<MDomain a.test>\n  MDSharedStore redis://10.0.0.5\n"
+     "</MDomain>", "MDSharedStore", "not allowed inside <MDomain>"),
     ("section-nested", "<MDomain a.test>\n  <MDomain b.test>\n  </MDomain>\n</MDomain>",
      "<MDomain", "<MDomain> cannot be nested"),
     ("foreign-directive-in-section", "<MDomain a.test>\n  ServerAlias b.test\n</MDomain>",
