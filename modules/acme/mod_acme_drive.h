@@ -50,6 +50,8 @@
  * domain due sooner than a second is looked at this close to its time), so
  * a job polling the CA is not kept waiting: mod_watchdog's own tick. */
 #define ACME_DRIVE_BUSY_WAKE (apr_time_from_msec(100))
+/* How often due domains are looked at while MDSharedStore does not answer. */
+#define ACME_DRIVE_SHARED_WAKE (apr_time_from_sec(1))
 /* A domain whose job is locked by another process is tried again after this. */
 #define ACME_DRIVE_LOCKED_RETRY (apr_time_from_sec(5))
 
@@ -112,6 +114,8 @@ typedef struct acme_drive_t {
     acme_drive_worker_t **workers;
     apr_thread_mutex_t *ca_down_mutex;
     acme_drive_ca_down_t ca_down[ACME_DRIVE_CA_DOWN_MAX]; /* (ca_down_mutex) */
+    struct acme_shared_link_t *shared; /* MDSharedStore's link, NULL without one
+                                     * (mod_acme_shared.h) */
 } acme_drive_t;
 
 /* ------------------------------------------------ mod_acme_watchdog.c */

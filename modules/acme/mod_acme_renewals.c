@@ -9,6 +9,7 @@
 #include <http_log.h>
 
 #include "mod_acme_drive.h"
+#include "mod_acme_shared.h"
 
 APLOG_USE_MODULE(acme);
 
@@ -22,12 +23,17 @@ struct acme_drive_worker_t {
 };
 
 /* Pops a due domain from the queue and marks it in flight (d->mutex held);
- * NULL when none is due. */
+ * NULL when none is due. With MDSharedStore, none is while the shared store
+ * does not answer: a renewal there needs the cluster's lease, and the
+ * domains stay due until it does (the watchdog looks again shortly). */
 static acme_drive_md_t *due_take(acme_drive_t *d, apr_time_t now)
 {
     acme_drive_md_t *dm = NULL;
     const char *name;
 
+    if (d->g->shared_url && !acme_shared_link_is_up(d->shared)) {
+        return NULL;
+    }
     while (dm == NULL && acme_due_queue_pop_due(d->queue, now, &name, NULL) == APR_SUCCESS) {
         dm = apr_hash_get(d->by_name, name, APR_HASH_KEY_STRING);
         if (dm != NULL && dm->in_flight) {
@@ -161,9 +167,13 @@ apr_status_t acme_renewals_start(acme_drive_t *d)
 static apr_time_t soonest_due(acme_drive_t *d, apr_time_t now)
 {
     apr_time_t next = acme_due_queue_next_wakeup(d->queue, now, d->g->check_interval), due;
+    apr_interval_time_t soonest = ACME_DRIVE_BUSY_WAKE;
 
+    if (d->g->shared_url && !acme_shared_link_is_up(d->shared)) {
+        soonest = ACME_DRIVE_SHARED_WAKE;   /* due domains wait for the link */
+    }
     if (acme_due_queue_peek(d->queue, NULL, &due) == APR_SUCCESS && due < next) {
-        next = due > now + ACME_DRIVE_BUSY_WAKE ? due : now + ACME_DRIVE_BUSY_WAKE;
+        next = due > now + soonest ? due : now + soonest;
     }
     return next;
 }

@@ -21,6 +21,7 @@
 #include "acme_renew.h"
 #include "acme_schedule.h"
 #include "mod_acme_serve.h"
+#include "mod_acme_shared.h"
 #include "mod_acme_status.h"
 
 APLOG_USE_MODULE(acme);
@@ -434,6 +435,7 @@ int acme_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         return OK;
     }
     acme_status_shm_create(pconf, g, s);
+    acme_shared_status_seed(g);
     facts = apr_array_make(pconf, g->mds->nelts, sizeof(acme_status_md_t));
     facts_by_name = apr_hash_make(pconf);
     accounts = apr_hash_make(ptemp);

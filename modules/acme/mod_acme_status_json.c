@@ -404,6 +404,32 @@ static json_t *md_json(apr_pool_t *p, const acme_status_md_t *smd, apr_time_t no
 
 /* The self-initiated restarts (MDActivation, mod_acme_restart.h); NULL
  * without the shared record. */
+/* MDSharedStore as this server sees it; NULL without one. */
+static json_t *shared_json(apr_pool_t *p)
+{
+    acme_status_shared_t st;
+    json_t *obj;
+
+    if (acme_status_shared_read(&st) != APR_SUCCESS || st.state == ACME_STATUS_SHARED_NONE) {
+        return NULL;
+    }
+    obj = json_pack("{s:s, s:s}", "url", st.url,
+                    "state", acme_status_shared_state_name(st.state));
+    if (st.since > 0) {
+        json_object_set_new(obj, "since", time_json(p, st.since));
+    }
+    if (st.error[0]) {
+        json_object_set_new(obj, "error", json_string(st.error));
+    }
+    if (st.last_ok > 0) {
+        json_object_set_new(obj, "last-answer", time_json(p, st.last_ok));
+    }
+    if (st.next_try > 0) {
+        json_object_set_new(obj, "next-try", time_json(p, st.next_try));
+    }
+    return obj;
+}
+
 static json_t *activation_json(apr_pool_t *p)
 {
     acme_restart_status_t st;
@@ -469,7 +495,7 @@ static int json_start(request_rec *r)
 int acme_status_json_handler(request_rec *r)
 {
     const acme_status_md_t *smd;
-    json_t *activation;
+    json_t *activation, *shared;
     const char *name;
     apr_time_t now = apr_time_now();
     int i, rc;
@@ -499,6 +525,10 @@ int acme_status_json_handler(request_rec *r)
     if ((activation = activation_json(r->pool)) != NULL) {
         ap_rputs(",\"activation\":", r);
         json_send(r, activation);
+    }
+    if ((shared = shared_json(r->pool)) != NULL) {
+        ap_rputs(",\"shared-store\":", r);
+        json_send(r, shared);
     }
     ap_rputs(",\"managed-domains\":[", r);
     for (i = 0; (smd = acme_status_md_at(i)) != NULL; ++i) {

@@ -182,6 +182,20 @@ static void selftests(request_rec *r)
     }
 }
 
+/* MDSharedStore: 1 while it answers; only when one is configured. */
+static void shared_store(request_rec *r)
+{
+    acme_status_shared_t st;
+
+    if (acme_status_shared_read(&st) != APR_SUCCESS || st.state == ACME_STATUS_SHARED_NONE) {
+        return;
+    }
+    family(r, "acme_shared_store_up", "gauge", "1 while the shared store (MDSharedStore) "
+           "answers; renewals wait while it is 0");
+    ap_rprintf(r, "acme_shared_store_up{state=\"%s\"} %d\n",
+               acme_status_shared_state_name(st.state), st.state == ACME_STATUS_SHARED_UP);
+}
+
 int acme_status_metrics_handler(request_rec *r)
 {
     apr_time_t now = apr_time_now();
@@ -208,5 +222,6 @@ int acme_status_metrics_handler(request_rec *r)
              "restart", staged_cb, now);
     selftests(r);
     counters(r);
+    shared_store(r);
     return OK;
 }

@@ -89,9 +89,6 @@ static const char *ca_name_of(apr_pool_t *p, const char *url)
     return url;
 }
 
-/* mod_md's counts: OK has its certificates, Renew is being renewed (due,
- * under way, failed or staged: a domain can be OK and Renew), Errored and
- * Ready are the renewals that failed last and that are staged. */
 static void auto_summary(request_rec *r, const row_t *rows, int n, apr_time_t now)
 {
     int i, ok = 0, renew = 0, errored = 0, ready = 0;
@@ -423,6 +420,30 @@ static void activation_lines(request_rec *r, int is_short)
     ap_rputs("</p>\n", r);
 }
 
+/* MDSharedStore, when there is one (not a mod_md field). */
+static void shared_lines(request_rec *r, int is_short)
+{
+    acme_status_shared_t st;
+
+    if (acme_status_shared_read(&st) != APR_SUCCESS || st.state == ACME_STATUS_SHARED_NONE) {
+        return;
+    }
+    if (is_short) {
+        ap_rprintf(r, "SharedStore: %s\nSharedStoreState: %s\n", st.url,
+                   acme_status_shared_state_name(st.state));
+        if (st.error[0]) {
+            ap_rprintf(r, "SharedStoreError: %s\n", st.error);
+        }
+        return;
+    }
+    ap_rprintf(r, "<p>Shared store: %s, %s", esc(r->pool, st.url),
+               acme_status_shared_state_name(st.state));
+    if (st.error[0]) {
+        ap_rprintf(r, " (%s)", esc(r->pool, st.error));
+    }
+    ap_rputs("</p>\n", r);
+}
+
 int acme_status_page_hook(request_rec *r, int flags)
 {
     acme_config_global_t *g = acme_config_global_get(r->server);
@@ -437,6 +458,7 @@ int acme_status_page_hook(request_rec *r, int flags)
     if (flags & AP_STATUS_SHORT) {
         auto_summary(r, rows, n, now);
         activation_lines(r, 1);
+        shared_lines(r, 1);
         for (i = 0; i < n; ++i) {
             auto_row(r, i, &rows[i], now);
         }
@@ -446,6 +468,7 @@ int acme_status_page_hook(request_rec *r, int flags)
     ap_rputs("<hr>\n<h3>Managed Certificates</h3>\n", r);
     html_summary(r, rows, n);
     activation_lines(r, 0);
+    shared_lines(r, 0);
     ap_rputs("<table class=\"md_status\"><thead><tr><th>Domain</th><th>Names</th>"
              "<th>State</th><th>Valid until</th><th>CA</th><th>Next check/retry</th>"
              "<th>Activity</th></tr></thead>\n<tbody>\n", r);

@@ -18,6 +18,8 @@ typedef struct {
 typedef struct {
     apr_uint32_t slot_count;
     acme_status_counters_t counters;
+    apr_uint32_t shared_gen;    /* seqlock of `shared`, as a slot's */
+    acme_status_shared_t shared;
     shm_slot_t slots[1];        /* slot_count of them */
 } shm_head_t;
 
@@ -44,24 +46,20 @@ void acme_status_counters_restore(const acme_status_counters_t *in)
     }
 }
 
-apr_status_t acme_status_slot_read(acme_status_slot_t *out, int index)
+/* A seqlocked copy out: APR_EAGAIN when a writer kept it busy. */
+static apr_status_t seq_read(void *out, const void *src, apr_size_t size,
+                             apr_uint32_t *gen)
 {
-    shm_slot_t *slot;
     apr_uint32_t g1, g2;
     int tries;
 
-    if (head == NULL || index < 0 || (apr_uint32_t)index >= head->slot_count) {
-        return APR_ENOENT;
-    }
-    slot = &head->slots[index];
     for (tries = 0; tries < READ_TRIES; ++tries) {
-        g1 = __atomic_load_n(&slot->gen, __ATOMIC_ACQUIRE);
+        g1 = __atomic_load_n(gen, __ATOMIC_ACQUIRE);
         if ((g1 & 1) == 0) {
-            memcpy(out, &slot->data, sizeof(*out));
+            memcpy(out, src, size);
             __atomic_thread_fence(__ATOMIC_ACQUIRE);
-            g2 = __atomic_load_n(&slot->gen, __ATOMIC_RELAXED);
+            g2 = __atomic_load_n(gen, __ATOMIC_RELAXED);
             if (g1 == g2) {
-                out->md_name[sizeof(out->md_name) - 1] = '\0';
                 return APR_SUCCESS;
             }
         }
@@ -69,8 +67,39 @@ apr_status_t acme_status_slot_read(acme_status_slot_t *out, int index)
             sched_yield();
         }
     }
-    memset(out, 0, sizeof(*out));
+    memset(out, 0, size);
     return APR_EAGAIN;
+}
+
+/* A seqlocked write: `fix` (may be NULL) runs on the copy before the
+ * generation turns even again. */
+static void seq_write(void *dst, const void *in, apr_size_t size, apr_uint32_t *gen,
+                      void (*fix)(void *dst))
+{
+    apr_uint32_t g = __atomic_load_n(gen, __ATOMIC_RELAXED);
+
+    g |= 1;     /* odd; an odd value left by a killed writer stays odd */
+    __atomic_store_n(gen, g, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    memcpy(dst, in, size);
+    if (fix) {
+        fix(dst);
+    }
+    __atomic_store_n(gen, g + 1, __ATOMIC_RELEASE);
+}
+
+apr_status_t acme_status_slot_read(acme_status_slot_t *out, int index)
+{
+    shm_slot_t *slot;
+    apr_status_t rv;
+
+    if (head == NULL || index < 0 || (apr_uint32_t)index >= head->slot_count) {
+        return APR_ENOENT;
+    }
+    slot = &head->slots[index];
+    rv = seq_read(out, &slot->data, sizeof(*out), &slot->gen);
+    out->md_name[sizeof(out->md_name) - 1] = '\0';
+    return rv;
 }
 
 /* Every text of a slot NUL-terminated, whatever the writer passed. */
@@ -92,23 +121,57 @@ static void slot_terminate(acme_status_slot_t *d)
     }
 }
 
+static void slot_stamp(void *dst)
+{
+    acme_status_slot_t *d = dst;
+
+    d->updated = apr_time_now();
+    slot_terminate(d);
+}
+
 void acme_status_slot_write(int index, const acme_status_slot_t *in)
 {
     shm_slot_t *slot;
-    apr_uint32_t g;
 
     if (head == NULL || index < 0 || (apr_uint32_t)index >= head->slot_count) {
         return;
     }
     slot = &head->slots[index];
-    g = __atomic_load_n(&slot->gen, __ATOMIC_RELAXED);
-    g |= 1;     /* odd; an odd value left by a killed writer stays odd */
-    __atomic_store_n(&slot->gen, g, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    memcpy(&slot->data, in, sizeof(slot->data));
-    slot->data.updated = apr_time_now();
-    slot_terminate(&slot->data);
-    __atomic_store_n(&slot->gen, g + 1, __ATOMIC_RELEASE);
+    seq_write(&slot->data, in, sizeof(slot->data), &slot->gen, slot_stamp);
+}
+
+static void shared_terminate(void *dst)
+{
+    acme_status_shared_t *d = dst;
+
+    d->url[sizeof(d->url) - 1] = '\0';
+    d->error[sizeof(d->error) - 1] = '\0';
+}
+
+apr_status_t acme_status_shared_read(acme_status_shared_t *out)
+{
+    if (head == NULL) {
+        memset(out, 0, sizeof(*out));
+        return APR_ENOENT;
+    }
+    return seq_read(out, &head->shared, sizeof(*out), &head->shared_gen);
+}
+
+void acme_status_shared_write(const acme_status_shared_t *in)
+{
+    if (head) {
+        seq_write(&head->shared, in, sizeof(head->shared), &head->shared_gen,
+                  shared_terminate);
+    }
+}
+
+const char *acme_status_shared_state_name(int state)
+{
+    static const char *const names[ACME_STATUS_SHARED_STATE_COUNT] = {
+        "none", "off", "connecting", "up", "down"
+    };
+
+    return state >= 0 && state < ACME_STATUS_SHARED_STATE_COUNT ? names[state] : "unknown";
 }
 
 void acme_status_counters_read(acme_status_counters_t *out)

@@ -101,6 +101,27 @@ typedef struct {
     apr_uint64_t duration_buckets[ACME_STATUS_DURATION_BUCKET_COUNT];  /* not cumulative */
 } acme_status_counters_t;
 
+/* The cluster's shared store (MDSharedStore) as this server sees it: one
+ * seqlocked record, written by the parent at start and then by the link
+ * thread of the renewal watchdog child (mod_acme_shared_link.c). */
+typedef enum {
+    ACME_STATUS_SHARED_NONE = 0,    /* no MDSharedStore */
+    ACME_STATUS_SHARED_OFF,         /* configured, off for this run (error says why) */
+    ACME_STATUS_SHARED_CONNECTING,  /* not tried yet */
+    ACME_STATUS_SHARED_UP,          /* answers */
+    ACME_STATUS_SHARED_DOWN,        /* does not answer (error says why); retried */
+    ACME_STATUS_SHARED_STATE_COUNT
+} acme_status_shared_state_e;
+
+typedef struct {
+    int state;                  /* acme_status_shared_state_e */
+    char url[192];              /* printable, password masked */
+    char error[256];            /* why OFF or DOWN, "" otherwise */
+    apr_time_t since;           /* when the state began */
+    apr_time_t last_ok;         /* last exchange that worked, 0 none */
+    apr_time_t next_try;        /* DOWN: next connection attempt */
+} acme_status_shared_t;
+
 /* Bytes needed for `count` slots and the counters. */
 apr_size_t acme_status_slots_size(int count);
 
@@ -108,6 +129,13 @@ apr_size_t acme_status_slots_size(int count);
  * shared with the readers) from now on; NULL detaches (every read is then
  * APR_ENOENT, every write and count ignored). */
 void acme_status_slots_attach(void *mem, int count);
+
+/* Copies or writes the shared store's record (one writer at a time, as a
+ * slot). A read without a segment, or busy through every retry, gives a
+ * zeroed record (state NONE) and APR_ENOENT or APR_EAGAIN. */
+apr_status_t acme_status_shared_read(acme_status_shared_t *out);
+void acme_status_shared_write(const acme_status_shared_t *in);
+const char *acme_status_shared_state_name(int state);               /* "up" */
 
 /* Copies slot `index` into *out. APR_ENOENT: no segment or bad index;
  * APR_EAGAIN: a writer kept it busy through every retry (*out is then

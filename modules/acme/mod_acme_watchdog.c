@@ -29,6 +29,7 @@
 #include "mod_acme_drive.h"
 #include "mod_acme_keyholder.h"
 #include "mod_acme_serve.h"
+#include "mod_acme_shared.h"
 
 APLOG_USE_MODULE(acme);
 
@@ -234,6 +235,7 @@ static apr_status_t watchdog_starting(wd_baton_t *b, apr_pool_t *ptemp)
         return rv;
     }
     b->drive = d;
+    acme_shared_link_start(&d->shared, d->pool, d->g, d->s);
     next = acme_renewals_dispatch(d, apr_time_now());
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, b->s, "ACME1430 renewal watchdog running in pid "
                  "%ld: %d domains, %d workers, next look at %s", (long)getpid(),
@@ -273,6 +275,7 @@ static apr_status_t watchdog_stopping(wd_baton_t *b)
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, b->s, "ACME1433 renewal watchdog "
                      "stopping in pid %ld", (long)getpid());
         acme_renewals_stop(b->drive);
+        acme_shared_link_stop(b->drive->shared);
         apr_pool_destroy(b->drive->pool);
         b->drive = NULL;
     }

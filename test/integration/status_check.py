@@ -96,7 +96,13 @@ ACTIVATION = obj({"mode": {"type": "string", "enum": ["manual", "graceful"]},
                   "batch": COUNT, "waiting": STR, "check-error": STR, "last-check": TIME,
                   "last": TIME, "restarts": COUNT},
                  ["mode", "restarts"])
-STATUS = obj({"version": STR, "activation": ACTIVATION, "managed-domains": arr(DOMAIN)},
+SHARED_STORE = obj({"url": {"type": "string", "pattern": r"^rediss?://"},
+                    "state": {"type": "string",
+                              "enum": ["off", "connecting", "up", "down"]},
+                    "since": TIME, "error": STR, "last-answer": TIME, "next-try": TIME},
+                   ["url", "state"])
+STATUS = obj({"version": STR, "activation": ACTIVATION, "shared-store": SHARED_STORE,
+              "managed-domains": arr(DOMAIN)},
              ["version", "managed-domains"])
 CERT_ENTRY = {"type": "object", "properties": LEAF, "required": [], "additional": None,
               "key_pattern": None}

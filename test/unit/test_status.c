@@ -55,6 +55,42 @@ START_TEST(slot_round_trip_and_bounds)
 }
 END_TEST
 
+/* The shared store's record: a round trip, its texts always terminated, no
+ * segment reads as "none", and it does not overlap the last slot. */
+START_TEST(shared_record_round_trip)
+{
+    acme_status_shared_t in, out;
+    acme_status_slot_t slot, back;
+
+    memset(&in, 0, sizeof(in));
+    in.state = ACME_STATUS_SHARED_DOWN;
+    apr_cpystrn(in.url, "redis://:***@127.0.0.1:6379/0", sizeof(in.url));
+    memset(in.error, 'e', sizeof(in.error));      /* not terminated by the writer */
+    in.since = apr_time_from_sec(77);
+    memset(&slot, 0, sizeof(slot));
+    apr_cpystrn(slot.md_name, "c.test", sizeof(slot.md_name));
+    slot.errors = 9;
+    acme_status_slot_write(2, &slot);
+    acme_status_shared_write(&in);
+    ck_assert_int_eq(acme_status_shared_read(&out), APR_SUCCESS);
+    ck_assert_int_eq(out.state, ACME_STATUS_SHARED_DOWN);
+    ck_assert_str_eq(out.url, in.url);
+    ck_assert_uint_eq(strlen(out.error), sizeof(out.error) - 1);
+    ck_assert(out.since == in.since);
+    ck_assert_str_eq(acme_status_shared_state_name(out.state), "down");
+    ck_assert_str_eq(acme_status_shared_state_name(ACME_STATUS_SHARED_UP), "up");
+    ck_assert_str_eq(acme_status_shared_state_name(99), "unknown");
+    ck_assert_int_eq(acme_status_slot_read(&back, 2), APR_SUCCESS);
+    ck_assert_str_eq(back.md_name, "c.test");
+    ck_assert_int_eq(back.errors, 9);
+    acme_status_slots_attach(NULL, 0);
+    ck_assert_int_eq(acme_status_shared_read(&out), APR_ENOENT);
+    ck_assert_int_eq(out.state, ACME_STATUS_SHARED_NONE);
+    acme_status_shared_write(&in);                /* ignored, no crash */
+    acme_status_slots_attach(mem, 3);
+}
+END_TEST
+
 START_TEST(text_copy_strips_and_truncates)
 {
     char buf[8];
@@ -217,6 +253,7 @@ Suite *acme_test_suite(void)
     tcase_add_checked_fixture(tc, slots_setup, slots_teardown);
     tcase_add_test(tc, slot_round_trip_and_bounds);
     tcase_add_test(tc, text_copy_strips_and_truncates);
+    tcase_add_test(tc, shared_record_round_trip);
     tcase_add_test(tc, failures_are_classified);
     tcase_add_test(tc, counters_and_histogram);
     tcase_add_test(tc, readers_never_see_half_a_write);

@@ -35,6 +35,7 @@ class Ports:
     dns_mgmt: int = 8055       # challtestsrv management
     https: int = 5001          # httpd https, pebble's tls-alpn-01 target
     http: int = 5002           # httpd http, pebble's http-01 target
+    redis: int = 16379         # redis-server of the cluster tests (MDSharedStore)
 
     @classmethod
     def from_env(cls):
