@@ -7,6 +7,7 @@ import time
 import pytest
 
 from harness.httpd import HttpdError
+from harness.ports import PortBusyError, ensure_free
 from harness.proc import pid_alive, pid_status
 
 
@@ -110,3 +111,20 @@ def test_module_and_sanitizer_runtime_are_in_the_processes(httpd, acme_config):
             maps = f.read()
         assert os.path.realpath(acme_config.module) in maps
         assert ("libasan" in maps) == acme_config.sanitizers, f"pid {pid}"
+
+
+def test_servers_of_a_cluster_share_the_ports_on_their_own_addresses(make_httpd, ports):
+    # the cluster tests (test_8x) run several servers on 127.0.0.x
+    first, second = make_httpd(), make_httpd()
+    second.address = "127.0.0.2"
+    for server in (first, second):
+        with open(os.path.join(server.docroot, "index.html"), "w") as f:
+            f.write(server.address)
+        server.write_conf()
+    first.start()
+    with pytest.raises(PortBusyError, match=r"127\.0\.0\.1:%d" % ports.http):
+        ensure_free("another httpd", ports.http, address="127.0.0.1", wait=0)
+    ensure_free("the second httpd", ports.http, address="127.0.0.2", wait=0)
+    second.start()
+    assert first.get("http://localhost/index.html").body == b"127.0.0.1"
+    assert second.get("http://localhost/index.html").body == b"127.0.0.2"

@@ -52,6 +52,10 @@ class Httpd:
         self.core_dir = os.path.join(self.root, "logs", "cores")
         self.docroot = os.path.join(self.root, "htdocs")
         self.user = user or (test_user() if os.geteuid() == 0 else None)
+        # where it listens: several servers of a cluster test share the
+        # ports on addresses of their own (127.0.0.2, ...); pebble and the
+        # suite's DNS reach 127.0.0.1 only
+        self.address = "127.0.0.1"
         self.log_level = "info ssl:warn"
         self.module_log_level = "trace2"
         self.load_acme = True
@@ -106,8 +110,8 @@ class Httpd:
         if self.user:
             lines += [f"User {self.user[0]}", f"Group {self.user[1]}"]
         lines += [
-            f"Listen 127.0.0.1:{p.http}",
-            f"Listen 127.0.0.1:{p.https} https",
+            f"Listen {self.address}:{p.http}",
+            f"Listen {self.address}:{p.https} https",
             "TypesConfig /etc/mime.types",
             f'SSLSessionCache "shmcb:{r}/run/ssl_scache(512000)"',
             "StartServers 2", "MaxRequestWorkers 16", "GracefulShutdownTimeout 5",
@@ -174,8 +178,8 @@ class Httpd:
 
     def start(self, timeout=20):
         """Starts httpd and waits until it serves http; raises HttpdError."""
-        ensure_free("httpd (http)", self.ports.http)
-        ensure_free("httpd (https)", self.ports.https)
+        ensure_free("httpd (http)", self.ports.http, address=self.address)
+        ensure_free("httpd (https)", self.ports.https, address=self.address)
         if os.path.exists(self.pid_path):
             os.unlink(self.pid_path)
         # `-k start` returns once the parent has read the configuration and
@@ -196,8 +200,8 @@ class Httpd:
     def start_foreground(self, timeout=20):
         """Starts httpd with -DFOREGROUND as a child of this process, so that
         the parent's exit status can be seen: stop_foreground() returns it."""
-        ensure_free("httpd (http)", self.ports.http)
-        ensure_free("httpd (https)", self.ports.https)
+        ensure_free("httpd (http)", self.ports.http, address=self.address)
+        ensure_free("httpd (https)", self.ports.https, address=self.address)
         if not os.path.exists(self.conf_path):
             self.write_conf()
         self._foreground = subprocess.Popen(
@@ -226,11 +230,12 @@ class Httpd:
         """Waits for a complete HTTP response: a child is up, not just the
         parent's listening socket."""
         if not wait_listening(self.ports.http, max(deadline - time.monotonic(), 0.1),
-                              alive=self.running):
+                              alive=self.running, host=self.address):
             return False
         while time.monotonic() < deadline and self.running():
             try:
-                http_get(f"http://localhost:{self.ports.http}/", self.ports, timeout=2)
+                http_get(f"http://localhost:{self.ports.http}/", self.ports, timeout=2,
+                         address=self.address)
                 return True
             except (OSError, http.client.HTTPException):
                 time.sleep(0.05)
@@ -332,13 +337,15 @@ class Httpd:
 
     def get(self, url, headers=None, cafile=None, timeout=10) -> Response:
         """GET url; the host part is sent as Host (and SNI), the connection
-        always goes to 127.0.0.1 at the url's port (default: ours)."""
-        return http_get(url, self.ports, headers=headers, cafile=cafile, timeout=timeout)
+        always goes to this server's address at the url's port (default: ours)."""
+        return http_get(url, self.ports, headers=headers, cafile=cafile, timeout=timeout,
+                        address=self.address)
 
     def served_certificate(self, servername, port=None, cafile=None) -> ServedCert:
         """The certificate (and chain) served for servername; verified
         against cafile (and the name checked) when given."""
-        return fetch_certificate(servername, port or self.ports.https, cafile=cafile)
+        return fetch_certificate(servername, port or self.ports.https, cafile=cafile,
+                                 address=self.address)
 
     def child_crashes(self):
         """error_log lines of children that a signal ended (AH00051/AH00052:

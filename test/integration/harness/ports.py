@@ -44,15 +44,28 @@ class Ports:
         return cls(**{k: v + offset for k, v in base.__dict__.items()})
 
 
-def holders(port, udp=False):
-    """Describes who listens on port ('' if nobody), from `ss -lnp`."""
+def _local_address(line):
+    """The local address of an `ss -H` line ("127.0.0.2", "0.0.0.0", "*", "[::]")."""
+    fields = line.split()
+    local = fields[3] if len(fields) > 3 else ""
+    return local.rsplit(":", 1)[0]
+
+
+def holders(port, udp=False, address=None):
+    """Describes who listens on port ('' if nobody), from `ss -lnp`; with
+    address, only listeners that keep a bind to address:port from working
+    (on that address or on all of them)."""
     flags = "-Hlunp" if udp else "-Hltnp"
     try:
         out = subprocess.run(["ss", flags, f"sport = :{port}"], capture_output=True,
                              text=True, timeout=10).stdout
     except FileNotFoundError:
-        return _probe_bind(port, udp)
+        return _probe_bind(port, udp, address or "127.0.0.1")
     lines = [line for line in out.splitlines() if line.strip()]
+    if address:
+        lines = [line for line in lines
+                 if _local_address(line) in (address, "0.0.0.0", "*", "[::]")]
+        out = "\n".join(lines)
     if not lines:
         return ""
     procs = re.findall(r'\("([^"]+)",pid=(\d+)', out)
@@ -61,29 +74,31 @@ def holders(port, udp=False):
     return "an unknown process (run as root to see it): " + "; ".join(lines)
 
 
-def _probe_bind(port, udp):
+def _probe_bind(port, udp, address="127.0.0.1"):
     kind = socket.SOCK_DGRAM if udp else socket.SOCK_STREAM
     with socket.socket(socket.AF_INET, kind) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind((address, port))
         except OSError as e:
             return f"an unknown process ({e}; install iproute2 for `ss` to name it)"
     return ""
 
 
-def ensure_free(what, port, udp=False, wait=10.0):
-    """Raises PortBusyError naming the holder if port is in use. A socket
-    listed without a process (a killed server of the previous test that is
-    still exiting) is given up to wait seconds to go away."""
+def ensure_free(what, port, udp=False, wait=10.0, address=None):
+    """Raises PortBusyError naming the holder if port (on address, when
+    given) is in use. A socket listed without a process (a killed server of
+    the previous test that is still exiting) is given up to wait seconds to
+    go away."""
     deadline = time.monotonic() + wait
-    holder = holders(port, udp)
+    holder = holders(port, udp, address)
     while holder.startswith("an unknown process") and time.monotonic() < deadline:
         time.sleep(0.2)
-        holder = holders(port, udp)
+        holder = holders(port, udp, address)
     if holder:
         proto = "udp" if udp else "tcp"
-        raise PortBusyError(f"{what} needs {proto} port {port}, but it is held by {holder}; "
+        where = f"{address}:{port}" if address else f"port {port}"
+        raise PortBusyError(f"{what} needs {proto} {where}, but it is held by {holder}; "
                             "stop that process (or set ACME_TEST_PORT_OFFSET) and retry")
 
 

@@ -59,11 +59,11 @@ def _chain_pems(tls_sock):
     return [c.public_bytes(ssl._ssl.ENCODING_PEM) for c in getter() or []]
 
 
-def fetch_certificate(servername, port, cafile=None, timeout=10):
-    """Connects to 127.0.0.1:port with SNI servername; raises
+def fetch_certificate(servername, port, cafile=None, timeout=10, address="127.0.0.1"):
+    """Connects to address:port with SNI servername; raises
     ssl.SSLCertVerificationError when cafile is given and does not verify."""
     ctx = _context(cafile)
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+    with socket.create_connection((address, port), timeout=timeout) as raw:
         with ctx.wrap_socket(raw, server_hostname=servername) as tls:
             der = tls.getpeercert(binary_form=True)
             chain = _chain_pems(tls)
@@ -71,7 +71,7 @@ def fetch_certificate(servername, port, cafile=None, timeout=10):
     return ServedCert(der=der, pem=pem, chain=chain or [pem], verified=bool(cafile))
 
 
-def http_get(url, ports, headers=None, cafile=None, timeout=10):
+def http_get(url, ports, headers=None, cafile=None, timeout=10, address="127.0.0.1"):
     """GET without following redirects; see Httpd.get."""
     u = urllib.parse.urlsplit(url)
     host = u.hostname or "localhost"
@@ -81,10 +81,10 @@ def http_get(url, ports, headers=None, cafile=None, timeout=10):
     path = u.path or "/"
     if u.query:
         path += "?" + u.query
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = http.client.HTTPConnection(address, port, timeout=timeout)
     try:
         if https:
-            raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+            raw = socket.create_connection((address, port), timeout=timeout)
             conn.sock = _context(cafile).wrap_socket(raw, server_hostname=host)
         conn.request("GET", path, headers=hdrs)
         resp = conn.getresponse()
