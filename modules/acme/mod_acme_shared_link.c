@@ -30,8 +30,9 @@ APLOG_USE_MODULE(acme);
 #define LINK_ANNOUNCE_TTL  apr_time_from_sec(30)
 #define LINK_BACKOFF_FIRST apr_time_from_sec(1)
 #define LINK_BACKOFF_MAX   apr_time_from_sec(60)
-/* Short: a stopping child joins this thread, which may be connecting. */
-#define LINK_CONNECT_TIMEOUT apr_time_from_sec(3)
+/* Short: a stopping child joins this thread (acme_shared_link_stop), which
+ * may be connecting or waiting for an answer. */
+#define LINK_TIMEOUT apr_time_from_sec(3)
 
 struct acme_shared_link_t {
     server_rec *s;
@@ -140,7 +141,6 @@ static void *APR_THREAD_FUNC link_main(apr_thread_t *thread, void *data)
     const char *why;
     apr_status_t rv;
 
-    acme_child_thread_enrol();
     apr_pool_create(&p, link->pool);
     do {
         why = NULL;
@@ -188,7 +188,9 @@ apr_status_t acme_shared_link_start(acme_shared_link_t **plink, apr_pool_t *p,
     link = apr_pcalloc(p, sizeof(*link));
     link->s = s;
     link->url = g->shared_url;
-    link->opts.connect_timeout = LINK_CONNECT_TIMEOUT;
+    link->opts.connect_timeout = LINK_TIMEOUT;
+    link->opts.read_timeout = LINK_TIMEOUT;
+    link->opts.write_timeout = LINK_TIMEOUT;
     link->opts.ca_file = g->shared_ca_file;
     link->server_id = acme_shared_server_id(p);
     link->status.state = ACME_STATUS_SHARED_CONNECTING;
