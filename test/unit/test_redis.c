@@ -161,5 +161,7 @@ Suite *acme_test_suite(void)
     suite_add_tcase(s, tr_auth_tcase());
     suite_add_tcase(s, tr_tls_tcase());
     suite_add_tcase(s, tr_fault_tcase());
+    suite_add_tcase(s, tr_lease_tcase());
+    suite_add_tcase(s, tr_lease_down_tcase());
     return s;
 }
