@@ -1,11 +1,13 @@
 /* Writes the seeds of fuzz_jws_verify (JWS signed with the fixed keys of
- * fuzz_keys.c) and the job.json seeds of fuzz_store_json into DIR:
+ * fuzz_keys.c), the job.json seeds of fuzz_store_json and the sealed blobs
+ * of fuzz_seal (its keys, fuzz_seal.h) into DIR:
  *
  *   make test/fuzz/make_seeds && test/fuzz/make_seeds $srcdir/test/fuzz/corpus
  *
  * Not built by default (EXTRA_PROGRAMS); run again only when a key in
- * fuzz_keys.c or the job format changes. ECDSA signatures differ on every
- * run: the files change, not what they test. */
+ * fuzz_keys.c, fuzz_seal.h, the job format or the seal format changes.
+ * ECDSA signatures and seal nonces differ on every run: the files change,
+ * not what they test. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +18,10 @@
 #include "acme_json.h"
 #include "acme_jws.h"
 #include "acme_result.h"
+#include "acme_seal.h"
 #include "fuzz_common.h"
 #include "fuzz_keys.h"
+#include "fuzz_seal.h"
 
 static const char *dir;
 
@@ -126,6 +130,53 @@ static void job_seeds(apr_pool_t *p)
     write_file(p, "store_json", "job-poll-authz.json", text);
 }
 
+/* `mode` then the blob of `plain` under the key whose bytes start at
+ * `first`, for the item `aad`. */
+static const char *sealed(apr_pool_t *p, const char *mode, unsigned char first, const char *aad,
+                          const char *plain)
+{
+    unsigned char bytes[ACME_SEAL_KEY_LEN];
+    acme_seal_key_t *key = NULL;
+    const char *blob = NULL;
+    apr_size_t len;
+    int i;
+
+    for (i = 0; i < ACME_SEAL_KEY_LEN; ++i) {
+        bytes[i] = (unsigned char)(first + i);
+    }
+    if (acme_seal_key_from_bytes(&key, p, bytes, sizeof(bytes)) != APR_SUCCESS
+        || acme_seal(&blob, &len, p, key, aad, (const unsigned char *)plain, strlen(plain))
+               != APR_SUCCESS) {
+        fuzz_abort("acme_seal failed");
+    }
+    return apr_pstrcat(p, mode, blob, NULL);
+}
+
+static void seal_seeds(apr_pool_t *p)
+{
+    /* test/unit/data/jose/ed25519.pem, a test-only key */
+    static const char pem[] =
+        "-----BEGIN PRIVATE KEY-----\n"
+        "MC4CAQAwBQYDK2VwBCIEINGAKre3nAhhQH9mAdCZMWRvtguAjumZgxG0Zbdz3Z/d\n"
+        "-----END PRIVATE KEY-----\n";
+    const char *blob;
+
+    /* '0': a blob to open; '1': a plaintext to seal */
+    write_file(p, "seal", "open-pem.txt",
+               sealed(p, "0", FUZZ_SEAL_KEY_FIRST, FUZZ_SEAL_AAD, pem));
+    write_file(p, "seal", "open-empty.txt",
+               sealed(p, "0", FUZZ_SEAL_KEY_FIRST, FUZZ_SEAL_AAD, ""));
+    write_file(p, "seal", "open-other-key.txt",
+               sealed(p, "0", FUZZ_SEAL_OTHER_FIRST, FUZZ_SEAL_AAD, pem));
+    write_file(p, "seal", "open-other-name.txt",
+               sealed(p, "0", FUZZ_SEAL_KEY_FIRST, "domains/example.net/privkey.pem", pem));
+    blob = sealed(p, "0", FUZZ_SEAL_KEY_FIRST, FUZZ_SEAL_AAD, "x");
+    write_file(p, "seal", "open-v2.txt", apr_pstrcat(p, "0acme-seal:v2", blob + 13, NULL));
+    write_file(p, "seal", "open-plain-pem.txt", apr_pstrcat(p, "0", pem, NULL));
+    write_file(p, "seal", "seal-pem.txt", apr_pstrcat(p, "1", pem, NULL));
+    write_file(p, "seal", "seal-empty.txt", "1");
+}
+
 int main(int argc, char **argv)
 {
     apr_pool_t *p;
@@ -138,6 +189,7 @@ int main(int argc, char **argv)
     p = fuzz_pool_create();
     jws_seeds(p);
     job_seeds(p);
+    seal_seeds(p);
     apr_pool_destroy(p);
     return 0;
 }

@@ -32,7 +32,7 @@ hang_seconds=10
 jobs=2
 builddir="$srcdir/build-fuzz"
 all_targets="json_documents problem pem_chain headers config_values pkey_pem b64_jwk"
-all_targets="$all_targets host_names csr jws_verify ocsp_response store_json keyholder redis"
+all_targets="$all_targets host_names csr jws_verify ocsp_response store_json keyholder redis seal"
 targets=""
 
 usage() {
