@@ -32,14 +32,14 @@
 
 #include "acme_store.h"
 
-/* Codes of acme_seal_open(): offset 740 of APR's user range (store area). */
-#define ACME_SEAL_ENOTSEALED (APR_OS_START_USERERR + 740) /* no "acme-seal:" prefix:
+/* Codes of acme_seal_open(): offsets 750-753 of APR's user range (740-743 are the leases'). */
+#define ACME_SEAL_ENOTSEALED (APR_OS_START_USERERR + 750) /* no "acme-seal:" prefix:
                                       * e.g. a plaintext PEM left from before */
-#define ACME_SEAL_EVERSION   (APR_OS_START_USERERR + 741) /* a format this code does
+#define ACME_SEAL_EVERSION   (APR_OS_START_USERERR + 751) /* a format this code does
                                       * not read (a newer mod_acme wrote it) */
-#define ACME_SEAL_EKEY       (APR_OS_START_USERERR + 742) /* sealed under another
+#define ACME_SEAL_EKEY       (APR_OS_START_USERERR + 752) /* sealed under another
                                       * key: *perr names both key ids */
-#define ACME_SEAL_EAUTH      (APR_OS_START_USERERR + 743) /* does not authenticate:
+#define ACME_SEAL_EAUTH      (APR_OS_START_USERERR + 753) /* does not authenticate:
                                       * damaged, tampered with, or sealed for
                                       * another name (aad) */
 
