@@ -163,5 +163,6 @@ Suite *acme_test_suite(void)
     suite_add_tcase(s, tr_fault_tcase());
     suite_add_tcase(s, tr_lease_tcase());
     suite_add_tcase(s, tr_lease_down_tcase());
+    suite_add_tcase(s, tr_cluster_tcase());
     return s;
 }

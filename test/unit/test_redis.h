@@ -57,6 +57,7 @@ TCase *tr_cmd_tcase(void);
 TCase *tr_auth_tcase(void);
 TCase *tr_tls_tcase(void);
 TCase *tr_fault_tcase(void);
+TCase *tr_cluster_tcase(void);
 TCase *tr_lease_tcase(void);
 TCase *tr_lease_down_tcase(void);
 
