@@ -418,11 +418,13 @@ apr_status_t acme_cmd_message(apr_pool_t *p, server_rec *s, const acme_config_gl
 }
 
 static apr_status_t challenge_setup_cb(void *baton, apr_pool_t *p, const char *type,
-                                       const char *domain, const char **pwhy)
+                                       const char *domain, const char *token,
+                                       const char **pwhy)
 {
     const acme_cmd_events_t *e = baton;
     apr_status_t rv;
 
+    (void)token;
     /* the type is the CA's word, the domain its identifier: both checked
      * before they become part of an argument */
     if (type == NULL || type[0] == '\0'

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "acme_cluster.h"
+#include "acme_cluster_chal.h"
 #include "acme_seal.h"
 #include "test_redis.h"
 
@@ -253,6 +254,106 @@ START_TEST(account_and_job_round_trip)
 }
 END_TEST
 
+#define TOKEN "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
+#define THUMB "9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
+
+static int has(const apr_array_header_t *ids, const char *id)
+{
+    int i;
+
+    for (i = 0; ids && i < ids->nelts; ++i) {
+        if (!strcmp(APR_ARRAY_IDX(ids, i, const char *), id)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+START_TEST(members_expire_and_are_pruned)
+{
+    apr_array_header_t *live;
+    const char *err = NULL;
+    acme_redis_reply_t *reply;
+    const char *argv[] = { "SMEMBERS", NS ":servers" };
+    apr_size_t lens[] = { 8, strlen(NS ":servers") };
+
+    ck_assert_int_eq(acme_cluster_server_announce(conn, test_pool, NS, "web1:10",
+                                                  apr_time_from_msec(150), &err), APR_SUCCESS);
+    ck_assert_int_eq(acme_cluster_server_announce(conn, test_pool, NS, "web2:20",
+                                                  apr_time_from_sec(30), &err), APR_SUCCESS);
+    ck_assert_int_eq(acme_cluster_servers_live(&live, test_pool, conn, NS, &err), APR_SUCCESS);
+    ck_assert(has(live, "web1:10") && has(live, "web2:20"));
+    apr_sleep(apr_time_from_msec(300));
+    ck_assert_int_eq(acme_cluster_servers_live(&live, test_pool, conn, NS, &err), APR_SUCCESS);
+    ck_assert(!has(live, "web1:10") && has(live, "web2:20"));
+    ck_assert_int_eq(acme_redis_command(&reply, test_pool, conn, 2, argv, lens, &err),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(reply->elements, 1);      /* the expired member was pruned */
+    ck_assert_int_eq(acme_cluster_server_announce(conn, test_pool, NS, "web 3",
+                                                  apr_time_from_sec(1), &err), APR_EINVAL);
+}
+END_TEST
+
+START_TEST(answers_are_published_listed_and_acknowledged)
+{
+    acme_cluster_chal_t chal = { "a.test", TOKEN, "web1:10", TOKEN "." THUMB, 0 }, bad;
+    apr_array_header_t *list, *acks;
+    const acme_cluster_chal_t *got;
+    const char *err = NULL;
+    const char *argv[] = { "SET", NS ":chal:b.test:" TOKEN, "{\"by\":\"x\",\"keyauth\":\"y\"}" };
+    const char *zargv[] = { "ZADD", NS ":chals", "99999999999999", "b.test " TOKEN };
+    apr_size_t lens[3], zlens[4];
+    acme_redis_reply_t *reply;
+    int i;
+
+    chal.expires = apr_time_now() + apr_time_from_sec(60);
+    ck_assert_int_eq(acme_cluster_chal_publish(conn, test_pool, NS, &chal, &err), APR_SUCCESS);
+    /* what anyone with access could plant: refused when read */
+    for (i = 0; i < 3; ++i) {
+        lens[i] = strlen(argv[i]);
+    }
+    for (i = 0; i < 4; ++i) {
+        zlens[i] = strlen(zargv[i]);
+    }
+    ck_assert_int_eq(acme_redis_command(&reply, test_pool, conn, 3, argv, lens, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_redis_command(&reply, test_pool, conn, 4, zargv, zlens, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_cluster_chal_list(&list, test_pool, conn, NS, apr_time_now(), &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 1);
+    got = &APR_ARRAY_IDX(list, 0, acme_cluster_chal_t);
+    ck_assert_str_eq(got->domain, "a.test");
+    ck_assert_str_eq(got->token, TOKEN);
+    ck_assert_str_eq(got->by, "web1:10");
+    ck_assert_str_eq(got->keyauth, TOKEN "." THUMB);
+    /* not listed once expired */
+    ck_assert_int_eq(acme_cluster_chal_list(&list, test_pool, conn, NS,
+                                            chal.expires + apr_time_from_sec(1), &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 0);
+
+    ck_assert_int_eq(acme_cluster_chal_ack(conn, test_pool, NS, &chal, "web2:20", &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_cluster_chal_acks(&acks, test_pool, conn, NS, &chal, &err),
+                     APR_SUCCESS);
+    ck_assert(acks->nelts == 1 && has(acks, "web2:20"));
+
+    bad = chal;
+    bad.keyauth = "other." THUMB;
+    ck_assert_int_eq(acme_cluster_chal_publish(conn, test_pool, NS, &bad, &err), APR_EINVAL);
+    bad = chal;
+    bad.domain = "*.a.test";
+    ck_assert_int_eq(acme_cluster_chal_publish(conn, test_pool, NS, &bad, &err), APR_EINVAL);
+    bad = chal;
+    bad.token = "a/b";
+    ck_assert_int_eq(acme_cluster_chal_publish(conn, test_pool, NS, &bad, &err), APR_EINVAL);
+    bad = chal;
+    bad.expires = apr_time_now() - 1;
+    ck_assert_int_eq(acme_cluster_chal_publish(conn, test_pool, NS, &bad, &err), APR_EINVAL);
+}
+END_TEST
+
 TCase *tr_cluster_tcase(void)
 {
     TCase *tc = tcase_create("cluster");
@@ -265,5 +366,7 @@ TCase *tr_cluster_tcase(void)
     tcase_add_test(tc, sets_that_are_not_sets_are_refused);
     tcase_add_test(tc, records_that_are_not_records_are_refused);
     tcase_add_test(tc, account_and_job_round_trip);
+    tcase_add_test(tc, members_expire_and_are_pruned);
+    tcase_add_test(tc, answers_are_published_listed_and_acknowledged);
     return tc;
 }

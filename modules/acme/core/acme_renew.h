@@ -135,13 +135,15 @@ typedef struct acme_renew_dns01_t {
 
 /* mod_md's "challenge-setup" event: called once an http-01 or tls-alpn-01
  * answer is in the store, before the CA is asked to validate it, with the
- * challenge type and the identifier (a cluster copies the answer to its
- * other nodes; mod_md runs MDMessageCmd challenge-setup:<type>:<domain>).
+ * challenge type, the identifier and the challenge's token (a cluster copies
+ * the answer to its other nodes; mod_md runs MDMessageCmd
+ * challenge-setup:<type>:<domain>).
  * Anything but APR_SUCCESS leaves the challenge unanswered: the run fails
  * (*pwhy says why) and is retried later. Called from the job's thread. */
 typedef struct acme_renew_events_t {
     apr_status_t (*challenge_setup_cb)(void *baton, apr_pool_t *p, const char *type,
-                                       const char *domain, const char **pwhy);
+                                       const char *domain, const char *token,
+                                       const char **pwhy);
     void *baton;
 } acme_renew_events_t;
 

@@ -247,7 +247,8 @@ static apr_status_t challenge_event(acme_renew_ctx_t *ctx, const acme_authz_t *a
     if (ev == NULL || ev->challenge_setup_cb == NULL) {
         return APR_SUCCESS;
     }
-    rv = ev->challenge_setup_cb(ev->baton, ctx->p, ch->type, az->identifier.value, &why);
+    rv = ev->challenge_setup_cb(ev->baton, ctx->p, ch->type, az->identifier.value, ch->token,
+                                &why);
     if (rv != APR_SUCCESS) {
         acme_result_fail(ctx->r, rv, "challenge-setup of %s for %s failed: %s", ch->type,
                          az->identifier.value, why ? why : "?");
