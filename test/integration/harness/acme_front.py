@@ -13,20 +13,14 @@ that adds what pebble lacks, ARI (RFC 9773) and profiles
   recorded (orders), and the "profile" asked for added to the order object
   returned, as a CA offering it would.
 
-Like faulty_ca.py, requests go on with the Host header unchanged, so every
-URL pebble returns points at the front and no body needs rewriting.
-Python standard library only."""
+The proxying itself (TLS, forwarding with the Host unchanged) is
+ca_proxy.py's. Python standard library only."""
 import base64
 import datetime
-import http.client
 import json
-import ssl
-import threading
-from http.server import BaseHTTPRequestHandler
 
-from .https_server import https_start, https_stop
+from .ca_proxy import CaProxy, ProxyHandler
 
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
 ARI_PATH = "/renewal-info"
 
 
@@ -39,12 +33,9 @@ def b64url_json(part):
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)) or b"null")
 
 
-class AcmeFront:
+class AcmeFront(CaProxy):
     def __init__(self, ca, upstream_port, directory="/dir", ari=True, profiles=None):
-        self.ca = ca
-        self.upstream_port = upstream_port
-        self.directory = directory
-        self.cert, self.key = ca.issue("acme-front", ["DNS:localhost", "IP:127.0.0.1"])
+        super().__init__(ca, upstream_port, directory, "acme-front", _Handler)
         self.ari = ari
         self.profiles = dict(profiles or {})
         self.window = None              # (start, end, explanation or None)
@@ -54,9 +45,6 @@ class AcmeFront:
         self.reject_replaces = 0        # newOrders with "replaces" to refuse (alreadyReplaced)
         self.rejected = []              # payloads refused so
         self.ari_requests = []          # certIDs asked for
-        self._lock = threading.Lock()
-        self._server = None
-        self.port = 0
 
     # ------------------------------------------------------------ control
     def set_window(self, start, end, explanation=None, retry_after=1):
@@ -78,41 +66,9 @@ class AcmeFront:
         with self._lock:
             return list(self.ari_requests)
 
-    @property
-    def url(self):
-        return f"https://127.0.0.1:{self.port}{self.directory}"
 
-    # ------------------------------------------------------------ lifecycle
-    def start(self):
-        self._server = https_start(_Handler, self, self.cert, self.key)
-        self.port = self._server.server_address[1]
-        return self
-
-    def stop(self):
-        https_stop(self._server)
-        self._server = None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner = None
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def do_GET(self):
-        self._handle()
-
-    def do_HEAD(self):
-        self._handle()
-
-    def do_POST(self):
-        self._handle()
-
-    def _handle(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+class _Handler(ProxyHandler):
+    def _respond(self, body):
         path = self.path.split("?")[0]
         if path.startswith(ARI_PATH + "/") and self.owner.ari:
             return self._renewal_info(path[len(ARI_PATH) + 1:])
@@ -176,26 +132,3 @@ class _Handler(BaseHTTPRequestHandler):
             doc["explanationURL"] = window[2]
         self._send(200, [("Content-Type", "application/json"), ("Retry-After", str(retry))],
                    json.dumps(doc).encode())
-
-    def _forward(self, body):
-        ctx = ssl.create_default_context(cafile=self.owner.ca.cert_path)
-        conn = http.client.HTTPSConnection("127.0.0.1", self.owner.upstream_port, context=ctx,
-                                           timeout=30)
-        try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-            conn.request(self.command, self.path, body=body or None, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP]
-            return resp.status, kept, data
-        finally:
-            conn.close()
-
-    def _send(self, status, headers, data):
-        self.send_response_only(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)

@@ -1,12 +1,8 @@
 """A faulty CA for tests: an HTTPS reverse proxy in front of pebble that
 answers some requests wrongly, by a schedule the test sets.
 
-It listens on 127.0.0.1 (a free port) with a certificate from the harness
-CA, so the module trusts it through the same MDCACertificateFile as pebble.
-Requests go on to pebble with the Host header unchanged: pebble builds every
-URL it returns (directory, Location, Link, order and certificate URLs) and
-checks each JWS "url" from the Host it was asked for, so all traffic keeps
-going through the proxy without rewriting bodies.
+The proxying itself (TLS, forwarding with the Host unchanged) is
+ca_proxy.py's.
 
 The schedule is a list of fault kinds (FAULTS), one per request: request n
 (counted from 0 among those whose path matches `match`, after `skip` of them
@@ -18,21 +14,17 @@ test releases it: a pause at one step of a renewal (e.g. to kill httpd
 while its request is in flight).
 
 Python standard library only."""
-import http.client
 import re
 import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 
-from .https_server import https_start, https_stop
+from .ca_proxy import CaProxy, ProxyHandler
 
 FAULTS = ("500", "503", "429", "truncated", "malformed", "content-type", "slow", "drop")
 RETRY_AFTER = 3         # seconds, sent with 503 and 429
 SLOW_SECONDS = 3        # below the module's 60 s transport timeout: a fast test
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
 
 
 @dataclass
@@ -45,19 +37,14 @@ class Request:
     done: float = 0.0   # time.time() when the answer was sent (or dropped)
 
 
-class FaultyCA:
+class FaultyCA(CaProxy):
     def __init__(self, ca, upstream_port, directory):
-        self.ca = ca
-        self.upstream_port = upstream_port
-        self.cert, self.key = ca.issue("faulty-ca", ["DNS:localhost", "IP:127.0.0.1"])
+        super().__init__(ca, upstream_port, directory, "faulty-ca", _Handler)
         self.schedule = []
         self.match = re.compile("")
         self.skip = 0
         self.requests = []
         self._matched = 0
-        self._lock = threading.Lock()
-        self._server = None
-        self.directory = directory
         self._held = None
 
     # ------------------------------------------------------------ holding
@@ -125,20 +112,6 @@ class FaultyCA:
             best = max(best, hi - lo + 1)
         return best
 
-    @property
-    def url(self):
-        return f"https://127.0.0.1:{self.port}{self.directory}"
-
-    # ------------------------------------------------------------ lifecycle
-    def start(self):
-        self._server = https_start(_Handler, self, self.cert, self.key)
-        self.port = self._server.server_address[1]
-        return self
-
-    def stop(self):
-        https_stop(self._server)
-        self._server = None
-
 
 class Hold:
     """One held request: `arrived` is set when it came, it goes on to the
@@ -161,26 +134,8 @@ class Hold:
         self.released.set()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    owner = None
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-
-    def log_message(self, fmt, *args):     # quiet: the recorded requests say it all
-        pass
-
-    def do_GET(self):
-        self._handle()
-
-    def do_HEAD(self):
-        self._handle()
-
-    def do_POST(self):
-        self._handle()
-
-    def _handle(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+class _Handler(ProxyHandler):
+    def _respond(self, body):
         req = Request(at=time.time(), method=self.command, path=self.path,
                       fault=self.owner._next_fault(self.path))
         self.owner._record(req)
@@ -206,8 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
             extra = {} if f == "500" else {"Retry-After": str(RETRY_AFTER)}
             payload = (f'{{"type":"urn:ietf:params:acme:error:{problem}",'
                        f'"detail":"injected {f}","status":{f}}}').encode()
-            self._send(req, int(f), [("Content-Type", "application/problem+json"),
-                                     *extra.items()], payload)
+            self._send_recorded(req, int(f), [("Content-Type", "application/problem+json"),
+                                              *extra.items()], payload)
             return
         status, headers, data = self._forward(body)
         if f == "slow":
@@ -219,28 +174,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif f == "content-type":
             headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
             headers.append(("Content-Type", "text/html"))
-        self._send(req, status, headers, data)
+        self._send_recorded(req, status, headers, data)
 
-    def _forward(self, body):
-        ctx = ssl.create_default_context(cafile=self.owner.ca.cert_path)
-        conn = http.client.HTTPSConnection("127.0.0.1", self.owner.upstream_port, context=ctx,
-                                           timeout=30)
-        try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-            conn.request(self.command, self.path, body=body or None, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP]
-            return resp.status, kept, data
-        finally:
-            conn.close()
-
-    def _send(self, req, status, headers, data):
-        self.send_response_only(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+    def _send_recorded(self, req, status, headers, data):
+        """req.status stays 0 when the client is gone before the answer."""
+        self._send(status, headers, data)
         req.status = status
