@@ -12,16 +12,34 @@ import time
 _running = set()
 
 
+def _stat(pid):
+    """The fields of /proc/<pid>/stat after the name, None if pid is gone.
+    fields[i] is field i + 3 of proc(5): the name, field 2, may hold spaces
+    and parentheses, so the split starts after its last ")"."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def _all_stats():
+    """(pid, _stat fields) of every process, in one walk of /proc."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat(entry)
+            if fields is not None:
+                yield int(entry), fields
+
+
 def pid_alive(pid):
     """True while pid exists and is not a zombie. A zombie thread-group leader
     whose other threads still run (a killed httpd child finishing an fsync)
     counts as alive: they still hold its files and listening sockets."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
+    fields = _stat(pid)
+    if fields is None:
         return False
-    # fields[17] is num_threads (field 20 of proc(5), counted after the name)
+    # fields[17] is num_threads (field 20)
     return fields[0] != "Z" or (len(fields) > 17 and int(fields[17]) > 1)
 
 
@@ -36,47 +54,25 @@ def pid_status(pid):
 
 def age(pid):
     """Seconds since process pid started, None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        with open("/proc/uptime") as f:
-            uptime = float(f.read().split()[0])
-    except (FileNotFoundError, ProcessLookupError, ValueError):
+    fields = _stat(pid)
+    if fields is None:
         return None
-    # fields[0] is the state (field 3); the start time is field 22
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    # fields[19] is the start time (field 22), in clock ticks since boot
     return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
 def children(pid):
     """Pids whose parent is pid."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
+    # fields[1] is the parent pid (field 4)
+    return [p for p, fields in _all_stats() if int(fields[1]) == pid]
 
 
 def group_members(pgid):
     """Live pids in process group pgid."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(entry))
-    return found
+    # fields[2] is the process group (field 5), fields[0] the state (field 3)
+    return [p for p, fields in _all_stats() if int(fields[2]) == pgid and fields[0] != "Z"]
 
 
 def wait_gone(pids, timeout):
