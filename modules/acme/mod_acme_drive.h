@@ -38,6 +38,7 @@
 #include "acme_client.h"
 #include "acme_due_queue.h"
 #include "acme_keys.h"
+#include "acme_redis.h"
 #include "acme_store.h"
 #include "mod_acme_config.h"
 
@@ -160,6 +161,11 @@ acme_drive_clients_t *acme_drive_clients_create(apr_pool_t *p);
 apr_status_t acme_drive_client_get(acme_client_t **pclient, acme_drive_clients_t *clients,
                                    const acme_config_props_t *props, const char *ca_url,
                                    acme_result_t *r);
+
+/* The worker's connection to MDSharedStore (g->shared_url): kept, made
+ * again after a failure. */
+apr_status_t acme_drive_redis_get(acme_redis_t **pconn, acme_drive_clients_t *clients,
+                                  const acme_config_global_t *g, const char **perr);
 
 /* A CA whose directory a check could not load keeps the other domains'
  * checks (in every worker) from asking again until `until`: at 10,000

@@ -269,14 +269,25 @@ static int md_can_alpn(const acme_drive_t *d, const acme_config_md_t *md)
     return ssl_vhosts == 0 && ap_is_allowed_protocol(NULL, NULL, d->s, PROTO_ACME_TLS);
 }
 
+/* In a cluster (MDSharedStore) the CA's tls-alpn-01 handshake may reach a
+ * server that cannot answer it: its certificate's key would have to be
+ * shared, and only http-01 answers are (dns-01 is the hook's business). */
 static void challenges_choose(acme_drive_t *d, acme_drive_md_t *dm)
 {
     const apr_array_header_t *conf = dm->md->props.challenges;
+    int cluster = d->g->shared_url != NULL;
     apr_array_header_t *use;
     int i, dropped = 0;
 
     dm->challenges = (apr_array_header_t *)conf;
-    if (conf == NULL || md_can_alpn(d, dm->md)) {
+    if (conf == NULL && cluster) {
+        /* the default, http-01 then tls-alpn-01, without the latter */
+        use = apr_array_make(d->pool, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(use, const char *) = "http-01";
+        dm->challenges = use;
+        return;
+    }
+    if (conf == NULL || (!cluster && md_can_alpn(d, dm->md))) {
         return;
     }
     use = apr_array_make(d->pool, conf->nelts, sizeof(const char *));
@@ -293,12 +304,16 @@ static void challenges_choose(acme_drive_t *d, acme_drive_md_t *dm)
     }
     if (use->nelts == 0) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, "ACME1445 %s: tls-alpn-01 is its only "
-                     "challenge type, but no https vhost of it allows the protocol: add "
-                     "'Protocols h2 http/1.1 acme-tls/1' there", dm->md->name);
+                     "challenge type, but %s", dm->md->name, cluster
+                     ? "a cluster (MDSharedStore) shares only http-01 answers: use http-01 "
+                       "or dns-01"
+                     : "no https vhost of it allows the protocol: add 'Protocols h2 "
+                       "http/1.1 acme-tls/1' there");
         return;
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1446 %s: not using tls-alpn-01, no "
-                 "https vhost of it has acme-tls/1 in Protocols", dm->md->name);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1446 %s: not using tls-alpn-01, %s",
+                 dm->md->name, cluster ? "a cluster (MDSharedStore) shares only http-01 answers"
+                                       : "no https vhost of it has acme-tls/1 in Protocols");
     dm->challenges = use;
 }
 

@@ -16,10 +16,12 @@
 #include "acme_http_curl.h"
 #include "acme_json.h"
 #include "acme_layout.h"
+#include "acme_redis.h"
 #include "acme_renew.h"
 #include "mod_acme_ari.h"
 #include "mod_acme_cmd.h"
 #include "mod_acme_drive.h"
+#include "mod_acme_shared.h"
 #include "mod_acme_status.h"
 
 APLOG_USE_MODULE(acme);
@@ -27,6 +29,7 @@ APLOG_USE_MODULE(acme);
 struct acme_drive_clients_t {
     apr_pool_t *pool;
     apr_hash_t *by_key;         /* CA url + trust + proxy -> acme_client_t * */
+    acme_redis_t *redis;        /* MDSharedStore: this worker's connection, or NULL */
 };
 
 static const char *client_key(apr_pool_t *p, const acme_config_props_t *props,
@@ -88,6 +91,25 @@ acme_drive_clients_t *acme_drive_clients_create(apr_pool_t *p)
     return clients;
 }
 
+apr_status_t acme_drive_redis_get(acme_redis_t **pconn, acme_drive_clients_t *clients,
+                                  const acme_config_global_t *g, const char **perr)
+{
+    acme_redis_options_t opts;
+    apr_status_t rv;
+
+    if (clients->redis && acme_redis_is_open(clients->redis)) {
+        *pconn = clients->redis;
+        return APR_SUCCESS;
+    }
+    acme_redis_close(clients->redis);   /* frees a failed one's memory */
+    clients->redis = NULL;
+    memset(&opts, 0, sizeof(opts));
+    opts.ca_file = g->shared_ca_file;
+    rv = acme_redis_connect(&clients->redis, clients->pool, g->shared_url, &opts, perr);
+    *pconn = clients->redis;
+    return rv;
+}
+
 /* The worker's client for `ca_url` with the domain's trust and proxy
  * settings: made on first use, then reused, so the connection, directory and
  * nonces carry over from job to job. Bounded by the configured combinations. */
@@ -125,8 +147,9 @@ apr_status_t acme_drive_client_get(acme_client_t **pclient, acme_drive_clients_t
 }
 
 static void spec_build(acme_renew_spec_t *spec, acme_cmd_dns01_t *dns01,
-                       acme_cmd_events_t *events,
-                       const acme_drive_t *d, const acme_drive_md_t *dm)
+                       acme_cmd_events_t *events, acme_shared_events_t *shared,
+                       acme_drive_t *d, const acme_drive_md_t *dm,
+                       acme_drive_clients_t *clients)
 {
     const acme_config_props_t *props = &dm->md->props;
 
@@ -145,7 +168,9 @@ static void spec_build(acme_renew_spec_t *spec, acme_cmd_dns01_t *dns01,
     spec->profile_mandatory = props->profile_mandatory > 0;
     spec->retry_delay = d->g->retry_delay;
     spec->dns01 = acme_cmd_dns01_hook(dns01, d->s, d->g, dm->md);
-    spec->events = acme_cmd_events_hook(events, d->s, d->g, dm->md);
+    /* in a cluster, answers are shared first, then MDMessageCmd runs */
+    spec->events = acme_shared_events_hook(shared, d, clients, dm->md->name,
+                                           acme_cmd_events_hook(events, d->s, d->g, dm->md));
 }
 
 static const char *date_text(apr_pool_t *p, apr_time_t t)
@@ -303,11 +328,12 @@ static apr_time_t run_locked(acme_drive_t *d, acme_drive_md_t *dm,
     acme_renew_spec_t spec;
     acme_cmd_dns01_t dns01;
     acme_cmd_events_t events;
+    acme_shared_events_t shared;
     acme_client_t *client = NULL;
     acme_result_t *r = acme_result_create(p);
     apr_status_t rv;
 
-    spec_build(&spec, &dns01, &events, d, dm);
+    spec_build(&spec, &dns01, &events, &shared, d, dm, clients);
     spec.replaces = acme_ari_replaces(d, dm, p);
     spec.keys = d->keys;
     acme_result_set_activity(r, "preparing the client for %s", spec.ca_url);

@@ -157,7 +157,8 @@ apr_status_t acme_renewals_start(acme_drive_t *d)
         }
         d->worker_count++;
     }
-    return d->worker_count > 0 ? APR_SUCCESS : APR_EGENERAL;
+    /* none to start (a cluster member that renews nothing) is fine */
+    return n == 0 || d->worker_count > 0 ? APR_SUCCESS : APR_EGENERAL;
 }
 
 /* The next look when no job runs (d->mutex held): the schedule's wake-up,

@@ -8,7 +8,10 @@
 
 #include <httpd.h>
 
+#include "acme_renew.h"
+#include "acme_store.h"
 #include "mod_acme_config.h"
+#include "mod_acme_drive.h"
 
 /* The prefix of every key mod_acme writes in the shared store. */
 #define ACME_SHARED_NS "mod_acme"
@@ -20,9 +23,11 @@ const char *acme_shared_server_id(apr_pool_t *p);
 
 /* Starts the link thread when the configuration has a usable MDSharedStore
  * (else *plink is NULL and nothing runs). Called in the renewal watchdog
- * child; `p` lives until acme_shared_link_stop(). */
+ * child; `p` lives until acme_shared_link_stop(). The thread copies the
+ * other members' challenge answers into `store`. */
 apr_status_t acme_shared_link_start(acme_shared_link_t **plink, apr_pool_t *p,
-                                    const acme_config_global_t *g, server_rec *s);
+                                    const acme_config_global_t *g, acme_store_t *store,
+                                    server_rec *s);
 
 /* 1 while the shared store answers. NULL (no link) is 0. Any thread. */
 int acme_shared_link_is_up(const acme_shared_link_t *link);
@@ -33,5 +38,43 @@ void acme_shared_link_stop(acme_shared_link_t *link);
 /* post_config (parent, after the status segment is made): the status record
  * says what the configuration asks for, before any child connects. */
 void acme_shared_status_seed(const acme_config_global_t *g);
+
+/* ---- mod_acme_shared_chal.c: http-01 answers shared by the cluster */
+
+/* How long the renewing server waits for the other members to copy an
+ * answer before it asks the CA to validate anyway (warning ACME1810). */
+#define ACME_SHARED_ACK_WAIT apr_time_from_sec(10)
+
+/* The challenge-setup event of a job run in a cluster: publishes http-01
+ * answers and waits for the copies, then calls `next` (MDMessageCmd's). */
+typedef struct {
+    acme_drive_t *d;
+    acme_drive_clients_t *clients;
+    const char *md_name;
+    const acme_renew_events_t *next;
+    acme_renew_events_t hook;
+} acme_shared_events_t;
+
+/* Fills *e and returns its hook with MDSharedStore; else returns `next`. */
+const acme_renew_events_t *acme_shared_events_hook(acme_shared_events_t *e, acme_drive_t *d,
+                                                   acme_drive_clients_t *clients,
+                                                   const char *md_name,
+                                                   const acme_renew_events_t *next);
+
+/* The link thread's copies of the other members' answers. */
+typedef struct {
+    apr_pool_t *parent, *pool;
+    acme_store_t *store;
+    server_rec *s;
+    apr_hash_t *copied;         /* "<domain> <token>" -> token, in pool */
+} acme_shared_mirror_t;
+
+void acme_shared_mirror_init(acme_shared_mirror_t *m, apr_pool_t *p, acme_store_t *store,
+                             server_rec *s);
+
+/* Copies new answers into the store and acknowledges them, removes copies
+ * of answers gone from the index. An error is Redis' (*perr). */
+apr_status_t acme_shared_mirror_tick(acme_shared_mirror_t *m, acme_redis_t *conn,
+                                     apr_pool_t *p, const char **perr);
 
 #endif /* MOD_ACME_SHARED_H */

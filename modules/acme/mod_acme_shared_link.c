@@ -1,7 +1,9 @@
 /* The renewal watchdog child's link to the cluster's shared store
  * (MDSharedStore, docs/cluster.md): one thread keeps a connection to Redis,
- * announces this server there (a key that expires when it stops doing so)
- * and tells the status whether the shared store answers.
+ * announces this server there as a member (acme_cluster_chal.h: a key that
+ * expires when it stops doing so), copies the other members' challenge
+ * answers every second (mod_acme_shared_chal.c) and tells the status
+ * whether the shared store answers.
  *
  * Serving never waits for it: children serve from the local store whatever
  * Redis does. A failure is logged once per reason (not at every retry), an
@@ -17,6 +19,7 @@
 #include <httpd.h>
 #include <http_log.h>
 
+#include "acme_cluster_chal.h"
 #include "acme_redis.h"
 #include "mod_acme_child.h"
 #include "mod_acme_shared.h"
@@ -24,8 +27,9 @@
 
 APLOG_USE_MODULE(acme);
 
-/* How often a working link proves itself, and how long the announcement
- * outlives a server that stopped proving it. */
+/* How often a working link looks for answers to copy, how often it proves
+ * itself, and how long the announcement outlives a server that stopped. */
+#define LINK_TICK          apr_time_from_sec(1)
 #define LINK_BEAT          apr_time_from_sec(10)
 #define LINK_ANNOUNCE_TTL  apr_time_from_sec(30)
 #define LINK_BACKOFF_FIRST apr_time_from_sec(1)
@@ -45,6 +49,8 @@ struct acme_shared_link_t {
     apr_thread_cond_t *cond;
     int stopping;                   /* (mutex) */
     volatile apr_uint32_t up;
+    apr_time_t announced;           /* last announcement, 0 after a failure */
+    acme_shared_mirror_t mirror;
     acme_status_shared_t status;    /* what this thread last wrote */
     char logged[256];               /* the failure last logged, "" after an answer */
 };
@@ -106,16 +112,19 @@ static void link_answered(acme_shared_link_t *link)
     status_set(link, ACME_STATUS_SHARED_UP, NULL, 0);
 }
 
-/* The announcement: this server, until a little after its next beat. */
-static apr_status_t announce(acme_shared_link_t *link, acme_redis_t *conn, apr_pool_t *p,
-                             const char **perr)
+/* One tick of a connected link: the announcement when due, the copies. */
+static apr_status_t link_tick(acme_shared_link_t *link, acme_redis_t *conn, apr_pool_t *p,
+                              const char **perr)
 {
-    acme_redis_set_opts_t opts = { 0, LINK_ANNOUNCE_TTL };
-    const char *key = apr_pstrcat(p, ACME_SHARED_NS ":server:", link->server_id, NULL);
-    const char *val = apr_psprintf(p, "{\"since\": %" APR_TIME_T_FMT "}",
-                                   apr_time_sec(link->status.since));
+    apr_time_t now = apr_time_now();
+    apr_status_t rv = APR_SUCCESS;
 
-    return acme_redis_set(conn, p, key, val, strlen(val), &opts, perr);
+    if (now - link->announced >= LINK_BEAT) {
+        rv = acme_cluster_server_announce(conn, p, ACME_SHARED_NS, link->server_id,
+                                          LINK_ANNOUNCE_TTL, perr);
+        link->announced = rv == APR_SUCCESS ? now : 0;
+    }
+    return rv == APR_SUCCESS ? acme_shared_mirror_tick(&link->mirror, conn, p, perr) : rv;
 }
 
 /* Waits `t` or until told to stop; 1 when stopping. */
@@ -149,7 +158,7 @@ static void *APR_THREAD_FUNC link_main(apr_thread_t *thread, void *data)
             rv = acme_redis_connect(&conn, link->pool, link->url, &link->opts, &why);
         }
         if (rv == APR_SUCCESS) {
-            rv = announce(link, conn, p, &why);
+            rv = link_tick(link, conn, p, &why);
         }
         if (rv != APR_SUCCESS) {
             link_failed(link, rv, why ? why : apr_psprintf(p, "%s: %pm",
@@ -157,6 +166,7 @@ static void *APR_THREAD_FUNC link_main(apr_thread_t *thread, void *data)
                         backoff);
             acme_redis_close(conn);
             conn = NULL;
+            link->announced = 0;
             apr_pool_clear(p);
             if (link_wait(link, backoff)) {
                 break;
@@ -167,7 +177,7 @@ static void *APR_THREAD_FUNC link_main(apr_thread_t *thread, void *data)
         backoff = LINK_BACKOFF_FIRST;
         link_answered(link);
         apr_pool_clear(p);
-    } while (!link_wait(link, LINK_BEAT));
+    } while (!link_wait(link, LINK_TICK));
     acme_redis_close(conn);
     apr_pool_destroy(p);
     apr_thread_exit(thread, APR_SUCCESS);
@@ -175,7 +185,8 @@ static void *APR_THREAD_FUNC link_main(apr_thread_t *thread, void *data)
 }
 
 apr_status_t acme_shared_link_start(acme_shared_link_t **plink, apr_pool_t *p,
-                                    const acme_config_global_t *g, server_rec *s)
+                                    const acme_config_global_t *g, acme_store_t *store,
+                                    server_rec *s)
 {
     acme_shared_link_t *link;
     apr_allocator_t *allocator;
@@ -204,6 +215,7 @@ apr_status_t acme_shared_link_start(acme_shared_link_t **plink, apr_pool_t *p,
     apr_pool_create_ex(&link->pool, p, NULL, allocator);
     apr_allocator_owner_set(allocator, link->pool);
     apr_pool_tag(link->pool, "acme_shared_link");
+    acme_shared_mirror_init(&link->mirror, link->pool, store, s);
     rv = apr_thread_create(&link->thread, NULL, link_main, link, link->pool);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1802 cannot start the thread of "

@@ -235,7 +235,7 @@ static apr_status_t watchdog_starting(wd_baton_t *b, apr_pool_t *ptemp)
         return rv;
     }
     b->drive = d;
-    acme_shared_link_start(&d->shared, d->pool, d->g, d->s);
+    acme_shared_link_start(&d->shared, d->pool, d->g, d->store, d->s);
     next = acme_renewals_dispatch(d, apr_time_now());
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, b->s, "ACME1430 renewal watchdog running in pid "
                  "%ld: %d domains, %d workers, next look at %s", (long)getpid(),
@@ -329,7 +329,9 @@ int acme_watchdog_register(acme_config_global_t *g, apr_pool_t *pconf, server_re
     for (i = 0; i < g->mds->nelts; ++i) {
         driven += APR_ARRAY_IDX(g->mds, i, const acme_config_md_t *)->driven ? 1 : 0;
     }
-    if (driven == 0) {
+    /* a member of a cluster copies the others' challenge answers even when
+     * it renews nothing itself: the CA's validation may reach it */
+    if (driven == 0 && g->shared_url == NULL) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1434 no domain to renew, no "
                      "renewal watchdog");
         return OK;
