@@ -209,10 +209,16 @@ START_TEST(records_that_are_not_records_are_refused)
     text = "{\"v\":1,\"v\":1,\"token\":1}";
     ck_assert_int_eq(acme_cluster_set_decode(&back, test_pool, text, strlen(text), &err),
                      APR_EINVAL);
-    text = "{\"v\":1,\"token\":1,\"json\":\"{}\",\"key\":\"-----BEGIN PRIVATE KEY-----\"}";
+    text = "{\"v\":1,\"token\":1,\"id\":\"a\",\"json\":\"{}\","
+           "\"key\":\"-----BEGIN PRIVATE KEY-----\"}";
     ck_assert_int_eq(acme_cluster_account_decode(&acct, test_pool, text, strlen(text), &err),
                      APR_EINVAL);
     ck_assert_ptr_null(acct);
+    text = apr_pstrcat(test_pool, "{\"v\":1,\"token\":1,\"id\":\"../x\",\"json\":\"{}\","
+                       "\"key\":\"", sealed("account/x", "k"), "\"}", NULL);
+    ck_assert_int_eq(acme_cluster_account_decode(&acct, test_pool, text, strlen(text), &err),
+                     APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "without an id"));
     ck_assert_ptr_null(acme_cluster_key(test_pool, NS, "set", "a b"));
     ck_assert_ptr_null(acme_cluster_key(test_pool, "n:s", "set", "a"));
     ck_assert_ptr_null(acme_cluster_key(test_pool, NS, "set", ""));
@@ -222,7 +228,8 @@ END_TEST
 
 START_TEST(account_and_job_round_trip)
 {
-    acme_cluster_account_t acct = { 0, "{\"url\": \"https://ca/acct/1\"}", NULL }, *back;
+    acme_cluster_account_t acct = { 0, "ACME-ca-0001", "{\"url\": \"https://ca/acct/1\"}", NULL },
+                           *back;
     acme_lease_t *lse = take("c.test");
     const char *ca = acme_cluster_ca_name(test_pool, "https://ca/dir", NULL);
     const char *job, *err = NULL;
@@ -236,6 +243,7 @@ START_TEST(account_and_job_round_trip)
                      APR_SUCCESS);
     ck_assert_int_eq(acme_cluster_account_get(&back, test_pool, conn, NS, ca, &err),
                      APR_SUCCESS);
+    ck_assert_str_eq(back->id, "ACME-ca-0001");
     ck_assert_str_eq(back->json, acct.json);
     ck_assert_str_eq(back->sealed_key, acct.sealed_key);
     ck_assert(back->token == acme_lease_token(lse));

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "acme_cluster.h"
+#include "acme_names.h"
 #include "acme_seal.h"
 
 #define RECORD_VERSION 1
@@ -337,9 +338,9 @@ apr_status_t acme_cluster_set_get(acme_cluster_set_t **pset, apr_pool_t *p, acme
 
 const char *acme_cluster_account_encode(apr_pool_t *p, const acme_cluster_account_t *acct)
 {
-    json_t *rec = json_pack("{s:i, s:I, s:s, s:s}", "v", RECORD_VERSION,
-                            "token", (json_int_t)acct->token, "json", acct->json,
-                            "key", acct->sealed_key);
+    json_t *rec = json_pack("{s:i, s:I, s:s, s:s, s:s}", "v", RECORD_VERSION,
+                            "token", (json_int_t)acct->token, "id", acct->id,
+                            "json", acct->json, "key", acct->sealed_key);
     const char *out = NULL;
     char *text;
 
@@ -356,7 +357,7 @@ apr_status_t acme_cluster_account_decode(acme_cluster_account_t **pacct, apr_poo
 {
     acme_cluster_account_t *acct = apr_pcalloc(p, sizeof(*acct));
     json_t *rec, *doc;
-    const char *json, *key;
+    const char *json, *key, *id;
 
     *pacct = NULL;
     if ((rec = record_load(&acct->token, text, len, p, perr)) == NULL) {
@@ -364,13 +365,16 @@ apr_status_t acme_cluster_account_decode(acme_cluster_account_t **pacct, apr_poo
     }
     json = json_string_value(json_object_get(rec, "json"));
     key = json_string_value(json_object_get(rec, "key"));
+    id = json_string_value(json_object_get(rec, "id"));
     doc = json ? json_loads(json, JSON_REJECT_DUPLICATES, NULL) : NULL;
-    if (!json_is_object(doc) || !key || !acme_seal_is_sealed(key, strlen(key))) {
-        *perr = "an account record without account.json or a sealed key";
+    if (!json_is_object(doc) || !key || !acme_seal_is_sealed(key, strlen(key))
+        || !id || acme_names_check_id(id) != APR_SUCCESS) {
+        *perr = "an account record without an id, account.json or a sealed key";
         json_decref(doc);
         json_decref(rec);
         return APR_EINVAL;
     }
+    acct->id = apr_pstrdup(p, id);
     acct->json = apr_pstrdup(p, json);
     acct->sealed_key = apr_pstrdup(p, key);
     json_decref(doc);

@@ -7,7 +7,7 @@
  *                       a domain's newest certificate set: md.json, per key
  *                       spec pubcert[.<curve>].pem and privkey[.<curve>].pem,
  *                       the keys sealed (acme_seal.h), never plain
- *   <ns>:account:<ca>   {"v":1, "token", "json": account.json, "key": sealed}
+ *   <ns>:account:<ca>   {"v":1, "token", "id", "json": account.json, "key": sealed}
  *                       the cluster's account at a CA (<ca>: acme_cluster_ca_name())
  *   <ns>:job:<md>       {"v":1, "token", "job": job.json}
  *                       a renewal's progress, for the next lease holder
@@ -53,6 +53,8 @@ typedef struct {
 
 typedef struct {
     apr_int64_t token;
+    const char *id;         /* the writer's ACCOUNTS name ("ACME-ca.example-0001"):
+                             * servers import it under the same name */
     const char *json;       /* account.json as the writer had it */
     const char *sealed_key; /* account.pem, sealed */
 } acme_cluster_account_t;
