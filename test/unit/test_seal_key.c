@@ -14,6 +14,7 @@
 #include <apr_strings.h>
 #include <openssl/evp.h>
 
+#include "acme_seal_int.h"
 #include "check_main.h"
 #include "test_seal.h"
 
@@ -240,6 +241,20 @@ START_TEST(what_is_not_base64_is_refused)
 }
 END_TEST
 
+/* httpd's children wipe the key they inherited from the parent: its bytes
+ * are gone from their memory at once, not when the pool goes. */
+START_TEST(wipe_clears_the_bytes_now)
+{
+    acme_seal_key_t *key = load_ok(key_file_text(key_text));
+    static const unsigned char zeros[ACME_SEAL_KEY_LEN];
+
+    ck_assert_mem_eq(key->bytes, key_bytes, ACME_SEAL_KEY_LEN);
+    acme_seal_key_wipe(key);
+    ck_assert_mem_eq(key->bytes, zeros, ACME_SEAL_KEY_LEN);
+    ck_assert_str_eq(acme_seal_key_id(key), "");
+}
+END_TEST
+
 TCase *seal_key_file_tcase(void)
 {
     TCase *tc = tcase_create("key file");
@@ -251,5 +266,6 @@ TCase *seal_key_file_tcase(void)
     tcase_add_test(tc, another_owner_is_refused);
     tcase_add_test(tc, wrong_lengths_are_refused);
     tcase_add_test(tc, what_is_not_base64_is_refused);
+    tcase_add_test(tc, wipe_clears_the_bytes_now);
     return tc;
 }

@@ -117,7 +117,8 @@ apr_status_t acme_seal(const char **pout, apr_size_t *plen, apr_pool_t *p,
     const char *header, *out;
     apr_status_t rv;
 
-    ACME_ASSERT(key != NULL && aad != NULL && (plain != NULL || len == 0));
+    ACME_ASSERT(key != NULL && key->id[0] != '\0' && aad != NULL
+                && (plain != NULL || len == 0));
     if (len > ACME_SEAL_PLAIN_MAX) {
         return APR_FROM_OS_ERROR(EFBIG);
     }
@@ -231,7 +232,8 @@ apr_status_t acme_seal_open(const unsigned char **pplain, apr_size_t *plen, apr_
     apr_size_t rawlen;
     apr_status_t rv;
 
-    ACME_ASSERT(key != NULL && aad != NULL && (blob != NULL || bloblen == 0));
+    ACME_ASSERT(key != NULL && key->id[0] != '\0' && aad != NULL
+                && (blob != NULL || bloblen == 0));
     if (bloblen > ACME_SEAL_BLOB_MAX) {
         set_err(perr, p, "a sealed blob of %" APR_SIZE_T_FMT " bytes, over the bound of %d",
                 bloblen, ACME_SEAL_BLOB_MAX);

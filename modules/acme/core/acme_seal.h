@@ -80,6 +80,12 @@ apr_status_t acme_seal_key_load(acme_seal_key_t **pkey, apr_pool_t *p, const cha
 apr_status_t acme_seal_key_from_bytes(acme_seal_key_t **pkey, apr_pool_t *p,
                                       const unsigned char *bytes, apr_size_t len);
 
+/* Wipes the key's bytes now, not when its pool goes: for a process that
+ * inherited a key it must not keep (httpd's children get the parent's
+ * memory). A wiped key must not be used again (acme_seal() and
+ * acme_seal_open() assert it); its id is wiped too. */
+void acme_seal_key_wipe(acme_seal_key_t *key);
+
 /* The key's id: the first 8 bytes of SHA-256 over a fixed label and the key,
  * as 16 lowercase hex characters (NUL-terminated, lives as long as the key).
  * Says which key sealed a blob without saying anything about the key. */

@@ -77,6 +77,13 @@ apr_status_t acme_seal_key_from_bytes(acme_seal_key_t **pkey, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+void acme_seal_key_wipe(acme_seal_key_t *key)
+{
+    key_wipe(key);
+    /* an empty id marks the key wiped: sealing under zero bytes must not happen */
+    memset(key->id, 0, sizeof(key->id));
+}
+
 const char *acme_seal_key_id(const acme_seal_key_t *key)
 {
     return key->id;
