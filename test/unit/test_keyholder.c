@@ -22,6 +22,8 @@
 
 const char *tkh_dir;
 const char *tkh_socket;
+const char *tkh_store_dir;
+acme_seal_key_t *tkh_seal_key;
 acme_keys_t *tkh_local;
 acme_keys_t *tkh_remote;
 acme_keyholder_policy_t *tkh_policy;
@@ -66,6 +68,7 @@ static acme_keyholder_policy_t *policy_make(apr_pool_t *p)
     acme_keyholder_md_t *md = apr_pcalloc(p, sizeof(*md));
     acme_keyholder_eab_t *eab;
     acme_pkey_spec_t p256 = { ACME_PKEY_EC, 0, ACME_PKEY_P256 };
+    acme_pkey_spec_t rsa2048 = { ACME_PKEY_RSA, 2048, ACME_PKEY_CURVE_NONE };
 
     APR_ARRAY_PUSH(urls, const char *) = TKH_CA "/dir";
     APR_ARRAY_PUSH(urls, const char *) = "https://other-ca.example/directory";
@@ -82,22 +85,38 @@ static acme_keyholder_policy_t *policy_make(apr_pool_t *p)
     policy->eabs = eabs;
     policy->mds = apr_hash_make(p);
     apr_hash_set(policy->mds, md->name, APR_HASH_KEY_STRING, md);
+    /* a second domain, with an RSA key */
+    md = apr_pcalloc(p, sizeof(*md));
+    names = apr_array_make(p, 1, sizeof(const char *));
+    specs = apr_array_make(p, 1, sizeof(acme_pkey_spec_t));
+    APR_ARRAY_PUSH(names, const char *) = TKH_MD_RSA;
+    APR_ARRAY_PUSH(specs, acme_pkey_spec_t) = rsa2048;
+    md->name = TKH_MD_RSA;
+    md->names = names;
+    md->pkey_specs = specs;
+    apr_hash_set(policy->mds, md->name, APR_HASH_KEY_STRING, md);
     return policy;
 }
 
 void tkh_setup(void)
 {
+    unsigned char seal_bytes[ACME_SEAL_KEY_LEN];
     acme_store_t *store;
+    int i;
 
     test_pool_setup();
     snprintf(tmp_root, sizeof(tmp_root), "/tmp/acme-kh-test-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(tmp_root));
     tkh_dir = apr_pstrdup(test_pool, tmp_root);
     tkh_socket = apr_pstrcat(test_pool, tkh_dir, "/kh.sock", NULL);
-    ck_assert_int_eq(acme_store_fs_open(&store, test_pool,
-                                        apr_pstrcat(test_pool, tkh_dir, "/store", NULL)),
-                     APR_SUCCESS);
-    tkh_local = acme_keys_local(test_pool, store);
+    tkh_store_dir = apr_pstrcat(test_pool, tkh_dir, "/store", NULL);
+    ck_assert_int_eq(acme_store_fs_open(&store, test_pool, tkh_store_dir), APR_SUCCESS);
+    for (i = 0; i < ACME_SEAL_KEY_LEN; i++) {
+        seal_bytes[i] = (unsigned char)(0x11 + i);
+    }
+    ck_assert_int_eq(acme_seal_key_from_bytes(&tkh_seal_key, test_pool, seal_bytes,
+                                              sizeof(seal_bytes)), APR_SUCCESS);
+    tkh_local = acme_keys_local_sealing(test_pool, store, tkh_seal_key);
     tkh_policy = policy_make(test_pool);
     tkh_remote = acme_keys_remote(test_pool, tkh_socket, apr_time_from_sec(5));
     tkh_peer_allow = 1;
@@ -408,5 +427,6 @@ Suite *acme_test_suite(void)
     suite_add_tcase(s, test_keyholder_serve_tcase());
     suite_add_tcase(s, test_keyholder_ops_tcase());
     suite_add_tcase(s, test_keyholder_refuse_tcase());
+    suite_add_tcase(s, test_keyholder_seal_tcase());
     return s;
 }

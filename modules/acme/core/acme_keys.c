@@ -1,7 +1,10 @@
 /* Key custody: the dispatch, see acme_keys.h. */
 #include <errno.h>
 
+#include <apr_strings.h>
+
 #include "acme_keys.h"
+#include "acme_layout.h"
 
 struct acme_keys_t {
     const acme_keys_ops_t *ops;
@@ -63,6 +66,96 @@ apr_status_t acme_keys_csr(const unsigned char **pder, apr_size_t *plen, apr_poo
         return keys_fail(perr, APR_EINVAL, "a CSR needs a domain, a key spec and names");
     }
     return keys->ops->csr(pder, plen, p, keys->baton, md, spec, names, flags, perr);
+}
+
+const char *acme_keys_seal_aad_domain(apr_pool_t *p, const char *md,
+                                      const acme_pkey_spec_t *spec)
+{
+    return apr_pstrcat(p, "set/", md, "/",
+                       acme_layout_privkey(p, acme_pkey_spec_name(p, spec)), NULL);
+}
+
+const char *acme_keys_seal_aad_account(apr_pool_t *p, const char *name)
+{
+    return apr_pstrcat(p, ACME_KEYS_SEAL_AAD_ACCOUNT, name, NULL);
+}
+
+/* The checks every seal and unseal share. */
+static apr_status_t keys_seal_args(const acme_keys_t *keys, const acme_keys_which_t *which,
+                                   const char *aad, const char **perr)
+{
+    if (which->account_id ? *which->account_id == '\0'
+                          : which->md == NULL || *which->md == '\0' || which->spec == NULL) {
+        return keys_fail(perr, APR_EINVAL, "no account id, or no domain or key spec");
+    }
+    if (aad == NULL || *aad == '\0') {
+        return keys_fail(perr, APR_EINVAL, "no name to bind the sealed key to");
+    }
+    if (keys->ops->seal == NULL || keys->ops->unseal == NULL) {
+        return keys_fail(perr, APR_ENOTIMPL, "this key custody does not seal keys");
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t keys_seal(const char **psealed, apr_pool_t *p, acme_keys_t *keys,
+                              const acme_keys_which_t *which, const char *aad,
+                              const char **perr)
+{
+    apr_status_t rv = keys_seal_args(keys, which, aad, perr);
+
+    return rv != APR_SUCCESS ? rv : keys->ops->seal(psealed, p, keys->baton, which, aad, perr);
+}
+
+static apr_status_t keys_unseal(acme_pkey_t **pkey, apr_pool_t *p, acme_keys_t *keys,
+                                const acme_keys_which_t *which, const char *sealed,
+                                const char *aad, const char **perr)
+{
+    apr_status_t rv = keys_seal_args(keys, which, aad, perr);
+
+    if (rv == APR_SUCCESS && (sealed == NULL || *sealed == '\0')) {
+        rv = keys_fail(perr, APR_EINVAL, "no sealed text");
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return keys->ops->unseal(pkey, p, keys->baton, which, sealed, aad, perr);
+}
+
+apr_status_t acme_keys_seal_account_key(const char **psealed, apr_pool_t *p, acme_keys_t *keys,
+                                        const char *account_id, const char *aad,
+                                        const char **perr)
+{
+    acme_keys_which_t which = { account_id ? account_id : "", NULL, NULL };
+
+    return keys_seal(psealed, p, keys, &which, aad, perr);
+}
+
+apr_status_t acme_keys_seal_domain_key(const char **psealed, apr_pool_t *p, acme_keys_t *keys,
+                                       const char *md, const acme_pkey_spec_t *spec,
+                                       const char *aad, const char **perr)
+{
+    acme_keys_which_t which = { NULL, md, spec };
+
+    return keys_seal(psealed, p, keys, &which, aad, perr);
+}
+
+apr_status_t acme_keys_unseal_account_key(acme_pkey_t **pkey, apr_pool_t *p, acme_keys_t *keys,
+                                          const char *account_id, const char *sealed,
+                                          const char *aad, const char **perr)
+{
+    acme_keys_which_t which = { account_id ? account_id : "", NULL, NULL };
+
+    return keys_unseal(pkey, p, keys, &which, sealed, aad, perr);
+}
+
+apr_status_t acme_keys_unseal_domain_key(acme_pkey_t **pkey, apr_pool_t *p, acme_keys_t *keys,
+                                         const char *md, const acme_pkey_spec_t *spec,
+                                         const char *sealed, const char *aad,
+                                         const char **perr)
+{
+    acme_keys_which_t which = { NULL, md, spec };
+
+    return keys_unseal(pkey, p, keys, &which, sealed, aad, perr);
 }
 
 int acme_keys_unreachable(apr_status_t rv)

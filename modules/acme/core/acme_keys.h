@@ -5,7 +5,10 @@
  *     when the account is created),
  *   - the External Account Binding of a new account (the HMAC is a secret),
  *   - the staged domain key of one key spec of a domain (made once per staged
- *     set) and the CSR for it.
+ *     set) and the CSR for it,
+ *   - for the cluster's shared store (issue 18, docs/cluster.md): an account
+ *     key or a staged key sealed (acme_seal.h) under MDSharedStoreKeyFile's
+ *     key, and such a sealed key opened and installed in the store.
  * Two custodies implement the same operations:
  *   local   acme_keys_local.c: keys in the store, used in this process. The
  *           unit tests, acme-cli and the key holder process use it.
@@ -28,7 +31,9 @@
  * `p` that never contains key material. APR_ENOENT: no such key (create == 0).
  * APR_EEXIST: create of an account key that exists. APR_EINVAL: bad input, a
  * damaged key, or (remote) a request the key holder refuses. APR_EACCES: a key
- * file that is not private. Remote only: APR_ECONNREFUSED / APR_TIMEUP /
+ * file that is not private. APR_ENOTIMPL: seal or unseal by a custody without
+ * a seal key (no MDSharedStoreKeyFile). The ACME_SEAL_E* codes (acme_seal.h):
+ * a sealed text that does not open. Remote only: APR_ECONNREFUSED / APR_TIMEUP /
  * APR_EOF when the key holder cannot be reached or answered nothing: the
  * caller retries later (the key holder is restarted by httpd's parent).
  *
@@ -41,9 +46,18 @@
 #include <jansson.h>
 
 #include "acme_pkey.h"
+#include "acme_seal.h"
 #include "acme_store.h"
 
 typedef struct acme_keys_t acme_keys_t;
+
+/* The private key a seal or unseal is about: the account key of account_id
+ * when it is set, else the staged key of `spec` of `md`. */
+typedef struct acme_keys_which_t {
+    const char *account_id;
+    const char *md;
+    const acme_pkey_spec_t *spec;
+} acme_keys_which_t;
 
 typedef struct acme_keys_ops_t {
     const char *kind;   /* "local", "remote": for log lines */
@@ -59,6 +73,12 @@ typedef struct acme_keys_ops_t {
                         void *baton, const char *md, const acme_pkey_spec_t *spec,
                         const apr_array_header_t *names, unsigned int flags,
                         const char **perr);
+    /* NULL in a custody that does not seal: APR_ENOTIMPL */
+    apr_status_t (*seal)(const char **psealed, apr_pool_t *p, void *baton,
+                         const acme_keys_which_t *which, const char *aad, const char **perr);
+    apr_status_t (*unseal)(acme_pkey_t **pkey, apr_pool_t *p, void *baton,
+                           const acme_keys_which_t *which, const char *sealed,
+                           const char *aad, const char **perr);
 } acme_keys_ops_t;
 
 /* For implementations: wraps `ops` and `baton` (both outlive p). */
@@ -67,6 +87,13 @@ acme_keys_t *acme_keys_create(apr_pool_t *p, const acme_keys_ops_t *ops, void *b
 /* The custody of the keys of `store` in this process (keys decoded once per
  * PEM are kept, see acme_pkey_cache.h). */
 acme_keys_t *acme_keys_local(apr_pool_t *p, acme_store_t *store);
+
+/* acme_keys_local() that also seals and unseals with `seal_key` (borrowed:
+ * it must live as long as the custody; NULL: as acme_keys_local(), whose
+ * seal and unseal fail with APR_ENOTIMPL, "no MDSharedStoreKeyFile"). Only
+ * the key holder (and the admin's tools, and tests) hold a seal key. */
+acme_keys_t *acme_keys_local_sealing(apr_pool_t *p, acme_store_t *store,
+                                     const acme_seal_key_t *seal_key);
 
 /* The account key of `account_id` (ACCOUNTS/<id>/account.pem). With `create`
  * a new P-256 key is made and saved exclusively first (APR_EEXIST when the
@@ -99,6 +126,52 @@ apr_status_t acme_keys_csr(const unsigned char **pder, apr_size_t *plen, apr_poo
                            acme_keys_t *keys, const char *md, const acme_pkey_spec_t *spec,
                            const apr_array_header_t *names, unsigned int flags,
                            const char **perr);
+
+/* Sealing for the shared store (acme_seal.h). `aad` is the name the sealed
+ * text is bound to: the cluster's record and file it goes into, as the two
+ * functions below write them (the key holder takes no other). Neither the
+ * plaintext nor the seal key ever leaves the custody, nor is logged. */
+
+/* "set/<md>/privkey[.<curve>].pem": the name of the staged key of `spec` of
+ * `md` in the cluster's set of md (acme_layout_privkey()). */
+const char *acme_keys_seal_aad_domain(apr_pool_t *p, const char *md,
+                                      const acme_pkey_spec_t *spec);
+/* "account/<name>": the name of an account key in the cluster (`name`, e.g.
+ * acme_cluster_ca_name(), must pass acme_names_check_id() for the key
+ * holder). */
+const char *acme_keys_seal_aad_account(apr_pool_t *p, const char *name);
+#define ACME_KEYS_SEAL_AAD_ACCOUNT "account/"
+
+/* seal: *psealed (from p) is the sealed text of the account key of
+ * `account_id`, or of the staged key of `spec` of `md` (APR_ENOENT when there
+ * is none, or it is of another spec): its unencrypted PKCS#8 PEM, sealed
+ * under the seal key for `aad` (the store key of this server is no part of
+ * it: another server opens it with the seal key alone). */
+apr_status_t acme_keys_seal_account_key(const char **psealed, apr_pool_t *p, acme_keys_t *keys,
+                                        const char *account_id, const char *aad,
+                                        const char **perr);
+apr_status_t acme_keys_seal_domain_key(const char **psealed, apr_pool_t *p, acme_keys_t *keys,
+                                       const char *md, const acme_pkey_spec_t *spec,
+                                       const char *aad, const char **perr);
+
+/* unseal: opens `sealed` (acme_seal_open() for `aad`), checks that it holds
+ * a usable private key (for a domain, one of `spec`: APR_EINVAL otherwise)
+ * and saves it as the custody saves keys it makes (acme_store_pkey.h,
+ * ACME_STORE_PRIVATE):
+ *   account   ACCOUNTS/<account_id>/account.pem, a new account's: APR_EEXIST
+ *             when account_id has a key already;
+ *   domain    STAGING/<md>/privkey[.<spec>].pem, replacing a staged key of
+ *             that spec (the cluster's set replaces this server's).
+ * Nothing is written when any check fails. *pkey (from p) is the key
+ * installed; from a remote custody its public half (an account key's signs
+ * through the key holder, as acme_keys_account_key()'s). */
+apr_status_t acme_keys_unseal_account_key(acme_pkey_t **pkey, apr_pool_t *p, acme_keys_t *keys,
+                                          const char *account_id, const char *sealed,
+                                          const char *aad, const char **perr);
+apr_status_t acme_keys_unseal_domain_key(acme_pkey_t **pkey, apr_pool_t *p, acme_keys_t *keys,
+                                         const char *md, const acme_pkey_spec_t *spec,
+                                         const char *sealed, const char *aad,
+                                         const char **perr);
 
 /* True for the errors of a key holder that could not be reached or stopped
  * answering (ECONNREFUSED, ECONNRESET, EPIPE, ENOENT, APR_TIMEUP, APR_EOF):

@@ -1,4 +1,7 @@
-/* Key custody in this process: keys in the store, see acme_keys.h. */
+/* Key custody in this process: keys in the store, see acme_keys.h. Sealing
+ * for the shared store (issue 18) when made with a seal key. */
+#include <string.h>
+
 #include <apr_strings.h>
 
 #include "acme_csr.h"
@@ -6,6 +9,7 @@
 #include "acme_keys.h"
 #include "acme_layout.h"
 #include "acme_log.h"
+#include "acme_names.h"
 #include "acme_pkey_cache.h"
 #include "acme_store_pkey.h"
 
@@ -17,6 +21,7 @@ typedef struct {
     acme_store_t *store;
     acme_pkey_cache_t *cache;   /* decoded keys by their PEM (encrypted ones cost
                                  * a PBKDF2 derivation each) */
+    const acme_seal_key_t *seal_key;    /* SECRET, borrowed; NULL: no sealing */
 } keys_local_t;
 
 static apr_status_t key_decode(acme_pkey_t **pkey, apr_pool_t *p, void *baton,
@@ -47,19 +52,18 @@ static apr_status_t key_load(acme_pkey_t **pkey, apr_pool_t *p, keys_local_t *kl
     return acme_pkey_cache_from_pem(pkey, kl->cache, p, pem, len, perr);
 }
 
-/* A new key of `spec` saved as (group, name, aspect). */
-static apr_status_t key_make(acme_pkey_t **pkey, apr_pool_t *p, keys_local_t *kl,
+/* `key` saved as (group, name, aspect), as every key of the custody is:
+ * encrypted with the store key where the group's keys are, ACME_STORE_PRIVATE. */
+static apr_status_t key_save(acme_pkey_t **pkey, apr_pool_t *p, keys_local_t *kl,
                              acme_store_group_e group, const char *name, const char *aspect,
-                             const acme_pkey_spec_t *spec, int excl, const char **perr)
+                             acme_pkey_t *key, int excl, const char **perr)
 {
-    acme_pkey_t *key;
     const char *pem;
     apr_size_t len;
     apr_status_t rv;
 
-    if ((rv = acme_pkey_generate(&key, p, spec, perr)) != APR_SUCCESS
-        || (rv = acme_store_pkey_to_pem(&pem, &len, p, kl->store, group, key, perr))
-               != APR_SUCCESS) {
+    if ((rv = acme_store_pkey_to_pem(&pem, &len, p, kl->store, group, key, perr))
+        != APR_SUCCESS) {
         return rv;
     }
     rv = acme_store_save(kl->store, p, group, name, aspect, pem, len,
@@ -74,6 +78,20 @@ static apr_status_t key_make(acme_pkey_t **pkey, apr_pool_t *p, keys_local_t *kl
     acme_pkey_cache_put(kl->cache, pem, len, key);
     *pkey = key;
     return APR_SUCCESS;
+}
+
+/* A new key of `spec` saved as (group, name, aspect). */
+static apr_status_t key_make(acme_pkey_t **pkey, apr_pool_t *p, keys_local_t *kl,
+                             acme_store_group_e group, const char *name, const char *aspect,
+                             const acme_pkey_spec_t *spec, int excl, const char **perr)
+{
+    acme_pkey_t *key;
+    apr_status_t rv;
+
+    if ((rv = acme_pkey_generate(&key, p, spec, perr)) != APR_SUCCESS) {
+        return rv;
+    }
+    return key_save(pkey, p, kl, group, name, aspect, key, excl, perr);
 }
 
 static apr_status_t local_account_key(acme_pkey_t **pkey, apr_pool_t *p, void *baton,
@@ -150,15 +168,152 @@ static apr_status_t local_csr(const unsigned char **pder, apr_size_t *plen, apr_
     return rv;
 }
 
+/* ---- sealing for the shared store: plaintext PEM only ever lives in a pool
+ * of its own, destroyed (and so wiped: acme_pkey_to_pem(), acme_seal_open())
+ * before the operation returns */
+
+static apr_status_t no_seal_key(const char **perr)
+{
+    if (perr) {
+        *perr = "no MDSharedStoreKeyFile: keys are not sealed for a shared store";
+    }
+    return APR_ENOTIMPL;
+}
+
+static apr_status_t local_seal(const char **psealed, apr_pool_t *p, void *baton,
+                               const acme_keys_which_t *which, const char *aad,
+                               const char **perr)
+{
+    keys_local_t *kl = baton;
+    const char *pem, *sealed = NULL;
+    apr_size_t len, sealed_len;
+    apr_pool_t *plain_pool;
+    acme_pkey_t *key;
+    apr_status_t rv;
+
+    if (kl->seal_key == NULL) {
+        return no_seal_key(perr);
+    }
+    rv = which->account_id
+         ? key_load(&key, p, kl, ACME_STORE_ACCOUNTS, which->account_id,
+                    ACME_ASPECT_ACCOUNT_KEY, perr)
+         : local_domain_key(&key, p, kl, which->md, which->spec, 0, perr);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = apr_pool_create(&plain_pool, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* plain PKCS#8: the store key is this server's, the seal key the cluster's */
+    if ((rv = acme_pkey_to_pem(&pem, &len, plain_pool, key, NULL)) != APR_SUCCESS
+        || (rv = acme_seal(&sealed, &sealed_len, p, kl->seal_key, aad,
+                           (const unsigned char *)pem, len)) != APR_SUCCESS) {
+        if (perr) {
+            *perr = "the key cannot be sealed";
+        }
+    }
+    apr_pool_destroy(plain_pool);
+    if (rv == APR_SUCCESS) {
+        *psealed = sealed;
+    }
+    return rv;
+}
+
+/* The private key in `sealed`, of which->spec for a domain; read from
+ * plain_pool's plaintext into a key of p. */
+static apr_status_t sealed_key_open(acme_pkey_t **pkey, apr_pool_t *p, apr_pool_t *plain_pool,
+                                    keys_local_t *kl, const acme_keys_which_t *which,
+                                    const char *sealed, const char *aad, const char **perr)
+{
+    const unsigned char *plain;
+    const char *why = NULL;
+    acme_pkey_t *key;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = acme_seal_open(&plain, &len, plain_pool, kl->seal_key, aad, sealed, strlen(sealed),
+                        &why);
+    if (rv != APR_SUCCESS) {
+        if (perr) {
+            *perr = apr_pstrcat(p, "the sealed key does not open: ", why ? why : "?", NULL);
+        }
+        return rv;
+    }
+    if (acme_pkey_from_pem(&key, p, (const char *)plain, len, NULL) != APR_SUCCESS) {
+        if (perr) {
+            *perr = "the sealed text is not a usable private key";
+        }
+        return APR_EINVAL;
+    }
+    if (which->account_id == NULL && !acme_pkey_spec_eq(acme_pkey_get_spec(key), which->spec)) {
+        if (perr) {
+            *perr = apr_psprintf(p, "the sealed key is %s, not %s",
+                                 acme_pkey_spec_name(p, acme_pkey_get_spec(key)),
+                                 acme_pkey_spec_name(p, which->spec));
+        }
+        return APR_EINVAL;
+    }
+    *pkey = key;
+    return APR_SUCCESS;
+}
+
+static apr_status_t local_unseal(acme_pkey_t **pkey, apr_pool_t *p, void *baton,
+                                 const acme_keys_which_t *which, const char *sealed,
+                                 const char *aad, const char **perr)
+{
+    keys_local_t *kl = baton;
+    apr_pool_t *plain_pool;
+    acme_pkey_t *key = NULL;
+    const char *aspect;
+    apr_status_t rv;
+
+    if (kl->seal_key == NULL) {
+        return no_seal_key(perr);
+    }
+    if ((rv = apr_pool_create(&plain_pool, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = sealed_key_open(&key, p, plain_pool, kl, which, sealed, aad, perr);
+    apr_pool_destroy(plain_pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (which->account_id) {
+        /* a new account's key: never one that is in use */
+        rv = key_save(pkey, p, kl, ACME_STORE_ACCOUNTS, which->account_id,
+                      ACME_ASPECT_ACCOUNT_KEY, key, 1, perr);
+        if (rv == APR_SUCCESS) {
+            acme_log(ACME_LOG_INFO, 0, "ACME0881 acme[account=%s]: account key taken from "
+                     "the shared store (%s)", which->account_id, acme_names_printable(p, aad));
+        }
+        return rv;
+    }
+    aspect = acme_layout_privkey(p, acme_pkey_spec_name(p, which->spec));
+    rv = key_save(pkey, p, kl, ACME_STORE_STAGING, which->md, aspect, key, 0, perr);
+    if (rv == APR_SUCCESS) {
+        acme_log(ACME_LOG_INFO, 0, "ACME0882 acme[md=%s]: staged %s taken from the shared "
+                 "store (%s)", which->md, aspect, acme_names_printable(p, aad));
+    }
+    return rv;
+}
+
 static const acme_keys_ops_t local_ops = {
-    "local", local_account_key, local_eab, local_domain_key, local_csr
+    "local", local_account_key, local_eab, local_domain_key, local_csr, local_seal,
+    local_unseal
 };
 
-acme_keys_t *acme_keys_local(apr_pool_t *p, acme_store_t *store)
+acme_keys_t *acme_keys_local_sealing(apr_pool_t *p, acme_store_t *store,
+                                     const acme_seal_key_t *seal_key)
 {
     keys_local_t *kl = apr_pcalloc(p, sizeof(*kl));
 
     kl->store = store;
     kl->cache = acme_pkey_cache_create(p, KEYS_LOCAL_CACHE_MAX, key_decode, store);
+    kl->seal_key = seal_key;
     return acme_keys_create(p, &local_ops, kl);
+}
+
+acme_keys_t *acme_keys_local(apr_pool_t *p, acme_store_t *store)
+{
+    return acme_keys_local_sealing(p, store, NULL);
 }
