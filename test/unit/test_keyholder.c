@@ -95,6 +95,7 @@ static acme_keyholder_policy_t *policy_make(apr_pool_t *p)
     md->names = names;
     md->pkey_specs = specs;
     apr_hash_set(policy->mds, md->name, APR_HASH_KEY_STRING, md);
+    policy->seal_key = tkh_seal_key;
     return policy;
 }
 
@@ -428,5 +429,6 @@ Suite *acme_test_suite(void)
     suite_add_tcase(s, test_keyholder_ops_tcase());
     suite_add_tcase(s, test_keyholder_refuse_tcase());
     suite_add_tcase(s, test_keyholder_seal_tcase());
+    suite_add_tcase(s, test_keyholder_seal_ops_tcase());
     return s;
 }

@@ -20,7 +20,7 @@
 extern const char *tkh_dir;              /* the temp dir */
 extern const char *tkh_socket;           /* its socket path */
 extern const char *tkh_store_dir;        /* the key holder's store */
-extern acme_seal_key_t *tkh_seal_key;    /* tkh_local's seal key */
+extern acme_seal_key_t *tkh_seal_key;    /* the policy's and tkh_local's seal key */
 extern acme_keys_t *tkh_local;           /* the key holder's custody */
 extern acme_keys_t *tkh_remote;          /* asking the key holder */
 extern acme_keyholder_policy_t *tkh_policy;
@@ -63,5 +63,6 @@ TCase *test_keyholder_serve_tcase(void);
 TCase *test_keyholder_ops_tcase(void);
 TCase *test_keyholder_refuse_tcase(void);
 TCase *test_keyholder_seal_tcase(void);
+TCase *test_keyholder_seal_ops_tcase(void);
 
 #endif /* TEST_KEYHOLDER_H */

@@ -274,6 +274,105 @@ static apr_status_t op_csr(kh_request_t *r)
     return APR_SUCCESS;
 }
 
+/* The key a seal or unseal names (the account's, or md's staged key of
+ * spec) and the name it is sealed for, each checked. */
+static apr_status_t kh_seal_target(kh_request_t *r, int account, acme_keys_which_t *which,
+                                   acme_pkey_spec_t *spec, const char **paad)
+{
+    const acme_keyholder_md_t *md;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    memset(which, 0, sizeof(*which));
+    if (account) {
+        rv = kh_account(r, &which->account_id);
+    }
+    else if ((rv = kh_md_spec(r, &md, spec)) == APR_SUCCESS) {
+        which->md = md->name;
+        which->spec = spec;
+    }
+    if (rv != APR_SUCCESS || (rv = kh_string(r, "aad", paad)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (acme_keyholder_check_seal_aad(r->p, which->md, which->spec, *paad, &why)
+        != APR_SUCCESS) {
+        return kh_refuse(r, why);
+    }
+    if (r->policy->seal_key == NULL) {
+        return kh_failed(r, APR_ENOTIMPL, "no MDSharedStoreKeyFile: keys are not sealed for "
+                         "a shared store");
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t kh_seal(kh_request_t *r, int account)
+{
+    acme_keys_which_t which;
+    acme_pkey_spec_t spec;
+    const char *aad, *sealed, *why = NULL;
+    apr_status_t rv;
+
+    rv = account ? kh_members(r, "account", "aad", NULL)
+                 : kh_members(r, "md", "spec", "aad", NULL);
+    if (rv != APR_SUCCESS || (rv = kh_seal_target(r, account, &which, &spec, &aad))
+                             != APR_SUCCESS) {
+        return rv;
+    }
+    rv = account ? acme_keys_seal_account_key(&sealed, r->p, r->local, which.account_id, aad,
+                                              &why)
+                 : acme_keys_seal_domain_key(&sealed, r->p, r->local, which.md, which.spec,
+                                             aad, &why);
+    if (rv != APR_SUCCESS) {
+        return kh_failed(r, rv, why);
+    }
+    json_object_set_new(r->answer, "sealed", json_string(sealed));
+    return APR_SUCCESS;
+}
+
+static apr_status_t kh_unseal(kh_request_t *r, int account)
+{
+    acme_keys_which_t which;
+    acme_pkey_spec_t spec;
+    const char *aad, *sealed, *why = NULL;
+    acme_pkey_t *key;
+    apr_status_t rv;
+
+    rv = account ? kh_members(r, "account", "sealed", "aad", NULL)
+                 : kh_members(r, "md", "spec", "sealed", "aad", NULL);
+    if (rv != APR_SUCCESS || (rv = kh_string(r, "sealed", &sealed)) != APR_SUCCESS
+        || (rv = kh_seal_target(r, account, &which, &spec, &aad)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = account ? acme_keys_unseal_account_key(&key, r->p, r->local, which.account_id,
+                                                sealed, aad, &why)
+                 : acme_keys_unseal_domain_key(&key, r->p, r->local, which.md, which.spec,
+                                               sealed, aad, &why);
+    if (rv != APR_SUCCESS) {
+        return kh_failed(r, rv, why);
+    }
+    return kh_answer_jwk(r, key);
+}
+
+static apr_status_t op_seal_account_key(kh_request_t *r)
+{
+    return kh_seal(r, 1);
+}
+
+static apr_status_t op_seal_domain_key(kh_request_t *r)
+{
+    return kh_seal(r, 0);
+}
+
+static apr_status_t op_unseal_account_key(kh_request_t *r)
+{
+    return kh_unseal(r, 1);
+}
+
+static apr_status_t op_unseal_domain_key(kh_request_t *r)
+{
+    return kh_unseal(r, 0);
+}
+
 /* The error line of an answer: one line of printable ASCII, not too long. */
 static const char *kh_one_line(apr_pool_t *p, const char *why)
 {
@@ -296,6 +395,10 @@ static const struct {
     { "eab", op_eab },
     { "domain-key", op_domain_key },
     { "csr", op_csr },
+    { "seal-account-key", op_seal_account_key },
+    { "seal-domain-key", op_seal_domain_key },
+    { "unseal-account-key", op_unseal_account_key },
+    { "unseal-domain-key", op_unseal_domain_key },
 };
 
 static apr_status_t kh_dispatch(kh_request_t *r, const char *request, apr_size_t len)

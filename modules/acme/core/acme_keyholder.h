@@ -45,6 +45,21 @@
  *       e.g. "P-256", "rsa2048") one of its pkey_specs; for a CSR, NAMES must
  *       be the md's configured names (as a set, case-insensitive, no
  *       duplicate).
+ *   {"op":"seal-account-key","account":ID,"aad":AAD}
+ *   {"op":"seal-domain-key","md":MD,"spec":SPEC,"aad":AAD}
+ *       -> {"ok":true,"sealed":TEXT}  the key sealed for AAD (acme_seal.h)
+ *   {"op":"unseal-account-key","account":ID,"sealed":TEXT,"aad":AAD}
+ *   {"op":"unseal-domain-key","md":MD,"spec":SPEC,"sealed":TEXT,"aad":AAD}
+ *       -> {"ok":true,"jwk":JWK}    the public JWK of the key installed
+ *       The shared store's keys (issue 18; acme_keys.h says what each does:
+ *       unseal-account-key makes a new account's key, APR_EEXIST when ID has
+ *       one; unseal-domain-key replaces the staged key of SPEC). MD and SPEC
+ *       as above. AAD must be the key's own name in the cluster,
+ *       acme_keys_seal_aad_domain() of MD and SPEC, or "account/<name>" with
+ *       a name that passes acme_names_check_id(): no key is sealed, or
+ *       taken, under another key's name. Without policy->seal_key both
+ *       fail with APR_ENOTIMPL. No answer holds a plaintext key; a sealed
+ *       text that does not open answers its ACME_SEAL_E* code.
  *
  * IDs are checked with acme_names_check_id(). Origins are scheme "http" or
  * "https", host and port, compared exactly (scheme and host
@@ -99,6 +114,10 @@ typedef struct acme_keyholder_policy_t {
                                          * only go to their origins (scheme://host:port) */
     apr_hash_t *mds;                    /* name -> const acme_keyholder_md_t * */
     const apr_array_header_t *eabs;     /* acme_keyholder_eab_t (SECRET hmac) */
+    const acme_seal_key_t *seal_key;    /* SECRET: MDSharedStoreKeyFile's key, the one
+                                         * the local custody seals with
+                                         * (acme_keys_local_sealing()); NULL: no
+                                         * seal and unseal */
 } acme_keyholder_policy_t;
 
 /* Who may connect: called with the peer's credentials (SO_PEERCRED); non-zero

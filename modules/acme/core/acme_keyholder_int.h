@@ -55,6 +55,14 @@ apr_status_t acme_keyholder_check_md(const acme_keyholder_md_t **pmd, acme_pkey_
 apr_status_t acme_keyholder_check_names(apr_pool_t *p, const acme_keyholder_md_t *md,
                                         const apr_array_header_t *names, const char **pwhy);
 
+/* The name a sealed key is bound to (the "aad" of seal and unseal): for an
+ * account key (md NULL) "account/<name>", <name> passing
+ * acme_names_check_id(); for a staged key, acme_keys_seal_aad_domain() of md
+ * and spec. */
+apr_status_t acme_keyholder_check_seal_aad(apr_pool_t *p, const char *md,
+                                           const acme_pkey_spec_t *spec, const char *aad,
+                                           const char **pwhy);
+
 /* The HMAC configured for `kid`, or NULL. */
 const char *acme_keyholder_eab_hmac(const acme_keyholder_policy_t *policy, const char *kid);
 

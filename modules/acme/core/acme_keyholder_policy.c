@@ -329,6 +329,32 @@ apr_status_t acme_keyholder_check_names(apr_pool_t *p, const acme_keyholder_md_t
     return APR_SUCCESS;
 }
 
+apr_status_t acme_keyholder_check_seal_aad(apr_pool_t *p, const char *md,
+                                           const acme_pkey_spec_t *spec, const char *aad,
+                                           const char **pwhy)
+{
+    const apr_size_t prefix = sizeof(ACME_KEYS_SEAL_AAD_ACCOUNT) - 1;
+    const char *want;
+
+    if (md == NULL) {
+        if (strncmp(aad, ACME_KEYS_SEAL_AAD_ACCOUNT, prefix) == 0
+            && acme_names_check_id(aad + prefix) == APR_SUCCESS) {
+            return APR_SUCCESS;
+        }
+        *pwhy = apr_psprintf(p, "aad %s is not an account key's name ("
+                             ACME_KEYS_SEAL_AAD_ACCOUNT "<name>)",
+                             acme_names_printable(p, aad));
+        return APR_EINVAL;
+    }
+    want = acme_keys_seal_aad_domain(p, md, spec);
+    if (strcmp(aad, want) == 0) {
+        return APR_SUCCESS;
+    }
+    *pwhy = apr_psprintf(p, "aad %s is not the name of this staged key (%s)",
+                         acme_names_printable(p, aad), want);
+    return APR_EINVAL;
+}
+
 const char *acme_keyholder_eab_hmac(const acme_keyholder_policy_t *policy, const char *kid)
 {
     int i;

@@ -17,6 +17,7 @@
 #include "acme_jwk.h"
 #include "acme_keyholder_int.h"
 #include "acme_keys_remote.h"
+#include "acme_seal.h"
 
 /* Idle connections kept per custody: one per renewal worker (16 at most in
  * a child) at work at once is what a busy child uses; more are closed. */
@@ -200,6 +201,11 @@ static apr_status_t remote_call(json_t **panswer, apr_pool_t *p, keys_remote_t *
     if (text == NULL) {
         return remote_fail(perr, APR_EINVAL, "the key holder request cannot be made");
     }
+    if (strlen(text) > ACME_KEYHOLDER_FRAME_MAX) {
+        /* e.g. a sealed text far bigger than a key's */
+        rv = remote_fail(perr, APR_EINVAL, "the request is over the key holder's frame size");
+        goto cleanup;
+    }
     rv = remote_exchange(&reply, &len, p, kr, text, apr_time_now() + kr->timeout, perr);
     if (rv != APR_SUCCESS) {
         goto cleanup;
@@ -270,10 +276,20 @@ static apr_status_t remote_sign(const char **psig, apr_pool_t *p, void *baton,
     return rv;
 }
 
+/* Makes the public half of an account key sign through the key holder. */
+static void remote_account_signer(acme_pkey_t *key, apr_pool_t *p, keys_remote_t *kr,
+                                  const char *account_id)
+{
+    remote_signer_t *signer = apr_pcalloc(p, sizeof(*signer));
+
+    signer->kr = kr;
+    signer->account_id = apr_pstrdup(p, account_id);
+    acme_pkey_set_signer(key, remote_sign, signer);
+}
+
 static apr_status_t remote_account_key(acme_pkey_t **pkey, apr_pool_t *p, void *baton,
                                        const char *account_id, int create, const char **perr)
 {
-    remote_signer_t *signer;
     json_t *answer = NULL;
     acme_pkey_t *key;
     apr_status_t rv;
@@ -282,10 +298,7 @@ static apr_status_t remote_account_key(acme_pkey_t **pkey, apr_pool_t *p, void *
                      json_pack("{s:s, s:s, s:b}", "op", "account-key", "account", account_id,
                                "create", create), perr);
     if (rv == APR_SUCCESS && (rv = remote_answer_key(&key, p, answer, perr)) == APR_SUCCESS) {
-        signer = apr_pcalloc(p, sizeof(*signer));
-        signer->kr = baton;
-        signer->account_id = apr_pstrdup(p, account_id);
-        acme_pkey_set_signer(key, remote_sign, signer);
+        remote_account_signer(key, p, baton, account_id);
         *pkey = key;
     }
     json_decref(answer);
@@ -370,8 +383,67 @@ static apr_status_t remote_csr(const unsigned char **pder, apr_size_t *plen, apr
     return rv;
 }
 
+/* The request naming `which`'s key, with the op and "aad" ("sealed" added
+ * by unseal). */
+static json_t *remote_which_request(apr_pool_t *p, const char *op_what,
+                                    const acme_keys_which_t *which, const char *aad)
+{
+    if (which->account_id) {
+        return json_pack("{s:s, s:s, s:s}", "op", apr_pstrcat(p, op_what, "-account-key", NULL),
+                         "account", which->account_id, "aad", aad);
+    }
+    return json_pack("{s:s, s:s, s:s, s:s}", "op", apr_pstrcat(p, op_what, "-domain-key", NULL),
+                     "md", which->md, "spec", acme_pkey_spec_name(p, which->spec), "aad", aad);
+}
+
+static apr_status_t remote_seal(const char **psealed, apr_pool_t *p, void *baton,
+                                const acme_keys_which_t *which, const char *aad,
+                                const char **perr)
+{
+    json_t *answer = NULL;
+    const char *sealed;
+    apr_status_t rv;
+
+    rv = remote_call(&answer, p, baton, remote_which_request(p, "seal", which, aad), perr);
+    if (rv == APR_SUCCESS
+        && (rv = remote_answer_string(&sealed, p, answer, "sealed", perr)) == APR_SUCCESS) {
+        if (acme_seal_is_sealed(sealed, strlen(sealed))) {
+            *psealed = sealed;
+        }
+        else {
+            rv = remote_fail(perr, APR_EGENERAL, "the key holder's answer is not sealed");
+        }
+    }
+    json_decref(answer);
+    return rv;
+}
+
+static apr_status_t remote_unseal(acme_pkey_t **pkey, apr_pool_t *p, void *baton,
+                                  const acme_keys_which_t *which, const char *sealed,
+                                  const char *aad, const char **perr)
+{
+    json_t *request = remote_which_request(p, "unseal", which, aad), *answer = NULL;
+    acme_pkey_t *key;
+    apr_status_t rv;
+
+    if (request != NULL && json_object_set_new(request, "sealed", json_string(sealed)) != 0) {
+        json_decref(request);
+        request = NULL;     /* remote_call() says so */
+    }
+    rv = remote_call(&answer, p, baton, request, perr);
+    if (rv == APR_SUCCESS && (rv = remote_answer_key(&key, p, answer, perr)) == APR_SUCCESS) {
+        if (which->account_id) {
+            remote_account_signer(key, p, baton, which->account_id);
+        }
+        *pkey = key;
+    }
+    json_decref(answer);
+    return rv;
+}
+
 static const acme_keys_ops_t remote_ops = {
-    "remote", remote_account_key, remote_eab, remote_domain_key, remote_csr
+    "remote", remote_account_key, remote_eab, remote_domain_key, remote_csr, remote_seal,
+    remote_unseal
 };
 
 acme_keys_t *acme_keys_remote(apr_pool_t *p, const char *socket_path,
