@@ -358,6 +358,7 @@ int acme_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
                          md->config_error);
         }
     }
+    acme_config_shared_post_config(g, s);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "ACME1100 %d managed domain(s) configured, "
                  "%d to renew, store %s", g->mds->nelts, driven, g->store_dir);
     return OK;

@@ -176,6 +176,10 @@ typedef struct {
     const char *shared_key_file;        /* MDSharedStoreKeyFile, absolute */
     const char *shared_error;           /* check_config: why the shared store is off for
                                          * this run (a file missing or unsafe), or NULL */
+    struct acme_seal_key_t *shared_seal_key; /* SECRET: MDSharedStoreKeyFile's key for the
+                                         * key holder, read at its start
+                                         * (acme_config_shared_seal_key()); NULL: none.
+                                         * Wiped in the children at child_init */
 } acme_config_global_t;
 
 /* Per server (main server and each vhost). httpd lets a vhost without any of
@@ -208,6 +212,16 @@ int acme_config_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 /* post_config hook: logs a summary of the completed configuration. */
 int acme_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s);
+
+/* The key of MDSharedStoreKeyFile for the key holder's policy, read into
+ * `pconf` and kept in g->shared_seal_key (mod_acme_config_shared.c); NULL
+ * without MDSharedStore or when the file is not usable (then logged, and
+ * the shared store is off for this run as at check_config). Read as late
+ * as the key holder's start, not at check_config: whatever httpd forks
+ * before (mod_cgid's daemon, which runs as User and never runs child_init)
+ * must not inherit it. */
+const struct acme_seal_key_t *acme_config_shared_seal_key(acme_config_global_t *g,
+                                                          apr_pool_t *pconf, server_rec *s);
 
 acme_config_srv_t *acme_config_srv_get(const server_rec *s);
 acme_config_global_t *acme_config_global_get(const server_rec *s);

@@ -112,6 +112,10 @@ const char *acme_cmd_shared_store_key_file(cmd_parms *cmd, void *dc, const char 
 /* check_config: APR_EINVAL (logged) for an incomplete setting; a file that
  * is missing or unsafe sets g->shared_error (logged) and is no failure. */
 apr_status_t acme_config_shared_finish(acme_config_global_t *g, apr_pool_t *p, server_rec *s);
+/* post_config: says again why the shared store is off, once per generation
+ * (check_config said it before the error log was open; not on the dry run
+ * of a start). */
+void acme_config_shared_post_config(const acme_config_global_t *g, server_rec *s);
 /* The argv of a hook command (MDNotifyCmd, MDChallengeDns01, ...): a program
  * named by a path must exist and be executable (relative to ServerRoot), a
  * bare name is looked up in PATH when it runs. APR_EINVAL with *perr when

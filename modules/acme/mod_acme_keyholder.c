@@ -20,8 +20,8 @@
  *                 generation starts its own with the new configuration
  * In the children: the renewal workers use acme_glue_keyholder_custody(),
  * and child_init wipes the EAB HMACs from the child's copy of the
- * configuration and the store key from its copy of the store
- * (acme_glue_keyholder_child_init()). */
+ * configuration, the store key from its copy of the store and the seal key
+ * of MDSharedStoreKeyFile (acme_glue_keyholder_child_init()). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -299,8 +299,10 @@ static apr_status_t keyholder_gen_end(void *data)
     return APR_SUCCESS;
 }
 
-/* What the key holder may do: the generation's domains, CAs and EABs. */
-static acme_keyholder_policy_t *policy_make(apr_pool_t *p, const acme_config_global_t *cg)
+/* What the key holder may do: the generation's domains, CAs and EABs, and
+ * sealing with `seal_key` (NULL: none). */
+static acme_keyholder_policy_t *policy_make(apr_pool_t *p, const acme_config_global_t *cg,
+                                            const acme_seal_key_t *seal_key)
 {
     acme_keyholder_policy_t *policy = apr_pcalloc(p, sizeof(*policy));
     apr_array_header_t *ca_urls = apr_array_make(p, 2, sizeof(const char *));
@@ -332,6 +334,7 @@ static acme_keyholder_policy_t *policy_make(apr_pool_t *p, const acme_config_glo
     }
     policy->ca_urls = ca_urls;
     policy->eabs = eabs;
+    policy->seal_key = seal_key;
     return policy;
 }
 
@@ -355,8 +358,8 @@ int acme_glue_keyholder_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_poo
                                              "mod_acme-keys.%ld.sock", (long)g->parent));
     g->user_uid = geteuid() == 0 ? ap_unixd_config.user_id : geteuid();
     g->user_gid = geteuid() == 0 ? ap_unixd_config.group_id : getegid();
-    g->policy = policy_make(pconf, cg);
-    g->local = acme_keys_local(pconf, store);
+    g->policy = policy_make(pconf, cg, acme_config_shared_seal_key(cg, pconf, s));
+    g->local = acme_keys_local_sealing(pconf, store, g->policy->seal_key);
     /* registered before the other-child entry: cleanups run last-in first */
     apr_pool_cleanup_register(pconf, g, keyholder_gen_end, apr_pool_cleanup_null);
     keyholder_gen = g;
@@ -400,6 +403,10 @@ void acme_glue_keyholder_child_init(apr_pool_t *pchild, server_rec *s)
     int i;
 
     (void)pchild;
+    /* the key holder's alone: no child seals or opens a key itself */
+    if (cg->shared_seal_key) {
+        acme_seal_key_wipe(cg->shared_seal_key);
+    }
     if (keyholder_gen == NULL) {
         return;     /* no key holder: the children's renewals need the HMAC */
     }
