@@ -4,36 +4,67 @@
  * an in-memory store (fuzz_memstore.c) holding the account "acct-1" and a
  * staged P-256 key of md "example.org", within a fixed policy: CA
  * https://ca.example:14000, md example.org {example.org, www.example.org}
- * P-256, EAB kid "kid-1".
+ * P-256, EAB kid "kid-1", the seal key of fuzz_seal.h (FUZZ_SEAL_KEY_FIRST).
  *
  * Properties:
  * - every request gets an answer, a JSON object with a boolean "ok";
  * - a failure has a positive "status" and a one-line printable "error";
- * - no answer ever holds the EAB HMAC or a private key member ("d");
+ * - no answer ever holds the EAB HMAC or a private key member ("d"), nor a
+ *   plaintext private key: no "PRIVATE KEY", and the private number of the
+ *   account key, the staged key or a key the request's sealed text holds
+ *   in no form (hex, base64, base64url, at any alignment, across line
+ *   breaks), unless the request itself held it (a refusal may quote a
+ *   member name);
  * - an ok answer has the op's member: a public JWK; for sign a signature
  *   that verifies with the account key over the input asked for, whose
  *   header's url and kid start with the CA's origin, nonce non-empty, alg
- *   ES256; a CSR for exactly the two configured names; an EAB JWS. */
+ *   ES256; a CSR for exactly the two configured names; an EAB JWS;
+ * - seal (issue 18): only for the aad that is the key's own name
+ *   ("set/example.org/privkey.secp256r1.pem", "account/..."), a sealed text
+ *   that opens under the seal key for that aad to the very key asked for;
+ * - unseal: only for that aad too, never into the account that has a key,
+ *   and the JWK answered is the key the store then holds there. */
 #include <string.h>
 #include <strings.h>
 
 #include <apr_strings.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "acme_b64.h"
 #include "acme_jws.h"
+#include "acme_jwk.h"
 #include "acme_keyholder.h"
 #include "acme_keys.h"
+#include "acme_seal.h"
 #include "fuzz_common.h"
 #include "fuzz_keys.h"
 #include "fuzz_memstore.h"
+#include "fuzz_seal.h"
 
 #define CA "https://ca.example:14000"
 #define HMAC_KEY "c2VjcmV0LWhtYWMta2V5LW9mLTMyLWJ5dGVzLTAxMjM"
+#define STAGED_AAD "set/example.org/privkey.secp256r1.pem"
+#define ACCOUNT "acct-1"    /* the account that has a key */
+#define SECRETS_MAX (3 * 8)     /* three keys, eight forms each */
 
-static acme_keyholder_policy_t *policy_make(apr_pool_t *p)
+static const acme_pkey_spec_t p256 = { ACME_PKEY_EC, 0, ACME_PKEY_P256 };
+
+/* What one input runs with. */
+typedef struct {
+    apr_pool_t *p;
+    acme_keys_t *local;
+    acme_seal_key_t *seal_key;
+    const char *request;        /* NUL-terminated copy */
+    size_t size;
+    const char *secrets[SECRETS_MAX];  /* forms of private numbers no answer holds */
+    int secret_count;
+} fuzz_kh_t;
+
+static acme_keyholder_policy_t *policy_make(apr_pool_t *p, const acme_seal_key_t *seal_key)
 {
-    static acme_pkey_spec_t p256 = { ACME_PKEY_EC, 0, ACME_PKEY_P256 };
     acme_keyholder_policy_t *policy = apr_pcalloc(p, sizeof(*policy));
     apr_array_header_t *urls = apr_array_make(p, 1, sizeof(const char *));
     apr_array_header_t *eabs = apr_array_make(p, 1, sizeof(acme_keyholder_eab_t));
@@ -55,7 +86,175 @@ static acme_keyholder_policy_t *policy_make(apr_pool_t *p)
     policy->eabs = eabs;
     policy->mds = apr_hash_make(p);
     apr_hash_set(policy->mds, md->name, APR_HASH_KEY_STRING, md);
+    policy->seal_key = seal_key;
     return policy;
+}
+
+static acme_seal_key_t *seal_key_make(apr_pool_t *p)
+{
+    unsigned char bytes[ACME_SEAL_KEY_LEN];
+    acme_seal_key_t *key = NULL;
+    int i;
+
+    for (i = 0; i < ACME_SEAL_KEY_LEN; ++i) {
+        bytes[i] = (unsigned char)(FUZZ_SEAL_KEY_FIRST + i);
+    }
+    FUZZ_CHECK(acme_seal_key_from_bytes(&key, p, bytes, sizeof(bytes)) == APR_SUCCESS);
+    return key;
+}
+
+static const char *hex(apr_pool_t *p, const unsigned char *bytes, int n, int upper)
+{
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    char *out = apr_palloc(p, (apr_size_t)n * 2 + 1);
+    int i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+/* Remembers the forms in which the private number of `key` (an EC key's
+ * scalar, an RSA key's d) would show in an answer: hex, and base64 and
+ * base64url of its bytes at each of the three alignments a base64 text of
+ * a buffer holding it can have (whole groups only), so that a PEM or a JWK
+ * with it is found wherever in the buffer it sits. */
+static void secret_remember(fuzz_kh_t *f, const acme_pkey_t *key)
+{
+    EVP_PKEY *evp = acme_pkey_get_evp(key);
+    unsigned char bytes[1024];
+    BIGNUM *bn = NULL;
+    char *b64, *c;
+    int n, shift, groups;
+
+    FUZZ_CHECK(EVP_PKEY_get_bn_param(evp, OSSL_PKEY_PARAM_PRIV_KEY, &bn) == 1
+               || EVP_PKEY_get_bn_param(evp, OSSL_PKEY_PARAM_RSA_D, &bn) == 1);
+    n = BN_num_bytes(bn);
+    FUZZ_CHECK(n >= 16 && n <= (int)sizeof(bytes) && BN_bn2bin(bn, bytes) == n);
+    BN_clear_free(bn);
+    FUZZ_CHECK(f->secret_count + 8 <= SECRETS_MAX);
+    f->secrets[f->secret_count++] = hex(f->p, bytes, n, 0);
+    f->secrets[f->secret_count++] = hex(f->p, bytes, n, 1);
+    for (shift = 0; shift < 3; shift++) {
+        groups = (n - shift) / 3;
+        b64 = apr_palloc(f->p, (apr_size_t)groups * 4 + 1);
+        FUZZ_CHECK(EVP_EncodeBlock((unsigned char *)b64, bytes + shift, groups * 3)
+                   == groups * 4);
+        f->secrets[f->secret_count++] = apr_pstrdup(f->p, b64);
+        for (c = b64; *c; c++) {
+            *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+        }
+        f->secrets[f->secret_count++] = b64;
+    }
+    OPENSSL_cleanse(bytes, sizeof(bytes));
+}
+
+/* The key in the request's sealed text, when it holds one that opens for
+ * its aad: its private number must not come back either. */
+static void secret_of_request(fuzz_kh_t *f, json_t *req)
+{
+    const char *sealed = json_string_value(json_object_get(req, "sealed"));
+    const char *aad = json_string_value(json_object_get(req, "aad"));
+    const unsigned char *plain;
+    acme_pkey_t *key;
+    apr_size_t len;
+
+    if (sealed && aad
+        && acme_seal_open(&plain, &len, f->p, f->seal_key, aad, sealed, strlen(sealed), NULL)
+           == APR_SUCCESS
+        && acme_pkey_from_pem(&key, f->p, (const char *)plain, len, NULL) == APR_SUCCESS) {
+        secret_remember(f, key);
+    }
+}
+
+/* `text` holds no PEM private key and no remembered private number (line
+ * breaks, escaped or not, taken out first: a PEM breaks its base64), unless
+ * the request has it. */
+static void check_no_secret(const fuzz_kh_t *f, const char *text)
+{
+    char *flat = apr_palloc(f->p, strlen(text) + 1), *out = flat;
+    const char *in;
+    int i;
+
+    FUZZ_CHECK(strstr(text, "PRIVATE KEY") == NULL
+               || memmem(f->request, f->size, "PRIVATE KEY", 11) != NULL);
+    for (in = text; *in; in++) {
+        if (in[0] == '\\' && (in[1] == 'n' || in[1] == 'r')) {
+            in++;
+        }
+        else if (*in != '\n' && *in != '\r') {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+    for (i = 0; i < f->secret_count; i++) {
+        FUZZ_CHECK(strstr(flat, f->secrets[i]) == NULL
+                   || memmem(f->request, f->size, f->secrets[i], strlen(f->secrets[i]))
+                      != NULL);
+    }
+}
+
+/* The key a seal or unseal request names, as the store holds it now. */
+static apr_status_t target_key(acme_pkey_t **pkey, const fuzz_kh_t *f, json_t *req)
+{
+    const char *account = json_string_value(json_object_get(req, "account"));
+
+    if (account) {
+        return acme_keys_account_key(pkey, f->p, f->local, account, 0, NULL);
+    }
+    return acme_keys_domain_key(pkey, f->p, f->local, "example.org", &p256, 0, NULL);
+}
+
+/* The aad was the key's own name. */
+static void check_aad(json_t *req)
+{
+    const char *aad = json_string_value(json_object_get(req, "aad"));
+
+    FUZZ_CHECK(aad != NULL);
+    if (json_object_get(req, "account")) {
+        FUZZ_CHECK(strncmp(aad, "account/", 8) == 0 && aad[8] != '\0'
+                   && strchr(aad + 8, '/') == NULL);
+    }
+    else {
+        FUZZ_CHECK(strcmp(aad, STAGED_AAD) == 0);
+        FUZZ_CHECK(strcmp(json_string_value(json_object_get(req, "md")), "example.org") == 0);
+    }
+}
+
+/* A seal's text opens under the seal key for its aad to the key asked for. */
+static void check_sealed(const fuzz_kh_t *f, json_t *req, json_t *answer)
+{
+    const char *sealed = json_string_value(json_object_get(answer, "sealed"));
+    const unsigned char *plain;
+    acme_pkey_t *key, *target;
+    apr_size_t len;
+
+    check_aad(req);
+    FUZZ_CHECK(sealed != NULL && acme_seal_is_sealed(sealed, strlen(sealed)));
+    FUZZ_CHECK(acme_seal_open(&plain, &len, f->p, f->seal_key,
+                              json_string_value(json_object_get(req, "aad")), sealed,
+                              strlen(sealed), NULL) == APR_SUCCESS);
+    FUZZ_CHECK(acme_pkey_from_pem(&key, f->p, (const char *)plain, len, NULL) == APR_SUCCESS);
+    FUZZ_CHECK(target_key(&target, f, req) == APR_SUCCESS);
+    FUZZ_CHECK(acme_pkey_public_eq(key, target));
+}
+
+/* An unseal's JWK is the key now in the store, never in the account that
+ * had one. */
+static void check_unsealed(const fuzz_kh_t *f, json_t *req, json_t *answer)
+{
+    const char *account = json_string_value(json_object_get(req, "account"));
+    acme_pkey_t *answered, *target;
+
+    check_aad(req);
+    FUZZ_CHECK(account == NULL || strcmp(account, ACCOUNT) != 0);
+    FUZZ_CHECK(acme_jwk_to_pkey(&answered, f->p, json_object_get(answer, "jwk"), NULL)
+               == APR_SUCCESS);
+    FUZZ_CHECK(target_key(&target, f, req) == APR_SUCCESS);
+    FUZZ_CHECK(acme_pkey_public_eq(answered, target));
 }
 
 /* An independent reading of "at the CA's origin": the configured origin
@@ -115,13 +314,19 @@ static void check_csr(json_t *answer)
     apr_pool_destroy(p);
 }
 
-static void check_answer(apr_pool_t *p, acme_keys_t *local, const char *request,
-                         size_t size, const char *text, apr_size_t len)
+static void check_answer(fuzz_kh_t *f, const char *text, apr_size_t len)
 {
     json_t *answer = json_loadb(text, len, 0, NULL), *req, *ok, *jwk;
-    const char *op, *error, *c;
+    const char *request = f->request, *op, *error, *c;
+    size_t size = f->size;
 
     FUZZ_CHECK(json_is_object(answer));
+    req = json_loadb(request, size, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(req)) {
+        secret_of_request(f, req);
+    }
+    json_decref(req);
+    check_no_secret(f, text);
     /* never the configured HMAC, unless the request itself carried it (a
      * refusal may name the member it refuses) */
     FUZZ_CHECK(strstr(text, HMAC_KEY) == NULL
@@ -143,12 +348,20 @@ static void check_answer(apr_pool_t *p, acme_keys_t *local, const char *request,
     FUZZ_CHECK(json_is_object(req));
     op = json_string_value(json_object_get(req, "op"));
     FUZZ_CHECK(op != NULL);
+    jwk = json_object_get(answer, "jwk");
+    FUZZ_CHECK(jwk == NULL || (json_is_object(jwk) && json_object_get(jwk, "d") == NULL));
     if (!strcmp(op, "account-key") || !strcmp(op, "domain-key")) {
-        jwk = json_object_get(answer, "jwk");
-        FUZZ_CHECK(json_is_object(jwk) && json_object_get(jwk, "d") == NULL);
+        FUZZ_CHECK(jwk != NULL);
     }
     else if (!strcmp(op, "sign")) {
-        check_signature(p, local, req, answer);
+        check_signature(f->p, f->local, req, answer);
+    }
+    else if (!strcmp(op, "seal-account-key") || !strcmp(op, "seal-domain-key")) {
+        check_sealed(f, req, answer);
+    }
+    else if (!strcmp(op, "unseal-account-key") || !strcmp(op, "unseal-domain-key")) {
+        FUZZ_CHECK(jwk != NULL);
+        check_unsealed(f, req, answer);
     }
     else if (!strcmp(op, "csr")) {
         FUZZ_CHECK(json_array_size(json_object_get(req, "names")) == 2);
@@ -165,21 +378,29 @@ static void check_answer(apr_pool_t *p, acme_keys_t *local, const char *request,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const acme_pkey_spec_t p256 = { ACME_PKEY_EC, 0, ACME_PKEY_P256 };
     apr_pool_t *p = fuzz_pool_create();
     acme_store_t *store = fuzz_memstore_create(p);
-    acme_keys_t *local = acme_keys_local(p, store);
     const char *answer;
     apr_size_t len;
     acme_pkey_t *key;
+    fuzz_kh_t f;
 
-    fuzz_memstore_put(store, ACME_STORE_ACCOUNTS, "acct-1", "account.pem",
+    memset(&f, 0, sizeof(f));
+    f.p = p;
+    f.seal_key = seal_key_make(p);
+    f.local = acme_keys_local_sealing(p, store, f.seal_key);
+    f.request = fuzz_strdup(p, data, size);
+    f.size = size;
+    fuzz_memstore_put(store, ACME_STORE_ACCOUNTS, ACCOUNT, "account.pem",
                       fuzz_key_p256_a_pem, strlen(fuzz_key_p256_a_pem));
-    FUZZ_CHECK(acme_keys_domain_key(&key, p, local, "example.org", &p256, 1, NULL)
+    FUZZ_CHECK(acme_keys_account_key(&key, p, f.local, ACCOUNT, 0, NULL) == APR_SUCCESS);
+    secret_remember(&f, key);
+    FUZZ_CHECK(acme_keys_domain_key(&key, p, f.local, "example.org", &p256, 1, NULL)
                == APR_SUCCESS);
-    FUZZ_CHECK(acme_keyholder_handle(&answer, &len, p, local, policy_make(p),
+    secret_remember(&f, key);
+    FUZZ_CHECK(acme_keyholder_handle(&answer, &len, p, f.local, policy_make(p, f.seal_key),
                                      (const char *)data, size) == APR_SUCCESS);
-    check_answer(p, local, (const char *)data, size, answer, len);
+    check_answer(&f, answer, len);
     apr_pool_destroy(p);
     return 0;
 }

@@ -1,6 +1,8 @@
 /* Writes the seeds of fuzz_jws_verify (JWS signed with the fixed keys of
- * fuzz_keys.c), the job.json seeds of fuzz_store_json and the sealed blobs
- * of fuzz_seal (its keys, fuzz_seal.h) into DIR:
+ * fuzz_keys.c), the job.json seeds of fuzz_store_json, the sealed blobs
+ * of fuzz_seal (its keys, fuzz_seal.h) and the seal and unseal requests of
+ * fuzz_keyholder (keys of fuzz_keys.c sealed under fuzz_seal.h's key) into
+ * DIR:
  *
  *   make test/fuzz/make_seeds && test/fuzz/make_seeds $srcdir/test/fuzz/corpus
  *
@@ -177,6 +179,53 @@ static void seal_seeds(apr_pool_t *p)
     write_file(p, "seal", "seal-empty.txt", "1");
 }
 
+/* A request of fuzz_keyholder as its file. */
+static void keyholder_seed(apr_pool_t *p, const char *name, json_t *request)
+{
+    if (request == NULL) {
+        fuzz_abort("json_pack failed");
+    }
+    write_file(p, "keyholder", name, dump(p, acme_json_pool_adopt(p, request)));
+}
+
+static void keyholder_seeds(apr_pool_t *p)
+{
+    static const char staged[] = "set/example.org/privkey.secp256r1.pem";
+    static const char account[] = "account/ca-1";
+    const char *blob;
+
+    keyholder_seed(p, "seal-domain-key.json",
+                   json_pack("{s:s, s:s, s:s, s:s}", "op", "seal-domain-key",
+                             "md", "example.org", "spec", "P-256", "aad", staged));
+    keyholder_seed(p, "seal-account-key.json",
+                   json_pack("{s:s, s:s, s:s}", "op", "seal-account-key", "account", "acct-1",
+                             "aad", account));
+    /* mode "0" of sealed() is fuzz_seal's: cut off here */
+    blob = sealed(p, "0", FUZZ_SEAL_KEY_FIRST, staged, fuzz_key_p256_b_pem) + 1;
+    keyholder_seed(p, "unseal-domain-key.json",
+                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", "unseal-domain-key",
+                             "md", "example.org", "spec", "P-256", "sealed", blob,
+                             "aad", staged));
+    blob = sealed(p, "0", FUZZ_SEAL_KEY_FIRST, staged, fuzz_key_rsa_pem) + 1;
+    keyholder_seed(p, "unseal-domain-key-rsa.json",
+                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", "unseal-domain-key",
+                             "md", "example.org", "spec", "P-256", "sealed", blob,
+                             "aad", staged));
+    blob = sealed(p, "0", FUZZ_SEAL_KEY_FIRST, account, fuzz_key_p256_b_pem) + 1;
+    keyholder_seed(p, "unseal-account-key.json",
+                   json_pack("{s:s, s:s, s:s, s:s}", "op", "unseal-account-key",
+                             "account", "acct-2", "sealed", blob, "aad", account));
+    /* into the account that has a key: refused */
+    keyholder_seed(p, "unseal-account-key-existing.json",
+                   json_pack("{s:s, s:s, s:s, s:s}", "op", "unseal-account-key",
+                             "account", "acct-1", "sealed", blob, "aad", account));
+    /* an account's key offered as a staged key, under its own name: refused */
+    keyholder_seed(p, "unseal-domain-key-account-name.json",
+                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", "unseal-domain-key",
+                             "md", "example.org", "spec", "P-256", "sealed", blob,
+                             "aad", account));
+}
+
 int main(int argc, char **argv)
 {
     apr_pool_t *p;
@@ -190,6 +239,7 @@ int main(int argc, char **argv)
     jws_seeds(p);
     job_seeds(p);
     seal_seeds(p);
+    keyholder_seeds(p);
     apr_pool_destroy(p);
     return 0;
 }
