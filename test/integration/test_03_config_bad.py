@@ -76,7 +76,9 @@ WARNED = [
     ("shared-store-key-file-missing", "MDSharedStore redis://10.0.0.5\n"
      "MDSharedStoreKeyFile /nonexistent/md-shared.key",
      "ACME1173 MDSharedStore redis://10.0.0.5:6379/0 is off for this run: "
-     "MDSharedStoreKeyFile '/nonexistent/md-shared.key' cannot be read"),
+     "MDSharedStoreKeyFile: seal key file /nonexistent/md-shared.key: cannot be opened "
+     "(No such file or directory): make one with (umask 077; openssl rand -base64 32 > "
+     "/nonexistent/md-shared.key)"),
     ("shared-store-ca-file-plain", "MDSharedStore redis://10.0.0.5\n"
      "MDSharedStoreKeyFile /etc/hostname\nMDSharedStoreCACertificateFile /etc/hostname",
      "ACME1172 MDSharedStoreCACertificateFile is used only with rediss://"),

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from harness.pebble import EAB_KEYS
-from harness.proc import children
+from harness.proc import children, pid_status
 from test_30_renew import issuer_is_pebble, pebble_root, renew_conf, served, wait_staged
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: httpd drops to a User")
@@ -195,6 +195,57 @@ def test_children_hold_no_key_the_keyholder_does(httpd, pebble, ca, challtestsrv
     for pid in workers:
         assert memory_holds(pid, needles) == set(), f"child {pid}"
     assert set(account) | {"EAB HMAC", "store key"} <= memory_holds(holder, needles)
+
+
+def seal_key_file(httpd, mode=0o600):
+    """MDSharedStoreKeyFile's file as `openssl rand -base64 32` writes it:
+    (path, the key's 32 bytes, the file's text)."""
+    path = os.path.join(httpd.root, "conf", "md-shared.key")
+    raw = os.urandom(32)
+    text = base64.b64encode(raw)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(text + b"\n")
+    os.chmod(path, mode)
+    return path, raw, text
+
+
+def test_children_hold_no_seal_key_the_keyholder_does(httpd, pebble, ca, challtestsrv):
+    """MDSharedStoreKeyFile's key (issue 18) is the key holder's alone, as
+    the EAB HMACs: with MDSharedStore configured (Redis need not answer), no
+    child's memory holds its bytes or the file's text, mod_cgid's daemon's
+    neither (it runs as the User, forked before the MPM's children, and never
+    wipes anything), no log holds either; the key holder's memory holds the
+    bytes (so the scan finds the key where it is)."""
+    acme = pebble()
+    md = "kh7.test"
+    httpd.extra_modules = ["cgid"]
+    path, raw, text = seal_key_file(httpd)
+    httpd.write_conf(renew_conf(
+        httpd, acme, ca, [[md]],
+        extra=f"MDSharedStore redis://127.0.0.1:{httpd.ports.redis}/0\n"
+              f"MDSharedStoreKeyFile {path}"))
+    httpd.start()
+    # the renewal watchdog child runs and tried Redis: every child is past child_init
+    httpd.wait_for_log(r"ACME1801 MDSharedStore: redis://127\.0\.0\.1:%d/0: "
+                       % httpd.ports.redis, timeout=30)
+    assert "ACME1173" not in httpd.error_log(), "the key file was refused"
+    needles = {"seal key": (raw, raw.hex().encode()), "seal key file": (text,)}
+    holder = httpd.keyholder_pid()
+    workers = httpd.worker_pids()
+    assert holder and workers
+    # the event MPM's children have threads, mod_cgid's daemon has one
+    assert len([pid for pid in workers if pid_status(pid).get("Threads") == "1"]) == 1
+    for pid in workers:
+        assert memory_holds(pid, needles) == set(), f"child {pid}"
+    assert "seal key" in memory_holds(holder, needles)
+    for dirpath, _, files in os.walk(os.path.dirname(httpd.error_log_path)):
+        for name in files:
+            with open(os.path.join(dirpath, name), "rb") as f:
+                data = f.read()
+            for forms in needles.values():
+                for form in forms:
+                    assert form not in data, os.path.join(dirpath, name)
 
 
 def test_user_program_cannot_use_the_keyholder(httpd, pebble, ca, challtestsrv):

@@ -133,6 +133,40 @@ def test_wrong_password_is_an_error_naming_the_directive(httpd, pebble, ca, redi
     assert server.keys() == []
 
 
+@pytest.mark.parametrize("problem", ["mode", "symlink"])
+def test_unsafe_key_file_is_named_at_config_test_and_start(httpd, pebble, ca, key_file,
+                                                          problem):
+    """MDSharedStoreKeyFile is read as the key holder reads it
+    (acme_seal_key_load): a file group or others may read, or a symbolic
+    link, is refused with the loader's words and fix at `httpd -t` and at
+    start; the server starts and serves, the shared store off for the run.
+    The key itself is in no message."""
+    acme = pebble()
+    with open(key_file, "rb") as f:
+        text = f.read().strip()
+    if problem == "mode":
+        os.chmod(key_file, 0o644)
+        path = key_file
+        why = f"mode 0644 lets group or others in: chmod 600 {path}"
+    else:
+        path = key_file + ".link"
+        os.symlink(key_file, path)
+        why = "is a symbolic link: name the file itself"
+    url = "redis://127.0.0.1:%d/0" % httpd.ports.redis
+    httpd.write_conf(shared_conf(httpd, acme, ca, url, path))
+    expected = (f"ACME1173 MDSharedStore {url} is off for this run: MDSharedStoreKeyFile: "
+                f"seal key file {path}: {why}")
+    rc, out = httpd.config_test()
+    assert rc == 0, out
+    assert expected in out, out
+    assert text.decode() not in out
+    httpd.start()
+    assert expected in httpd.error_log()
+    assert wait_shared(httpd, "off")["error"].startswith("MDSharedStoreKeyFile: seal key file")
+    assert httpd.served_certificate(MD).pem
+    assert text.decode() not in httpd.error_log()
+
+
 def wait_until(pred, what, timeout=30):
     deadline = time.monotonic() + timeout
     while not pred():
