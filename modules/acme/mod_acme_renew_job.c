@@ -320,9 +320,11 @@ static apr_time_t run_broken(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p
     return acme_backoff_retry_at(now, d->g->retry_delay, (unsigned)dm->errors_seen, 0, random);
 }
 
-/* Runs the job with both locks held. */
+/* Runs the job with both locks held (and in a cluster, the domain's lease:
+ * what the run did goes to the cluster after it). */
 static apr_time_t run_locked(acme_drive_t *d, acme_drive_md_t *dm,
-                             acme_drive_clients_t *clients, apr_pool_t *p, apr_time_t now)
+                             acme_drive_clients_t *clients, acme_shared_run_t *shared_run,
+                             apr_pool_t *p, apr_time_t now)
 {
     acme_renew_outcome_t out;
     acme_renew_spec_t spec;
@@ -339,10 +341,12 @@ static apr_time_t run_locked(acme_drive_t *d, acme_drive_md_t *dm,
     acme_result_set_activity(r, "preparing the client for %s", spec.ca_url);
     rv = acme_drive_client_get(&client, clients, &dm->md->props, spec.ca_url, r);
     if (rv != APR_SUCCESS) {
+        acme_shared_sync_after(shared_run, d, dm, p, NULL);
         return run_broken(d, dm, p, rv, acme_result_render(r, p), now);
     }
     memset(&out, 0, sizeof(out));
     rv = acme_renew_run(&out, p, d->store, client, &spec, now);
+    acme_shared_sync_after(shared_run, d, dm, p, rv == APR_SUCCESS ? &out : NULL);
     /* The core counts waits from the run's start; after a run that took a
      * while (a slow CA, a loaded machine) they count from its end, so that an
      * error is retried no sooner than the delay after it and a poll never
@@ -373,7 +377,18 @@ static apr_time_t run_with_locks(acme_drive_t *d, acme_drive_md_t *dm,
         rv = acme_store_lock(&staging_lock, p, d->store, ACME_STORE_STAGING, dm->md->name, 0);
     }
     if (rv == APR_SUCCESS) {
-        next = run_locked(d, dm, clients, p, now);
+        const char *ca_url = APR_ARRAY_IDX(dm->md->props.ca_urls, dm->ca_index, const char *);
+        acme_shared_run_t shared_run;
+
+        switch (acme_shared_sync_before(&shared_run, d, dm, clients, ca_url, p, now, &next)) {
+        case ACME_SHARED_STAGED:
+            next = outcome_done(d, dm, p, now);
+            break;
+        case ACME_SHARED_WAIT:
+            break;
+        default:
+            next = run_locked(d, dm, clients, &shared_run, p, now);
+        }
     }
     else if (APR_STATUS_IS_TIMEUP(rv)) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, d->s, "ACME1487 %s: job busy in another "

@@ -39,6 +39,37 @@ void acme_shared_link_stop(acme_shared_link_t *link);
  * says what the configuration asks for, before any child connects. */
 void acme_shared_status_seed(const acme_config_global_t *g);
 
+/* ---- mod_acme_shared_sync.c: one order per domain for the cluster */
+
+/* How long a server waits at most before it looks again at a domain another
+ * server renews (or while the shared store fails it). */
+#define ACME_SHARED_BUSY_WAIT apr_time_from_sec(30)
+
+typedef enum {
+    ACME_SHARED_RUN,        /* run the job (the lease is held, or no cluster) */
+    ACME_SHARED_STAGED,     /* the cluster's newer set was staged: no run */
+    ACME_SHARED_WAIT        /* another server renews, or Redis failed: *pnext */
+} acme_shared_sync_e;
+
+/* One job run's share of the cluster. */
+typedef struct {
+    struct acme_redis_t *conn;          /* the worker's */
+    struct acme_lease_t *lease;         /* the domain's, while held */
+    struct acme_lease_t *account_lease; /* while this server makes the account */
+    const char *ca_url;
+    const char *ca;                     /* acme_cluster_ca_name() */
+    const char *account_id;
+} acme_shared_run_t;
+
+/* Before a run with the domain's store locks held (see the file). */
+int acme_shared_sync_before(acme_shared_run_t *run, acme_drive_t *d, acme_drive_md_t *dm,
+                            acme_drive_clients_t *clients, const char *ca_url, apr_pool_t *p,
+                            apr_time_t now, apr_time_t *pnext);
+
+/* After the run (`out` NULL when it could not run): publishes and releases. */
+void acme_shared_sync_after(acme_shared_run_t *run, acme_drive_t *d, acme_drive_md_t *dm,
+                            apr_pool_t *p, const acme_renew_outcome_t *out);
+
 /* ---- mod_acme_shared_chal.c: http-01 answers shared by the cluster */
 
 /* How long the renewing server waits for the other members to copy an

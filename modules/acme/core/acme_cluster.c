@@ -100,7 +100,7 @@ static apr_array_header_t *aspects_sorted(apr_pool_t *p, apr_hash_t *files)
     return names;
 }
 
-static const char *set_id(apr_pool_t *p, apr_hash_t *files)
+const char *acme_cluster_set_id(apr_pool_t *p, apr_hash_t *files)
 {
     apr_array_header_t *names = aspects_sorted(p, files);
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -189,7 +189,7 @@ apr_status_t acme_cluster_set_make(acme_cluster_set_t **pset, apr_pool_t *p, apr
     }
     set = apr_pcalloc(p, sizeof(*set));
     set->files = files;
-    if ((set->id = set_id(p, files)) == NULL) {
+    if ((set->id = acme_cluster_set_id(p, files)) == NULL) {
         *perr = "cannot hash the set (OpenSSL)";
         return APR_EGENERAL;
     }

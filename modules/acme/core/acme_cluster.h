@@ -68,6 +68,11 @@ const char *acme_cluster_key(apr_pool_t *p, const char *ns, const char *kind, co
 const char *acme_cluster_ca_name(apr_pool_t *p, const char *ca_url, const char *eab_kid);
 
 /* ---- sets */
+/* The id of the chains (pubcert files) among `files` (aspect ->
+ * acme_cluster_text_t *): what acme_cluster_set_t.id is, also for a set a
+ * server has in its own store. NULL when OpenSSL fails. */
+const char *acme_cluster_set_id(apr_pool_t *p, apr_hash_t *files);
+
 /* A set of `files` (aspect -> acme_cluster_text_t *), its id computed. */
 apr_status_t acme_cluster_set_make(acme_cluster_set_t **pset, apr_pool_t *p, apr_hash_t *files,
                                    const char **perr);
