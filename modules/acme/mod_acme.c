@@ -15,6 +15,7 @@
 #include "mod_acme_keyholder.h"
 #include "mod_acme_ocsp.h"
 #include "mod_acme_restart.h"
+#include "mod_acme_secrets.h"
 #include "mod_acme_selftest.h"
 #include "mod_acme_serve.h"
 #include "mod_acme_status.h"
@@ -64,6 +65,10 @@ static void acme_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(acme_config_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* check_config also runs for `httpd -t`, post_config does not */
     ap_hook_check_config(acme_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* first of all: processes forked while the configuration is processed
+     * keep no secret (mod_acme_secrets.c) */
+    ap_hook_post_config(acme_glue_secrets_guard_post_config, NULL, NULL,
+                        APR_HOOK_REALLY_FIRST);
     ap_hook_post_config(acme_post_config, NULL, NULL, APR_HOOK_MIDDLE);
 
     /* serving: store, activation, certificates for mod_ssl, challenges */

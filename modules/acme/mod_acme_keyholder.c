@@ -45,6 +45,7 @@
 #include "acme_keys_remote.h"
 #include "acme_store_fs.h"
 #include "mod_acme_keyholder.h"
+#include "mod_acme_secrets.h"
 #include "mod_acme_serve.h"
 
 APLOG_USE_MODULE(acme);
@@ -347,6 +348,9 @@ int acme_glue_keyholder_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_poo
 
     (void)plog;
     (void)ptemp;
+    /* the last post_config hook: what forks from here on is the key holder
+     * (which keeps the secrets) or the MPM's children (child_init) */
+    acme_glue_secrets_guard_off();
     if (acme_glue_is_dry_run() || cg->mds->nelts == 0 || store == NULL) {
         return OK;
     }
@@ -377,53 +381,11 @@ acme_keys_t *acme_glue_keyholder_custody(apr_pool_t *p)
 
 /* ------------------------------------------------------------ children */
 
-static void wipe(const char *secret)
-{
-    if (secret) {
-        /* the child's copy-on-write page, not the parent's */
-        memset((char *)secret, 0, strlen(secret));
-    }
-}
-
-/* MDExternalAccountBinding's arguments as the configuration tree keeps them. */
-static void wipe_tree(ap_directive_t *d)
-{
-    for (; d; d = d->next) {
-        if (d->directive && !strcasecmp(d->directive, "MDExternalAccountBinding")) {
-            wipe(d->args);
-        }
-        wipe_tree(d->first_child);
-    }
-}
-
 void acme_glue_keyholder_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    acme_config_global_t *cg = acme_config_global_get(s);
-    server_rec *vs;
-    int i;
-
     (void)pchild;
-    /* the key holder's alone: no child seals or opens a key itself */
-    if (cg->shared_seal_key) {
-        acme_seal_key_wipe(cg->shared_seal_key);
-    }
-    if (keyholder_gen == NULL) {
-        return;     /* no key holder: the children's renewals need the HMAC */
-    }
-    for (i = 0; i < cg->mds->nelts; ++i) {
-        acme_config_md_t *md = APR_ARRAY_IDX(cg->mds, i, acme_config_md_t *);
-        wipe(md->props.eab_hmac);
-    }
-    wipe(cg->props.eab_hmac);
-    for (vs = s; vs; vs = vs->next) {
-        acme_config_srv_t *sc = acme_config_srv_get(vs);
-        if (sc && sc->global) {
-            wipe(sc->global->props.eab_hmac);
-        }
-    }
-    wipe_tree(ap_conftree);
-    /* nothing a child may read is encrypted with it: the key holder's alone */
-    if (acme_glue_store_get() != NULL) {
-        acme_store_fs_forget_secret_key(acme_glue_store_get());
-    }
+    /* without a key holder the children's renewals need the HMACs and the
+     * store key; the seal key is the key holder's alone in any case */
+    acme_glue_secrets_wipe(s, keyholder_gen == NULL ? ACME_SECRETS_SEAL_KEY
+                                                    : ACME_SECRETS_KEYS);
 }
