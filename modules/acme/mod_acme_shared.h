@@ -42,8 +42,10 @@ void acme_shared_status_seed(const acme_config_global_t *g);
 /* ---- mod_acme_shared_sync.c: one order per domain for the cluster */
 
 /* How long a server waits at most before it looks again at a domain another
- * server renews (or while the shared store fails it). */
-#define ACME_SHARED_BUSY_WAIT apr_time_from_sec(30)
+ * server renews (or while the shared store fails it): how soon the others
+ * take a new set after its renewal, for one GET and one lease attempt per
+ * domain and waiting server. */
+#define ACME_SHARED_BUSY_WAIT apr_time_from_sec(10)
 
 typedef enum {
     ACME_SHARED_RUN,        /* run the job (the lease is held, or no cluster) */
