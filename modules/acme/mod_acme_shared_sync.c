@@ -3,15 +3,16 @@
  *
  * Before a job run (acme_shared_sync_before), in the worker, with the
  * domain's store locks held:
- *   1. a newer set in the cluster than this server's live and staged ones is
- *      copied into STAGING (chains and md.json as they are, the keys opened
- *      by the key custody), checked fully and stamped like a renewed set:
- *      the run ends there, "staged";
- *   2. the CA's account: one in the cluster that this server lacks is
+ *   1. the domain's lease (ACME_LEASE_EBUSY: another server renews; this one
+ *      looks again when that lease ends, at most ACME_SHARED_BUSY_WAIT);
+ *      what follows reads what the last holder left, whole;
+ *   2. a newer set in the cluster than this server's live and staged ones is
+ *      copied into STAGING (chains and md.json as they are, each key opened
+ *      by the key custody and matched with its chain): the run ends there,
+ *      "staged" (the parent checks the set fully before it goes live);
+ *   3. the CA's account: one in the cluster that this server lacks is
  *      imported under its name; none yet, and none here: this server takes
  *      the account's lease and makes it in the run (the others wait);
- *   3. the domain's lease (ACME_LEASE_EBUSY: another server renews; this one
- *      looks again when that lease ends, at most ACME_SHARED_BUSY_WAIT);
  *   4. the cluster's job.json replaces this server's: the run continues the
  *      cluster's order instead of making another.
  * After the run (acme_shared_sync_after): a staged set (keys sealed by the
@@ -322,14 +323,9 @@ int acme_shared_sync_before(acme_shared_run_t *run, acme_drive_t *d, acme_drive_
     }
     run->ca_url = ca_url;
     rv = acme_drive_redis_get(&run->conn, clients, d->g, &err);
-    if (rv == APR_SUCCESS && (imported = set_import(d, dm, run->conn, p, now)) != 0) {
-        *pnext = now + ACME_SHARED_IMPORT_RETRY;
-        return imported > 0 ? ACME_SHARED_STAGED : ACME_SHARED_WAIT;
-    }
-    if (rv == APR_SUCCESS && (rv = account_sync(run, d, dm, run->conn, p)) == APR_EBUSY) {
-        *pnext = now + apr_time_from_sec(5);
-        return ACME_SHARED_WAIT;
-    }
+    /* the lease first: the set, the account and the job are then what the
+     * last holder left (read before it, a set published in between was
+     * missed while its job, read after, said "done": a second order) */
     if (rv == APR_SUCCESS) {
         rv = acme_lease_acquire(&run->lease, p, run->conn, ACME_SHARED_NS, dm->md->name,
                                 acme_shared_server_id(p), LEASE_TTL, &busy, &err);
@@ -339,13 +335,26 @@ int acme_shared_sync_before(acme_shared_run_t *run, acme_drive_t *d, acme_drive_
                      dm->md->name, err);
         *pnext = now + (busy.remaining > 0 && busy.remaining < ACME_SHARED_BUSY_WAIT
                         ? busy.remaining : ACME_SHARED_BUSY_WAIT);
-        acme_shared_sync_after(run, d, dm, p, NULL);
         return ACME_SHARED_WAIT;
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, d->s, "ACME1826 %s: renewal waits for "
                      "MDSharedStore: %s", dm->md->name, err ? err : "?");
         *pnext = now + ACME_SHARED_BUSY_WAIT;
+        acme_shared_sync_after(run, d, dm, p, NULL);
+        return ACME_SHARED_WAIT;
+    }
+    if ((imported = set_import(d, dm, run->conn, p, now)) != 0) {
+        *pnext = now + ACME_SHARED_IMPORT_RETRY;
+        acme_shared_sync_after(run, d, dm, p, NULL);
+        return imported > 0 ? ACME_SHARED_STAGED : ACME_SHARED_WAIT;
+    }
+    if ((rv = account_sync(run, d, dm, run->conn, p)) != APR_SUCCESS) {
+        if (rv != APR_EBUSY) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, d->s, "ACME1826 %s: renewal waits "
+                         "for the cluster's account", dm->md->name);
+        }
+        *pnext = now + apr_time_from_sec(5);
         acme_shared_sync_after(run, d, dm, p, NULL);
         return ACME_SHARED_WAIT;
     }
