@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from harness.ca import CA
 from harness.redis import RedisServer
 from test_30_renew import renew_conf, wait_staged
 from test_40_status import LOCATIONS, md_status, metrics, server_status
@@ -172,3 +173,29 @@ def wait_until(pred, what, timeout=30):
     while not pred():
         assert time.monotonic() < deadline, f"no {what} within {timeout}s"
         time.sleep(0.2)
+
+
+def test_rediss_trusts_the_ca_file_and_names_a_certificate_it_does_not(make_httpd, pebble,
+                                                                        ca, redis, key_file,
+                                                                        test_dir):
+    # Redis over TLS with a certificate of the suite's throwaway CA: trusted
+    # through MDSharedStoreCACertificateFile; a server given another CA file
+    # says why it does not link (an error, TLS will not mend itself)
+    cert, key = ca.issue("redis-tls", ["IP:127.0.0.1"])
+    server = redis()
+    server.tls = (cert, key, ca.cert_path)
+    server.start()
+    other = CA(os.path.join(test_dir, "other-ca"), openssl=ca.openssl).create()
+    acme = pebble()
+    good, bad = make_httpd(), make_httpd()
+    bad.address = "127.0.0.2"
+    for httpd, ca_file in ((good, ca.cert_path), (bad, other.cert_path)):
+        httpd.write_conf(shared_conf(httpd, acme, ca, server.url(), key_file)
+                         + f"MDSharedStoreCACertificateFile {ca_file}\n")
+        httpd.start()
+    assert wait_shared(good, "up")["url"].startswith("rediss://127.0.0.1:")
+    st = wait_shared(bad, "down")
+    assert re.search(r"certificate|verify", st["error"]), st
+    assert bad.wait_for_log(r"\[acme:error\].*ACME1801 MDSharedStore: rediss://127\.0\.0\.1:%d/0: "
+                            % server.port)
+    assert len(server.keys("mod_acme:server:*")) == 1

@@ -21,15 +21,16 @@ def _binary(name):
 
 
 class RedisServer:
-    def __init__(self, port, directory, password=None):
-        self.port, self.directory, self.password = port, directory, password
+    def __init__(self, port, directory, password=None, tls=None):
+        """tls: (cert_path, key_path, ca_path): the port speaks TLS only."""
+        self.port, self.directory, self.password, self.tls = port, directory, password, tls
         self.proc = None
 
     def url(self, password=None, host="127.0.0.1"):
-        """redis://[:password@]host:port/0 (password: this server's unless given)."""
+        """redis[s]://[:password@]host:port/0 (password: this server's unless given)."""
         pw = self.password if password is None else password
         auth = f":{pw}@" if pw else ""
-        return f"redis://{auth}{host}:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://{auth}{host}:{self.port}/0"
 
     def start(self, timeout=10):
         ensure_free("redis-server", self.port)
@@ -39,6 +40,10 @@ class RedisServer:
                 "--daemonize", "no"]
         if self.password:
             argv += ["--requirepass", self.password]
+        if self.tls:
+            argv[argv.index("--port") + 1] = "0"
+            argv += ["--tls-port", str(self.port), "--tls-cert-file", self.tls[0],
+                     "--tls-key-file", self.tls[1], "--tls-auth-clients", "no"]
         self.proc = Process("redis-server", argv,
                             os.path.join(self.directory, "redis.log")).start()
         if not wait_listening(self.port, timeout, alive=self.proc.alive):
@@ -57,6 +62,8 @@ class RedisServer:
     def cli(self, *args):
         """A redis-cli command's output (raw), raising on failure."""
         argv = [_binary("redis-cli"), "-h", "127.0.0.1", "-p", str(self.port), "--raw"]
+        if self.tls:
+            argv += ["--tls", "--cacert", self.tls[2]]
         env = dict(os.environ)
         if self.password:
             env["REDISCLI_AUTH"] = self.password
