@@ -329,31 +329,3 @@ def test_keyholder_restarts_with_the_server(make_httpd, pebble, ca, challtestsrv
         time.sleep(0.1)
     assert not os.path.exists(f"/proc/{second}"), "the key holder outlived httpd"
 
-
-def test_cgid_daemon_keeps_no_secret(httpd, pebble, ca, challtestsrv):
-    """mod_cgid's daemon is forked by the parent in post_config, runs as the
-    User (as every CGI script it starts) and never runs child_init: it must
-    not keep the secrets the parent read from root-only files either: the
-    EAB HMAC (from its file), the store key (md_store.json), the seal key of
-    MDSharedStoreKeyFile. The key holder's memory holds the HMAC and the
-    store key (the scan finds a secret where there is one). (A secret
-    written into httpd.conf itself, which Debian makes readable by everyone,
-    is the User's to read anyway: docs/security.md.)"""
-    acme = pebble(eab=True)
-    md = "kh8.test"
-    httpd.extra_modules = ["cgid"]
-    path, raw, text = seal_key_file(httpd)
-    httpd.write_conf(renew_conf(httpd, acme, ca, [[md]],
-                                extra=f"MDExternalAccountBinding {eab_file(httpd, acme)}\n"
-                                      f"MDSharedStore redis://127.0.0.1:{httpd.ports.redis}/0\n"
-                                      f"MDSharedStoreKeyFile {path}"))
-    httpd.start()
-    httpd.wait_for_log(r"ACME1801 MDSharedStore: ", timeout=30)
-    store = os.path.join(httpd.root, "md")
-    raw_hmac = base64.urlsafe_b64decode(acme.eab_hmac + "=" * (-len(acme.eab_hmac) % 4))
-    needles = {"EAB HMAC": (acme.eab_hmac.encode(), raw_hmac),
-               "store key": (store_key(store),), "seal key": (raw, text)}
-    daemons = [pid for pid in httpd.worker_pids() if pid_status(pid).get("Threads") == "1"]
-    assert len(daemons) == 1, "no mod_cgid daemon among the children"
-    assert memory_holds(daemons[0], needles) == set()
-    assert {"EAB HMAC", "store key"} <= memory_holds(httpd.keyholder_pid(), needles)
