@@ -9,7 +9,10 @@
 
 typedef struct {
     apr_pool_t *pool;
+    apr_pool_t *alloc;      /* where items go: pool, or after a baseline is
+                             * kept, the pool of changes a reset frees */
     apr_hash_t *items;      /* "group/name/aspect" -> item_t */
+    apr_hash_t *baseline;   /* NULL, or the items fuzz_memstore_reset() restores */
 } memstore_t;
 
 typedef struct {
@@ -27,8 +30,8 @@ static const char *item_key(apr_pool_t *p, acme_store_group_e group, const char 
 static void put(memstore_t *m, acme_store_group_e group, const char *name,
                 const char *aspect, const void *data, apr_size_t len)
 {
-    item_t *it = apr_palloc(m->pool, sizeof(*it));
-    char *copy = apr_palloc(m->pool, len + 1);
+    item_t *it = apr_palloc(m->alloc, sizeof(*it));
+    char *copy = apr_palloc(m->alloc, len + 1);
 
     if (len) {
         memcpy(copy, data, len);
@@ -37,7 +40,7 @@ static void put(memstore_t *m, acme_store_group_e group, const char *name,
     it->data = copy;
     it->len = len;
     it->mtime = apr_time_from_sec(1700000000);
-    apr_hash_set(m->items, item_key(m->pool, group, name, aspect), APR_HASH_KEY_STRING, it);
+    apr_hash_set(m->items, item_key(m->alloc, group, name, aspect), APR_HASH_KEY_STRING, it);
 }
 
 static apr_status_t mem_load(const char **pdata, apr_size_t *plen, apr_pool_t *p, void *baton,
@@ -128,6 +131,7 @@ acme_store_t *fuzz_memstore_create(apr_pool_t *p)
     acme_store_t *store = NULL;
 
     m->pool = p;
+    m->alloc = p;
     m->items = apr_hash_make(p);
     if (acme_store_create(&store, p, &memstore_ops, m) != APR_SUCCESS) {
         fuzz_abort("acme_store_create failed");
@@ -135,13 +139,41 @@ acme_store_t *fuzz_memstore_create(apr_pool_t *p)
     return store;
 }
 
-void fuzz_memstore_put(acme_store_t *store, acme_store_group_e group, const char *name,
-                       const char *aspect, const void *data, apr_size_t len)
+static memstore_t *memstore_of(acme_store_t *store, const char *caller)
 {
     memstore_t *m = acme_store_baton(store, "fuzz-memory");
 
     if (m == NULL) {
-        fuzz_abort("fuzz_memstore_put: not a memory store");
+        fuzz_abort(caller);
     }
-    put(m, group, name, aspect, data, len);
+    return m;
+}
+
+void fuzz_memstore_keep_baseline(acme_store_t *store)
+{
+    memstore_t *m = memstore_of(store, "fuzz_memstore_keep_baseline: not a memory store");
+
+    m->baseline = m->items;
+    if (apr_pool_create(&m->alloc, m->pool) != APR_SUCCESS) {
+        fuzz_abort("fuzz_memstore_keep_baseline: no pool");
+    }
+    m->items = apr_hash_copy(m->alloc, m->baseline);
+}
+
+void fuzz_memstore_reset(acme_store_t *store)
+{
+    memstore_t *m = memstore_of(store, "fuzz_memstore_reset: not a memory store");
+
+    if (m->baseline == NULL) {
+        fuzz_abort("fuzz_memstore_reset: no baseline kept");
+    }
+    apr_pool_clear(m->alloc);
+    m->items = apr_hash_copy(m->alloc, m->baseline);
+}
+
+void fuzz_memstore_put(acme_store_t *store, acme_store_group_e group, const char *name,
+                       const char *aspect, const void *data, apr_size_t len)
+{
+    put(memstore_of(store, "fuzz_memstore_put: not a memory store"), group, name, aspect, data,
+        len);
 }

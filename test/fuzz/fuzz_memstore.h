@@ -13,4 +13,11 @@ acme_store_t *fuzz_memstore_create(apr_pool_t *p);
 void fuzz_memstore_put(acme_store_t *store, acme_store_group_e group, const char *name,
                        const char *aspect, const void *data, apr_size_t len);
 
+/* Keeps the items the store holds now as its baseline: from here on, what
+ * is saved or removed is a change that fuzz_memstore_reset() undoes, freeing
+ * its memory. A target whose set-up is costly (decoding keys) makes it once,
+ * keeps it, and resets before each input: every input meets the same store. */
+void fuzz_memstore_keep_baseline(acme_store_t *store);
+void fuzz_memstore_reset(acme_store_t *store);
+
 #endif /* ACME_FUZZ_MEMSTORE_H */

@@ -20,6 +20,11 @@ acme_keys_t *acme_keys_create(apr_pool_t *p, const acme_keys_ops_t *ops, void *b
     return keys;
 }
 
+void *acme_keys_baton(const acme_keys_t *keys, const acme_keys_ops_t *ops)
+{
+    return keys && keys->ops == ops ? keys->baton : NULL;
+}
+
 static apr_status_t keys_fail(const char **perr, apr_status_t rv, const char *why)
 {
     if (perr) {

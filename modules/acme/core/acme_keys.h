@@ -46,6 +46,7 @@
 #include <jansson.h>
 
 #include "acme_pkey.h"
+#include "acme_pkey_cache.h"
 #include "acme_seal.h"
 #include "acme_store.h"
 
@@ -84,6 +85,10 @@ typedef struct acme_keys_ops_t {
 /* For implementations: wraps `ops` and `baton` (both outlive p). */
 acme_keys_t *acme_keys_create(apr_pool_t *p, const acme_keys_ops_t *ops, void *baton);
 
+/* For implementations: the baton of `keys` when they were made with `ops`,
+ * else NULL. */
+void *acme_keys_baton(const acme_keys_t *keys, const acme_keys_ops_t *ops);
+
 /* The custody of the keys of `store` in this process (keys decoded once per
  * PEM are kept, see acme_pkey_cache.h). */
 acme_keys_t *acme_keys_local(apr_pool_t *p, acme_store_t *store);
@@ -94,6 +99,11 @@ acme_keys_t *acme_keys_local(apr_pool_t *p, acme_store_t *store);
  * the key holder (and the admin's tools, and tests) hold a seal key. */
 acme_keys_t *acme_keys_local_sealing(apr_pool_t *p, acme_store_t *store,
                                      const acme_seal_key_t *seal_key);
+
+/* The cache of decoded keys of a custody made by acme_keys_local*(), NULL
+ * for any other. A caller that holds keys decoded already (a fuzz target
+ * making a custody per input) puts them there with acme_pkey_cache_put(). */
+acme_pkey_cache_t *acme_keys_local_cache(const acme_keys_t *keys);
 
 /* The account key of `account_id` (ACCOUNTS/<id>/account.pem). With `create`
  * a new P-256 key is made and saved exclusively first (APR_EEXIST when the

@@ -313,6 +313,13 @@ acme_keys_t *acme_keys_local_sealing(apr_pool_t *p, acme_store_t *store,
     return acme_keys_create(p, &local_ops, kl);
 }
 
+acme_pkey_cache_t *acme_keys_local_cache(const acme_keys_t *keys)
+{
+    keys_local_t *kl = acme_keys_baton(keys, &local_ops);
+
+    return kl ? kl->cache : NULL;
+}
+
 acme_keys_t *acme_keys_local(apr_pool_t *p, acme_store_t *store)
 {
     return acme_keys_local_sealing(p, store, NULL);
