@@ -48,9 +48,14 @@ print(json.dumps({"read": read, "found": found}))
 """
 
 
-def store_key(store):
+def store_key_text(store):
+    """The store key as md_store.json writes it (base64url)."""
     with open(os.path.join(store, "md_store.json")) as f:
-        key64 = json.load(f)["key"]
+        return json.load(f)["key"].encode()
+
+
+def store_key(store):
+    key64 = store_key_text(store).decode()
     return base64.urlsafe_b64decode(key64 + "=" * (-len(key64) % 4))
 
 
@@ -114,7 +119,7 @@ def memory_holds(pid, needles):
                             hits.add(name)
                             if os.environ.get("KH_DEBUG"):
                                 i = chunk.find(f)
-                                print("HIT", name, forms.index(f), line.strip(), hex(at + i),
+                                print("HIT", pid, name, forms.index(f), line.strip(), hex(at + i),
                                       chunk[max(0, i - 120):i + 60])
                 at += CHUNK
     return hits
@@ -329,3 +334,38 @@ def test_keyholder_restarts_with_the_server(make_httpd, pebble, ca, challtestsrv
         time.sleep(0.1)
     assert not os.path.exists(f"/proc/{second}"), "the key holder outlived httpd"
 
+
+def test_cgid_daemon_keeps_no_secret(httpd, pebble, ca, challtestsrv):
+    """mod_cgid's daemon is forked by the parent in post_config, runs as the
+    User (as every CGI script it starts) and never runs child_init: it must
+    not keep the secrets the parent read from root-only files either: the
+    EAB HMAC (from its file), the store key (md_store.json), the seal key of
+    MDSharedStoreKeyFile, neither as bytes nor as the text they were read
+    from (md_store.json's base64url key: jansson's freed buffers held it
+    under ASan until the store is parsed with acme_json_secret.h). The key
+    holder's memory holds all three (the scan finds a secret where there is
+    one). (A secret written into httpd.conf itself, which Debian makes
+    readable by everyone, is the User's to read anyway: docs/security.md.)"""
+    acme = pebble(eab=True)
+    md = "kh8.test"
+    httpd.extra_modules = ["cgid"]
+    path, raw, text = seal_key_file(httpd)
+    # mod_cgid truncates a socket path longer than a sockaddr_un holds, as
+    # the test's run directory under gen-gw0/ is
+    sock = f"/tmp/acme-test-cgid-{os.getpid()}.sock"
+    httpd.write_conf(renew_conf(httpd, acme, ca, [[md]],
+                                extra=f"MDExternalAccountBinding {eab_file(httpd, acme)}\n"
+                                      f"MDSharedStore redis://127.0.0.1:{httpd.ports.redis}/0\n"
+                                      f"MDSharedStoreKeyFile {path}\n"
+                                      f"ScriptSock {sock}"))
+    httpd.start()
+    httpd.wait_for_log(r"ACME1801 MDSharedStore: ", timeout=30)
+    store = os.path.join(httpd.root, "md")
+    raw_hmac = base64.urlsafe_b64decode(acme.eab_hmac + "=" * (-len(acme.eab_hmac) % 4))
+    needles = {"EAB HMAC": (acme.eab_hmac.encode(), raw_hmac),
+               "store key": (store_key(store), store_key_text(store)),
+               "seal key": (raw, text)}
+    daemons = [pid for pid in httpd.worker_pids() if pid_status(pid).get("Threads") == "1"]
+    assert len(daemons) == 1, "no mod_cgid daemon among the children"
+    assert memory_holds(daemons[0], needles) == set()
+    assert memory_holds(httpd.keyholder_pid(), needles) == set(needles)

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "acme_config_value.h"
+#include "acme_json_secret.h"
 
 #define WHY(text) do { if (pwhy) { *pwhy = (text); } } while (0)
 
@@ -60,41 +61,6 @@ static const char *json_str(json_t *obj, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* jansson frees its own buffers (the lexer's copy of each string) without
- * clearing them, so the HMAC would stay in freed memory that every child
- * inherits. While the EAB file is parsed, jansson allocates through these,
- * which clear what they free. The parent reads the configuration in one
- * thread, so swapping the allocator for that moment is safe. */
-typedef union {
-    size_t size;
-    long double align_float;    /* malloc's alignment for what follows */
-    long long align_int;
-    void *align_ptr;
-} wiping_header_t;
-
-static void *wiping_malloc(size_t n)
-{
-    wiping_header_t *h = malloc(sizeof(*h) + n);
-
-    if (h == NULL) {
-        return NULL;
-    }
-    h->size = n;
-    return h + 1;
-}
-
-static void wiping_free(void *ptr)
-{
-    wiping_header_t *h;
-
-    if (ptr == NULL) {
-        return;
-    }
-    h = (wiping_header_t *)ptr - 1;
-    OPENSSL_cleanse(ptr, h->size);
-    free(h);
-}
-
 /* The file's bytes in a buffer of ours (stdio's would be freed uncleared). */
 static apr_status_t file_slurp(char **pbuf, apr_size_t *plen, apr_pool_t *p, const char *path)
 {
@@ -126,30 +92,6 @@ static apr_status_t file_slurp(char **pbuf, apr_size_t *plen, apr_pool_t *p, con
     return rv;
 }
 
-static json_t *json_load_wiping(const char *buf, apr_size_t len, json_error_t *jerr)
-{
-    json_malloc_t saved_malloc;
-    json_free_t saved_free;
-    json_t *json;
-
-    json_get_alloc_funcs(&saved_malloc, &saved_free);
-    json_set_alloc_funcs(wiping_malloc, wiping_free);
-    json = json_loadb(buf, len, JSON_REJECT_DUPLICATES, jerr);
-    json_set_alloc_funcs(saved_malloc, saved_free);
-    return json;
-}
-
-static void json_free_wiping(json_t *json)
-{
-    json_malloc_t saved_malloc;
-    json_free_t saved_free;
-
-    json_get_alloc_funcs(&saved_malloc, &saved_free);
-    json_set_alloc_funcs(wiping_malloc, wiping_free);
-    json_decref(json);
-    json_set_alloc_funcs(saved_malloc, saved_free);
-}
-
 apr_status_t acme_config_eab_file_read(const char **pkid, const char **phmac, apr_pool_t *p,
                                        const char *path, const char **pwhy)
 {
@@ -159,9 +101,11 @@ apr_status_t acme_config_eab_file_read(const char **pkid, const char **phmac, ap
     apr_status_t rv = APR_EINVAL;
     char *buf = NULL;
     apr_size_t len = 0;
+    acme_json_secret_scope_t scope;
 
+    acme_json_secret_begin(&scope);
     if (file_slurp(&buf, &len, p, path) == APR_SUCCESS) {
-        json = json_load_wiping(buf, len, &jerr);
+        json = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
         OPENSSL_cleanse(buf, len);
     }
     else {
@@ -178,6 +122,7 @@ apr_status_t acme_config_eab_file_read(const char **pkid, const char **phmac, ap
                              jerr.line, jerr.column));
         }
         OPENSSL_cleanse(&jerr, sizeof(jerr));
+        acme_json_secret_end(&scope);
         return APR_EINVAL;
     }
     kid = json_str(json, "kid");
@@ -193,6 +138,7 @@ apr_status_t acme_config_eab_file_read(const char **pkid, const char **phmac, ap
     *pkid = apr_pstrdup(p, kid);
     *phmac = apr_pstrdup(p, hmac);
 cleanup:
-    json_free_wiping(json);
+    json_decref(json);
+    acme_json_secret_end(&scope);
     return rv;
 }

@@ -21,9 +21,11 @@
 
 #include <apr_strings.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "acme_b64.h"
+#include "acme_json_secret.h"
 #include "acme_layout.h"
 #include "acme_log.h"
 #include "acme_pkey.h"
@@ -46,7 +48,8 @@ static apr_status_t os_error(void)
 static apr_status_t key_create(acme_store_fs_t *fs, apr_pool_t *p)
 {
     json_t *json, *store, *ours;
-    char *text;
+    acme_json_secret_scope_t scope;
+    char *text, *key64;
     apr_status_t rv;
 
     if (RAND_bytes(fs->key, sizeof(fs->key)) != 1) {
@@ -54,25 +57,28 @@ static apr_status_t key_create(acme_store_fs_t *fs, apr_pool_t *p)
                  "store key of %s", fs->base);
         return APR_EGENERAL;
     }
+    key64 = (char *)acme_b64url_encode(p, fs->key, sizeof(fs->key));
+    acme_json_secret_begin(&scope);
     json = json_object();
     store = json_object();
     ours = json_object();
     json_object_set_new(store, "version", json_real(FS_MOD_MD_VERSION));
     json_object_set_new(json, "store", store);
-    json_object_set_new(json, "key",
-                        json_string(acme_b64url_encode(p, fs->key, sizeof(fs->key))));
+    json_object_set_new(json, "key", json_string(key64));
+    OPENSSL_cleanse(key64, strlen(key64));
     json_object_set_new(ours, "format", json_integer(ACME_STORE_FS_FORMAT));
     json_object_set_new(json, "mod_acme", ours);
     text = json_dumps(json, JSON_INDENT(2));
     json_decref(json);
+    /* 0600: the key opens the account keys */
+    rv = text == NULL ? APR_ENOMEM
+                      : fs_write_atomic(fs->base_fd, FS_MD_STORE_JSON, text, strlen(text), 0600,
+                                        NULL, FS_WRITE_EXCL);
+    acme_json_secret_free(text);
+    acme_json_secret_end(&scope);
     if (text == NULL) {
         return APR_ENOMEM;
     }
-    /* 0600: the key opens the account keys */
-    rv = fs_write_atomic(fs->base_fd, FS_MD_STORE_JSON, text, strlen(text), 0600, NULL,
-                         FS_WRITE_EXCL);
-    memset(text, 0, strlen(text));
-    free(text);
     if (rv == APR_SUCCESS) {
         fs->has_key = 1;
     }
@@ -85,10 +91,8 @@ static apr_status_t refuse(acme_store_fs_t *fs, apr_status_t rv, const char *why
     return rv;
 }
 
-static apr_status_t key_read(acme_store_fs_t *fs, apr_pool_t *p, const char *data,
-                             apr_size_t len)
+static apr_status_t key_take(acme_store_fs_t *fs, apr_pool_t *p, json_t *json)
 {
-    json_t *json = json_loadb(data, len, 0, NULL);
     json_t *version = json_object_get(json_object_get(json, "store"), "version");
     json_t *format = json_object_get(json_object_get(json, "mod_acme"), "format");
     const char *key64 = json_string_value(json_object_get(json, "key"));
@@ -126,9 +130,24 @@ static apr_status_t key_read(acme_store_fs_t *fs, apr_pool_t *p, const char *dat
         fs->has_key = 1;
     }
     if (key != NULL) {
-        memset(key, 0, key_len);
+        OPENSSL_cleanse(key, key_len);
     }
+    return rv;
+}
+
+/* md_store.json's key, parsed so that no copy of it stays in freed memory. */
+static apr_status_t key_read(acme_store_fs_t *fs, apr_pool_t *p, const char *data,
+                             apr_size_t len)
+{
+    acme_json_secret_scope_t scope;
+    apr_status_t rv;
+    json_t *json;
+
+    acme_json_secret_begin(&scope);
+    json = json_loadb(data, len, 0, NULL);
+    rv = key_take(fs, p, json);
     json_decref(json);
+    acme_json_secret_end(&scope);
     return rv;
 }
 
