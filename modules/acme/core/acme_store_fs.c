@@ -264,6 +264,77 @@ static const acme_store_ops_t fs_ops = {
     fs_load_trusted, fs_secret_key, fs_load_private,
 };
 
+/* The read-only store (acme_store_fs_open_readonly): reads as above, every
+ * change refused with EROFS before it reaches the disk. */
+#define FS_READONLY APR_FROM_OS_ERROR(EROFS)
+
+static apr_status_t ro_save(void *baton, apr_pool_t *p, acme_store_group_e group,
+                            const char *name, const char *aspect, const void *data,
+                            apr_size_t len, int flags)
+{
+    (void)baton; (void)p; (void)group; (void)name; (void)aspect; (void)data; (void)len;
+    (void)flags;
+    return FS_READONLY;
+}
+
+static apr_status_t ro_remove(void *baton, apr_pool_t *p, acme_store_group_e group,
+                              const char *name, const char *aspect)
+{
+    (void)baton; (void)p; (void)group; (void)name; (void)aspect;
+    return FS_READONLY;
+}
+
+static apr_status_t ro_purge(void *baton, apr_pool_t *p, acme_store_group_e group,
+                             const char *name)
+{
+    (void)baton; (void)p; (void)group; (void)name;
+    return FS_READONLY;
+}
+
+static apr_status_t ro_move(void *baton, apr_pool_t *p, acme_store_group_e from,
+                            acme_store_group_e to, const char *name)
+{
+    (void)baton; (void)p; (void)from; (void)to; (void)name;
+    return FS_READONLY;
+}
+
+static apr_status_t ro_activate(const char **parchived, apr_pool_t *p, void *baton,
+                                const char *name)
+{
+    (void)parchived; (void)p; (void)baton; (void)name;
+    return FS_READONLY;
+}
+
+static apr_status_t ro_recover(void *baton, apr_pool_t *p, apr_interval_time_t tmp_min_age)
+{
+    (void)baton; (void)p; (void)tmp_min_age;
+    return FS_READONLY;
+}
+
+/* A lock is a file in locks/: a reader takes none (it reads whole items,
+ * which writers replace atomically). */
+static apr_status_t ro_lock(void **phandle, apr_pool_t *p, void *baton,
+                            acme_store_group_e group, const char *name,
+                            apr_interval_time_t timeout)
+{
+    (void)phandle; (void)p; (void)baton; (void)group; (void)name; (void)timeout;
+    return FS_READONLY;
+}
+
+static apr_status_t ro_take(const char **pwhy, apr_pool_t *p, void *baton, const char *name,
+                            const acme_store_take_t *items, int n)
+{
+    (void)p; (void)baton; (void)name; (void)items; (void)n;
+    *pwhy = "the store is open read-only";
+    return FS_READONLY;
+}
+
+static const acme_store_ops_t fs_ops_readonly = {
+    FS_KIND, fs_load, ro_save, ro_remove, ro_purge, fs_list, fs_stat,
+    ro_move, ro_activate, ro_recover, ro_lock, fs_unlock, NULL, ro_take,
+    fs_load_trusted, fs_secret_key, fs_load_private,
+};
+
 /* Closes the store; its key is cleared, not only freed: httpd clears its
  * configuration pool at every restart, and children inherit freed memory. */
 static apr_status_t base_fd_close(void *data)
@@ -301,6 +372,28 @@ apr_status_t acme_store_fs_open(acme_store_t **pstore, apr_pool_t *p, const char
         return rv;
     }
     return acme_store_create(pstore, p, &fs_ops, fs);
+}
+
+apr_status_t acme_store_fs_open_readonly(acme_store_t **pstore, apr_pool_t *p,
+                                         const char *base_dir)
+{
+    acme_store_fs_t *fs = apr_pcalloc(p, sizeof(*fs));
+    apr_status_t rv;
+
+    fs->base = apr_pstrdup(p, base_dir);
+    fs->self.uid = geteuid();
+    fs->self.gid = getegid();
+    fs->self.set = 1;
+    fs->base_fd = open(base_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fs->base_fd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    apr_pool_cleanup_register(p, fs, base_fd_close, apr_pool_cleanup_null);
+    rv = fs_format_check(fs, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return acme_store_create(pstore, p, &fs_ops_readonly, fs);
 }
 
 apr_status_t acme_store_fs_set_owner(acme_store_t *store, apr_pool_t *p,

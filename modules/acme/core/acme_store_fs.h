@@ -76,6 +76,21 @@
  * its directory handle live until p is destroyed. */
 apr_status_t acme_store_fs_open(acme_store_t **pstore, apr_pool_t *p, const char *base_dir);
 
+/* Opens the existing store at base_dir for reading only, for the admin
+ * tool while httpd runs: nothing is created, converted, locked or changed
+ * on disk. The store key is read (md_store.json is root's, 0600) so that
+ * staged sets, whose keys are kept encrypted with it, can be checked as
+ * the activation checks them; it is cleared when p is destroyed. Loads and listings work as in acme_store_fs_open(); every
+ * change (save, remove, move, lock, activation...) fails with
+ * APR_FROM_OS_ERROR(EROFS). Errors: the OS error of opening base_dir or
+ * reading md_store.json (APR_ENOENT: not a store, or no such directory;
+ * APR_EACCES: not readable by this user), APR_EGENERAL for a store in
+ * mod_acme's first layout (the module converts it at its next start),
+ * APR_ENOTIMPL / APR_EINVAL as acme_store_fs_open(). Nothing is logged but
+ * the version checks' lines. */
+apr_status_t acme_store_fs_open_readonly(acme_store_t **pstore, apr_pool_t *p,
+                                         const char *base_dir);
+
 /* Makes `group` (its directory, its lock directory and everything in them)
  * owned by uid:gid, and remembers the owner so that entries created later by
  * root in that group, or moved into it, get it too. The worker can take

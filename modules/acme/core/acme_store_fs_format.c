@@ -91,13 +91,11 @@ static apr_status_t refuse(acme_store_fs_t *fs, apr_status_t rv, const char *why
     return rv;
 }
 
-static apr_status_t key_take(acme_store_fs_t *fs, apr_pool_t *p, json_t *json)
+/* The marker's versions: ours and mod_md's, both must be ones we read. */
+static apr_status_t marker_check(acme_store_fs_t *fs, json_t *json)
 {
     json_t *version = json_object_get(json_object_get(json, "store"), "version");
     json_t *format = json_object_get(json_object_get(json, "mod_acme"), "format");
-    const char *key64 = json_string_value(json_object_get(json, "key"));
-    unsigned char *key = NULL;
-    apr_size_t key_len = 0;
     apr_status_t rv = APR_SUCCESS;
 
     if (!json_is_object(json)) {
@@ -120,7 +118,20 @@ static apr_status_t key_take(acme_store_fs_t *fs, apr_pool_t *p, json_t *json)
                  ACME_STORE_FS_FORMAT);
         rv = APR_ENOTIMPL;
     }
-    else if (key64 == NULL
+    return rv;
+}
+
+static apr_status_t key_take(acme_store_fs_t *fs, apr_pool_t *p, json_t *json)
+{
+    const char *key64 = json_string_value(json_object_get(json, "key"));
+    unsigned char *key = NULL;
+    apr_size_t key_len = 0;
+    apr_status_t rv;
+
+    if ((rv = marker_check(fs, json)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (key64 == NULL
              || acme_b64url_decode_str(&key, &key_len, p, key64) != APR_SUCCESS
              || key_len != sizeof(fs->key)) {
         rv = refuse(fs, APR_EINVAL, "is corrupt: its \"key\" is not 48 bytes in base64url");
@@ -378,5 +389,24 @@ static apr_status_t fs_marker_open(acme_store_fs_t *fs, apr_pool_t *p)
             memset((char *)data, 0, len);
         }
     }
+    return rv;
+}
+
+apr_status_t fs_format_check(acme_store_fs_t *fs, apr_pool_t *p)
+{
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = fs_read_capped(&data, &len, p, fs->base_fd, FS_MD_STORE_JSON, 64 * 1024);
+    if (APR_STATUS_IS_ENOENT(rv)
+        && faccessat(fs->base_fd, FS_OLD_STORE_JSON, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+        return APR_EGENERAL;    /* the first layout: httpd converts it at its start */
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = key_read(fs, p, data, len);
+    OPENSSL_cleanse((char *)data, len);
     return rv;
 }

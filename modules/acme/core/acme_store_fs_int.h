@@ -36,6 +36,14 @@ typedef struct {
  * first layout): fills fs->key. Errors are logged. */
 apr_status_t fs_format_open(acme_store_fs_t *fs, apr_pool_t *p);
 
+/* Reads md_store.json (fills fs->key) as fs_format_open(), but writes
+ * nothing: no marker is created, no layout converted, no mode changed:
+ * APR_ENOENT when there is none, APR_EGENERAL for a store in mod_acme's
+ * first layout (store.json, converted by the module at its start), the
+ * read's error (APR_EACCES ...) or the version check's (as
+ * fs_format_open()) otherwise. */
+apr_status_t fs_format_check(acme_store_fs_t *fs, apr_pool_t *p);
+
 /* ------------------------------------------------ acme_store_fs_io.c */
 
 /* The owner entries created in or moved into `group` get when running as
