@@ -14,6 +14,7 @@ class TestConfig:
     srcdir: str
     builddir: str
     module: str
+    acmectl: str
     httpd: str
     httpd_modules: str
     pebble: str
@@ -45,7 +46,8 @@ class TestConfig:
         worker = os.environ.get("PYTEST_XDIST_WORKER")
         if worker:      # each xdist worker has runtime files of its own
             gen_root = f"{gen_root}-{worker}"
-        return cls(srcdir=g["srcdir"], builddir=builddir, module=g["module"],
+        acmectl = g.get("acmectl", "") or os.path.join(builddir, "tools", "acmectl")
+        return cls(srcdir=g["srcdir"], builddir=builddir, module=g["module"], acmectl=acmectl,
                    httpd=g["httpd"], httpd_modules=g["httpd_modules"],
                    pebble=_substituted(g.get("pebble", "")),
                    pebble_challtestsrv=_substituted(g.get("pebble_challtestsrv", "")),
