@@ -346,6 +346,9 @@ static apr_time_t run_locked(acme_drive_t *d, acme_drive_md_t *dm,
     }
     memset(&out, 0, sizeof(out));
     rv = acme_renew_run(&out, p, d->store, client, &spec, now);
+    /* The client outlives the run; the account key it was given lives in
+     * `p`, which the worker clears after the run. */
+    acme_client_set_account(client, NULL, NULL);
     acme_shared_sync_after(shared_run, d, dm, p, rv == APR_SUCCESS ? &out : NULL);
     /* The core counts waits from the run's start; after a run that took a
      * while (a slow CA, a loaded machine) they count from its end, so that an
