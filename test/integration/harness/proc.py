@@ -52,6 +52,12 @@ def pid_status(pid):
         return {}
 
 
+def blocks_signal(pid, signum):
+    """Whether the main thread of pid blocks signum (False if gone)."""
+    mask = pid_status(pid).get("SigBlk")
+    return mask is not None and bool(int(mask, 16) & (1 << (signum - 1)))
+
+
 def age(pid):
     """Seconds since process pid started, None when it is gone."""
     fields = _stat(pid)
