@@ -39,6 +39,31 @@ void acme_shared_link_stop(acme_shared_link_t *link);
  * says what the configuration asks for, before any child connects. */
 void acme_shared_status_seed(const acme_config_global_t *g);
 
+/* The registry of the leases held by this server's runs
+ * (mod_acme_shared_keep.c), renewed by the link thread. */
+typedef struct acme_shared_keep_t acme_shared_keep_t;
+struct acme_lease_t;
+
+/* How long a lease lasts without being renewed (a server that died blocks
+ * its domain that long), and how often the link renews the held ones. */
+#define ACME_SHARED_LEASE_TTL  apr_time_from_sec(30)
+#define ACME_SHARED_LEASE_KEEP apr_time_from_sec(10)
+
+/* The link's registry; NULL for NULL (then nothing is kept alive). */
+acme_shared_keep_t *acme_shared_link_keep(acme_shared_link_t *link);
+
+apr_status_t acme_shared_keep_create(acme_shared_keep_t **pkeep, apr_pool_t *p,
+                                     server_rec *s);
+/* A worker's lease, just acquired: renewed until removed. NULLs are fine. */
+void acme_shared_keep_add(acme_shared_keep_t *keep, struct acme_lease_t *lease);
+/* Before the worker releases it; after it the link no longer touches the
+ * record. 1 when a renewal found it lost. NULLs are fine (0). */
+int acme_shared_keep_remove(acme_shared_keep_t *keep, const struct acme_lease_t *lease);
+/* The link thread, connected: renews the leases due (ACME_SHARED_LEASE_KEEP).
+ * An error is the connection's (*perr): tried again at the next tick. */
+apr_status_t acme_shared_keep_tick(acme_shared_keep_t *keep, acme_redis_t *conn,
+                                   apr_pool_t *p, const char **perr);
+
 /* ---- mod_acme_shared_sync.c: one order per domain for the cluster */
 
 /* How long a server waits at most before it looks again at a domain another
@@ -58,6 +83,7 @@ typedef struct {
     struct acme_redis_t *conn;          /* the worker's */
     struct acme_lease_t *lease;         /* the domain's, while held */
     struct acme_lease_t *account_lease; /* while this server makes the account */
+    acme_shared_keep_t *keep;           /* where both are kept alive */
     const char *ca_url;
     const char *ca;                     /* acme_cluster_ca_name() */
     const char *account_id;

@@ -51,6 +51,7 @@ struct acme_shared_link_t {
     volatile apr_uint32_t up;
     apr_time_t announced;           /* last announcement, 0 after a failure */
     acme_shared_mirror_t mirror;
+    acme_shared_keep_t *keep;       /* the workers' leases, renewed here */
     acme_status_shared_t status;    /* what this thread last wrote */
     char logged[256];               /* the failure last logged, "" after an answer */
 };
@@ -117,9 +118,11 @@ static apr_status_t link_tick(acme_shared_link_t *link, acme_redis_t *conn, apr_
                               const char **perr)
 {
     apr_time_t now = apr_time_now();
-    apr_status_t rv = APR_SUCCESS;
+    apr_status_t rv;
 
-    if (now - link->announced >= LINK_BEAT) {
+    /* first: a lease not renewed in time lets another server take over */
+    rv = acme_shared_keep_tick(link->keep, conn, p, perr);
+    if (rv == APR_SUCCESS && now - link->announced >= LINK_BEAT) {
         rv = acme_cluster_server_announce(conn, p, ACME_SHARED_NS, link->server_id,
                                           LINK_ANNOUNCE_TTL, perr);
         link->announced = rv == APR_SUCCESS ? now : 0;
@@ -220,6 +223,9 @@ apr_status_t acme_shared_link_start(acme_shared_link_t **plink, apr_pool_t *p,
     apr_allocator_owner_set(allocator, link->pool);
     apr_pool_tag(link->pool, "acme_shared_link");
     acme_shared_mirror_init(&link->mirror, link->pool, store, s);
+    if ((rv = acme_shared_keep_create(&link->keep, p, s)) != APR_SUCCESS) {
+        return rv;
+    }
     rv = apr_thread_create(&link->thread, NULL, link_main, link, link->pool);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ACME1802 cannot start the thread of "
@@ -228,6 +234,11 @@ apr_status_t acme_shared_link_start(acme_shared_link_t **plink, apr_pool_t *p,
     }
     *plink = link;
     return APR_SUCCESS;
+}
+
+acme_shared_keep_t *acme_shared_link_keep(acme_shared_link_t *link)
+{
+    return link ? link->keep : NULL;
 }
 
 int acme_shared_link_is_up(const acme_shared_link_t *link)

@@ -39,9 +39,9 @@
 
 APLOG_USE_MODULE(acme);
 
-/* Longer than a run's steps take; renewed by every run. */
-#define LEASE_TTL apr_time_from_sec(300)
-#define ACCOUNT_LEASE_TTL apr_time_from_sec(120)
+/* Leases are short and kept alive by the link while the run lasts
+ * (mod_acme_shared_keep.c): a server that dies holding one blocks the
+ * domain ACME_SHARED_LEASE_TTL at most. */
 /* A cluster's set that cannot be taken is tried again after this. */
 #define ACME_SHARED_IMPORT_RETRY apr_time_from_sec(300)
 
@@ -291,7 +291,10 @@ static apr_status_t account_sync(acme_shared_run_t *run, acme_drive_t *d,
     /* nobody has one: this server makes it, the others wait for it */
     rv = acme_lease_acquire(&run->account_lease, p, conn, ACME_SHARED_NS,
                             apr_pstrcat(p, "account.", run->ca, NULL), acme_shared_server_id(p),
-                            ACCOUNT_LEASE_TTL, &busy, &err);
+                            ACME_SHARED_LEASE_TTL, &busy, &err);
+    if (rv == APR_SUCCESS) {
+        acme_shared_keep_add(run->keep, run->account_lease);
+    }
     return rv == ACME_LEASE_EBUSY ? APR_EBUSY : rv;
 }
 
@@ -322,13 +325,18 @@ int acme_shared_sync_before(acme_shared_run_t *run, acme_drive_t *d, acme_drive_
         return ACME_SHARED_RUN;
     }
     run->ca_url = ca_url;
+    run->keep = acme_shared_link_keep(d->shared);
     rv = acme_drive_redis_get(&run->conn, clients, d->g, &err);
     /* the lease first: the set, the account and the job are then what the
      * last holder left (read before it, a set published in between was
      * missed while its job, read after, said "done": a second order) */
     if (rv == APR_SUCCESS) {
         rv = acme_lease_acquire(&run->lease, p, run->conn, ACME_SHARED_NS, dm->md->name,
-                                acme_shared_server_id(p), LEASE_TTL, &busy, &err);
+                                acme_shared_server_id(p), ACME_SHARED_LEASE_TTL, &busy,
+                                &err);
+    }
+    if (rv == APR_SUCCESS) {
+        acme_shared_keep_add(run->keep, run->lease);
     }
     if (rv == ACME_LEASE_EBUSY) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, d->s, "ACME1825 %s: renewal %s",
@@ -461,10 +469,12 @@ void acme_shared_sync_after(acme_shared_run_t *run, acme_drive_t *d, acme_drive_
         }
     }
     if (run->account_lease) {
+        acme_shared_keep_remove(run->keep, run->account_lease);
         acme_lease_release(run->account_lease, p, run->conn, NULL, &err);
         run->account_lease = NULL;
     }
     if (run->lease) {
+        acme_shared_keep_remove(run->keep, run->lease);
         acme_lease_release(run->lease, p, run->conn, NULL, &err);
         run->lease = NULL;
     }

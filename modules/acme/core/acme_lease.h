@@ -51,7 +51,10 @@
  * connection is its code (ACME_REDIS_ECONNECT, APR_TIMEUP, ...), and then the
  * lease's state is unknown: a renew or fenced write may or may not have
  * happened. A lease record may be used with any connection to the same
- * Redis, by one thread at a time.
+ * Redis. Threads: renew and release write the record's expiry, so they and
+ * acme_lease_expires() are one thread's at a time; the fenced writes and the
+ * other getters read only what acquire fixed, so one thread may write
+ * fenced while another renews (the glue's keep-alive does).
  *
  * Errors: as acme_redis.h (*perr in the pool passed, when perr is not NULL). */
 #ifndef ACME_LEASE_H
