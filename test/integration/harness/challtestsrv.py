@@ -84,6 +84,13 @@ class ChallTestSrv:
         """Removes all TXT records of host."""
         self.post("/clear-txt", {"host": _fqdn(host)})
 
+    def set_a(self, host, addresses):
+        """host resolves to addresses (IPv4) instead of the default 127.0.0.1."""
+        self.post("/add-a", {"host": _fqdn(host), "addresses": list(addresses)})
+
+    def clear_a(self, host):
+        self.post("/clear-a", {"host": _fqdn(host)})
+
     def txt(self, host):
         """What the DNS server answers now for TXT host."""
         return dns.txt(host, self.dns_server)
@@ -99,6 +106,7 @@ class ChallTestSrvHandle:
     def __init__(self, server):
         self.server = server
         self._txt_hosts = set()
+        self._a_hosts = set()
 
     def __getattr__(self, name):
         return getattr(self.server, name)
@@ -111,7 +119,15 @@ class ChallTestSrvHandle:
         self._txt_hosts.discard(_fqdn(host))
         self.server.clear_txt(host)
 
+    def set_a(self, host, addresses):
+        self._a_hosts.add(_fqdn(host))
+        self.server.set_a(host, addresses)
+
     def cleanup(self):
+        for host in sorted(self._a_hosts):
+            if self.server.alive():
+                self.server.clear_a(host)
+        self._a_hosts.clear()
         for host in sorted(self._txt_hosts):
             if self.server.alive():
                 self.server.clear_txt(host)
