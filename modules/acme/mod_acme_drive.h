@@ -74,6 +74,9 @@ typedef struct acme_drive_md_t {
                                      * renewed (persisted), "" if none */
     char warned[32];                /* notAfter of the certificate last reported as
                                      * expiring (persisted), "" if none */
+    int unshared;                   /* MDSharedStore: this server's newest set did
+                                     * not reach the cluster (persisted); shared
+                                     * as soon as Redis takes it */
     apr_array_header_t *challenges; /* const char *: the configured challenge types
                                      * this server can answer (see
                                      * acme_drive_md_init); read-only */

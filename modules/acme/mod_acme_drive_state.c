@@ -100,6 +100,7 @@ static void state_load(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p)
     }
     copy_marker(dm->notified, sizeof(dm->notified), notified);
     copy_marker(dm->warned, sizeof(dm->warned), warned);
+    dm->unshared = json_is_true(json_object_get(json, "unshared"));
 }
 
 void acme_drive_md_save(acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *p)
@@ -123,6 +124,9 @@ void acme_drive_md_save(acme_drive_t *d, const acme_drive_md_t *dm, apr_pool_t *
     }
     if (dm->warned[0]) {
         json_object_set_new(json, "warned", json_string(dm->warned));
+    }
+    if (dm->unshared) {
+        json_object_set_new(json, "unshared", json_true());
     }
     rv = acme_json_dump(&text, &len, p, json);
     if (rv == APR_SUCCESS) {
@@ -360,5 +364,5 @@ apr_time_t acme_drive_md_init(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, d->s, "ACME1444 %s: renewal due now (%s)",
                      md->name, reason_text(sched.reason));
     }
-    return due;
+    return dm->unshared ? now : due;    /* shared first (mod_acme_shared_sync.c) */
 }

@@ -95,11 +95,19 @@ apr_status_t acme_drive_redis_get(acme_redis_t **pconn, acme_drive_clients_t *cl
                                   const acme_config_global_t *g, const char **perr)
 {
     acme_redis_options_t opts;
+    apr_pool_t *ping_pool;
     apr_status_t rv;
 
-    if (clients->redis && acme_redis_is_open(clients->redis)) {
-        *pconn = clients->redis;
-        return APR_SUCCESS;
+    /* a kept connection is checked: one that Redis closed while idle (a
+     * restart) would fail the run's first step and delay it by a retry */
+    if (clients->redis && acme_redis_is_open(clients->redis)
+        && apr_pool_create(&ping_pool, clients->pool) == APR_SUCCESS) {
+        rv = acme_redis_ping(clients->redis, ping_pool, NULL);
+        apr_pool_destroy(ping_pool);
+        if (rv == APR_SUCCESS) {
+            *pconn = clients->redis;
+            return APR_SUCCESS;
+        }
     }
     acme_redis_close(clients->redis);   /* frees a failed one's memory */
     clients->redis = NULL;
@@ -389,8 +397,14 @@ static apr_time_t run_with_locks(acme_drive_t *d, acme_drive_md_t *dm,
             break;
         case ACME_SHARED_WAIT:
             break;
+        case ACME_SHARED_SHARED:
+            next = now;     /* the schedule decides what follows */
+            break;
         default:
             next = run_locked(d, dm, clients, &shared_run, p, now);
+        }
+        if (dm->unshared && next > now + ACME_SHARED_BUSY_WAIT) {
+            next = now + ACME_SHARED_BUSY_WAIT;     /* shared once Redis answers */
         }
     }
     else if (APR_STATUS_IS_TIMEUP(rv)) {
@@ -418,6 +432,9 @@ static apr_time_t job_run(acme_drive_t *d, acme_drive_md_t *dm,
 
     expiring_check(d, dm, p, now);
     acme_ari_check(d, dm, clients, p, now);
+    if (dm->unshared && now < dm->renew_at) {
+        return run_with_locks(d, dm, clients, p, now);  /* only shares it */
+    }
     if (now < dm->renew_at) {
         return acme_ari_next(dm, dm->renew_at);    /* only a warning or ARI check was due */
     }

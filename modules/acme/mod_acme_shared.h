@@ -75,7 +75,8 @@ apr_status_t acme_shared_keep_tick(acme_shared_keep_t *keep, acme_redis_t *conn,
 typedef enum {
     ACME_SHARED_RUN,        /* run the job (the lease is held, or no cluster) */
     ACME_SHARED_STAGED,     /* the cluster's newer set was staged: no run */
-    ACME_SHARED_WAIT        /* another server renews, or Redis failed: *pnext */
+    ACME_SHARED_WAIT,       /* another server renews, or Redis failed: *pnext */
+    ACME_SHARED_SHARED      /* this server's set, not shared before, now is: no run */
 } acme_shared_sync_e;
 
 /* One job run's share of the cluster. */

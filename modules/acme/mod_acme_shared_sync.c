@@ -311,6 +311,18 @@ static void job_import(acme_drive_t *d, const acme_drive_md_t *dm, acme_redis_t 
     }
 }
 
+/* dm->unshared, persisted when it changes. */
+static void unshared_set(acme_drive_t *d, acme_drive_md_t *dm, apr_pool_t *p, int unshared)
+{
+    if (dm->unshared != unshared) {
+        dm->unshared = unshared;
+        acme_drive_md_save(d, dm, p);
+    }
+}
+
+static int share_later(acme_shared_run_t *run, acme_drive_t *d, acme_drive_md_t *dm,
+                       apr_pool_t *p, apr_time_t now, apr_time_t *pnext);
+
 int acme_shared_sync_before(acme_shared_run_t *run, acme_drive_t *d, acme_drive_md_t *dm,
                             acme_drive_clients_t *clients, const char *ca_url, apr_pool_t *p,
                             apr_time_t now, apr_time_t *pnext)
@@ -353,9 +365,15 @@ int acme_shared_sync_before(acme_shared_run_t *run, acme_drive_t *d, acme_drive_
         return ACME_SHARED_WAIT;
     }
     if ((imported = set_import(d, dm, run->conn, p, now)) != 0) {
+        if (imported > 0) {
+            unshared_set(d, dm, p, 0);  /* the cluster's newer set replaces ours */
+        }
         *pnext = now + ACME_SHARED_IMPORT_RETRY;
         acme_shared_sync_after(run, d, dm, p, NULL);
         return imported > 0 ? ACME_SHARED_STAGED : ACME_SHARED_WAIT;
+    }
+    if (dm->unshared) {
+        return share_later(run, d, dm, p, now, pnext);
     }
     if ((rv = account_sync(run, d, dm, run->conn, p)) != APR_SUCCESS) {
         if (rv != APR_EBUSY) {
@@ -370,15 +388,47 @@ int acme_shared_sync_before(acme_shared_run_t *run, acme_drive_t *d, acme_drive_
     return ACME_SHARED_RUN;
 }
 
-/* The staged set, its keys sealed, to the cluster. */
+/* No md.json and no key in STAGING (the key holder's rule for sealing the
+ * live key instead, acme_keys_local.c). */
+static int nothing_staged(apr_pool_t *p, acme_store_t *store, const acme_drive_md_t *dm)
+{
+    int i;
+
+    if (!APR_STATUS_IS_ENOENT(acme_store_exists(store, p, ACME_STORE_STAGING, dm->md->name,
+                                                ACME_ASPECT_MD))) {
+        return 0;
+    }
+    for (i = 0; i < dm->md->props.pkey_specs->nelts; ++i) {
+        const char *key = acme_layout_privkey(p, acme_pkey_spec_name(p, spec_at(dm, i)));
+
+        if (!APR_STATUS_IS_ENOENT(acme_store_exists(store, p, ACME_STORE_STAGING, dm->md->name,
+                                                    key))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The staged set, its keys sealed, to the cluster; with none staged, the
+ * live one (activated before the cluster could take it: the key holder
+ * seals the live keys then). */
 static apr_status_t set_publish(acme_shared_run_t *run, acme_drive_t *d,
                                 const acme_drive_md_t *dm, apr_pool_t *p, const char **perr)
 {
-    apr_hash_t *files = chains_of(p, d->store, ACME_STORE_STAGING, dm);
+    acme_store_group_e group = ACME_STORE_STAGING;
+    apr_hash_t *files = chains_of(p, d->store, group, dm);
     acme_cluster_text_t *t;
     acme_cluster_set_t *set;
-    apr_status_t rv = files ? APR_SUCCESS : APR_ENOENT;
+    apr_status_t rv;
     int i;
+
+    /* live only with nothing staged: the key holder seals the staged key
+     * when there is one (a renewal under way: shared after it) */
+    if (files == NULL && nothing_staged(p, d->store, dm)) {
+        group = ACME_STORE_LIVE;
+        files = chains_of(p, d->store, group, dm);
+    }
+    rv = files ? APR_SUCCESS : APR_ENOENT;
 
     for (i = 0; rv == APR_SUCCESS && i < dm->md->props.pkey_specs->nelts; ++i) {
         const acme_pkey_spec_t *spec = spec_at(dm, i);
@@ -392,7 +442,7 @@ static apr_status_t set_publish(acme_shared_run_t *run, acme_drive_t *d,
     }
     if (rv == APR_SUCCESS) {
         t = apr_pcalloc(p, sizeof(*t));
-        rv = acme_store_load(&t->data, &t->len, p, d->store, ACME_STORE_STAGING, dm->md->name,
+        rv = acme_store_load(&t->data, &t->len, p, d->store, group, dm->md->name,
                              ACME_ASPECT_MD);
         apr_hash_set(files, ACME_ASPECT_MD, APR_HASH_KEY_STRING, t);
     }
@@ -434,23 +484,67 @@ static apr_status_t account_publish(acme_shared_run_t *run, acme_drive_t *d,
     return rv;
 }
 
+static apr_status_t job_publish(acme_shared_run_t *run, acme_drive_t *d,
+                                const acme_drive_md_t *dm, apr_pool_t *p, const char **perr)
+{
+    const char *job;
+    apr_size_t len;
+
+    if (acme_store_load(&job, &len, p, d->store, ACME_STORE_JOBS, dm->md->name,
+                        ACME_ASPECT_JOB) != APR_SUCCESS) {
+        return APR_SUCCESS;     /* none (removed once done) */
+    }
+    return acme_cluster_job_put(run->lease, p, run->conn, ACME_SHARED_NS, dm->md->name, job,
+                                perr);
+}
+
+/* A set this server made while the cluster could not take it (Redis away
+ * at the end of its run): under the lease, with the cluster's set not
+ * newer, it goes to the cluster now, staged or already live; else the
+ * others would order the domain again and serve another certificate. */
+static int share_later(acme_shared_run_t *run, acme_drive_t *d, acme_drive_md_t *dm,
+                       apr_pool_t *p, apr_time_t now, apr_time_t *pnext)
+{
+    const char *err = NULL;
+    apr_status_t rv;
+
+    rv = set_publish(run, d, dm, p, &err);
+    if (rv == APR_SUCCESS) {
+        rv = job_publish(run, d, dm, p, &err);
+    }
+    if (rv == APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, d->s, "ACME1831 %s: shared the set this "
+                     "server made while the cluster could not take it", dm->md->name);
+        unshared_set(d, dm, p, 0);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, d->s, "ACME1832 %s: the set this server "
+                     "made is not shared yet, trying again: %s", dm->md->name, err ? err : "?");
+    }
+    *pnext = now + (rv == APR_SUCCESS ? 0 : APR_STATUS_IS_ENOENT(rv) ? ACME_SHARED_IMPORT_RETRY
+                                                                   : ACME_SHARED_BUSY_WAIT);
+    acme_shared_sync_after(run, d, dm, p, NULL);
+    return rv == APR_SUCCESS ? ACME_SHARED_SHARED : ACME_SHARED_WAIT;
+}
+
 void acme_shared_sync_after(acme_shared_run_t *run, acme_drive_t *d, acme_drive_md_t *dm,
                             apr_pool_t *p, const acme_renew_outcome_t *out)
 {
     acme_cluster_account_t *acct;
-    const char *job, *err = NULL;
-    apr_size_t len;
+    const char *err = NULL;
     apr_status_t rv = APR_SUCCESS;
 
     if (run->lease && out) {
         if (out->status == ACME_RENEW_DONE) {
             rv = set_publish(run, d, dm, p, &err);
+            /* not ELOST: the next holder continues the job; else this
+             * server's set goes to the cluster as soon as it answers */
+            if (rv != ACME_LEASE_ELOST) {
+                unshared_set(d, dm, p, rv != APR_SUCCESS);
+            }
         }
-        if (rv == APR_SUCCESS
-            && acme_store_load(&job, &len, p, d->store, ACME_STORE_JOBS, dm->md->name,
-                               ACME_ASPECT_JOB) == APR_SUCCESS) {
-            rv = acme_cluster_job_put(run->lease, p, run->conn, ACME_SHARED_NS, dm->md->name,
-                                      job, &err);
+        if (rv == APR_SUCCESS) {
+            rv = job_publish(run, d, dm, p, &err);
         }
         if (rv == APR_SUCCESS && run->ca
             && acme_cluster_account_get(&acct, p, run->conn, ACME_SHARED_NS, run->ca, &err)

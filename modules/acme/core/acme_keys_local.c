@@ -180,6 +180,29 @@ static apr_status_t no_seal_key(const char **perr)
     return APR_ENOTIMPL;
 }
 
+/* The domain key a seal is for: the staged one (a renewal just made it),
+ * else, with none staged, the live one: a set activated before the cluster
+ * could take it is shared later (mod_acme_shared_sync.c). */
+static apr_status_t seal_domain_key(acme_pkey_t **pkey, apr_pool_t *p, keys_local_t *kl,
+                                    const char *md, const acme_pkey_spec_t *spec,
+                                    const char **perr)
+{
+    const char *aspect = acme_layout_privkey(p, acme_pkey_spec_name(p, spec));
+    apr_status_t rv;
+
+    rv = key_load(pkey, p, kl, ACME_STORE_STAGING, md, aspect, perr);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        rv = key_load(pkey, p, kl, ACME_STORE_LIVE, md, aspect, perr);
+    }
+    if (rv == APR_SUCCESS && !acme_pkey_spec_eq(acme_pkey_get_spec(*pkey), spec)) {
+        if (perr) {
+            *perr = "a key of another spec";
+        }
+        rv = APR_ENOENT;
+    }
+    return rv;
+}
+
 static apr_status_t local_seal(const char **psealed, apr_pool_t *p, void *baton,
                                const acme_keys_which_t *which, const char *aad,
                                const char **perr)
@@ -197,7 +220,7 @@ static apr_status_t local_seal(const char **psealed, apr_pool_t *p, void *baton,
     rv = which->account_id
          ? key_load(&key, p, kl, ACME_STORE_ACCOUNTS, which->account_id,
                     ACME_ASPECT_ACCOUNT_KEY, perr)
-         : local_domain_key(&key, p, kl, which->md, which->spec, 0, perr);
+         : seal_domain_key(&key, p, kl, which->md, which->spec, perr);
     if (rv != APR_SUCCESS) {
         return rv;
     }
