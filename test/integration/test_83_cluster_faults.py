@@ -149,3 +149,48 @@ def test_lease_holder_killed_mid_renewal(make_httpd, pebble, ca, ports, proxy, c
         no_crashes(survivors)
     finally:
         redis.stop()
+
+
+@pytest.mark.parametrize("restart", ["kept", "empty"])
+def test_redis_stopped_during_renewals(make_httpd, pebble, ca, ports, proxy, challtestsrv,
+                                       test_dir, key_file, restart):
+    """kept: the restarted Redis has every key (append-only file); empty:
+    it lost them all (also the fencing counters), as a replaced one."""
+    domains = [f"r{i}.cluster.test" for i in range(4)]
+    acme = pebble(env=EXACT, fresh=True)
+    redis = RedisServer(ports.redis, os.path.join(test_dir, "redis"),
+                        persist=restart == "kept").start()
+    try:
+        held = proxy.hold(FINALIZE)
+        servers = cluster(make_httpd, proxy, ca, redis, key_file, domains, 2)
+        held.wait(180)      # the first order exists, its finalize waits
+        marks = [s.log_mark() for s in servers]
+        redis.stop()
+        for server, mark in zip(servers, marks):
+            server.wait_for_log(r"ACME1801 MDSharedStore: ", timeout=60, since=mark)
+        held.release()      # that renewal ends while Redis is away
+        wait_for(lambda: any(r.path.startswith("/certZ/") for r in proxy.requests)
+                 or held.released.is_set(), 60, "the held renewal to go on")
+        time.sleep(5)       # the outage lasts (not an assertion)
+        marks = [s.log_mark() for s in servers]
+        redis.start()
+        for server, mark in zip(servers, marks):
+            server.wait_for_log(r"ACME1800 MDSharedStore .* answers again", timeout=120,
+                                since=mark)
+
+        for server in servers:
+            left = wait_all_served(server, domains, timeout=300)
+            assert not left, f"{server.address} does not serve {left}:\n" \
+                             f"{server.error_log()[-4000:]}"
+        for domain in domains:
+            wait_for(lambda: len({s.served_certificate(domain).pem for s in servers}) == 1,
+                     180, f"both servers to serve the same certificate for {domain}")
+            wait_for(lambda: redis.cli("EXISTS", f"{NS}:set:{domain}").strip() == "1", 120,
+                     f"the cluster's set of {domain}")
+            check_set(redis, servers, domain)
+        orders = pebble_orders(acme)
+        print(f"\n{restart}: orders created for {len(domains)} domains: {orders}")
+        assert orders <= 2 * len(domains)
+        no_crashes(servers)
+    finally:
+        redis.stop()

@@ -1,6 +1,8 @@
 """A real redis-server for the cluster's tests (MDSharedStore): started by
-the test on the suite's redis port of 127.0.0.1, with no persistence, in the
-test's directory; `cli()` talks to it with redis-cli."""
+the test on the suite's redis port of 127.0.0.1, in the test's directory, with no
+persistence unless asked (persist=True: an append-only file fsynced at every
+write, so a stop and start() on the same directory keeps every key, the
+fencing counters included); `cli()` talks to it with redis-cli."""
 import os
 import shutil
 import subprocess
@@ -21,9 +23,10 @@ def _binary(name):
 
 
 class RedisServer:
-    def __init__(self, port, directory, password=None, tls=None):
+    def __init__(self, port, directory, password=None, tls=None, persist=False):
         """tls: (cert_path, key_path, ca_path): the port speaks TLS only."""
         self.port, self.directory, self.password, self.tls = port, directory, password, tls
+        self.persist = persist
         self.proc = None
 
     def url(self, password=None, host="127.0.0.1"):
@@ -36,8 +39,8 @@ class RedisServer:
         ensure_free("redis-server", self.port)
         os.makedirs(self.directory, exist_ok=True)
         argv = [_binary("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", self.directory,
-                "--daemonize", "no"]
+                "--save", "", "--appendonly", "yes" if self.persist else "no",
+                "--appendfsync", "always", "--dir", self.directory, "--daemonize", "no"]
         if self.password:
             argv += ["--requirepass", self.password]
         if self.tls:
