@@ -83,7 +83,8 @@ static apr_status_t publish_and_wait(acme_shared_events_t *e, apr_pool_t *p,
         || (rv = acme_cluster_chal_publish(conn, p, ACME_SHARED_NS, &chal, &err))
            != APR_SUCCESS) {
         *pwhy = apr_pstrcat(p, "MDSharedStore: ", err ? err : "?", NULL);
-        return rv;
+        /* a wrong password or TLS setup needs a fix; else retried soon */
+        return rv == ACME_REDIS_EAUTH || rv == ACME_REDIS_ETLS ? rv : ACME_REDIS_ECONNECT;
     }
     while ((missing = missing_acks(p, conn, &chal, &err)) != NULL && *missing
            && apr_time_now() < until && !acme_child_is_stopping()) {

@@ -6,6 +6,7 @@
 
 #include "acme_headers.h"
 #include "acme_log.h"
+#include "acme_redis.h"
 #include "acme_result.h"
 
 acme_result_t *acme_result_create(apr_pool_t *p)
@@ -47,6 +48,11 @@ acme_problem_action_e acme_result_status_action(apr_status_t rv)
     case ACME_HTTP_ETOOLARGE:
     case ACME_HTTP_EPROTOCOL:
     case APR_ENOSPC:            /* a full disk frees up; an oversized answer may not recur */
+    /* the cluster's Redis away or restarting (LOADING) at a step that needs
+     * it (an http-01 answer to share): it comes back */
+    case ACME_REDIS_ECONNECT:
+    case ACME_REDIS_EPROTOCOL:
+    case ACME_REDIS_ESERVER:
         return ACME_ACTION_RETRY;
     case ACME_HTTP_ETLS:
         return ACME_ACTION_FIX_CONFIG;
