@@ -215,12 +215,15 @@ static apr_status_t watchdog_starting(wd_baton_t *b, apr_pool_t *ptemp)
 
     rv = drive_make(&d, b);
     if (rv == APR_SUCCESS && (rv = drive_schedule(d, &b->stopping, ptemp)) == APR_SUCCESS) {
+        /* the link before the workers, which read d->shared */
+        acme_shared_link_start(&d->shared, d->pool, d->g, d->store, d->s);
         rv = acme_renewals_start(d);
     }
     if (APR_STATUS_IS_EINTR(rv)) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, b->s, "ACME1490 renewal watchdog told to stop "
                      "while starting in pid %ld", (long)getpid());
         acme_renewals_stop(d);
+        acme_shared_link_stop(d->shared);
         apr_pool_destroy(d->pool);
         return rv;
     }
@@ -230,12 +233,12 @@ static apr_status_t watchdog_starting(wd_baton_t *b, apr_pool_t *ptemp)
                      acme_glue_store_get() ? "open" : "not open");
         if (d != NULL) {
             acme_renewals_stop(d);
+            acme_shared_link_stop(d->shared);
             apr_pool_destroy(d->pool);
         }
         return rv;
     }
     b->drive = d;
-    acme_shared_link_start(&d->shared, d->pool, d->g, d->store, d->s);
     next = acme_renewals_dispatch(d, apr_time_now());
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, b->s, "ACME1430 renewal watchdog running in pid "
                  "%ld: %d domains, %d workers, next look at %s", (long)getpid(),
