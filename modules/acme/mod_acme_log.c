@@ -23,17 +23,19 @@ static int log_level_to_httpd(acme_log_level_e level)
     }
 }
 
+apr_status_t acme_glue_log_rv(apr_status_t rv)
+{
+    /* httpd renders a status as "(code)text"; for the core's own codes in
+     * APR's user range that text would be "APR does not understand this error
+     * code", so those go without it (the message itself says what failed). */
+    return rv >= APR_OS_START_USERERR && rv < APR_OS_START_CANONERR ? 0 : rv;
+}
+
 static void log_cb(void *baton, acme_log_level_e level, apr_status_t rv, const char *msg)
 {
     server_rec *s = baton;
 
-    /* httpd renders a status as "(code)text"; for the core's own codes in
-     * APR's user range that text would be "APR does not understand this error
-     * code", so those go without it (the message itself says what failed). */
-    if (rv >= APR_OS_START_USERERR && rv < APR_OS_START_CANONERR) {
-        rv = 0;
-    }
-    ap_log_error(APLOG_MARK, log_level_to_httpd(level), rv, s, "%s", msg);
+    ap_log_error(APLOG_MARK, log_level_to_httpd(level), acme_glue_log_rv(rv), s, "%s", msg);
 }
 
 /* The server_rec dies with pconf: no callback may point at it afterwards. */

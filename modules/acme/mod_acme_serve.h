@@ -35,6 +35,10 @@ extern module AP_MODULE_DECLARE_DATA acme_module;
  * server), up to the module's log level there. Undone when pconf is cleared. */
 void acme_glue_log_install(server_rec *s, apr_pool_t *pconf);
 
+/* `rv` as ap_log_error() should get it: 0 for the core's own codes (APR's
+ * user range), whose text would be "APR does not understand this error". */
+apr_status_t acme_glue_log_rv(apr_status_t rv);
+
 /* ------------------------------------------------ mod_acme_store.c */
 
 /* True on httpd's first configuration pass at start-up (the dry run). */

@@ -15,6 +15,7 @@
 #include "acme_cluster_chal.h"
 #include "acme_layout.h"
 #include "mod_acme_child.h"
+#include "mod_acme_serve.h"
 #include "mod_acme_shared.h"
 
 APLOG_USE_MODULE(acme);
@@ -168,7 +169,8 @@ static void copy_in(acme_shared_mirror_t *m, apr_pool_t *p, acme_redis_t *conn,
                          acme_layout_http01(p, chal->token), chal->keyauth,
                          strlen(chal->keyauth), 0);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, m->s, "ACME1812 cannot keep %s's answer "
+        ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv),
+                     m->s, "ACME1812 cannot keep %s's answer "
                      "for %s in the store", chal->by, chal->domain);
         return;
     }
