@@ -8,7 +8,9 @@ import datetime
 import json
 import os
 import pwd
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -25,13 +27,23 @@ def acmectl(acme_config, *args, user=None, timeout=30):
     preexec = None
     if user:
         pw = pwd.getpwnam(user)
+        # the build directory may be closed to other users (a clone under
+        # mktemp -d is 0700): the user runs a copy from a directory it can
+        # enter, as an installed acmectl would be
+        bindir = tempfile.mkdtemp(prefix="acmectl-")
+        os.chmod(bindir, 0o755)
+        path = shutil.copy(path, bindir)
 
         def preexec():
             os.setgroups([])
             os.setgid(pw.pw_gid)
             os.setuid(pw.pw_uid)
-    return subprocess.run([path, *args], capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=preexec)
+    try:
+        return subprocess.run([path, *args], capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=preexec)
+    finally:
+        if user:
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 def listing(acme_config, *args):
