@@ -1,13 +1,17 @@
 /* The end of a child process: no watchdog thread still runs when it exits.
  *
  * mod_watchdog starts its threads on a pool of its own that only
- * apr_terminate() destroys (joining them), and apr_terminate() is an atexit
- * handler registered before OpenSSL's: at exit(), OPENSSL_cleanup() runs
- * first, and the pool that holds a thread's own pool goes while the thread
- * may still be ending. A watchdog thread still running then (its last tick,
- * its own exit, an OCSP fetch) used freed memory: a double free in the
- * watchdog thread under ASan at stop, a segfault in a child stopping right
- * after a graceful restart.
+ * apr_terminate() destroys (joining them). At exit(), the atexit handlers
+ * run in reverse order of registration: httpd registers its terminate
+ * handler when the MPM first runs, after OpenSSL's (mod_ssl's pre_config,
+ * curl_global_init()), so it runs first; its pool teardown runs the
+ * process's cleanups, which unload mod_acme.so (and libcurl with it), and
+ * OPENSSL_cleanup() runs last. A watchdog thread still running at exit()
+ * (its last tick, its own exit, an OCSP fetch) used memory or code freed
+ * under it: a double free in the watchdog thread under ASan at stop, a
+ * segfault in a child stopping right after a graceful restart. (An earlier
+ * version of this comment had the two handlers the other way round; the
+ * order above was read off Debian's apache2 binary.)
  *
  * So the child waits for those threads before it exits. Which they are is
  * seen twice: the threads that appear while mod_watchdog's child_init runs
