@@ -38,12 +38,7 @@ static void live_input(acme_schedule_input_t *in, const acmectl_domain_t *dom)
             in->changed = 1;
             continue;
         }
-        in->changed |= !pair->names_ok;
-        in->not_before = (!in->has_cert || pair->not_before > in->not_before)
-                         ? pair->not_before : in->not_before;
-        in->not_after = (!in->has_cert || pair->not_after < in->not_after)
-                        ? pair->not_after : in->not_after;
-        in->has_cert = 1;
+        acme_schedule_input_add(in, pair->not_before, pair->not_after, pair->names_ok);
     }
     in->renew_window = dom->md->renew_window;
     in->warn_window = dom->md->warn_window;

@@ -171,15 +171,6 @@ static apr_status_t live_leaf(apr_time_t *pnb, apr_time_t *pna, int *pnames_ok,
     return APR_SUCCESS;
 }
 
-/* Adds one key type's leaf to the scheduler's view. */
-static void live_add(acme_schedule_input_t *in, apr_time_t nb, apr_time_t na, int names_ok)
-{
-    in->changed |= !names_ok;
-    in->not_before = (!in->has_cert || nb > in->not_before) ? nb : in->not_before;
-    in->not_after = (!in->has_cert || na < in->not_after) ? na : in->not_after;
-    in->has_cert = 1;
-}
-
 /* The LIVE set's leaves as this generation's configuration pass checked
  * them (acme_served_live_pairs, inherited from the parent): at 10,000
  * domains, decoding every chain again cost the watchdog child seconds of
@@ -208,7 +199,7 @@ static int live_from_served(acme_schedule_input_t *in, const acme_config_md_t *m
             in->changed = 1;
             continue;
         }
-        live_add(in, pair->not_before, pair->not_after, pair->names_ok);
+        acme_schedule_input_add(in, pair->not_before, pair->not_after, pair->names_ok);
     }
     return 1;
 }
@@ -241,7 +232,7 @@ static apr_status_t live_input(acme_schedule_input_t *in, acme_drive_t *d,
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        live_add(in, nb, na, names_ok);
+        acme_schedule_input_add(in, nb, na, names_ok);
     }
     if (in->has_cert && !acme_served_has_cert(md)) {
         /* the certificates parse, but no pair of them is served (a key that

@@ -169,9 +169,9 @@ static void copy_in(acme_shared_mirror_t *m, apr_pool_t *p, acme_redis_t *conn,
                          acme_layout_http01(p, chal->token), chal->keyauth,
                          strlen(chal->keyauth), 0);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv),
-                     m->s, "ACME1812 cannot keep %s's answer "
-                     "for %s in the store", chal->by, chal->domain);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv), m->s,
+                     "ACME1812 cannot keep %s's answer for %s in the store", chal->by,
+                     chal->domain);
         return;
     }
     if (acme_cluster_chal_ack(conn, p, ACME_SHARED_NS, chal, self, &err) != APR_SUCCESS) {

@@ -112,10 +112,10 @@ static void keep_lost(acme_shared_keep_t *keep, keep_entry_t *e, apr_status_t rv
                       const char *why)
 {
     e->lost = 1;
-    ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv),
-                 keep->s, "ACME1830 lease %s (token %"
-                 APR_INT64_T_FMT ") lost: %s; its run's results are not shared, the next "
-                 "holder continues", acme_lease_key(e->lease), acme_lease_token(e->lease), why);
+    ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv), keep->s,
+                 "ACME1830 lease %s (token %" APR_INT64_T_FMT ") lost: %s; its run's results "
+                 "are not shared, the next holder continues", acme_lease_key(e->lease),
+                 acme_lease_token(e->lease), why);
 }
 
 apr_status_t acme_shared_keep_tick(acme_shared_keep_t *keep, acme_redis_t *conn,

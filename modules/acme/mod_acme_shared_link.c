@@ -229,9 +229,9 @@ apr_status_t acme_shared_link_start(acme_shared_link_t **plink, apr_pool_t *p,
     }
     rv = apr_thread_create(&link->thread, NULL, link_main, link, link->pool);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, acme_glue_log_rv(rv),
-                     s, "ACME1802 cannot start the thread of "
-                     "MDSharedStore %s; renewals wait", g->shared_url->printable);
+        ap_log_error(APLOG_MARK, APLOG_ERR, acme_glue_log_rv(rv), s,
+                     "ACME1802 cannot start the thread of MDSharedStore %s; renewals wait",
+                     g->shared_url->printable);
         return rv;
     }
     *plink = link;

@@ -162,9 +162,8 @@ static int set_import(acme_drive_t *d, acme_drive_md_t *dm, acme_redis_t *conn, 
     rv = acme_cluster_set_get(&set, p, conn, ACME_SHARED_NS, md, &err);
     if (rv != APR_SUCCESS) {
         if (!APR_STATUS_IS_ENOENT(rv)) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv),
-                         d->s, "ACME1820 %s: the cluster's set "
-                         "is not used: %s", md, err);
+            ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv), d->s,
+                         "ACME1820 %s: the cluster's set is not used: %s", md, err);
         }
         return 0;
     }
@@ -212,10 +211,9 @@ static int set_import(acme_drive_t *d, acme_drive_md_t *dm, acme_redis_t *conn, 
                              t->len, 0);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv),
-                     d->s, "ACME1821 %s: the cluster's set "
-                     "(token %" APR_INT64_T_FMT ") is not taken: %s%s%s", md, set->token, step,
-                     err ? ": " : "", err ? err : "");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv), d->s,
+                     "ACME1821 %s: the cluster's set (token %" APR_INT64_T_FMT ") is not "
+                     "taken: %s%s%s", md, set->token, step, err ? ": " : "", err ? err : "");
         acme_store_purge(d->store, p, ACME_STORE_STAGING, md);
         return unusable ? 0 : -1;
     }
@@ -361,9 +359,9 @@ int acme_shared_sync_before(acme_shared_run_t *run, acme_drive_t *d, acme_drive_
         return ACME_SHARED_WAIT;
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv),
-                     d->s, "ACME1826 %s: renewal waits for "
-                     "MDSharedStore: %s", dm->md->name, err ? err : "?");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv), d->s,
+                     "ACME1826 %s: renewal waits for MDSharedStore: %s", dm->md->name,
+                     err ? err : "?");
         *pnext = now + ACME_SHARED_BUSY_WAIT;
         acme_shared_sync_after(run, d, dm, p, NULL);
         return ACME_SHARED_WAIT;
@@ -381,9 +379,8 @@ int acme_shared_sync_before(acme_shared_run_t *run, acme_drive_t *d, acme_drive_
     }
     if ((rv = account_sync(run, d, dm, run->conn, p)) != APR_SUCCESS) {
         if (rv != APR_EBUSY) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv),
-                         d->s, "ACME1826 %s: renewal waits "
-                         "for the cluster's account", dm->md->name);
+            ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv), d->s,
+                         "ACME1826 %s: renewal waits for the cluster's account", dm->md->name);
         }
         *pnext = now + apr_time_from_sec(5);
         acme_shared_sync_after(run, d, dm, p, NULL);
@@ -523,9 +520,9 @@ static int share_later(acme_shared_run_t *run, acme_drive_t *d, acme_drive_md_t 
         unshared_set(d, dm, p, 0);
     }
     else {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv),
-                     d->s, "ACME1832 %s: the set this server "
-                     "made is not shared yet, trying again: %s", dm->md->name, err ? err : "?");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv), d->s,
+                     "ACME1832 %s: the set this server made is not shared yet, trying again: "
+                     "%s", dm->md->name, err ? err : "?");
     }
     *pnext = now + (rv == APR_SUCCESS ? 0 : APR_STATUS_IS_ENOENT(rv) ? ACME_SHARED_IMPORT_RETRY
                                                                    : ACME_SHARED_BUSY_WAIT);
@@ -560,8 +557,8 @@ void acme_shared_sync_after(acme_shared_run_t *run, acme_drive_t *d, acme_drive_
             rv = APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;   /* none made yet */
         }
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv),
-                         d->s, "ACME1827 %s: %s", dm->md->name,
+            ap_log_error(APLOG_MARK, APLOG_WARNING, acme_glue_log_rv(rv), d->s,
+                         "ACME1827 %s: %s", dm->md->name,
                          rv == ACME_LEASE_ELOST
                          ? apr_pstrcat(p, "lost the renewal's lease; another server continues"
                                        " (", err, ")", NULL)

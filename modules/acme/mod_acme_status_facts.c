@@ -223,11 +223,7 @@ static void facts_schedule(acme_status_md_t *smd, apr_time_t now)
     memset(&in, 0, sizeof(in));
     for (i = 0; i < smd->live->nelts; ++i) {
         const acme_status_cert_t *c = &APR_ARRAY_IDX(smd->live, i, acme_status_cert_t);
-        in.not_before = (!in.has_cert || c->valid_from > in.not_before) ? c->valid_from
-                                                                        : in.not_before;
-        in.not_after = (!in.has_cert || c->valid_until < in.not_after) ? c->valid_until
-                                                                       : in.not_after;
-        in.has_cert = 1;
+        acme_schedule_input_add(&in, c->valid_from, c->valid_until, 1);
     }
     smd->valid_until = in.not_after;
     /* a key spec without a certificate wants one now (a missing name,

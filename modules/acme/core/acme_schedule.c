@@ -120,6 +120,16 @@ static apr_status_t cert_times(acme_schedule_t *s, const acme_schedule_input_t *
     return APR_SUCCESS;
 }
 
+void acme_schedule_input_add(acme_schedule_input_t *in, apr_time_t not_before,
+                             apr_time_t not_after, int names_ok)
+{
+    in->changed |= !names_ok;
+    in->not_before = (!in->has_cert || not_before > in->not_before) ? not_before
+                                                                     : in->not_before;
+    in->not_after = (!in->has_cert || not_after < in->not_after) ? not_after : in->not_after;
+    in->has_cert = 1;
+}
+
 apr_status_t acme_schedule_compute(acme_schedule_t *psched, const acme_schedule_input_t *in,
                                    apr_time_t now)
 {

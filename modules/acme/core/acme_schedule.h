@@ -103,6 +103,12 @@ typedef struct {
                                      * ended before notBefore) */
 } acme_schedule_t;
 
+/* Adds one key type's certificate to `in`: a set is judged by its latest
+ * notBefore and its earliest notAfter; one that misses a configured name
+ * marks it changed. */
+void acme_schedule_input_add(acme_schedule_input_t *in, apr_time_t not_before,
+                             apr_time_t not_after, int names_ok);
+
 /* Decides when the domain described by `in` is to be renewed, as seen at
  * `now`. Precedence: no certificate (due), expired, changed (due), a usable
  * ARI window, the renew window. *psched is only written on success.

@@ -346,15 +346,23 @@ static apr_status_t base_fd_close(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t acme_store_fs_open(acme_store_t **pstore, apr_pool_t *p, const char *base_dir)
+/* A store record for base_dir, owned by this process's user. */
+static acme_store_fs_t *fs_new(apr_pool_t *p, const char *base_dir)
 {
     acme_store_fs_t *fs = apr_pcalloc(p, sizeof(*fs));
-    apr_status_t rv;
 
     fs->base = apr_pstrdup(p, base_dir);
     fs->self.uid = geteuid();
     fs->self.gid = getegid();
     fs->self.set = 1;
+    return fs;
+}
+
+apr_status_t acme_store_fs_open(acme_store_t **pstore, apr_pool_t *p, const char *base_dir)
+{
+    acme_store_fs_t *fs = fs_new(p, base_dir);
+    apr_status_t rv;
+
     if (mkdir(base_dir, 0755) != 0 && errno != EEXIST) {
         rv = APR_FROM_OS_ERROR(errno);
         acme_log(ACME_LOG_ERR, rv, "ACME0710 store(fs): cannot create %s", base_dir);
@@ -377,13 +385,9 @@ apr_status_t acme_store_fs_open(acme_store_t **pstore, apr_pool_t *p, const char
 apr_status_t acme_store_fs_open_readonly(acme_store_t **pstore, apr_pool_t *p,
                                          const char *base_dir)
 {
-    acme_store_fs_t *fs = apr_pcalloc(p, sizeof(*fs));
+    acme_store_fs_t *fs = fs_new(p, base_dir);
     apr_status_t rv;
 
-    fs->base = apr_pstrdup(p, base_dir);
-    fs->self.uid = geteuid();
-    fs->self.gid = getegid();
-    fs->self.set = 1;
     fs->base_fd = open(base_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fs->base_fd < 0) {
         return APR_FROM_OS_ERROR(errno);

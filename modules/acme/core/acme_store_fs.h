@@ -80,8 +80,8 @@ apr_status_t acme_store_fs_open(acme_store_t **pstore, apr_pool_t *p, const char
  * tool while httpd runs: nothing is created, converted, locked or changed
  * on disk. The store key is read (md_store.json is root's, 0600) so that
  * staged sets, whose keys are kept encrypted with it, can be checked as
- * the activation checks them; it is cleared when p is destroyed. Loads and listings work as in acme_store_fs_open(); every
- * change (save, remove, move, lock, activation...) fails with
+ * the activation checks them; it is cleared when p is destroyed. Loads and
+ * listings work as in acme_store_fs_open(); every change (save, remove, move, lock, activation...) fails with
  * APR_FROM_OS_ERROR(EROFS). Errors: the OS error of opening base_dir or
  * reading md_store.json (APR_ENOENT: not a store, or no such directory;
  * APR_EACCES: not readable by this user), APR_EGENERAL for a store in

@@ -146,7 +146,8 @@ static apr_status_t key_take(acme_store_fs_t *fs, apr_pool_t *p, json_t *json)
     return rv;
 }
 
-/* md_store.json's key, parsed so that no copy of it stays in freed memory. */
+/* md_store.json's key from its `len` bytes at `data`, parsed so that no
+ * copy of it stays in freed memory; the bytes are wiped after. */
 static apr_status_t key_read(acme_store_fs_t *fs, apr_pool_t *p, const char *data,
                              apr_size_t len)
 {
@@ -159,6 +160,7 @@ static apr_status_t key_read(acme_store_fs_t *fs, apr_pool_t *p, const char *dat
     rv = key_take(fs, p, json);
     json_decref(json);
     acme_json_secret_end(&scope);
+    OPENSSL_cleanse((char *)data, len);
     return rv;
 }
 
@@ -370,9 +372,7 @@ static apr_status_t fs_marker_open(acme_store_fs_t *fs, apr_pool_t *p)
 
     rv = fs_read_capped(&data, &len, p, fs->base_fd, FS_MD_STORE_JSON, 64 * 1024);
     if (rv == APR_SUCCESS) {
-        rv = key_read(fs, p, data, len);
-        memset((char *)data, 0, len);
-        return rv;
+        return key_read(fs, p, data, len);
     }
     if (!APR_STATUS_IS_ENOENT(rv)) {
         return refuse(fs, rv, "cannot be read");
@@ -386,7 +386,6 @@ static apr_status_t fs_marker_open(acme_store_fs_t *fs, apr_pool_t *p)
         rv = fs_read_capped(&data, &len, p, fs->base_fd, FS_MD_STORE_JSON, 64 * 1024);
         if (rv == APR_SUCCESS) {
             rv = key_read(fs, p, data, len);
-            memset((char *)data, 0, len);
         }
     }
     return rv;
@@ -406,7 +405,5 @@ apr_status_t fs_format_check(acme_store_fs_t *fs, apr_pool_t *p)
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = key_read(fs, p, data, len);
-    OPENSSL_cleanse((char *)data, len);
-    return rv;
+    return key_read(fs, p, data, len);
 }
